@@ -1,0 +1,1 @@
+"""The NETLINK_SOCK_DIAG client: requests, transport and decoders."""

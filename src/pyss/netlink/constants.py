@@ -1,0 +1,174 @@
+"""Kernel constants used by the socket-diagnostics client, under their kernel names.
+
+Values come from the uapi headers (linux/netlink.h, sock_diag.h, inet_diag.h,
+unix_diag.h, packet_diag.h, netlink_diag.h, tcp.h). Kept in one place so that a
+reader can check each against the header it names.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# linux/socket.h address families
+AF_UNSPEC: Final = 0
+AF_UNIX: Final = 1
+AF_INET: Final = 2
+AF_INET6: Final = 10
+AF_NETLINK: Final = 16
+AF_PACKET: Final = 17
+
+# linux/netlink.h
+NETLINK_ROUTE: Final = 0
+NETLINK_SOCK_DIAG: Final = 4
+NLM_F_REQUEST: Final = 0x01
+NLM_F_MULTI: Final = 0x02
+NLM_F_ACK: Final = 0x04
+NLM_F_DUMP_INTR: Final = 0x10
+NLM_F_ROOT: Final = 0x100
+NLM_F_MATCH: Final = 0x200
+NLM_F_DUMP: Final = NLM_F_ROOT | NLM_F_MATCH
+NLMSG_NOOP: Final = 1
+NLMSG_ERROR: Final = 2
+NLMSG_DONE: Final = 3
+NLMSG_HDRLEN: Final = 16
+NLA_HDRLEN: Final = 4
+SOL_NETLINK: Final = 270
+NETLINK_EXT_ACK: Final = 11
+NETLINK_GET_STRICT_CHK: Final = 12
+
+# linux/sock_diag.h
+SOCK_DIAG_BY_FAMILY: Final = 20
+SOCK_DESTROY: Final = 21
+SK_MEMINFO_RMEM_ALLOC: Final = 0
+SK_MEMINFO_RCVBUF: Final = 1
+SK_MEMINFO_WMEM_ALLOC: Final = 2
+SK_MEMINFO_SNDBUF: Final = 3
+SK_MEMINFO_FWD_ALLOC: Final = 4
+SK_MEMINFO_WMEM_QUEUED: Final = 5
+SK_MEMINFO_OPTMEM: Final = 6
+SK_MEMINFO_BACKLOG: Final = 7
+SK_MEMINFO_DROPS: Final = 8
+
+# linux/in.h protocols
+IPPROTO_IP: Final = 0
+IPPROTO_ICMP: Final = 1
+IPPROTO_TCP: Final = 6
+IPPROTO_UDP: Final = 17
+IPPROTO_ICMPV6: Final = 58
+IPPROTO_RAW: Final = 255
+
+# linux/inet_diag.h: request attributes
+INET_DIAG_REQ_NONE: Final = 0
+INET_DIAG_REQ_BYTECODE: Final = 1
+INET_DIAG_REQ_SK_BPF_STORAGES: Final = 2
+INET_DIAG_REQ_PROTOCOL: Final = 3
+
+# linux/inet_diag.h: bytecode operations
+INET_DIAG_BC_NOP: Final = 0
+INET_DIAG_BC_JMP: Final = 1
+INET_DIAG_BC_S_GE: Final = 2
+INET_DIAG_BC_S_LE: Final = 3
+INET_DIAG_BC_D_GE: Final = 4
+INET_DIAG_BC_D_LE: Final = 5
+INET_DIAG_BC_AUTO: Final = 6
+INET_DIAG_BC_S_COND: Final = 7
+INET_DIAG_BC_D_COND: Final = 8
+INET_DIAG_BC_DEV_COND: Final = 9
+INET_DIAG_BC_MARK_COND: Final = 10
+INET_DIAG_BC_S_EQ: Final = 11
+INET_DIAG_BC_D_EQ: Final = 12
+INET_DIAG_BC_CGROUP_COND: Final = 13
+
+# linux/inet_diag.h: response attributes (extensions)
+INET_DIAG_NONE: Final = 0
+INET_DIAG_MEMINFO: Final = 1
+INET_DIAG_INFO: Final = 2
+INET_DIAG_VEGASINFO: Final = 3
+INET_DIAG_CONG: Final = 4
+INET_DIAG_TOS: Final = 5
+INET_DIAG_TCLASS: Final = 6
+INET_DIAG_SKMEMINFO: Final = 7
+INET_DIAG_SHUTDOWN: Final = 8
+INET_DIAG_DCTCPINFO: Final = 9
+INET_DIAG_PROTOCOL: Final = 10
+INET_DIAG_SKV6ONLY: Final = 11
+INET_DIAG_LOCALS: Final = 12
+INET_DIAG_PEERS: Final = 13
+INET_DIAG_PAD: Final = 14
+INET_DIAG_MARK: Final = 15
+INET_DIAG_BBRINFO: Final = 16
+INET_DIAG_CLASS_ID: Final = 17
+INET_DIAG_MD5SIG: Final = 18
+INET_DIAG_ULP_INFO: Final = 19
+INET_DIAG_SK_BPF_STORAGES: Final = 20
+INET_DIAG_CGROUP_ID: Final = 21
+INET_DIAG_SOCKOPT: Final = 22
+
+# linux/unix_diag.h
+UDIAG_SHOW_NAME: Final = 0x01
+UDIAG_SHOW_VFS: Final = 0x02
+UDIAG_SHOW_PEER: Final = 0x04
+UDIAG_SHOW_ICONS: Final = 0x08
+UDIAG_SHOW_RQLEN: Final = 0x10
+UDIAG_SHOW_MEMINFO: Final = 0x20
+UDIAG_SHOW_UID: Final = 0x40
+UNIX_DIAG_NAME: Final = 0
+UNIX_DIAG_VFS: Final = 1
+UNIX_DIAG_PEER: Final = 2
+UNIX_DIAG_ICONS: Final = 3
+UNIX_DIAG_RQLEN: Final = 4
+UNIX_DIAG_MEMINFO: Final = 5
+UNIX_DIAG_SHUTDOWN: Final = 6
+UNIX_DIAG_UID: Final = 7
+
+# linux/packet_diag.h
+PACKET_SHOW_INFO: Final = 0x01
+PACKET_SHOW_MCLIST: Final = 0x02
+PACKET_SHOW_RING_CFG: Final = 0x04
+PACKET_SHOW_FANOUT: Final = 0x08
+PACKET_SHOW_MEMINFO: Final = 0x10
+PACKET_SHOW_FILTER: Final = 0x20
+PACKET_DIAG_INFO: Final = 0
+PACKET_DIAG_MCLIST: Final = 1
+PACKET_DIAG_RX_RING: Final = 2
+PACKET_DIAG_TX_RING: Final = 3
+PACKET_DIAG_FANOUT: Final = 4
+PACKET_DIAG_UID: Final = 5
+PACKET_DIAG_MEMINFO: Final = 6
+PACKET_DIAG_FILTER: Final = 7
+ETH_P_ALL: Final = 0x0003
+
+# linux/netlink_diag.h
+NDIAG_PROTO_ALL: Final = 0xFF
+NDIAG_SHOW_MEMINFO: Final = 0x01
+NDIAG_SHOW_GROUPS: Final = 0x02
+NDIAG_SHOW_FLAGS: Final = 0x08
+NETLINK_DIAG_MEMINFO: Final = 0
+NETLINK_DIAG_GROUPS: Final = 1
+NETLINK_DIAG_RX_RING: Final = 2
+NETLINK_DIAG_TX_RING: Final = 3
+NETLINK_DIAG_FLAGS: Final = 4
+NETLINK_UNCONNECTED: Final = 0
+NETLINK_CONNECTED: Final = 1
+
+# linux/net.h socket types
+SOCK_STREAM: Final = 1
+SOCK_DGRAM: Final = 2
+SOCK_RAW: Final = 3
+SOCK_SEQPACKET: Final = 5
+
+# include/net/tcp_states.h (the kernel numbers ss's state names and masks use)
+TCP_ESTABLISHED: Final = 1
+TCP_SYN_SENT: Final = 2
+TCP_SYN_RECV: Final = 3
+TCP_FIN_WAIT1: Final = 4
+TCP_FIN_WAIT2: Final = 5
+TCP_TIME_WAIT: Final = 6
+TCP_CLOSE: Final = 7
+TCP_CLOSE_WAIT: Final = 8
+TCP_LAST_ACK: Final = 9
+TCP_LISTEN: Final = 10
+TCP_CLOSING: Final = 11
+TCP_NEW_SYN_RECV: Final = 12
+TCP_MAX_STATES: Final = 13
+TCPF_ALL: Final = (1 << 12) - 1

@@ -1,0 +1,66 @@
+"""Pack SOCK_DIAG_BY_FAMILY dump requests (pure: bytes out, no I/O)."""
+
+from __future__ import annotations
+
+import struct
+
+from pyss.netlink.constants import (
+    AF_NETLINK,
+    AF_PACKET,
+    AF_UNIX,
+    INET_DIAG_REQ_BYTECODE,
+    NDIAG_PROTO_ALL,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_HDRLEN,
+    SOCK_DIAG_BY_FAMILY,
+)
+
+NLMSGHDR = struct.Struct("=IHHII")
+# inet_diag_req_v2: family, protocol, ext, pad(raw protocol), states, then an all-zero sockid (48 bytes)
+_INET_REQ = struct.Struct("=BBBBI48x")
+# unix_diag_req / packet_diag_req / netlink_diag_req share one shape:
+# family, protocol, pad16, states-or-ino, ino-or-show, show-or-cookie...
+_UNIX_REQ = struct.Struct("=BBHIII8x")  # family, protocol, pad, states, ino, show, cookie
+_PACKET_REQ = struct.Struct("=BBHII8x")  # family, protocol, pad, ino, show, cookie
+_NETLINK_REQ = struct.Struct("=BBHII8x")
+_NLATTR = struct.Struct("=HH")
+
+DUMP_SEQ = 0x5053  # an arbitrary sequence number, checked on replies
+
+
+def _message(payload: bytes, flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> bytes:
+    return NLMSGHDR.pack(NLMSG_HDRLEN + len(payload), SOCK_DIAG_BY_FAMILY, flags, DUMP_SEQ, 0) + payload
+
+
+def attribute(kind: int, value: bytes) -> bytes:
+    """One netlink attribute, padded to 4 bytes."""
+    length = 4 + len(value)
+    return _NLATTR.pack(length, kind) + value + b"\0" * (-length % 4)
+
+
+def inet_request(
+    family: int,
+    protocol: int,
+    states: int,
+    extensions: int = 0,
+    bytecode: bytes | None = None,
+    raw_protocol: int = 0,
+) -> bytes:
+    """inet_diag_req_v2 for one family and protocol, with optional filter bytecode."""
+    payload = _INET_REQ.pack(family, protocol, extensions, raw_protocol, states)
+    if bytecode:
+        payload += attribute(INET_DIAG_REQ_BYTECODE, bytecode)
+    return _message(payload)
+
+
+def unix_request(states: int, show: int) -> bytes:
+    return _message(_UNIX_REQ.pack(AF_UNIX, 0, 0, states, 0, show))
+
+
+def packet_request(show: int) -> bytes:
+    return _message(_PACKET_REQ.pack(AF_PACKET, 0, 0, 0, show))
+
+
+def netlink_request(show: int) -> bytes:
+    return _message(_NETLINK_REQ.pack(AF_NETLINK, NDIAG_PROTO_ALL, 0, 0, show))

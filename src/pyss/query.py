@@ -1,0 +1,260 @@
+"""What the user asked for, as pure data: socket tables, families, states, details.
+
+The selection rules follow ss's: each table (tcp, udp, unix_stream, ...) and
+each address family carries default states; ``-a``/``-l`` and ``state``
+override them; a family implies its tables and a table its families when the
+user named none of them. :func:`selection` applies those rules to what the
+command line said, so the CLI stays a thin translation of flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_PACKET,
+    AF_UNIX,
+    TCP_CLOSE,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+    TCP_SYN_RECV,
+    TCP_TIME_WAIT,
+    TCPF_ALL,
+)
+
+if TYPE_CHECKING:
+    from pyss.records import SocketRecord
+
+# Socket tables, in ss's numbering of its "dbs" (the order matters only for bit masks).
+TABLES = (
+    "tcp",
+    "mptcp",
+    "dccp",
+    "udp",
+    "raw",
+    "unix_dgram",
+    "unix_stream",
+    "unix_seqpacket",
+    "packet_dgram",
+    "packet_raw",
+    "netlink",
+    "sctp",
+    "vsock_stream",
+    "vsock_dgram",
+    "tipc",
+    "xdp",
+)
+TABLE_BIT = {name: 1 << i for i, name in enumerate(TABLES)}
+# Tables pyss dumps; the others are accepted (as ss accepts them) but have no dumper yet.
+SUPPORTED_TABLES = frozenset(
+    {"tcp", "udp", "raw", "unix_dgram", "unix_stream", "unix_seqpacket", "packet_dgram", "packet_raw", "netlink"}
+)
+
+AF_VSOCK = 40
+AF_TIPC = 30
+AF_XDP = 44
+
+STATES_ALL = TCPF_ALL
+STATES_CONNECTED = TCPF_ALL & ~((1 << TCP_LISTEN) | (1 << TCP_CLOSE) | (1 << TCP_TIME_WAIT) | (1 << TCP_SYN_RECV))
+_STATES_TIPC = (1 << TCP_ESTABLISHED) | (1 << TCP_LISTEN) | (1 << TCP_CLOSE)
+STATES_LISTENING = (1 << TCP_LISTEN) | (1 << TCP_CLOSE)
+
+_INET = (1 << AF_INET) | (1 << AF_INET6)
+# table -> (default states, families it lives in)
+_TABLE_DEFAULTS: dict[str, tuple[int, int]] = {
+    "tcp": (STATES_CONNECTED, _INET),
+    "mptcp": (STATES_CONNECTED, _INET),
+    "dccp": (STATES_CONNECTED, _INET),
+    "udp": (1 << TCP_ESTABLISHED, _INET),
+    "raw": (1 << TCP_ESTABLISHED, _INET),
+    "unix_dgram": (1 << TCP_CLOSE, 1 << AF_UNIX),
+    "unix_stream": (STATES_CONNECTED, 1 << AF_UNIX),
+    "unix_seqpacket": (STATES_CONNECTED, 1 << AF_UNIX),
+    "packet_dgram": (1 << TCP_CLOSE, 1 << AF_PACKET),
+    "packet_raw": (1 << TCP_CLOSE, 1 << AF_PACKET),
+    "netlink": (1 << TCP_CLOSE, 1 << AF_NETLINK),
+    "sctp": (STATES_CONNECTED, _INET),
+    "vsock_stream": (STATES_CONNECTED, 1 << AF_VSOCK),
+    "vsock_dgram": (STATES_CONNECTED, 1 << AF_VSOCK),
+    "tipc": (_STATES_TIPC, 1 << AF_TIPC),
+    "xdp": (1 << TCP_CLOSE, 1 << AF_XDP),
+}
+_INET_TABLES = ("tcp", "mptcp", "dccp", "udp", "raw", "sctp")
+_UNIX_TABLES = ("unix_dgram", "unix_stream", "unix_seqpacket")
+# family -> (tables it implies, default states)
+_FAMILY_DEFAULTS: dict[int, tuple[tuple[str, ...], int]] = {
+    AF_INET: (_INET_TABLES, STATES_CONNECTED),
+    AF_INET6: (_INET_TABLES, STATES_CONNECTED),
+    AF_UNIX: (_UNIX_TABLES, STATES_CONNECTED),
+    AF_PACKET: (("packet_dgram", "packet_raw"), 1 << TCP_CLOSE),
+    AF_NETLINK: (("netlink",), 1 << TCP_CLOSE),
+    AF_VSOCK: (("vsock_stream", "vsock_dgram"), STATES_CONNECTED),
+    AF_TIPC: (("tipc",), _STATES_TIPC),
+    AF_XDP: (("xdp",), 1 << TCP_CLOSE),
+}
+FAMILY_NAMES = {
+    "inet": AF_INET,
+    "inet6": AF_INET6,
+    "link": AF_PACKET,
+    "unix": AF_UNIX,
+    "netlink": AF_NETLINK,
+    "vsock": AF_VSOCK,
+    "tipc": AF_TIPC,
+    "xdp": AF_XDP,
+}
+# -A names -> tables (with ss's short aliases)
+QUERY_NAMES: dict[str, tuple[str, ...]] = {
+    "all": ("udp", "dccp", "tcp", "mptcp", "raw", *_UNIX_TABLES, "packet_raw", "packet_dgram",
+            "netlink", "sctp", "vsock_stream", "vsock_dgram", "xdp"),
+    "inet": _INET_TABLES,
+    "udp": ("udp",),
+    "dccp": ("dccp",),
+    "tcp": ("tcp",),
+    "mptcp": ("mptcp",),
+    "sctp": ("sctp",),
+    "raw": ("raw",),
+    "unix": _UNIX_TABLES,
+    "unix_stream": ("unix_stream",),
+    "u_str": ("unix_stream",),
+    "unix_dgram": ("unix_dgram",),
+    "u_dgr": ("unix_dgram",),
+    "unix_seqpacket": ("unix_seqpacket",),
+    "u_seq": ("unix_seqpacket",),
+    "packet": ("packet_raw", "packet_dgram"),
+    "packet_raw": ("packet_raw",),
+    "p_raw": ("packet_raw",),
+    "packet_dgram": ("packet_dgram",),
+    "p_dgr": ("packet_dgram",),
+    "netlink": ("netlink",),
+    "tipc": ("tipc",),
+    "vsock": ("vsock_stream", "vsock_dgram"),
+    "vsock_stream": ("vsock_stream",),
+    "v_str": ("vsock_stream",),
+    "vsock_dgram": ("vsock_dgram",),
+    "v_dgr": ("vsock_dgram",),
+    "xdp": ("xdp",),
+}
+
+
+class SocketFilter(Protocol):
+    """A compiled filter expression (see :mod:`pyss.filter`).
+
+    ``states`` narrows the request's state mask (None: the expression says
+    nothing about states); ``bytecode`` is INET_DIAG_REQ_BYTECODE for inet
+    dumps (None: the kernel can judge nothing); calling the filter on a record
+    decides what the kernel could not.
+    """
+
+    @property
+    def states(self) -> int | None: ...
+
+    def bytecode(self, family: int, protocol: int) -> bytes | None: ...
+
+    def __call__(self, record: SocketRecord) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """Per-socket detail the output should carry (ss's -o -e -m -i -p ... flags)."""
+
+    numeric: bool = False
+    resolve: bool = False
+    options: bool = False
+    extended: int = 0
+    memory: bool = False
+    info: bool = False
+    processes: bool = False
+    bpf: bool = False
+    tos: bool = False
+    cgroup: bool = False
+    oneline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    tables: int  # bit mask over TABLES
+    families: int  # bit mask over address families
+    states: int  # bit mask over TCP_* states
+    preferred_family: int = 0  # the last family named with -4/-6/-f (ss starts inet dumps there)
+    filter: SocketFilter | None = None
+    details: Details = field(default_factory=Details)
+
+    def has(self, table: str) -> bool:
+        return bool(self.tables & TABLE_BIT[table])
+
+    def has_family(self, family: int) -> bool:
+        return bool(self.families >> family & 1)
+
+    @property
+    def table_count(self) -> int:
+        return bin(self.tables).count("1")
+
+    @property
+    def state_count(self) -> int:
+        return bin(self.states).count("1")
+
+
+@dataclass(slots=True)
+class SelectionBuilder:
+    """Accumulates -t/-u/-x/-4/-f/-A/-a/-l the way ss's option loop does."""
+
+    tables: int = 0
+    families: int = 0
+    states: int = 0
+    state_override: int = 0  # from -a / -l / state keywords
+    preferred_family: int = 0
+    by_default: bool = True
+    saw_query: bool = False
+
+    def add_table(self, name: str, enable: bool = True) -> None:
+        if enable:
+            self.states |= _TABLE_DEFAULTS[name][0]
+            self.tables |= TABLE_BIT[name]
+        else:
+            self.tables &= ~TABLE_BIT[name]
+        self.by_default = False
+
+    def add_family(self, family: int) -> None:
+        self.states |= _FAMILY_DEFAULTS[family][1]
+        self.families |= 1 << family
+        self.by_default = False
+        self.preferred_family = family
+
+    def add_query(self, spec: str) -> None:
+        """-A QUERY[,QUERY]; raises KeyError naming the bad table id."""
+        if not self.saw_query:
+            self.tables = 0
+            self.state_override = self.state_override or STATES_CONNECTED
+            self.saw_query = True
+            self.by_default = False
+        for part in spec.split(","):
+            enable = not part.startswith("!")
+            name = part[1:] if not enable else part
+            if name not in QUERY_NAMES:
+                raise KeyError(part)
+            for table in QUERY_NAMES[name]:
+                self.add_table(table, enable)
+
+    def build(self, states_from_filter: int | None = None) -> tuple[int, int, int]:
+        """Return (tables, families, states) after ss's defaults are merged."""
+        tables, families = self.tables, self.families
+        state_mask = self.state_override
+        if states_from_filter is not None:
+            state_mask = states_from_filter
+        if self.by_default:
+            state_mask = state_mask or STATES_CONNECTED
+            for table in QUERY_NAMES["all"]:
+                tables |= TABLE_BIT[table]
+        states = state_mask or self.states
+        for name in TABLES:
+            if tables & TABLE_BIT[name] and not _TABLE_DEFAULTS[name][1] & families:
+                families |= _TABLE_DEFAULTS[name][1]
+        for family, (implied, _) in _FAMILY_DEFAULTS.items():
+            if families >> family & 1 and not any(tables & TABLE_BIT[t] for t in implied):
+                for table in implied:
+                    tables |= TABLE_BIT[table]
+        return tables, families, states

@@ -1,0 +1,116 @@
+"""Socket records: one small immutable tuple per kernel socket.
+
+Records are NamedTuples because a dump builds one per socket and tuple
+construction is the cheapest typed object CPython offers. Fields hold what the
+kernel sent, undecorated (addresses as packed bytes, ports as ints); turning
+them into text is the renderers' job. Optional extensions the kernel appends
+(tcp_info, memory, timers, ...) stay as the raw attribute block in ``attrs``
+and are decoded on demand by :mod:`pyss.netlink.decode`, because the default
+output never needs them and decoding them costs time on every socket.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Union
+
+from pyss.netlink.constants import (
+    AF_INET,
+    IPPROTO_RAW,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_SEQPACKET,
+    SOCK_STREAM,
+)
+
+_INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+_UNIX_NETIDS = {SOCK_STREAM: "u_str", SOCK_DGRAM: "u_dgr", SOCK_SEQPACKET: "u_seq"}
+
+
+class InetSocket(NamedTuple):
+    """A TCP, UDP or RAW socket of AF_INET or AF_INET6 (struct inet_diag_msg)."""
+
+    family: int
+    state: int
+    timer: int
+    retrans: int
+    sport: int
+    dport: int
+    src: bytes  # 4 bytes for AF_INET, 16 for AF_INET6, network order
+    dst: bytes
+    ifindex: int
+    cookie: int
+    expires: int  # milliseconds
+    rqueue: int
+    wqueue: int
+    uid: int
+    inode: int
+    protocol: int  # the dump's table: IPPROTO_TCP, IPPROTO_UDP or IPPROTO_RAW
+    attrs: bytes  # the netlink attributes that followed the message, undecoded
+
+    @property
+    def netid(self) -> str:
+        return _INET_NETIDS.get(self.protocol, "???")
+
+    @property
+    def is_ipv4(self) -> bool:
+        return self.family == AF_INET
+
+
+class UnixSocket(NamedTuple):
+    """An AF_UNIX socket (struct unix_diag_msg plus its name, peer and queues)."""
+
+    type: int
+    state: int
+    inode: int
+    cookie: int
+    name: str | None  # path, or "@name" for the abstract namespace; None if unbound
+    peer: int  # the peer's inode, 0 if none
+    rqueue: int
+    wqueue: int
+    attrs: bytes
+
+    @property
+    def netid(self) -> str:
+        return _UNIX_NETIDS.get(self.type, "u_dgr")
+
+
+class PacketSocket(NamedTuple):
+    """An AF_PACKET socket (struct packet_diag_msg plus info and memory)."""
+
+    type: int
+    protocol: int  # ethertype, host order
+    inode: int
+    cookie: int
+    ifindex: int
+    rqueue: int
+    uid: int
+    attrs: bytes
+
+    @property
+    def netid(self) -> str:
+        return "p_raw" if self.type == SOCK_RAW else "p_dgr"
+
+
+class NetlinkSocket(NamedTuple):
+    """An AF_NETLINK socket (struct netlink_diag_msg plus groups and memory)."""
+
+    protocol: int
+    state: int
+    portid: int
+    dst_portid: int
+    dst_group: int
+    inode: int
+    cookie: int
+    groups: int
+    rqueue: int
+    wqueue: int
+    attrs: bytes
+
+    @property
+    def netid(self) -> str:
+        return "nl"
+
+
+SocketRecord = Union[InetSocket, UnixSocket, PacketSocket, NetlinkSocket]
