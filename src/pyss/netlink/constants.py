@@ -172,3 +172,39 @@ TCP_CLOSING: Final = 11
 TCP_NEW_SYN_RECV: Final = 12
 TCP_MAX_STATES: Final = 13
 TCPF_ALL: Final = (1 << 12) - 1
+
+# linux/tcp.h: tcp_info.tcpi_options bits
+TCPI_OPT_TIMESTAMPS: Final = 1
+TCPI_OPT_SACK: Final = 2
+TCPI_OPT_WSCALE: Final = 4
+TCPI_OPT_ECN: Final = 8
+TCPI_OPT_ECN_SEEN: Final = 16
+TCPI_OPT_SYN_DATA: Final = 32
+
+# linux/inet_diag.h: INET_DIAG_ULP_INFO nested attributes
+INET_ULP_INFO_UNSPEC: Final = 0
+INET_ULP_INFO_NAME: Final = 1
+INET_ULP_INFO_TLS: Final = 2
+INET_ULP_INFO_MPTCP: Final = 3
+
+# linux/tls.h: TLS_INFO_* nested attributes and values
+TLS_INFO_VERSION: Final = 1
+TLS_INFO_CIPHER: Final = 2
+TLS_INFO_TXCONF: Final = 3
+TLS_INFO_RXCONF: Final = 4
+TLS_INFO_ZC_RO_TX: Final = 5
+TLS_1_2_VERSION: Final = 0x0303
+TLS_1_3_VERSION: Final = 0x0304
+TLS_CIPHER_AES_GCM_128: Final = 51
+TLS_CIPHER_AES_GCM_256: Final = 52
+TLS_CONF_BASE: Final = 1
+TLS_CONF_SW: Final = 2
+TLS_CONF_HW: Final = 3
+TLS_CONF_HW_RECORD: Final = 4
+
+# linux/packet_diag.h: packet_diag_info.pdi_flags
+PDI_RUNNING: Final = 0x1
+PDI_AUXDATA: Final = 0x2
+PDI_ORIGDEV: Final = 0x4
+PDI_VNETHDR: Final = 0x8
+PDI_LOSS: Final = 0x10
