@@ -11,7 +11,7 @@ output never needs them and decoding them costs time on every socket.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from pyss.netlink.constants import (
     AF_INET,
@@ -113,4 +113,4 @@ class NetlinkSocket(NamedTuple):
         return "nl"
 
 
-SocketRecord = Union[InetSocket, UnixSocket, PacketSocket, NetlinkSocket]
+SocketRecord = InetSocket | UnixSocket | PacketSocket | NetlinkSocket

@@ -139,10 +139,6 @@ def attributes(buf: bytes, start: int, end: int) -> dict[int, bytes]:
     return found
 
 
-def _swap16(value: int) -> int:
-    return ((value & 0xFF) << 8) | (value >> 8)
-
-
 def inet_decoder(protocol: int) -> Decoder[InetSocket]:
     """A decoder of inet_diag_msg for one dump table (the protocol is not in the message)."""
     unpack4 = _INET4.unpack_from
@@ -182,8 +178,9 @@ def decode_unix(buf: bytes, start: int, end: int) -> UnixSocket:
     name = None
     raw_name = attrs.get(UNIX_DIAG_NAME)
     if raw_name is not None:
-        name = raw_name.replace(b"\0", b"@").decode("utf-8", "surrogateescape") if raw_name[:1] == b"\0" \
-            else raw_name.decode("utf-8", "surrogateescape")
+        # Abstract names start with NUL and may hold more: ss shows each as "@". A path ends at its NUL.
+        raw_name = raw_name.replace(b"\0", b"@") if raw_name[:1] == b"\0" else raw_name.split(b"\0", 1)[0]
+        name = raw_name.decode("utf-8", "surrogateescape")
     peer = _u32(attrs, UNIX_DIAG_PEER)
     rqueue = wqueue = 0
     queues = attrs.get(UNIX_DIAG_RQLEN)
@@ -204,7 +201,7 @@ def decode_packet(buf: bytes, start: int, end: int) -> PacketSocket:
     ifindex = _u32(attrs, PACKET_DIAG_INFO)
     rqueue = _meminfo(attrs, PACKET_DIAG_MEMINFO)[0]
     uid = _u32(attrs, PACKET_DIAG_UID)
-    return _new(PacketSocket, (kind, _swap16(num) if _little else num, inode, cookie0 | cookie1 << 32,
+    return _new(PacketSocket, (kind, num, inode, cookie0 | cookie1 << 32,
                                ifindex, rqueue, uid, bytes(buf[attrs_start:end])))
 
 

@@ -7,7 +7,6 @@ records out of each buffer.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from types import TracebackType
@@ -51,21 +50,3 @@ class DiagSocket:
                 return
             yield data
 
-
-def open_in_netns(path: str) -> DiagSocket:
-    """Open a DiagSocket inside the network namespace at ``path`` (e.g. /run/netns/NAME).
-
-    A socket keeps the namespace it was created in, so only this thread
-    visits the namespace, briefly, and comes back.
-    """
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.setns(target, os.CLONE_NEWNET)
-        try:
-            return DiagSocket()
-        finally:
-            os.setns(home, os.CLONE_NEWNET)
-    finally:
-        os.close(target)
-        os.close(home)

@@ -1,0 +1,3 @@
+from pyss.cli.ss import main
+
+raise SystemExit(main())

@@ -1,0 +1,265 @@
+"""`pyss`: ss's command line, served by pyss's dump and renderers.
+
+Exit statuses follow ss: 255 for a bad command line, 1 for a failure to
+read sockets or a namespace, 0 otherwise (also when there is nothing to show).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pyss import __version__
+from pyss.cli.options import Option, UsageError, help_text, parse
+from pyss.query import FAMILY_NAMES, STATES_ALL, STATES_LISTENING, Details, Query, SelectionBuilder
+
+PROGRAM = "pyss"
+EXIT_USAGE = 255
+EXIT_FAILURE = 1
+
+_O = Option
+OPTIONS = (
+    _O("help", "h", "help", False, "show this help and exit"),
+    _O("version", "V", "version", False, "show the version and exit"),
+    _O("version", "v", None, False, ""),
+    _O("numeric", "n", "numeric", False, "show ports (and netlink owners) as numbers"),
+    _O("resolve", "r", "resolve", False, "show host names instead of addresses"),
+    _O("all", "a", "all", False, "list sockets in every state"),
+    _O("listening", "l", "listening", False, "list listening (and unconnected) sockets only"),
+    _O("options", "o", "options", False, "add timer information"),
+    _O("extended", "e", "extended", False, "add uid, inode, cookie and more"),
+    _O("memory", "m", "memory", False, "add socket memory use"),
+    _O("processes", "p", "processes", False, "add the processes that hold each socket"),
+    _O("threads", "T", "threads", False, "add the threads that hold each socket"),
+    _O("info", "i", "info", False, "add TCP internals (rtt, cwnd, retransmits, ...)"),
+    _O("tipcinfo", None, "tipcinfo", False, "add TIPC socket information"),
+    _O("summary", "s", "summary", False, "show socket counts"),
+    _O("tos", None, "tos", False, "add TOS and priority"),
+    _O("cgroup", None, "cgroup", False, "add the cgroup"),
+    _O("bpf", "b", "bpf", False, "add classic BPF filters of packet sockets"),
+    _O("events", "E", "events", False, "follow socket destruction events"),
+    _O("context", "Z", "context", False, "add process SELinux contexts"),
+    _O("contexts", "z", "contexts", False, "add process and socket SELinux contexts"),
+    _O("net", "N", "net", True, "run inside the named network namespace", "NAME"),
+    _O("ipv4", "4", "ipv4", False, "IPv4 sockets only"),
+    _O("ipv6", "6", "ipv6", False, "IPv6 sockets only"),
+    _O("packet", "0", "packet", False, "PACKET sockets"),
+    _O("tcp", "t", "tcp", False, "TCP sockets"),
+    _O("mptcp", "M", "mptcp", False, "MPTCP sockets"),
+    _O("sctp", "S", "sctp", False, "SCTP sockets"),
+    _O("udp", "u", "udp", False, "UDP sockets"),
+    _O("dccp", "d", "dccp", False, "DCCP sockets"),
+    _O("raw", "w", "raw", False, "RAW sockets"),
+    _O("unix", "x", "unix", False, "UNIX domain sockets"),
+    _O("tipc", None, "tipc", False, "TIPC sockets"),
+    _O("vsock", None, "vsock", False, "VSOCK sockets"),
+    _O("xdp", None, "xdp", False, "XDP sockets"),
+    _O("family", "f", "family", True, "inet, inet6, link, unix, netlink, vsock, tipc or xdp", "FAMILY"),
+    _O("kill", "K", "kill", False, "close the listed sockets forcibly"),
+    _O("no-header", "H", "no-header", False, "leave out the header line"),
+    _O("oneline", "O", "oneline", False, "print each socket on one line"),
+    _O("inet-sockopt", None, "inet-sockopt", False, "add inet socket options"),
+    _O("query", "A", "query", True, "socket tables, comma-separated: all, inet, tcp, udp, raw, unix, "
+       "unix_stream, unix_dgram, unix_seqpacket, packet, packet_raw, packet_dgram, netlink, ...", "QUERY"),
+    _O("query", None, "socket", True, "", "QUERY"),
+    _O("diag", "D", "diag", True, "dump raw TCP socket information to FILE", "FILE"),
+    _O("filter-file", "F", "filter", True, "read the filter expression from FILE (- for stdin)", "FILE"),
+)
+SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
+
+# Flags pyss parses but cannot act on yet: saying so beats silently ignoring them.
+_NOT_YET = {"events": "-E", "kill": "-K", "diag": "-D", "threads": "-T", "tipcinfo": "--tipcinfo",
+            "inet-sockopt": "--inet-sockopt"}
+_TABLE_FLAGS = {"tcp": "tcp", "udp": "udp", "raw": "raw", "dccp": "dccp", "sctp": "sctp", "mptcp": "mptcp"}
+_FAMILY_FLAGS = {"ipv4": "inet", "ipv6": "inet6", "packet": "link", "unix": "unix", "vsock": "vsock",
+                 "tipc": "tipc", "xdp": "xdp"}
+
+
+class Fatal(Exception):
+    """An error to report in one line and exit with ``status``."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Die quietly on a closed pipe (`pyss -tan | head`), as ss does.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv))
+    except Fatal as fatal:
+        sys.stderr.write(f"{PROGRAM}: {fatal}\n")
+        return fatal.status
+    except UsageError as error:
+        sys.stderr.write(f"{PROGRAM}: {error} (try '{PROGRAM} --help')\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def run(argv: list[str]) -> int:
+    found, words = parse(argv, OPTIONS)
+    selection = SelectionBuilder()
+    flags: dict[str, object] = {"extended": 0}
+    filter_file: str | None = None
+    for key, value in found:
+        if key == "help":
+            sys.stdout.write(help_text(PROGRAM, SYNOPSIS, OPTIONS))
+            return 0
+        if key == "version":
+            sys.stdout.write(f"{PROGRAM} {__version__} (ss-compatible output of iproute2 6.x)\n")
+            return 0
+        if key in _NOT_YET:
+            raise Fatal(f"{_NOT_YET[key]} is not supported yet")
+        if key in _TABLE_FLAGS:
+            selection.add_table(_TABLE_FLAGS[key])
+        elif key in _FAMILY_FLAGS:
+            selection.add_family(FAMILY_NAMES[_FAMILY_FLAGS[key]])
+        elif key == "family":
+            _add_family(selection, value or "")
+        elif key == "query":
+            try:
+                selection.add_query(value or "")
+            except KeyError as bad:
+                raise Fatal(f'"{bad.args[0]}" is not a socket table (try {PROGRAM} --help)', EXIT_USAGE) from None
+        elif key == "all":
+            selection.state_override = STATES_ALL
+        elif key == "listening":
+            selection.state_override = STATES_LISTENING
+        elif key == "filter-file":
+            if filter_file is not None:
+                raise Fatal("only one filter file can be given", EXIT_USAGE)
+            filter_file = value
+        elif key == "extended":
+            flags["extended"] = int(flags["extended"]) + 1  # type: ignore[call-overload]
+            flags["options"] = True
+        elif key == "bpf":
+            flags["bpf"] = flags["options"] = True
+        else:
+            flags[key] = value if value is not None else True
+    if "net" in flags:
+        _enter_namespace(str(flags["net"]))
+    if flags.get("context") or flags.get("contexts"):
+        raise Fatal("SELinux is not enabled.")
+    details = Details(
+        numeric=bool(flags.get("numeric")), resolve=bool(flags.get("resolve")), options=bool(flags.get("options")),
+        extended=int(flags["extended"]), memory=bool(flags.get("memory")), info=bool(flags.get("info")),  # type: ignore[call-overload]
+        processes=bool(flags.get("processes")), bpf=bool(flags.get("bpf")), tos=bool(flags.get("tos")),
+        cgroup=bool(flags.get("cgroup")), oneline=bool(flags.get("oneline")),
+    )
+    if flags.get("summary"):
+        _print_summary()
+        if selection.by_default and not words:
+            return 0
+    query = _build_query(selection, details, words, filter_file)
+    if query is None:
+        return 0
+    return _list(query, header=not flags.get("no-header"))
+
+
+def _add_family(selection: SelectionBuilder, name: str) -> None:
+    if name == "help":
+        sys.stdout.write(help_text(PROGRAM, SYNOPSIS, OPTIONS))
+        raise SystemExit(0)
+    if name not in FAMILY_NAMES:
+        raise Fatal(f'"{name}" is not a socket family (inet, inet6, link, unix, netlink, vsock, tipc, xdp)',
+                    EXIT_USAGE)
+    selection.add_family(FAMILY_NAMES[name])
+
+
+def _enter_namespace(name: str) -> None:
+    from pyss.netns import NamespaceError, enter_namespace
+
+    try:
+        enter_namespace(name)
+    except NamespaceError as error:
+        raise Fatal(str(error)) from None
+
+
+def _print_summary() -> None:
+    from pyss.render.summary import print_summary
+
+    print_summary(sys.stdout)
+
+
+def _build_query(selection: SelectionBuilder, details: Details, words: list[str], filter_file: str | None) -> Query | None:
+    compiled = _compile_filter(words, filter_file, details) if words or filter_file else None
+    tables, families, states = selection.build(compiled.states if compiled is not None else None)
+    for empty, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
+        if not empty:
+            sys.stderr.write(f"{PROGRAM}: no {what} to show with such filter.\n")
+            return None
+    query = Query(tables=tables, families=families, states=states, preferred_family=selection.preferred_family,
+                  details=details)
+    return replace(query, filter=compiled) if compiled is not None else query
+
+
+def _compile_filter(words: list[str], filter_file: str | None, details: Details):  # type: ignore[no-untyped-def]
+    from pyss.filter import FilterError, compile_filter, compile_filter_text
+
+    try:
+        if filter_file is not None:
+            text = sys.stdin.read() if filter_file.startswith("-") else _read(filter_file)
+            return compile_filter_text(text, numeric=details.numeric, resolve=details.resolve)
+        return compile_filter(words, numeric=details.numeric, resolve=details.resolve)
+    except FilterError as error:
+        raise Fatal(str(error), error.status) from None
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as source:
+            return source.read()
+    except OSError as error:
+        raise Fatal(f"cannot read filter file {path}: {error.strerror}") from None
+
+
+def _screen_width() -> int | None:
+    """The terminal's width when stdout is one; None means ss's compact, pipe-friendly layout."""
+    try:
+        if not os.isatty(1):
+            return None
+        columns = os.get_terminal_size(1).columns
+    except OSError:
+        return None
+    return columns or None
+
+
+def _list(query: Query, header: bool) -> int:
+    from pyss.dump import sockets
+    from pyss.render.ss import RowBuilder, SsWriter
+
+    details_text = _details_renderer(query)
+    builder = RowBuilder(query, details_text)
+    writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
+    if header:
+        writer.add(builder.header())
+    records = sockets(query, _extensions(query), warn=_warn)
+    try:
+        writer.write_all(builder.rows(records))
+    except OSError as error:
+        raise Fatal(f"cannot read sockets: {error.strerror or error}") from None
+    sys.stdout.flush()
+    return 0
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"{PROGRAM}: {message}\n")
+
+
+def _details_renderer(query: Query):  # type: ignore[no-untyped-def]
+    return None
+
+
+def _extensions(query: Query):  # type: ignore[no-untyped-def]
+    from pyss.dump import Extensions
+
+    return Extensions()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

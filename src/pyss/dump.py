@@ -1,0 +1,182 @@
+"""Run the dumps a Query needs, in ss's order, and stream the records that pass its filter.
+
+ss lists netlink, packet, unix, raw, udp and then tcp sockets; for each inet
+table it dumps IPv4 then IPv6 (starting with IPv6 only when that is the
+family asked for last). pyss keeps that order so that outputs compare
+line for line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from pyss.netlink import requests
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_PACKET,
+    AF_UNIX,
+    IPPROTO_RAW,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    NDIAG_SHOW_GROUPS,
+    NDIAG_SHOW_MEMINFO,
+    PACKET_SHOW_FANOUT,
+    PACKET_SHOW_FILTER,
+    PACKET_SHOW_INFO,
+    PACKET_SHOW_MEMINFO,
+    PACKET_SHOW_RING_CFG,
+    SOCK_DGRAM,
+    SOCK_SEQPACKET,
+    SOCK_STREAM,
+    TCP_CLOSE,
+    UDIAG_SHOW_NAME,
+    UDIAG_SHOW_PEER,
+    UDIAG_SHOW_RQLEN,
+)
+from pyss.netlink.decode import (
+    DumpError,
+    DumpInterrupted,
+    decode_netlink,
+    decode_packet,
+    decode_unix,
+    inet_decoder,
+    is_missing_module,
+    walk,
+)
+from pyss.netlink.transport import DiagSocket
+from pyss.procnet import read_proc_inet
+from pyss.query import SUPPORTED_TABLES, TABLES, Query
+from pyss.records import SocketRecord
+
+_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
+_UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
+
+
+@dataclass(frozen=True, slots=True)
+class Extensions:
+    """Extra per-socket information to ask the kernel for (chosen by the detail flags)."""
+
+    inet: int = 0
+    unix: int = 0
+    packet: int = 0
+    netlink: int = 0
+
+
+class UnsupportedTable(Exception):
+    """The kernel (or pyss) cannot list this socket table; the dump of the others goes on."""
+
+    def __init__(self, table: str, reason: str) -> None:
+        super().__init__(f"{table}: {reason}")
+        self.table = table
+
+
+Warn = Callable[[str], None]
+
+
+def sockets(query: Query, extensions: Extensions = Extensions(), warn: Warn | None = None) -> Iterator[SocketRecord]:
+    """Yield every socket the query selects, as the kernel reports it, in ss's order.
+
+    Tables the kernel cannot dump (a missing *_diag module) are reported
+    through ``warn`` and skipped, as ss skips them.
+    """
+    keep = query.filter
+    for table_dump in _table_dumps(query, extensions):
+        try:
+            for record in table_dump():
+                if keep is None or keep(record):
+                    yield record
+        except UnsupportedTable as missing:
+            if warn is not None:
+                warn(str(missing))
+        except DumpInterrupted:
+            if warn is not None:
+                warn("the kernel reported that sockets changed during the dump: this list may be inconsistent")
+
+
+def _table_dumps(query: Query, extensions: Extensions) -> Iterator[Callable[[], Iterator[SocketRecord]]]:
+    if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
+        yield lambda: _netlink(extensions)
+    if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
+            and query.states & (1 << TCP_CLOSE):
+        yield lambda: _packet(extensions)
+    if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
+        yield lambda: _unix(query, extensions)
+    if query.has_family(AF_INET) or query.has_family(AF_INET6):
+        for table, protocol in _INET_TABLES:
+            if query.has(table):
+                for family in _inet_families(query):
+                    yield _inet_dump(query, extensions, family, protocol)
+    for table in TABLES:
+        if query.has(table) and table not in SUPPORTED_TABLES and table not in _SILENT_UNSUPPORTED:
+            yield _unsupported(table)
+
+
+# ss lists these in "all" but a host rarely has them; pyss stays silent about them like ss does.
+_SILENT_UNSUPPORTED = frozenset({"mptcp", "dccp", "sctp", "vsock_stream", "vsock_dgram", "tipc", "xdp"})
+
+
+def _unsupported(table: str) -> Callable[[], Iterator[SocketRecord]]:
+    def dump() -> Iterator[SocketRecord]:
+        raise UnsupportedTable(table, "pyss cannot list these sockets yet")
+        yield  # pragma: no cover
+
+    return dump
+
+
+def _inet_families(query: Query) -> list[int]:
+    """ss starts with IPv4 unless IPv6 was the family named last, and stops there if IPv4 was."""
+    if query.preferred_family == AF_INET6:
+        families = [AF_INET6]
+    elif query.preferred_family == AF_INET:
+        families = [AF_INET]
+    else:
+        families = [AF_INET, AF_INET6]
+    return [family for family in families if query.has_family(family)]
+
+
+def _inet_dump(query: Query, extensions: Extensions, family: int, protocol: int) -> Callable[[], Iterator[SocketRecord]]:
+    def dump() -> Iterator[SocketRecord]:
+        bytecode = query.filter.bytecode(family, protocol) if query.filter is not None else None
+        message = requests.inet_request(family, protocol, query.states, extensions.inet, bytecode)
+        try:
+            yield from _run(message, inet_decoder(protocol), _table_name(protocol))
+        except UnsupportedTable:
+            # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does.
+            yield from read_proc_inet(family, protocol, query.states)
+
+    return dump
+
+
+def _table_name(protocol: int) -> str:
+    return {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}[protocol]
+
+
+def _unix(query: Query, extensions: Extensions) -> Iterator[SocketRecord]:
+    show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | extensions.unix
+    wanted = {kind for kind, table in _UNIX_TYPES.items() if query.has(table)}
+    for record in _run(requests.unix_request(query.states, show), decode_unix, "unix"):
+        if record.type in wanted:  # type: ignore[union-attr]  # decode_unix yields UnixSocket only
+            yield record
+
+
+def _packet(extensions: Extensions) -> Iterator[SocketRecord]:
+    show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT
+    yield from _run(requests.packet_request(show | extensions.packet), decode_packet, "packet")
+
+
+def _netlink(extensions: Extensions) -> Iterator[SocketRecord]:
+    show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO | extensions.netlink
+    yield from _run(requests.netlink_request(show), decode_netlink, "netlink")
+
+
+def _run(message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str) -> Iterator[SocketRecord]:
+    with DiagSocket() as diag:
+        try:
+            yield from walk(diag.request(message), decode)
+        except DumpError as error:
+            if is_missing_module(error):
+                raise UnsupportedTable(table, f"the kernel cannot list these sockets ({error.strerror})") from error
+            raise

@@ -1,0 +1,57 @@
+"""/proc/net/{tcp,udp,raw}{,6}: the fallback when the kernel has no *_diag module for a table.
+
+ss falls back to these files too (raw_diag, for one, is often not built), so
+pyss does the same rather than show nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pyss.netlink.constants import AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP
+from pyss.records import InetSocket
+
+_new = tuple.__new__
+_FILES = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+
+
+def proc_path(family: int, protocol: int) -> str:
+    return f"/proc/net/{_FILES[protocol]}{'6' if family == AF_INET6 else ''}"
+
+
+def read_proc_inet(family: int, protocol: int, states: int) -> Iterator[InetSocket]:
+    try:
+        with open(proc_path(family, protocol)) as table:
+            text = table.read()
+    except FileNotFoundError:
+        return  # the protocol or IPv6 is not built into this kernel: nothing to list
+    yield from parse_proc_inet(text, family, protocol, states)
+
+
+def _address(hex_text: str) -> bytes:
+    """The kernel prints each 32-bit word of the address in host order; undo that per word."""
+    raw = bytes.fromhex(hex_text)
+    return b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+
+
+def parse_proc_inet(text: str, family: int, protocol: int, states: int) -> Iterator[InetSocket]:
+    """Records from a /proc/net/{tcp,udp,raw}[6] table, keeping those whose state is in ``states``."""
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10:
+            continue
+        state = int(fields[3], 16)
+        if not states >> state & 1:
+            continue
+        local, _, local_port = fields[1].partition(":")
+        remote, _, remote_port = fields[2].partition(":")
+        wqueue, _, rqueue = fields[4].partition(":")
+        timer, _, expires = fields[5].partition(":")
+        yield _new(InetSocket, (
+            family, state, int(timer, 16), int(fields[6], 16), int(local_port, 16), int(remote_port, 16),
+            _address(local), _address(remote), 0, 0, int(expires, 16), int(rqueue, 16), int(wqueue, 16),
+            int(fields[7]), int(fields[9]), protocol, b"",
+        ))
+
+
+

@@ -1,0 +1,160 @@
+"""ss's column layout: widths from the buffered rows, padding, and batch boundaries.
+
+ss buffers its output fields in 1 MiB chunks and lays out (and prints) what it
+has when it holds five chunks at the end of a row; column widths are the
+widest field of each batch. When stdout is a terminal, the spare width of the
+screen is shared out between the columns. This module reproduces those rules
+as pure functions over rows of strings so that pyss's output matches ss's
+byte for byte, including the batch boundaries of very large outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+from typing import NamedTuple
+
+LEFT, RIGHT = "L", "R"
+
+CHUNK_DATA = 1024 * 1024 - 16  # a chunk's data area: 1 MiB less its two-pointer header
+CHUNKS_PER_BATCH = 5
+_TOKEN_HEADER = 2  # each field is stored behind a 16-bit length
+
+
+class Column(NamedTuple):
+    align: str
+    header: str
+    delimiter: str  # printed before the field unless it starts the line
+
+
+def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], screen_width: int | None) -> list[int]:
+    """Width of each column (delimiter included, except for the line's first column)."""
+    widths = []
+    first = True
+    maxima = [max(map(len, values), default=0) for values in zip(*rows, strict=True)] if rows else [0] * len(columns)
+    for column, longest in zip(columns, maxima, strict=True):
+        width = longest + len(column.delimiter) if not first and longest else longest
+        if screen_width is not None:
+            width = min(width, screen_width)
+        if width:
+            first = False
+        widths.append(width)
+    if screen_width is not None:
+        _spread(widths, screen_width)
+    return widths
+
+
+def _spread(widths: list[int], screen_width: int) -> None:
+    """Share the screen's spare width between the columns of each screen line, as ss does."""
+    line_start = 0
+    used = 0
+    count = 0
+    index = 0
+    while index < len(widths):
+        if not widths[index]:
+            index += 1
+            continue
+        count += 1
+        used += widths[index]
+        is_last = not any(widths[index + 1 :])
+        if not is_last and used < screen_width:
+            index += 1
+            continue
+        if used != screen_width:
+            if used > screen_width:
+                used -= widths[index]
+                index -= 1
+                count -= 1
+            pad = screen_width - used
+            spacing, remainder = divmod(pad, count) if count else (0, 0)
+            for j in range(index, line_start - 1, -1):
+                if not widths[j]:
+                    continue
+                widths[j] += spacing
+                if remainder:
+                    widths[j] += 1
+                    remainder -= 1
+        line_start = index + 1
+        used = 0
+        count = 0
+        index += 1
+
+
+def row_format(columns: Sequence[Column], widths: Sequence[int]) -> str:
+    """A %-format string that lays out one row with the given widths."""
+    parts = []
+    first = True
+    for column, width in zip(columns, widths, strict=True):
+        delimiter = "" if first else column.delimiter
+        first = False
+        room = max(width - len(delimiter), 0) if width else 0
+        flag = "-" if column.align == LEFT else ""
+        parts.append(delimiter.replace("%", "%%") + (f"%{flag}{room}s" if room else "%s"))
+    return "".join(parts)
+
+
+def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], screen_width: int | None) -> str:
+    """Lay out a batch of rows (the header, if any, is the first row)."""
+    if not rows:
+        return ""
+    fmt = row_format(columns, column_widths(columns, rows, screen_width)) + "\n"
+    return "".join([fmt % tuple(row) for row in rows])
+
+
+class BatchTracker:
+    """Follows ss's chunk accounting to find where ss would lay out and flush a batch.
+
+    ss renders when, at the start of a row, five chunks are in use. Rows are
+    fed in blocks; a block that cannot reach a chunk's end is accounted for
+    in one step, and only blocks near a boundary are walked field by field.
+    """
+
+    __slots__ = ("chunks", "offset", "pending")
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.offset = 0  # where the current field's length header sits in the current chunk
+        self.pending = False  # the previous row's trailing fields are stored when the next row starts
+
+    def reset(self) -> None:
+        self.chunks = 0
+        self.offset = 0
+        self.pending = False
+
+    def split(self, rows: Sequence[Sequence[str]], trailing_fields: int) -> int | None:
+        """Account for ``rows``; return the index of the first row of a new batch, if one starts inside.
+
+        ``trailing_fields`` counts the always-empty fields ss stores after each row.
+        """
+        lengths = list(map(len, chain.from_iterable(rows)))
+        fields = len(lengths) + trailing_fields * len(rows)
+        size = sum(lengths) + sum(map((1).__and__, lengths)) + _TOKEN_HEADER * fields
+        if self.chunks and self.offset + size + 4 < CHUNK_DATA:
+            self.offset += size
+            return None
+        for index, row in enumerate(rows):
+            if self.chunks >= CHUNKS_PER_BATCH:
+                self.reset()
+                return index
+            if self.pending:
+                for _ in range(trailing_fields):
+                    self._field(0)
+            for value in row:
+                self._field(len(value))
+            self.pending = True
+        return None
+
+    def _field(self, length: int) -> None:
+        if not self.chunks:
+            self.chunks = 1
+            self.offset = 0
+        end = self.offset + _TOKEN_HEADER + length
+        if length >= CHUNK_DATA - (self.offset + _TOKEN_HEADER) and self.offset:
+            self.chunks += 1
+            end = _TOKEN_HEADER + length
+        padded = end + (length & 1)
+        if CHUNK_DATA - padded < _TOKEN_HEADER:
+            self.chunks += 1
+            self.offset = 0
+        else:
+            self.offset = padded

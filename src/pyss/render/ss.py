@@ -1,0 +1,277 @@
+"""ss's default text output: one row of fields per socket, laid out as ss lays them out."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO
+
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    ETH_P_ALL,
+    INET_DIAG_SKV6ONLY,
+    IPPROTO_RAW,
+    IPPROTO_UDP,
+    NETLINK_CONNECTED,
+)
+from pyss.netlink.decode import inet_attributes
+from pyss.query import Query
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.render.columns import LEFT, RIGHT, BatchTracker, Column, render
+from pyss.resolve import HostNames, ServiceNames, interface_name, protocol_name
+
+COLUMNS = (
+    Column(LEFT, "Netid", ""),
+    Column(LEFT, "State", " "),
+    Column(LEFT, "Recv-Q", " "),
+    Column(LEFT, "Send-Q", " "),
+    Column(RIGHT, "Local Address:", " "),
+    Column(LEFT, "Port", ""),
+    Column(RIGHT, "Peer Address:", " "),
+    Column(LEFT, "Port", ""),
+    Column(LEFT, "Process", ""),
+)
+# ss stores one more, always empty, field after "Process"; it only matters for batch accounting.
+TRAILING_FIELDS = 1
+
+STATE_NAMES = (
+    "UNKNOWN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
+    "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+)
+
+# Ethertype names ss shows for packet sockets (from linux/if_ether.h's ETH_P_* names).
+ETHERTYPE_NAMES = {
+    0x0060: "loop", 0x0200: "pup", 0x0201: "pupat", 0x0800: "ip", 0x0805: "x25", 0x0806: "arp",
+    0x08FF: "bpq", 0x0A00: "ieeepup", 0x0A01: "ieeepupat", 0x6000: "dec", 0x6001: "dna_dl",
+    0x6002: "dna_rc", 0x6003: "dna_rt", 0x6004: "lat", 0x6005: "diag", 0x6006: "cust", 0x6007: "sca",
+    0x8035: "rarp", 0x809B: "atalk", 0x80F3: "aarp", 0x8137: "ipx", 0x86DD: "ipv6", 0x8863: "ppp_disc",
+    0x8864: "ppp_ses", 0x884C: "atmmpoa", 0x8884: "atmfate", 0x0001: "802_3", 0x0002: "ax25",
+    0x0003: "all", 0x0004: "802_2", 0x0005: "snap", 0x0006: "ddcmp", 0x0007: "wan_ppp", 0x0008: "ppp_mp",
+    0x0009: "localtalk", 0x000C: "can", 0x0010: "ppptalk", 0x0011: "tr_802_2", 0x0015: "mobitex",
+    0x0016: "control", 0x0017: "irda", 0x0018: "econet", 0x88CA: "tipc", 0x8892: "profinet",
+    0x88A2: "aoe", 0x88A4: "ethercat", 0x8100: "802.1Q", 0x88A8: "802.1ad", 0x8847: "mpls_uc",
+    0x8848: "mpls_mc", 0x6558: "teb",
+}
+
+NETLINK_PROTOCOL_NAMES = {
+    0: "rtnl", 1: "unused", 2: "usersock", 3: "fw", 4: "tcpdiag", 5: "nflog", 6: "xfrm", 7: "selinux",
+    8: "iscsi", 9: "audit", 10: "fiblookup", 11: "connector", 12: "nft", 13: "ip6fw", 14: "dec-rt",
+    15: "uevent", 16: "genl", 18: "scsi-trans", 19: "ecryptfs", 20: "rdma", 21: "crypto",
+}
+
+_V6_ANY = bytes(16)
+
+Row = tuple[str, ...]
+DetailText = Callable[[SocketRecord], str]
+
+
+class RowBuilder:
+    """Turns records into ss's fields; one instance per command, caching names as it goes."""
+
+    def __init__(self, query: Query, details: DetailText | None = None) -> None:
+        self.show_netid = query.table_count > 1
+        self.show_state = query.state_count > 1
+        self.numeric = query.details.numeric
+        self.hosts = HostNames() if query.details.resolve else None
+        self.details = details
+        self._services = {"tcp": ServiceNames("tcp"), "udp": ServiceNames("udp")}
+        self._addresses: dict[bytes, str] = {}
+        self._queues = [f"{n:<6d}" for n in range(64)]
+        self._netlink_names: dict[int, str] = {}
+
+    def header(self) -> Row:
+        return tuple(column.header for column in self.columns())
+
+    def columns(self) -> tuple[Column, ...]:
+        """ss's columns less Netid and State when ss hides them (one table, one state)."""
+        hidden = {0} if not self.show_netid else set()
+        if not self.show_state:
+            hidden.add(1)
+        return tuple(column for index, column in enumerate(COLUMNS) if index not in hidden)
+
+    def _queue(self, value: int) -> str:
+        return self._queues[value] if value < 64 else f"{value:<6d}"
+
+    def rows(self, records: Iterable[SocketRecord]) -> Iterator[Row]:
+        inet = self.inet_row
+        for record in records:
+            if type(record) is InetSocket:
+                yield inet(record)
+            elif type(record) is UnixSocket:
+                yield self.unix_row(record)
+            elif type(record) is PacketSocket:
+                yield self.packet_row(record)
+            else:
+                yield self.netlink_row(record)  # type: ignore[arg-type]
+
+    def _fields(self, netid: str, state: int, rq: int, wq: int, rest: tuple[str, ...], record: SocketRecord) -> Row:
+        extra = self.details(record) if self.details else ""
+        queues = (self._queue(rq), self._queue(wq))
+        if self.show_netid and self.show_state:
+            return (netid, STATE_NAMES[state], *queues, *rest, extra)
+        if self.show_state:
+            return (STATE_NAMES[state], *queues, *rest, extra)
+        if self.show_netid:
+            return (netid, *queues, *rest, extra)
+        return (*queues, *rest, extra)
+
+    # --- inet ---------------------------------------------------------------------------------
+
+    def inet_row(self, record: InetSocket) -> Row:
+        protocol = record.protocol
+        if protocol == IPPROTO_RAW:
+            local_port, peer_port = self._raw_port(record.sport), self._raw_port(record.dport)
+        else:
+            service = self._services["udp" if protocol == IPPROTO_UDP else "tcp"]
+            if self.numeric:
+                local_port = str(record.sport) if record.sport else "*"
+                peer_port = str(record.dport) if record.dport else "*"
+            else:
+                local_port, peer_port = service(record.sport), service(record.dport)
+        local = self._address(record, record.src)
+        if record.ifindex:
+            local = f"{local}%{interface_name(record.ifindex)}"
+        rest = (local + ":", local_port, self._address(record, record.dst) + ":", peer_port)
+        return self._fields(record.netid, record.state, record.rqueue, record.wqueue, rest, record)
+
+    def _raw_port(self, number: int) -> str:
+        if number == 0:
+            return "*"
+        return str(number) if self.numeric else protocol_name(number)
+
+    def _address(self, record: InetSocket, packed: bytes) -> str:
+        if packed == _V6_ANY and record.family == AF_INET6 and not _is_v6only(record):
+            return "*"
+        text = self._addresses.get(packed)
+        if text is None:
+            text = self._format_address(record.family, packed)
+            self._addresses[packed] = text
+        return text
+
+    def _format_address(self, family: int, packed: bytes) -> str:
+        if self.hosts is not None:
+            name = self.hosts(packed)
+            if name is not None:
+                return f"[{name}]" if ":" in name else name
+        text = socket.inet_ntop(family, packed)
+        return f"[{text}]" if family != AF_INET else text
+
+    # --- unix, packet, netlink -----------------------------------------------------------------
+
+    def unix_row(self, record: UnixSocket) -> Row:
+        name = record.name if record.name is not None else "*"
+        rest = (name + " ", str(record.inode), "* ", str(record.peer))
+        return self._fields(record.netid, record.state, record.rqueue, record.wqueue, rest, record)
+
+    def packet_row(self, record: PacketSocket) -> Row:
+        if record.protocol == ETH_P_ALL:
+            protocol = "*"
+        elif self.numeric:
+            protocol = f"[{record.protocol}]"
+        else:
+            protocol = ETHERTYPE_NAMES.get(record.protocol) or f"[{record.protocol}]"
+        device = interface_name(record.ifindex) if record.ifindex else "*"
+        rest = (protocol + ":", device, "*", "")
+        return self._fields(record.netid, 7, record.rqueue, 0, rest, record)
+
+    def netlink_row(self, record: NetlinkSocket) -> Row:
+        if self.numeric:
+            protocol = str(record.protocol)
+        else:
+            protocol = NETLINK_PROTOCOL_NAMES.get(record.protocol) or str(record.protocol)
+        if record.state == NETLINK_CONNECTED:
+            peer = (f"{record.dst_group}:", str(_signed(record.dst_portid)))
+        else:
+            peer = ("*", "")
+        rest = (protocol + ":", self._netlink_owner(_signed(record.portid)), *peer)
+        return self._fields(record.netid, 7, record.rqueue, record.wqueue, rest, record)
+
+    def _netlink_owner(self, portid: int) -> str:
+        if portid == -1:
+            return "*"
+        if self.numeric:
+            return str(portid)
+        if portid == 0:
+            return "kernel"
+        name = self._netlink_names.get(portid)
+        if name is None:
+            name = _process_label(portid)
+            self._netlink_names[portid] = name
+        return name
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _process_label(pid: int) -> str:
+    """"comm/pid" for a netlink port owned by a live process, else the number."""
+    if pid < 0:
+        return str(pid)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            head = stat.read(512)
+    except OSError:
+        return str(pid)
+    start = head.find(b"(")
+    end = head.find(b")", start + 1)
+    if start < 0 or end < 0:
+        return str(pid)
+    return f"{head[start + 1 : end].decode('utf-8', 'replace')}/{pid}"
+
+
+def _is_v6only(record: InetSocket) -> bool:
+    flag = inet_attributes(record).get(INET_DIAG_SKV6ONLY)
+    return bool(flag and flag[0])
+
+
+class SsWriter:
+    """Buffers rows in ss's batches, lays each batch out and writes it."""
+
+    BLOCK = 512
+
+    def __init__(self, out: TextIO, columns: tuple[Column, ...], screen_width: int | None) -> None:
+        self.out = out
+        self.columns = columns
+        self.screen_width = screen_width
+        self.tracker = BatchTracker()
+        self.batch: list[Row] = []
+        self.block: list[Row] = []
+
+    def add(self, row: Row) -> None:
+        self.block.append(row)
+        if len(self.block) >= self.BLOCK:
+            self._account()
+
+    def write_all(self, rows: Iterable[Row]) -> None:
+        block = self.block
+        append = block.append
+        limit = self.BLOCK
+        for row in rows:
+            append(row)
+            if len(block) >= limit:
+                self._account()
+        self.close()
+
+    def _account(self) -> None:
+        block = self.block
+        while block:
+            split = self.tracker.split(block, TRAILING_FIELDS)
+            if split is None:
+                self.batch.extend(block)
+                break
+            self.batch.extend(block[:split])
+            self.flush()
+            del block[:split]
+        block.clear()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.out.write(render(self.columns, self.batch, self.screen_width))
+            self.batch = []
+
+    def close(self) -> None:
+        self._account()
+        self.flush()
+

@@ -1,0 +1,103 @@
+"""Names for numbers, as ss shows them: services, IP protocols, hosts, interfaces.
+
+Every lookup is cached: a dump asks about the same few ports and addresses
+again and again. Lookups go through the C library (NSS), like ss's, so
+/etc/services, /etc/hosts and nsswitch.conf mean the same to both tools.
+"""
+
+from __future__ import annotations
+
+import socket
+from functools import lru_cache
+
+_DEFAULT_EPHEMERAL = (1024, 4999)  # ss's fallback when the sysctl cannot be read
+
+
+@lru_cache(maxsize=1)
+def ephemeral_range() -> tuple[int, int]:
+    """The local port range ss will not translate to service names."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as sysctl:
+            low, high = sysctl.read().split()[:2]
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return _DEFAULT_EPHEMERAL
+
+
+class ServiceNames:
+    """port -> service name for one transport ("tcp", "udp"), numeric when unknown."""
+
+    __slots__ = ("_cache", "_high", "_low", "_proto")
+
+    def __init__(self, proto: str) -> None:
+        self._proto = proto
+        self._low, self._high = ephemeral_range()
+        self._cache: dict[int, str] = {0: "*"}
+
+    def __call__(self, port: int) -> str:
+        name = self._cache.get(port)
+        if name is None:
+            name = self._lookup(port)
+            self._cache[port] = name
+        return name
+
+    def _lookup(self, port: int) -> str:
+        if self._low <= port <= self._high:
+            return str(port)
+        try:
+            return socket.getservbyport(port, self._proto)
+        except (OSError, OverflowError):
+            return str(port)
+
+
+@lru_cache(maxsize=1)
+def _protocol_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    try:
+        with open("/etc/protocols") as protocols:
+            for line in protocols:
+                words = line.split("#", 1)[0].split()
+                if len(words) >= 2 and words[1].isdigit():
+                    table.setdefault(int(words[1]), words[0])
+    except OSError:
+        pass
+    return table
+
+
+def protocol_name(number: int) -> str:
+    """IP protocol number -> name from /etc/protocols (ss's name for a RAW socket's "port")."""
+    return _protocol_table().get(number) or f"ipproto-{number}"
+
+
+class HostNames:
+    """Packed address -> host name (-r), the numeric form when the lookup fails."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[bytes, str | None] = {}
+
+    def __call__(self, packed: bytes) -> str | None:
+        if packed in self._cache:
+            return self._cache[packed]
+        name = self._lookup(packed)
+        self._cache[packed] = name
+        return name
+
+    @staticmethod
+    def _lookup(packed: bytes) -> str | None:
+        if len(packed) == 16 and packed[:12] == b"\0" * 10 + b"\xff\xff":
+            packed = packed[12:]  # v4-mapped: ask about the IPv4 address, as ss does
+        family = socket.AF_INET if len(packed) == 4 else socket.AF_INET6
+        try:
+            return socket.gethostbyaddr(socket.inet_ntop(family, packed))[0]
+        except (OSError, UnicodeError):
+            return None
+
+
+@lru_cache(maxsize=256)
+def interface_name(index: int) -> str:
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return f"if{index}"
