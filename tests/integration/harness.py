@@ -1,0 +1,376 @@
+"""Run ss, netstat, pyss and pynetstat against the socket zoo in a private netns, and compare them.
+
+The zoo (zoo.py) lives in a namespace of its own; every tool runs there through
+``ip netns exec``, which execs the tool in place, so the pid of the child is the
+pid of the tool. That pid is how a comparison recognises the tool's own netlink
+socket(s) (ss lists its NETLINK_SOCK_DIAG socket as ``tcpdiag:ss/<pid>``), the
+only rows two runs are expected to disagree on.
+
+Comparisons are byte-exact by default. The helpers that relax this (dropping the
+tools' own rows, normalising ss's padding, ignoring row order) must be asked for
+by name and report what they dropped in their failure message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ZOO_SCRIPT = Path(__file__).with_name("zoo.py")
+BIN_DIR = Path(sys.executable).parent
+PYSS = BIN_DIR / "pyss"
+PYNETSTAT = BIN_DIR / "pynetstat"
+NS_PREFIX = "pyss-test-"
+TOOL_TIMEOUT = 20.0
+READY_TIMEOUT = 15.0
+
+# TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN). A zoo older than this is rebuilt before
+# a test uses it, so no TIME-WAIT row can expire between the two runs of a test.
+MAX_ZOO_AGE = 40.0
+
+# The same environment for every tool: ss and netstat read no locale-dependent
+# text, but Python does, and COLUMNS must not leak in from a terminal.
+TOOL_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "HOME": "/root"}
+
+
+def missing_prerequisites() -> str | None:
+    """Why the integration tests cannot run here, or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root: creates a network namespace and packet/raw sockets"
+    for tool in ("ip", "ss"):
+        if shutil.which(tool, path=TOOL_ENV["PATH"]) is None:
+            return f"needs iproute2's `{tool}` on PATH"
+    return None
+
+
+class NsRun(subprocess.CompletedProcess[bytes]):
+    """A finished command plus the pid it ran as (the tool's own pid, thanks to ip netns exec)."""
+
+    def __init__(self, args: Sequence[str], pid: int, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(list(args), returncode, stdout, stderr)
+        self.pid = pid
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+
+def run_command(cmd: Sequence[str], shown: Sequence[str], *, timeout: float, stdout: Any = None) -> NsRun:
+    """Run cmd with a timeout (killed on expiry); the result names it as ``shown``."""
+    with subprocess.Popen(
+        list(cmd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        env=TOOL_ENV,
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return NsRun(shown, proc.pid, proc.returncode, out or b"", err)
+
+
+def run_plain(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT) -> NsRun:
+    """Run argv in the caller's namespace (for cases that need no sockets, e.g. bad options)."""
+    return run_command(argv, argv, timeout=timeout)
+
+
+def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["ip", *args], capture_output=True, check=check, timeout=TOOL_TIMEOUT, env=TOOL_ENV)
+
+
+@dataclass
+class ZooNamespace:
+    """A live namespace holding the zoo; the tools run inside it."""
+
+    name: str
+    zoo: dict[str, Any]
+    started: float
+    holder: subprocess.Popen[bytes] = field(repr=False)
+    unix_dir: str = ""
+
+    @property
+    def age(self) -> float:
+        return time.monotonic() - self.started
+
+    def run_in_ns(self, argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT, stdout: Any = None) -> NsRun:
+        """Run argv inside the namespace; output captured unless ``stdout`` is given."""
+        cmd = ["ip", "netns", "exec", self.name, *argv]
+        return run_command(cmd, argv, timeout=timeout, stdout=stdout)
+
+    def ss(self, *args: str) -> NsRun:
+        return self.run_in_ns(["ss", *args])
+
+    def pyss(self, *args: str) -> NsRun:
+        return self.run_in_ns([str(PYSS), *args])
+
+    def netstat(self, *args: str) -> NsRun:
+        return self.run_in_ns(["netstat", *args])
+
+    def pynetstat(self, *args: str) -> NsRun:
+        return self.run_in_ns([str(PYNETSTAT), *args])
+
+
+def stale_namespaces() -> Iterator[str]:
+    """Namespaces a killed earlier session left behind (its pid is gone)."""
+    listing = ip("netns", "list", check=False).stdout.decode()
+    for line in listing.splitlines():
+        name = line.split(" ", 1)[0]
+        pid = name.removeprefix(NS_PREFIX).split("-", 1)[0]
+        if name.startswith(NS_PREFIX) and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            yield name
+
+
+def start_zoo(name: str) -> ZooNamespace:
+    """Create namespace ``name``, bring lo up, start the holder and wait for its READY line."""
+    for stale in stale_namespaces():
+        ip("netns", "del", stale, check=False)
+    ip("netns", "add", name)
+    try:
+        ip("-n", name, "link", "set", "lo", "up")
+        unix_dir = tempfile.mkdtemp(prefix=f"{name}-")
+        holder = subprocess.Popen(
+            ["ip", "netns", "exec", name, sys.executable, str(ZOO_SCRIPT), unix_dir],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=TOOL_ENV,
+        )
+    except BaseException:
+        ip("netns", "del", name, check=False)
+        raise
+    ns = ZooNamespace(name, {}, time.monotonic(), holder, unix_dir)
+    try:
+        ns.zoo = wait_ready(holder)
+    except BaseException:
+        stop_zoo(ns)
+        raise
+    ns.started = time.monotonic()
+    return ns
+
+
+def wait_ready(holder: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert holder.stdout is not None
+    deadline = time.monotonic() + READY_TIMEOUT
+    line = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(holder.stdout, selectors.EVENT_READ)
+        while not line.endswith(b"\n") and time.monotonic() < deadline:
+            if sel.select(deadline - time.monotonic()):
+                chunk = os.read(holder.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                line += chunk
+    if not line.startswith(b"READY "):
+        holder.kill()
+        _, err = holder.communicate(timeout=5)
+        raise RuntimeError(f"zoo did not get ready: stdout={line!r} stderr={err.decode(errors='replace')}")
+    description: dict[str, Any] = json.loads(line[len(b"READY ") :])
+    return description
+
+
+def stop_zoo(ns: ZooNamespace) -> None:
+    """Stop the holder (stdin EOF, then SIGTERM, then SIGKILL) and delete the namespace."""
+    holder = ns.holder
+    try:
+        with contextlib.suppress(OSError):
+            if holder.stdin is not None:
+                holder.stdin.close()
+        try:
+            holder.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            holder.send_signal(signal.SIGTERM)
+            try:
+                holder.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                holder.kill()
+                holder.wait(timeout=5)
+        for pipe in (holder.stdout, holder.stderr):
+            if pipe is not None:
+                pipe.close()
+    finally:
+        ip("netns", "del", ns.name, check=False)
+        if ns.unix_dir:
+            shutil.rmtree(ns.unix_dir, ignore_errors=True)
+
+
+class ZooKeeper:
+    """Owns the session's zoo and rebuilds it when its TIME-WAIT sockets near expiry."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.current: ZooNamespace | None = None
+
+    def get(self, max_age: float = MAX_ZOO_AGE) -> ZooNamespace:
+        if self.current is not None and self.current.age > max_age:
+            self.close()
+        if self.current is None:
+            self.generation += 1
+            self.current = start_zoo(f"{NS_PREFIX}{os.getpid()}-{self.generation}")
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None:
+            ns, self.current = self.current, None
+            stop_zoo(ns)
+
+
+# ---------------------------------------------------------------------------
+# Comparison
+
+
+# A netlink row's local address: "<proto>:<comm>/<portid>", "<proto>:<portid>" or, with -n, "<n>:<portid>".
+_NETLINK_LOCAL = re.compile(r"^[A-Za-z0-9_-]+:(?:[^\s/]+/)?(?P<portid>-?\d+)$")
+
+
+def netlink_local(line: str) -> str | None:
+    """The local-address field of a netlink row, or None if the line is no netlink row.
+
+    With a Netid column a netlink row starts with ``nl``; without one (``-A netlink``
+    alone) the local address is the fourth field.
+    """
+    fields = line.split()
+    index = 4 if fields[:1] == ["nl"] else 3
+    if len(fields) <= index:
+        return None
+    local = fields[index]
+    return local if _NETLINK_LOCAL.match(local) else None
+
+
+def is_own_row(line: str, pid: int) -> bool:
+    """True for the netlink sockets of the tool that ran as ``pid``.
+
+    A process's first netlink socket gets its pid as port id; later ones get
+    negative port ids from the kernel's autobind rover. The zoo binds only to its
+    own pid, to 0 (kernel) or to a fixed positive id, so a negative id is a tool's.
+    """
+    local = netlink_local(line)
+    if local is None:
+        return False
+    match = _NETLINK_LOCAL.match(local)
+    assert match is not None
+    portid = int(match["portid"])
+    return portid == pid or portid < 0
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A tool's output split into kept lines and the dropped own-socket rows."""
+
+    kept: list[str]
+    dropped: list[str]
+
+
+def without_own_rows(run: NsRun) -> Rows:
+    kept: list[str] = []
+    dropped: list[str] = []
+    for line in run.text.splitlines(keepends=True):
+        (dropped if is_own_row(line, run.pid) else kept).append(line)
+    return Rows(kept, dropped)
+
+
+def widest_local(lines: Sequence[str]) -> int:
+    return max((len(local) for line in lines if (local := netlink_local(line))), default=0)
+
+
+def normalise_layout(text: str) -> str:
+    """ss pads columns with runs of spaces and trailing blanks; reduce each line to single-space-separated fields.
+
+    Only for tests that say they compare content, not layout.
+    """
+    return "".join(" ".join(line.split()) + "\n" for line in text.splitlines())
+
+
+def unified(expected: Sequence[str], actual: Sequence[str], names: tuple[str, str]) -> str:
+    diff = difflib.unified_diff(list(expected), list(actual), names[0], names[1], n=1)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+
+
+def describe(run: NsRun) -> str:
+    """The command line as a person would type it (the tool's basename, not its path)."""
+    return " ".join([Path(run.args[0]).name, *run.args[1:]])
+
+
+def assert_same_status(expected: NsRun, actual: NsRun) -> None:
+    assert actual.returncode == expected.returncode, (
+        f"exit status: {describe(expected)} -> {expected.returncode}, {describe(actual)} -> {actual.returncode}\n"
+        f"{describe(actual)} stderr:\n{actual.stderr.decode(errors='replace')}"
+    )
+
+
+def assert_same_output(expected: NsRun, actual: NsRun) -> None:
+    """Byte-exact stdout and the same exit status."""
+    if actual.stdout != expected.stdout:
+        raise AssertionError(
+            "stdout differs (byte-exact):\n"
+            + unified(
+                expected.text.splitlines(True), actual.text.splitlines(True), (describe(expected), describe(actual))
+            )
+            + f"{describe(actual)} stderr:\n{actual.stderr.decode(errors='replace')}"
+        )
+    assert_same_status(expected, actual)
+
+
+def assert_same_rows(
+    expected: NsRun, actual: NsRun, *, normalise: bool = False, ordered: bool = True
+) -> tuple[list[str], list[str]]:
+    """stdout equal once each tool's own netlink rows are dropped; same exit status.
+
+    Everything else stays byte-exact unless ``normalise`` (padding) or
+    ``ordered=False`` (row order) is asked for. Returns the dropped rows
+    (expected's, actual's) so a caller can check them further.
+    """
+    want, got = without_own_rows(expected), without_own_rows(actual)
+    for rows, run in ((want, expected), (got, actual)):
+        # A dropped row that was the widest would have set a column's width.
+        if rows.dropped and widest_local(rows.dropped) >= widest_local(rows.kept):
+            raise AssertionError(
+                f"{describe(run)}: its own row {rows.dropped!r} is the widest netlink row; "
+                "dropping it cannot make the layouts comparable"
+            )
+    want_lines, got_lines = want.kept, got.kept
+    if normalise:
+        want_lines = normalise_layout("".join(want_lines)).splitlines(True)
+        got_lines = normalise_layout("".join(got_lines)).splitlines(True)
+    if not ordered:
+        want_lines, got_lines = sorted(want_lines), sorted(got_lines)
+    if want_lines != got_lines:
+        relaxed = ", ".join(
+            word
+            for word, on in (
+                ("own netlink rows dropped", True),
+                ("padding normalised", normalise),
+                ("order ignored", not ordered),
+            )
+            if on
+        )
+        raise AssertionError(
+            f"stdout differs ({relaxed}):\n"
+            + unified(want_lines, got_lines, (describe(expected), describe(actual)))
+            + f"dropped from {describe(expected)}: {want.dropped!r}\n"
+            + f"dropped from {describe(actual)}: {got.dropped!r}\n"
+            + f"{describe(actual)} stderr:\n{actual.stderr.decode(errors='replace')}"
+        )
+    assert_same_status(expected, actual)
+    return want.dropped, got.dropped
+
+
+def has_traceback(stderr: bytes) -> bool:
+    return b"Traceback (most recent call last)" in stderr or b"Exception ignored" in stderr

@@ -1,0 +1,103 @@
+"""The integration harness's comparison helpers, on made-up ss output (no root needed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The harness lives in the tests package; make the repository root importable when
+# pytest runs only tests/unit (it then puts tests/unit, not the root, on sys.path).
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests.integration.harness import (  # noqa: E402
+    NsRun,
+    assert_same_output,
+    assert_same_rows,
+    is_own_row,
+    normalise_layout,
+    without_own_rows,
+)
+
+HEADER = "Netid State  Recv-Q Send-Q                   Local Address:Port  Peer Address:PortProcess\n"
+ZOO = "nl    UNCONN 0      0      tcpdiag:pyss-zoo-holder/100        *           \n"
+KERNEL = "nl    UNCONN 832    0                 tcpdiag:kernel        *           \n"
+
+
+def run(tool: str, pid: int, *lines: str, returncode: int = 0) -> NsRun:
+    return NsRun([tool, "-a"], pid, returncode, "".join(lines).encode(), b"")
+
+
+def own(tool: str, pid: int) -> str:
+    return f"nl    UNCONN 4352   0      tcpdiag:{tool}/{pid}        *           \n"
+
+
+@pytest.mark.parametrize(
+    ("line", "pid", "expected"),
+    [
+        ("nl    UNCONN 4352 0 tcpdiag:ss/4242 *", 4242, True),
+        ("nl    UNCONN 4352 0 4:4242 *", 4242, True),  # -n
+        ("UNCONN 4352 0 tcpdiag:pyss/4242 *", 4242, True),  # -A netlink: no Netid column
+        ("nl    UNCONN 0 0 rtnl:-4097 *", 4242, True),  # a tool's second netlink socket
+        ("nl    UNCONN 0 0 tcpdiag:pyss-zoo-holder/100 *", 4242, False),
+        ("nl    UNCONN 832 0 tcpdiag:kernel *", 4242, False),
+        ("nl    UNCONN 0 0 4:0 *", 4242, False),
+        ("tcp   ESTAB 0 0 127.0.0.1:4242 127.0.0.1:80", 4242, False),
+        ("ESTAB 0 0 [::1]:4242 [::1]:80", 4242, False),
+        ("u_str ESTAB 0 0 * 4242 * 4243", 4242, False),
+        ("p_raw UNCONN 0 0 *:lo *", 1, False),
+        (HEADER, 4242, False),
+    ],
+)
+def test_is_own_row(line: str, pid: int, expected: bool) -> None:
+    assert is_own_row(line, pid) is expected
+
+
+def test_own_rows_are_dropped_and_reported() -> None:
+    ss = run("ss", 7, HEADER, KERNEL, own("ss", 7), ZOO)
+    pyss = run("pyss", 8, HEADER, own("pyss", 8), KERNEL, ZOO)
+    assert without_own_rows(pyss).dropped == [own("pyss", 8)]
+    assert assert_same_rows(ss, pyss) == ([own("ss", 7)], [own("pyss", 8)])
+
+
+def test_other_rows_still_count() -> None:
+    ss = run("ss", 7, HEADER, KERNEL, own("ss", 7), ZOO)
+    pyss = run("pyss", 8, HEADER, own("pyss", 8), ZOO)
+    with pytest.raises(AssertionError, match=r"(?s)own netlink rows dropped.*-nl +UNCONN 832"):
+        assert_same_rows(ss, pyss)
+
+
+def test_a_widest_own_row_refuses_comparison() -> None:
+    ss = run("ss", 7, HEADER, KERNEL, own("ss", 7))
+    pyss = run("pyss", 123456, HEADER, KERNEL, own("pyss", 123456))
+    with pytest.raises(AssertionError, match="widest"):
+        assert_same_rows(ss, pyss)
+
+
+def test_exit_status_counts() -> None:
+    with pytest.raises(AssertionError, match="exit status"):
+        assert_same_rows(run("ss", 7, HEADER), run("pyss", 8, HEADER, returncode=1))
+
+
+def test_byte_exact_sees_padding() -> None:
+    with pytest.raises(AssertionError, match="byte-exact"):
+        assert_same_output(run("ss", 7, HEADER), run("pyss", 8, HEADER.replace("Process\n", "Process \n")))
+    assert_same_output(run("ss", 7, HEADER), run("pyss", 8, HEADER))
+
+
+def test_normalise_only_when_asked() -> None:
+    assert normalise_layout("a  b   c  \nd\n") == "a b c\nd\n"
+    padded = run("pyss", 8, HEADER.replace(" Recv-Q", "  Recv-Q"), ZOO)
+    with pytest.raises(AssertionError):
+        assert_same_rows(run("ss", 7, HEADER, ZOO), padded)
+    assert_same_rows(run("ss", 7, HEADER, ZOO), padded, normalise=True)
+
+
+def test_order_only_when_asked() -> None:
+    ss, pyss = run("ss", 7, HEADER, KERNEL, ZOO), run("pyss", 8, HEADER, ZOO, KERNEL)
+    with pytest.raises(AssertionError):
+        assert_same_rows(ss, pyss)
+    assert_same_rows(ss, pyss, ordered=False)
