@@ -1,0 +1,613 @@
+"""The text ss prints after the peer address: processes, timers, -e, -m, -i, --tos, --cgroup, -b.
+
+ss writes all of it into its last ("Process") column as one token, line
+breaks included, so :func:`details_text` returns exactly that token for one
+record. The order of the pieces and every format follow ss 6.1 (misc/ss.c:
+inet_show_sock, tcp_show_info, unix_show_sock, packet_show_sock,
+netlink_show_one): any reordering would break scripts that parse the line.
+
+Extensions are decoded only when a flag that prints them is on, and the flag
+tests are resolved once per :class:`~pyss.query.Details` (see
+:func:`details_formatter`), because this runs once per socket.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+
+from pyss.netlink.constants import (
+    AF_INET6,
+    INET_DIAG_BBRINFO,
+    INET_DIAG_CGROUP_ID,
+    INET_DIAG_CLASS_ID,
+    INET_DIAG_CONG,
+    INET_DIAG_DCTCPINFO,
+    INET_DIAG_INFO,
+    INET_DIAG_MARK,
+    INET_DIAG_MEMINFO,
+    INET_DIAG_PROTOCOL,
+    INET_DIAG_SHUTDOWN,
+    INET_DIAG_SKMEMINFO,
+    INET_DIAG_SKV6ONLY,
+    INET_DIAG_TCLASS,
+    INET_DIAG_TOS,
+    INET_DIAG_ULP_INFO,
+    INET_DIAG_VEGASINFO,
+    INET_ULP_INFO_NAME,
+    INET_ULP_INFO_TLS,
+    IPPROTO_UDP,
+    NDIAG_SHOW_GROUPS,
+    NDIAG_SHOW_MEMINFO,
+    NETLINK_DIAG_MEMINFO,
+    PACKET_DIAG_FANOUT,
+    PACKET_DIAG_FILTER,
+    PACKET_DIAG_INFO,
+    PACKET_DIAG_MEMINFO,
+    PACKET_DIAG_RX_RING,
+    PACKET_DIAG_TX_RING,
+    PACKET_SHOW_FANOUT,
+    PACKET_SHOW_FILTER,
+    PACKET_SHOW_INFO,
+    PACKET_SHOW_MEMINFO,
+    PACKET_SHOW_RING_CFG,
+    PDI_AUXDATA,
+    PDI_LOSS,
+    PDI_ORIGDEV,
+    PDI_RUNNING,
+    PDI_VNETHDR,
+    TCP_LISTEN,
+    TCPI_OPT_ECN,
+    TCPI_OPT_ECN_SEEN,
+    TCPI_OPT_SACK,
+    TCPI_OPT_SYN_DATA,
+    TCPI_OPT_TIMESTAMPS,
+    TCPI_OPT_WSCALE,
+    TLS_1_2_VERSION,
+    TLS_1_3_VERSION,
+    TLS_CIPHER_AES_GCM_128,
+    TLS_CIPHER_AES_GCM_256,
+    TLS_CONF_BASE,
+    TLS_CONF_HW,
+    TLS_CONF_HW_RECORD,
+    TLS_CONF_SW,
+    TLS_INFO_CIPHER,
+    TLS_INFO_RXCONF,
+    TLS_INFO_TXCONF,
+    TLS_INFO_VERSION,
+    TLS_INFO_ZC_RO_TX,
+    UDIAG_SHOW_ICONS,
+    UDIAG_SHOW_MEMINFO,
+    UDIAG_SHOW_NAME,
+    UDIAG_SHOW_PEER,
+    UDIAG_SHOW_RQLEN,
+    UDIAG_SHOW_VFS,
+    UNIX_DIAG_ICONS,
+    UNIX_DIAG_MEMINFO,
+    UNIX_DIAG_SHUTDOWN,
+    UNIX_DIAG_VFS,
+)
+from pyss.netlink.decode import attributes
+from pyss.netlink.tcpinfo import (
+    TcpInfo,
+    decode_bbr,
+    decode_dctcp,
+    decode_diag_meminfo,
+    decode_sk_meminfo,
+    decode_string,
+    decode_tcp_info,
+    decode_u8,
+    decode_u16,
+    decode_u32,
+    decode_u64,
+    decode_vegas,
+)
+from pyss.query import Details
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+
+CgroupNamer = Callable[[int], str]
+Formatter = Callable[[SocketRecord, "str | None"], str]
+
+_TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")
+_FANOUT_TYPES = ("hash", "lb", "cpu", "roll", "random", "qm")
+_TLS_CONF = {TLS_CONF_BASE: "none", TLS_CONF_SW: "sw", TLS_CONF_HW: "hw", TLS_CONF_HW_RECORD: "hw-record"}
+_U64_MAX = (1 << 64) - 1
+_U32_MAX = (1 << 32) - 1
+
+
+def _ext_bit(attr: int) -> int:
+    return 1 << (attr - 1)
+
+
+def inet_extensions(details: Details) -> int:
+    """idiag_ext bits ss requests for these flags (inet_diag_req_v2.idiag_ext)."""
+    ext = 0
+    if details.memory:
+        ext |= _ext_bit(INET_DIAG_MEMINFO) | _ext_bit(INET_DIAG_SKMEMINFO)
+    if details.info:
+        ext |= _ext_bit(INET_DIAG_INFO) | _ext_bit(INET_DIAG_VEGASINFO) | _ext_bit(INET_DIAG_CONG)
+    if details.tos:
+        ext |= _ext_bit(INET_DIAG_TOS) | _ext_bit(INET_DIAG_TCLASS)
+    return ext
+
+
+def unix_show_flags(details: Details) -> int:
+    """unix_diag_req.udiag_show as ss sets it."""
+    show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN
+    if details.memory:
+        show |= UDIAG_SHOW_MEMINFO
+    if details.extended:
+        show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS
+    return show
+
+
+def packet_show_flags(details: Details) -> int:
+    """packet_diag_req.pdiag_show: ss always asks for everything (it needs MEMINFO for Recv-Q)."""
+    del details
+    return PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT
+
+
+def netlink_show_flags(details: Details) -> int:
+    """netlink_diag_req.ndiag_show: ss always asks for groups and memory (Recv-Q/Send-Q)."""
+    del details
+    return NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO
+
+
+def wants_details(details: Details) -> bool:
+    """True when some flag puts text in ss's Process column."""
+    return bool(details.options or details.extended or details.memory or details.info or details.processes
+                or details.bpf or details.tos or details.cgroup)
+
+
+# --- number formats --------------------------------------------------------------------------
+
+def ms_timer(timeout: int) -> str:
+    """ss's print_ms_timer: 1min52sec, 9.500ms, 12sec, 200ms; coarser as the value grows."""
+    secs, msecs = divmod(timeout, 1000)
+    minutes, secs = divmod(secs, 60)
+    text = ""
+    if minutes:
+        msecs = 0
+        text = f"{minutes}min"
+        if minutes > 9:
+            secs = 0
+    if secs:
+        if secs > 9:
+            msecs = 0
+        text += f"{secs}{'.' if msecs else 'sec'}"
+    if msecs:
+        text += f"{msecs:03d}ms"
+    return text
+
+
+def bandwidth(bps: float, numeric: bool) -> str:
+    """ss's sprint_bw: bits per second with k/M/G/T suffixes (plain digits under -n)."""
+    if numeric:
+        return f"{bps:.0f}"
+    if bps >= 1e12:
+        return f"{bps / 1e12:.3g}T"
+    if bps >= 1e9:
+        return f"{bps / 1e9:.3g}G"
+    if bps >= 1e6:
+        return f"{bps / 1e6:.3g}M"
+    if bps >= 1e3:
+        return f"{bps / 1e3:.3g}k"
+    return f"{bps:g}"
+
+
+def _hex(value: int) -> str:
+    """C's %#x: no 0x prefix for zero."""
+    return f"{value:#x}" if value else "0"
+
+
+def _int(value: int) -> str:
+    """C's %d of a u32 stored in an int."""
+    return str(value - (1 << 32) if value > 0x7FFFFFFF else value)
+
+
+def _shutdown(mask: int) -> str:
+    return f" {'-' if mask & 1 else '<'}-{'-' if mask & 2 else '>'}"
+
+
+def skmem_text(raw: bytes) -> str:
+    """' skmem:(r..,rb..,t..,tb..,f..,w..,o..[,bl..][,d..])' from an SK_MEMINFO array."""
+    mem = decode_sk_meminfo(raw)
+    mem = mem + (0,) * (7 - len(mem)) if len(mem) < 7 else mem
+    text = f" skmem:(r{mem[0]},rb{mem[1]},t{mem[2]},tb{mem[3]},f{mem[4]},w{mem[5]},o{mem[6]}"
+    if len(mem) > 7:
+        text += f",bl{mem[7]}"
+    if len(mem) > 8:
+        text += f",d{mem[8]}"
+    return text + ")"
+
+
+def timer_text(timer: int, expires: int, retrans: int) -> str:
+    """' timer:(keepalive,1min52sec,0)' (tcp_timer_print); empty when no timer runs."""
+    if not timer:
+        return ""
+    return f" timer:({_TIMER_NAMES[min(timer, 5)]},{ms_timer(expires)},{retrans})"
+
+
+# --- tcp_info ----------------------------------------------------------------------------
+
+def tcp_info_text(attrs: dict[int, bytes], state: int, options: bool, numeric: bool) -> str:
+    """tcp_show_info's tcp_info part (tcp_stats_print); empty without INET_DIAG_INFO."""
+    raw = attrs.get(INET_DIAG_INFO)
+    if raw is None:
+        return ""
+    info = decode_tcp_info(raw)
+    out: list[str] = []
+    add = out.append
+    opts = info.options
+    if options:
+        if opts & TCPI_OPT_TIMESTAMPS:
+            add(" ts")
+        if opts & TCPI_OPT_SACK:
+            add(" sack")
+        if opts & TCPI_OPT_ECN:
+            add(" ecn")
+        if opts & TCPI_OPT_ECN_SEEN:
+            add(" ecnseen")
+        if opts & TCPI_OPT_SYN_DATA:
+            add(" fastopen")
+    cong = attrs.get(INET_DIAG_CONG)
+    if cong is not None:
+        name = decode_string(cong)[:15]
+        if name:
+            add(f" {name}")
+    if opts & TCPI_OPT_WSCALE:
+        add(f" wscale:{info.snd_wscale},{info.rcv_wscale}")
+    if info.rto and info.rto != 3000000:
+        add(f" rto:{info.rto / 1000:g}")
+    if info.backoff:
+        add(f" backoff:{info.backoff}")
+    if info.rtt:
+        add(f" rtt:{info.rtt / 1000:g}/{info.rttvar / 1000:g}")
+    if info.ato:
+        add(f" ato:{info.ato / 1000:g}")
+    if info.snd_mss:
+        add(f" mss:{_int(info.snd_mss)}")
+    if info.pmtu:
+        add(f" pmtu:{info.pmtu}")
+    if info.rcv_mss:
+        add(f" rcvmss:{_int(info.rcv_mss)}")
+    if info.advmss:
+        add(f" advmss:{_int(info.advmss)}")
+    if info.snd_cwnd:
+        add(f" cwnd:{info.snd_cwnd}")
+    if info.snd_ssthresh and info.snd_ssthresh < 0xFFFF:
+        add(f" ssthresh:{info.snd_ssthresh}")
+    _counters(info, add)
+    _congestion_state(attrs, numeric, add)
+
+    rtt = float(info.rtt)
+    vegas_raw = attrs.get(INET_DIAG_VEGASINFO)
+    if vegas_raw is not None:
+        vegas = decode_vegas(vegas_raw)
+        if vegas.enabled and vegas.rtt and vegas.rtt != 0x7FFFFFFF:
+            rtt = float(vegas.rtt)
+    if rtt > 0 and info.snd_mss and info.snd_cwnd:
+        add(f" send {bandwidth(float(info.snd_cwnd) * float(info.snd_mss) * 8000000.0 / rtt, numeric)}bps")
+    if info.last_data_sent:
+        add(f" lastsnd:{info.last_data_sent}")
+    if info.last_data_recv:
+        add(f" lastrcv:{info.last_data_recv}")
+    if info.last_ack_recv:
+        add(f" lastack:{info.last_ack_recv}")
+    if info.pacing_rate and info.pacing_rate != _U64_MAX:
+        add(f" pacing_rate {bandwidth(float(info.pacing_rate) * 8.0, numeric)}bps")
+        if info.max_pacing_rate and info.max_pacing_rate != _U64_MAX:
+            add(f"/{bandwidth(float(info.max_pacing_rate) * 8.0, numeric)}bps")
+    if info.delivery_rate:
+        add(f" delivery_rate {bandwidth(float(info.delivery_rate) * 8.0, numeric)}bps")
+    if info.delivered:
+        add(f" delivered:{info.delivered}")
+    if info.delivered_ce:
+        add(f" delivered_ce:{info.delivered_ce}")
+    if info.app_limited:
+        add(" app_limited")
+    busy = info.busy_time
+    if busy:
+        add(f" busy:{busy // 1000}ms")
+        if info.rwnd_limited:
+            add(f" rwnd_limited:{info.rwnd_limited // 1000}ms({100.0 * info.rwnd_limited / busy:.1f}%)")
+        if info.sndbuf_limited:
+            add(f" sndbuf_limited:{info.sndbuf_limited // 1000}ms({100.0 * info.sndbuf_limited / busy:.1f}%)")
+    if info.unacked:
+        add(f" unacked:{info.unacked}")
+    if info.retrans or info.total_retrans:
+        add(f" retrans:{info.retrans}/{info.total_retrans}")
+    if info.lost:
+        add(f" lost:{info.lost}")
+    if info.sacked and state != TCP_LISTEN:
+        add(f" sacked:{info.sacked}")
+    if info.dsack_dups:
+        add(f" dsack_dups:{info.dsack_dups}")
+    if info.fackets:
+        add(f" fackets:{info.fackets}")
+    if info.has_reordering and info.reordering != 3:
+        add(f" reordering:{_int(info.reordering)}")
+    if info.reord_seen:
+        add(f" reord_seen:{_int(info.reord_seen)}")
+    if info.rcv_rtt:
+        add(f" rcv_rtt:{info.rcv_rtt / 1000:g}")
+    if info.rcv_space:
+        add(f" rcv_space:{_int(info.rcv_space)}")
+    if info.rcv_ssthresh:
+        add(f" rcv_ssthresh:{info.rcv_ssthresh}")
+    if info.notsent_bytes:
+        add(f" notsent:{info.notsent_bytes}")
+    if info.min_rtt and info.min_rtt != _U32_MAX:
+        add(f" minrtt:{info.min_rtt / 1000:g}")
+    if info.rcv_ooopack:
+        add(f" rcv_ooopack:{info.rcv_ooopack}")
+    if info.snd_wnd:
+        add(f" snd_wnd:{info.snd_wnd}")
+    return "".join(out)
+
+
+_COUNTERS = ("bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in",
+             "data_segs_out", "data_segs_in")
+
+
+def _counters(info: TcpInfo, add: Callable[[str], None]) -> None:
+    for label in _COUNTERS:
+        value = getattr(info, label)
+        if value:
+            add(f" {label}:{value}")
+
+
+def _congestion_state(attrs: dict[int, bytes], numeric: bool, add: Callable[[str], None]) -> None:
+    """dctcp:(...) / bbr:(...) from the congestion module's own attribute."""
+    dctcp_raw = attrs.get(INET_DIAG_DCTCPINFO)
+    if dctcp_raw is not None:
+        dctcp = decode_dctcp(dctcp_raw)
+        if dctcp.enabled:
+            add(f" dctcp:(ce_state:{dctcp.ce_state},alpha:{dctcp.alpha},ab_ecn:{dctcp.ab_ecn},ab_tot:{dctcp.ab_tot})")
+        else:
+            add(" dctcp:fallback_mode")
+    bbr_raw = attrs.get(INET_DIAG_BBRINFO)
+    if bbr_raw is not None:
+        bbr = decode_bbr(bbr_raw)
+        text = f" bbr:(bw:{bandwidth(bbr.bw * 8.0, numeric)}bps,mrtt:{bbr.min_rtt / 1000.0:g}"
+        if bbr.pacing_gain:
+            text += f",pacing_gain:{bbr.pacing_gain / 256.0:g}"
+        if bbr.cwnd_gain:
+            text += f",cwnd_gain:{bbr.cwnd_gain / 256.0:g}"
+        add(text + ")")
+
+
+def _ulp_text(raw: bytes) -> str:
+    """' tcp-ulp-tls version: 1.3 cipher: aes-gcm-256 rxconf: sw txconf: sw' (kTLS sockets)."""
+    ulp = attributes(raw, 0, len(raw))
+    text = ""
+    name = ulp.get(INET_ULP_INFO_NAME)
+    if name is not None:
+        text += f" tcp-ulp-{decode_string(name)}"
+    tls_raw = ulp.get(INET_ULP_INFO_TLS)
+    if tls_raw is None:
+        return text
+    tls = attributes(tls_raw, 0, len(tls_raw))
+    version = tls.get(TLS_INFO_VERSION)
+    if version is not None:
+        value = decode_u16(version)
+        text += {TLS_1_2_VERSION: " version: 1.2", TLS_1_3_VERSION: " version: 1.3"}.get(
+            value, f" version: unknown({value})")
+    cipher = tls.get(TLS_INFO_CIPHER)
+    if cipher is not None:
+        text += {TLS_CIPHER_AES_GCM_128: " cipher: aes-gcm-128", TLS_CIPHER_AES_GCM_256: " cipher: aes-gcm-256"}.get(
+            decode_u16(cipher), "")
+    for label, kind in (("rxconf", TLS_INFO_RXCONF), ("txconf", TLS_INFO_TXCONF)):
+        conf = tls.get(kind)
+        if conf is not None:
+            value = decode_u16(conf)
+            text += f" {label}: {_TLS_CONF.get(value, f'unknown({value})')}"
+    if TLS_INFO_ZC_RO_TX in tls:
+        text += " zc_ro_tx"
+    return text
+
+
+def _inet_memory_text(attrs: dict[int, bytes]) -> str:
+    raw = attrs.get(INET_DIAG_SKMEMINFO)
+    if raw is not None:
+        return skmem_text(raw)
+    old = attrs.get(INET_DIAG_MEMINFO)
+    if old is None:
+        return ""
+    mem = decode_diag_meminfo(old)
+    return f" mem:(r{mem.rmem},w{mem.wmem},f{mem.fmem},t{mem.tmem})"
+
+
+# --- per-family formatters -------------------------------------------------------------------
+
+def _unresolved_cgroup(cgroup_id: int) -> str:
+    from pyss.procs import cgroup_path  # /sys/fs/cgroup lookups are I/O, kept out of this module
+
+    return cgroup_path(cgroup_id)
+
+
+@lru_cache(maxsize=16)
+def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) -> Formatter:
+    """A function (record, users) -> the Process-column text, with the flag tests resolved once."""
+    namer = cgroup_name or _unresolved_cgroup
+    # -e and -b imply -o in ss.
+    timers = details.options or bool(details.extended) or details.bpf
+    extended = bool(details.extended)
+    users_on = details.processes
+    mem, info, tos, cgroup, bpf = details.memory, details.info, details.tos, details.cgroup, details.bpf
+    oneline, numeric = details.oneline, details.numeric
+    # ss prints the details of a socket on a continuation line unless -O is given.
+    newline = "" if oneline else "\n\t"
+    need_inet_attrs = extended or mem or info or tos or cgroup
+
+    def inet(record: InetSocket, users: str | None) -> str:
+        text = f" users:({users})" if users and users_on else ""
+        if timers and record.timer:
+            text += timer_text(record.timer, record.expires, record.retrans)
+        if not need_inet_attrs:
+            return text
+        attrs = attributes(record.attrs, 0, len(record.attrs))
+        if extended:
+            text += _inet_extended(record, attrs, namer)
+        if tos:
+            text += _tos_text(attrs)
+        if cgroup:
+            cgroup_raw = attrs.get(INET_DIAG_CGROUP_ID)
+            if cgroup_raw is not None:
+                text += f" cgroup:{namer(decode_u64(cgroup_raw))}"
+        protocol = record.protocol
+        proto_raw = attrs.get(INET_DIAG_PROTOCOL)
+        if proto_raw is not None:
+            protocol = decode_u8(proto_raw)
+        if mem or (info and protocol != IPPROTO_UDP):
+            text += newline + _inet_memory_text(attrs) + tcp_info_text(attrs, record.state, timers, numeric)
+            ulp = attrs.get(INET_DIAG_ULP_INFO)
+            if ulp is not None:
+                text += _ulp_text(ulp)
+        return text
+
+    def unix(record: UnixSocket, users: str | None) -> str:
+        text = f" users:({users})" if users and users_on else ""
+        if not (mem or extended):
+            return text
+        attrs = attributes(record.attrs, 0, len(record.attrs))
+        if mem:
+            raw = attrs.get(UNIX_DIAG_MEMINFO)
+            if raw is not None:
+                text += skmem_text(raw)
+        if extended:
+            text += _unix_extended(attrs)
+        return text
+
+    def packet(record: PacketSocket, users: str | None) -> str:
+        text = f" users:({users})" if users and users_on else ""
+        if extended:
+            text += f"{f' uid:{record.uid}' if record.uid else ''} ino:{record.inode} sk:{record.cookie:x}"
+        if not (extended or bpf or mem):
+            return text
+        attrs = attributes(record.attrs, 0, len(record.attrs))
+        if extended:
+            text += _packet_extended(attrs, oneline)
+        if bpf:
+            text += _packet_filter(attrs, oneline)
+        if mem:
+            raw = attrs.get(PACKET_DIAG_MEMINFO)
+            if raw is not None:
+                text += skmem_text(raw)
+        return text
+
+    def netlink(record: NetlinkSocket, users: str | None) -> str:
+        # ss shows no users for netlink sockets, and its -e line has no real sk/cb values.
+        text = f" sk=0 cb=0 groups=0x{record.groups & _U32_MAX:08x}" if extended else ""
+        if mem:
+            raw = attributes(record.attrs, 0, len(record.attrs)).get(NETLINK_DIAG_MEMINFO)
+            text += "\t" + (skmem_text(raw) if raw is not None else "")
+        return text
+
+    def dispatch(record: SocketRecord, users: str | None) -> str:
+        if type(record) is InetSocket:
+            return inet(record, users)
+        if type(record) is UnixSocket:
+            return unix(record, users)
+        if type(record) is PacketSocket:
+            return packet(record, users)
+        if type(record) is NetlinkSocket:
+            return netlink(record, users)
+        return ""
+
+    return dispatch
+
+
+def details_text(record: SocketRecord, details: Details, users: str | None,
+                 cgroup_name: CgroupNamer | None = None) -> str:
+    """Exactly the text ss appends after the peer column for ``record`` (leading spaces and \\n\\t included).
+
+    ``users`` is the body of ``users:(...)`` from :func:`pyss.procs.format_users`, or None.
+    """
+    return details_formatter(details, cgroup_name)(record, users)
+
+
+def _inet_extended(record: InetSocket, attrs: dict[int, bytes], namer: CgroupNamer) -> str:
+    text = f" uid:{record.uid}" if record.uid else ""
+    text += f" ino:{record.inode} sk:{record.cookie:x}"
+    mark = attrs.get(INET_DIAG_MARK)
+    if mark is not None and decode_u32(mark):
+        text += f" fwmark:0x{decode_u32(mark):x}"
+    cgroup_raw = attrs.get(INET_DIAG_CGROUP_ID)
+    if cgroup_raw is not None and decode_u64(cgroup_raw):
+        text += f" cgroup:{namer(decode_u64(cgroup_raw))}"
+    v6only = attrs.get(INET_DIAG_SKV6ONLY)
+    if record.family == AF_INET6 and v6only is not None:
+        text += f" v6only:{decode_u8(v6only)}"
+    shutdown = attrs.get(INET_DIAG_SHUTDOWN)
+    if shutdown is not None:
+        text += _shutdown(decode_u8(shutdown))
+    return text
+
+
+def _tos_text(attrs: dict[int, bytes]) -> str:
+    text = ""
+    tos = attrs.get(INET_DIAG_TOS)
+    if tos is not None:
+        text += f" tos:{_hex(decode_u8(tos))}"
+    tclass = attrs.get(INET_DIAG_TCLASS)
+    if tclass is not None:
+        text += f" tclass:{_hex(decode_u8(tclass))}"
+    class_id = attrs.get(INET_DIAG_CLASS_ID)
+    if class_id is not None:
+        text += f" class_id:{_hex(decode_u32(class_id))}"
+    return text
+
+
+def _unix_extended(attrs: dict[int, bytes]) -> str:
+    text = ""
+    shutdown = attrs.get(UNIX_DIAG_SHUTDOWN)
+    if shutdown is not None:
+        text += _shutdown(decode_u8(shutdown))
+    vfs = attrs.get(UNIX_DIAG_VFS)
+    if vfs is not None:
+        ino, dev = decode_u32(vfs[:4]), decode_u32(vfs[4:8])
+        text += f" ino:{ino} dev:{os.major(dev)}/{os.minor(dev)}"
+    icons = attrs.get(UNIX_DIAG_ICONS)
+    if icons is not None:
+        text += " peers:" + "".join(f" {decode_u32(icons[i:i + 4])}" for i in range(0, len(icons) - 3, 4))
+    return text
+
+
+def _packet_extended(attrs: dict[int, bytes], oneline: bool) -> str:
+    text = ""
+    sep = " " if oneline else "\n\t"
+    info = attrs.get(PACKET_DIAG_INFO)
+    if info is not None:
+        _index, version, _reserve, copy_thresh, _tstamp, flags = (decode_u32(info[i:i + 4]) for i in range(0, 24, 4))
+        names = [name for bit, name in ((PDI_RUNNING, "running"), (PDI_AUXDATA, " auxdata"), (PDI_ORIGDEV, " origdev"),
+                                        (PDI_VNETHDR, " vnethdr"), (PDI_LOSS, " loss")) if flags & bit]
+        text += f"{sep}ver:{_int(version)} cpy_thresh:{_int(copy_thresh)} flags( {''.join(names) or '0'} )"
+    for label, kind in (("ring_rx", PACKET_DIAG_RX_RING), ("ring_tx", PACKET_DIAG_TX_RING)):
+        ring = attrs.get(kind)
+        if ring is not None:
+            size, blocks, frame, frames, tmo, _priv, features = (decode_u32(ring[i:i + 4]) for i in range(0, 28, 4))
+            text += (f"{sep}{label}(blk_size:{_int(size)},blk_nr:{_int(blocks)},frm_size:{_int(frame)},"
+                     f"frm_nr:{_int(frames)},tmo:{_int(tmo)},features:0x{features:x})")
+    fanout_raw = attrs.get(PACKET_DIAG_FANOUT)
+    if fanout_raw is not None:
+        fanout = decode_u32(fanout_raw)
+        kind = fanout >> 16
+        name = _FANOUT_TYPES[kind] if kind < len(_FANOUT_TYPES) else f"0x{kind:x}"
+        text += f"{sep}fanout(id:{fanout & 0xFFFF},type:{name})"
+    return text
+
+
+def _packet_filter(attrs: dict[int, bytes], oneline: bool) -> str:
+    raw = attrs.get(PACKET_DIAG_FILTER)
+    if raw is None:
+        return ""
+    count = len(raw) // 8
+    text = f"{' ' if oneline else chr(10) + chr(9)}bpf filter ({count}): "
+    for i in range(count):
+        code = decode_u16(raw[i * 8:i * 8 + 2])
+        jt, jf = raw[i * 8 + 2], raw[i * 8 + 3]
+        k = decode_u32(raw[i * 8 + 4:i * 8 + 8])
+        text += f" 0x{code:02x} {jt} {jf} {k},"
+    return text
