@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import itertools
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,10 @@ def run_plain(argv: Sequence[str], *, timeout: float = TOOL_TIMEOUT) -> NsRun:
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["ip", *args], capture_output=True, check=check, timeout=TOOL_TIMEOUT, env=TOOL_ENV)
+    done = subprocess.run(["ip", *args], check=False, capture_output=True, timeout=TOOL_TIMEOUT, env=TOOL_ENV)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: exit {done.returncode}: {done.stderr.decode(errors='replace')}")
+    return done
 
 
 @dataclass
@@ -211,19 +215,21 @@ def stop_zoo(ns: ZooNamespace) -> None:
             shutil.rmtree(ns.unix_dir, ignore_errors=True)
 
 
+# Namespace names stay unique across every keeper of this process.
+_generations = itertools.count(1)
+
+
 class ZooKeeper:
     """Owns the session's zoo and rebuilds it when its TIME-WAIT sockets near expiry."""
 
     def __init__(self) -> None:
-        self.generation = 0
         self.current: ZooNamespace | None = None
 
     def get(self, max_age: float = MAX_ZOO_AGE) -> ZooNamespace:
         if self.current is not None and self.current.age > max_age:
             self.close()
         if self.current is None:
-            self.generation += 1
-            self.current = start_zoo(f"{NS_PREFIX}{os.getpid()}-{self.generation}")
+            self.current = start_zoo(f"{NS_PREFIX}{os.getpid()}-{next(_generations)}")
         return self.current
 
     def close(self) -> None:
@@ -374,3 +380,46 @@ def assert_same_rows(
 
 def has_traceback(stderr: bytes) -> bool:
     return b"Traceback (most recent call last)" in stderr or b"Exception ignored" in stderr
+
+
+def first_failure(expected: NsRun, actual: NsRun, compare: Callable[[NsRun, NsRun], object]) -> AssertionError | None:
+    try:
+        compare(expected, actual)
+    except AssertionError as failure:
+        return failure
+    return None
+
+
+def assert_matches_reference(
+    reference: Callable[..., NsRun],
+    candidate: Callable[..., NsRun],
+    argv: Sequence[str],
+    *,
+    own_rows: bool = False,
+    attempts: int = 3,
+) -> None:
+    """Reference, candidate, reference again: the candidate must equal one of the two reference runs.
+
+    ``reference``/``candidate`` are runners such as ``ns.ss``/``ns.pyss`` or
+    ``ns.netstat``/``ns.pynetstat``; comparison is byte-exact, or with
+    ``own_rows`` drops the tools' own netlink rows (assert_same_rows).
+
+    Why the sandwich: netlink sockets of all namespaces share one kernel hash
+    table, which rehashes as sockets come and go anywhere on the host (a netns
+    created or deleted adds or removes its kernel sockets), and a rehash reorders
+    netlink rows between two dumps. So a mismatch only counts when the reference
+    agreed with itself around the candidate's run; otherwise the three runs are
+    retried, at most ``attempts`` times.
+    """
+    compare: Callable[[NsRun, NsRun], object] = assert_same_rows if own_rows else assert_same_output
+    for attempt in range(1, attempts + 1):
+        before = reference(*argv)
+        actual = candidate(*argv)
+        after = reference(*argv)
+        failure = first_failure(before, actual, compare)
+        if failure is None or first_failure(after, actual, compare) is None:
+            return
+        if first_failure(before, after, compare) is None:
+            raise failure
+        if attempt == attempts:
+            raise AssertionError(f"{failure}\n(the reference disagreed with itself in each of {attempts} tries)")
