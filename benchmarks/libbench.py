@@ -1,0 +1,51 @@
+"""One in-process library call, timed: ``libbench.py pyss|psutil`` prints the call's seconds on stdout.
+
+Both calls list TCP sockets of every state, IPv4 and IPv6, and consume the
+whole result, so they do the same work; import time is left out (the
+interpreter's start-up is not the library's), first-use work inside the call
+is kept in (a caller pays it).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+
+def _pyss_call() -> Callable[[], int]:
+    from pyss.dump import sockets
+    from pyss.netlink.constants import AF_INET, AF_INET6
+    from pyss.query import STATES_ALL, TABLE_BIT, Query
+
+    query = Query(tables=TABLE_BIT["tcp"], families=(1 << AF_INET) | (1 << AF_INET6), states=STATES_ALL)
+    return lambda: sum(1 for _ in sockets(query))
+
+
+def _psutil_call() -> Callable[[], int]:
+    import psutil
+
+    return lambda: len(psutil.net_connections("tcp"))
+
+
+CALLS = {"pyss": _pyss_call, "psutil": _psutil_call}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in CALLS:
+        print(f"usage: libbench.py {'|'.join(CALLS)}", file=sys.stderr)
+        return 2
+    try:
+        call = CALLS[argv[0]]()
+    except (ImportError, AttributeError) as exc:
+        print(f"libbench: {argv[0]} API not available: {exc}", file=sys.stderr)
+        return 1
+    start = time.perf_counter()
+    count = call()
+    elapsed = time.perf_counter() - start
+    print(f"{elapsed:.6f} {count}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,140 @@
+"""Turn a results file into docs/benchmarks.md and docs/benchmarks.png.
+
+``python benchmarks/report.py [results.json]`` regenerates the docs from the
+last run without measuring again. matplotlib is imported only to draw.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import suite
+
+HERE = Path(__file__).resolve().parent
+# Comparisons worth a curve over N (the others are flat or measured once).
+PLOTTED = ("tan", "filter", "tanp", "lib")
+
+METHOD = """\
+## Method
+
+- `benchmarks/loadgen.py` holds the sockets in a private network namespace (`unshare -n`): established loopback
+  pairs spread over worker processes (a process may hold ~20,000 files here, so 100k sockets take 6 workers),
+  plus a mix of LISTEN, TIME-WAIT, CLOSE-WAIT (with its FIN-WAIT-2 peer) and UDP sockets: by default 96%
+  established and 1% of each other kind. Exactly 10 established connections go to port 9000, the target of the
+  filtered query. N is the total socket count asked for.
+- `benchmarks/run.py` enters the namespace and, for each comparison, runs every command once as a warm-up and
+  then interleaved (A B C A B C ...), so that drift in the machine's load hits each command alike. Commands are
+  started with `posix_spawn`, stdout to `/dev/null`, `LC_ALL=C`, and reaped: wall time from spawn to reap.
+  Peak RSS comes from one extra run under `/usr/bin/time -f %M` (for the grep pipeline, the largest of its
+  processes): a child spawned straight from the harness would report the harness's own size.
+- The table gives the median of the timed runs and *first/this*: the first command's median divided by this
+  row's, the form the targets are stated in. Library calls are timed inside the process (`benchmarks/libbench.py`;
+  interpreter start-up and imports excluded), both consuming TCP sockets of every state.
+- A command that is missing, exits with an error or runs past the timeout shows as n/a.
+- Regenerate with `nox -s bench` (root, under 15 minutes on 2 cores), or `python benchmarks/run.py --sizes 1k`.
+"""
+
+
+def _markdown_table(lines: Sequence[Sequence[str]]) -> str:
+    head, *body = lines
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in body]
+    return "\n".join(out)
+
+
+def _verdict_lines(targets: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    lines = [["target", "N", "measured", "limit", "verdict", "note"]]
+    for t in targets:
+        lines.append([
+            t["text"],
+            suite.size_label(t["n"]) if t["n"] is not None else "",
+            f"{t['value']:.3f}" if t["value"] is not None else "",
+            f"{t['limit']:g}",
+            f"**{t['verdict']}**",
+            t["note"],
+        ])
+    return lines
+
+
+def markdown(results: Mapping[str, Any], plot_name: str | None = "benchmarks.png") -> str:
+    rows = [suite.Row.from_json(row) for row in results["rows"]]
+    machine = results["machine"]
+    titles = {c.key: c.title for c in suite.COMPARISONS}
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Generated {results['generated']} by `benchmarks/run.py` in {results['seconds']} s "
+        f"(sizes: {', '.join(suite.size_label(n) for n in results['sizes'])}). "
+        "Rewritten by every run: do not edit by hand.",
+        "",
+        "## Targets",
+        "",
+        _markdown_table(_verdict_lines(results["targets"])),
+        "",
+        "## Results",
+        "",
+        "Comparisons: " + "; ".join(f"`{key}`: {title}" for key, title in titles.items()) + ".",
+        "",
+        _markdown_table(suite.table_rows(rows)),
+        "",
+    ]
+    if plot_name:
+        parts += [f"![wall time against N]({plot_name})", ""]
+    parts += [METHOD, "## Machine", ""]
+    parts += [f"- {key}: {value}" for key, value in machine.items()]
+    return "\n".join(parts) + "\n"
+
+
+def plot(results: Mapping[str, Any], path: Path) -> bool:
+    """Median wall time against N, log-log, one panel per comparison; False when there is nothing to draw."""
+    rows = [suite.Row.from_json(row) for row in results["rows"]]
+    series: dict[str, dict[str, list[tuple[int, float]]]] = {key: {} for key in PLOTTED}
+    for row in rows:
+        if row.comparison in series and row.n > 0 and row.median is not None:
+            series[row.comparison].setdefault(row.command, []).append((row.n, row.median))
+    panels = [key for key in PLOTTED if series[key]]
+    if not panels:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    titles = {c.key: c.title for c in suite.COMPARISONS}
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for ax, key in zip(axes[0], panels, strict=True):
+        for label, points in series[key].items():
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sockets (N)")
+        ax.set_ylabel("median wall time, s")
+        ax.set_title(titles[key], fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write_docs(results: Mapping[str, Any], docs: Path) -> None:
+    drawn = plot(results, docs / "benchmarks.png")
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "benchmarks.md").write_text(markdown(results, "benchmarks.png" if drawn else None))
+
+
+def main(argv: Sequence[str]) -> int:
+    source = Path(argv[0]) if argv else HERE / "results" / "latest.json"
+    write_docs(json.loads(source.read_text()), HERE.parent / "docs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

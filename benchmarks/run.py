@@ -1,0 +1,277 @@
+"""The benchmark harness (root): time pyss against ss, netstat and psutil over growing socket loads.
+
+For each N a fresh :class:`loadgen.Load` holds the sockets in a private
+network namespace; this thread enters that namespace so every command starts
+inside it without a wrapper process. Each comparison runs its commands
+interleaved after a warm-up (see :mod:`suite`); a command is started with
+posix_spawn, stdout to /dev/null, and reaped for its wall time.
+Peak RSS comes from one more run under /usr/bin/time: a child spawned from
+this (large) interpreter inherits its high-water mark at exec, so wait4's
+ru_maxrss would report the harness's size, not the command's. A command that is missing, fails or times out is reported
+"n/a" and the run goes on.
+
+Writes benchmarks/results/latest.json and rewrites docs/benchmarks.md and
+docs/benchmarks.png (see :mod:`report`).
+
+    python benchmarks/run.py                      # N = 0, 1k, 10k, 100k
+    python benchmarks/run.py --sizes 1k --repeat 3 --no-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import loadgen
+import report
+import suite
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_JSON = HERE / "results" / "latest.json"
+DEFAULT_DOCS = ROOT / "docs"
+TIME = "/usr/bin/time"
+# Same locale for every command, so no one pays for translations the others skip.
+ENV = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    exit_code: int | None  # None: killed for running past the timeout
+    stdout: str
+    stderr: str
+
+
+def resolve(program: str) -> str | None:
+    """A program's path: the running interpreter for "python", this venv's scripts first, then PATH."""
+    if program == "python":
+        return sys.executable
+    local = Path(sys.executable).parent / program
+    if local.exists():
+        return str(local)
+    return shutil.which(program)
+
+
+def command_argv(command: suite.Command) -> list[str] | None:
+    head = resolve(command.argv[0])
+    if head is None:
+        return None
+    rest = [str(HERE / arg) if arg.endswith(".py") and (HERE / arg).exists() else arg for arg in command.argv[1:]]
+    return [head, *rest]
+
+
+def spawn(argv: Sequence[str], timeout: float, capture: bool) -> Sample:
+    """Run once; stdout to /dev/null unless captured (then stdout and stderr go to temporary files)."""
+    with contextlib.ExitStack() as stack:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        stack.callback(os.close, devnull)
+        out = stack.enter_context(tempfile.TemporaryFile()) if capture else None
+        err = stack.enter_context(tempfile.TemporaryFile()) if capture else None
+        actions = [
+            (os.POSIX_SPAWN_DUP2, devnull, 0),
+            (os.POSIX_SPAWN_DUP2, out.fileno() if out else devnull, 1),
+            (os.POSIX_SPAWN_DUP2, err.fileno() if err else devnull, 2),
+        ]
+        killed: list[bool] = []
+        start = time.perf_counter()
+        pid = os.posix_spawn(argv[0], list(argv), ENV, file_actions=actions)
+        timer = threading.Timer(timeout, _kill, (pid, killed))
+        timer.start()
+        _, status = os.waitpid(pid, 0)
+        seconds = time.perf_counter() - start
+        timer.cancel()
+        return Sample(seconds, None if killed else os.waitstatus_to_exitcode(status), _read(out), _read(err))
+
+
+def _kill(pid: int, killed: list[bool]) -> None:
+    killed.append(True)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _read(stream: Any) -> str:
+    if stream is None:
+        return ""
+    stream.seek(0)
+    return str(stream.read().decode(errors="replace"))
+
+
+def peak_rss_kb(argv: Sequence[str], timeout: float) -> int | None:
+    """Peak RSS of one run, measured by /usr/bin/time from its own small fork (None if unavailable)."""
+    if not os.path.exists(TIME):
+        return None
+    with tempfile.NamedTemporaryFile("r") as report:
+        sample = spawn([TIME, "-f", "%M", "-o", report.name, "--", *argv], timeout, capture=False)
+        text = report.read().strip().splitlines()
+    if sample.exit_code is None or not text or not text[-1].isdigit():
+        return None
+    return int(text[-1])
+
+
+def problem(sample: Sample, command: suite.Command, timeout: float) -> str | None:
+    """Why a run does not count, or None."""
+    if sample.exit_code is None:
+        return f"timeout after {timeout:g} s"
+    if sample.exit_code not in command.ok_status:
+        last = sample.stderr.strip().splitlines()[-1:]  # a traceback's last line says what went wrong
+        return f"exit {sample.exit_code}" + (f": {last[0].strip()[:80]}" if last else "")
+    if command.self_timed and _self_time(sample) is None:
+        return "printed no timing"
+    return None
+
+
+def _self_time(sample: Sample) -> float | None:
+    try:
+        return float(sample.stdout.split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def run_comparison(comparison: suite.Comparison, n: int, repeat: int, timeout: float) -> list[suite.Row]:
+    commands = {command.label: command for command in comparison.commands}
+    argvs = {label: command_argv(command) for label, command in commands.items()}
+    rows = {label: suite.Row(n, comparison.key, label, shlex.join(command.argv)) for label, command in commands.items()}
+    for label, argv in argvs.items():
+        if argv is None:
+            rows[label].status = f"n/a: {commands[label].argv[0]} not installed"
+    for label, timed in suite.schedule(comparison.labels(), repeat):
+        row, command, argv = rows[label], commands[label], argvs[label]
+        if row.status != "ok" or argv is None:
+            continue
+        # The warm-up captures output, to say why a command fails; timed runs write to /dev/null.
+        sample = spawn(argv, timeout, capture=command.self_timed or not timed)
+        why = problem(sample, command, timeout)
+        if why:
+            row.status, row.times = f"n/a: {why}", []
+            continue
+        if timed:
+            row.times.append(_self_time(sample) if command.self_timed else sample.seconds)  # type: ignore[arg-type]
+    for label, row in rows.items():
+        argv = argvs[label]
+        if row.status == "ok" and argv is not None:
+            row.rss_kb = peak_rss_kb(argv, timeout)
+    return list(rows.values())
+
+
+def _skipped(comparison: suite.Comparison, n: int, why: str) -> list[suite.Row]:
+    return [suite.Row(n, comparison.key, c.label, shlex.join(c.argv), status=f"n/a: {why}")
+            for c in comparison.commands]
+
+
+def comparisons_for(n: int, only: set[str] | None) -> list[suite.Comparison]:
+    """Everything the user chose; start-up only in the empty namespace."""
+    return [c for c in suite.COMPARISONS if (only is None or c.key in only) and (n == 0 or c.key != suite.STARTUP)]
+
+
+def run_size(n: int, args: argparse.Namespace, deadline: float) -> list[suite.Row]:
+    rows: list[suite.Row] = []
+    with loadgen.Load(n, args.mix) as load:
+        print(f"N={n}: {sum(load.expected.values())} sockets up in {load.info['seconds']:.1f} s", file=sys.stderr)
+        with load.entered():
+            for comparison in comparisons_for(n, args.only):
+                if time.monotonic() > deadline:
+                    rows += _skipped(comparison, n, "time budget spent")
+                    continue
+                began = time.monotonic()
+                repeat = suite.repetitions(n, comparison.slow, args.repeat)
+                rows += run_comparison(comparison, n, repeat, args.timeout)
+                print(f"  {comparison.key}: {time.monotonic() - began:.1f} s", file=sys.stderr)
+    return rows
+
+
+def _first_line(argv: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[0] if lines else "unknown"
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
+        "ss": _first_line(["ss", "-V"]),
+        "netstat": _first_line(["netstat", "-V"]),
+        "pyss": _first_line(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cd", "--date=iso"]),
+    }
+
+
+def _arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmark pyss against ss, netstat and psutil (root).")
+    parser.add_argument("--sizes", type=suite.parse_sizes, default=[0, 1_000, 10_000, 100_000],
+                        help="socket counts, e.g. 0,1k,10k,100k (the default)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per command (default: by N)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as n/a")
+    parser.add_argument("--budget", type=float, default=780.0,
+                        help="seconds after which remaining comparisons are skipped (default 780)")
+    parser.add_argument("--only", type=lambda s: set(s.split(",")), default=None,
+                        help=f"comparisons to run: {','.join(c.key for c in suite.COMPARISONS)}")
+    parser.add_argument("--mix", type=loadgen.parse_mix, default=None, help="loadgen socket mix")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="where benchmarks.md/.png go")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite the docs")
+    return parser.parse_args(argv)
+
+
+def _raise_exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(sys.argv[1:] if argv is None else argv)
+    if os.geteuid() != 0:
+        print("run.py: needs root (it builds network namespaces)", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _raise_exit)
+    started = time.monotonic()
+    rows: list[suite.Row] = []
+    for n in args.sizes:
+        rows += run_size(n, args, started + args.budget)
+    verdicts = [suite.judge(target, rows, args.sizes) for target in suite.TARGETS]
+    print(suite.format_table(suite.table_rows(rows)))
+    print()
+    print(suite.format_verdicts(verdicts))
+    results = {
+        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": machine(),
+        "sizes": args.sizes,
+        "mix": dict(args.mix or loadgen.DEFAULT_MIX),
+        "rows": [row.to_json() for row in rows],
+        "targets": [verdict.to_json() for verdict in verdicts],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1) + "\n")
+    if not args.no_docs:
+        report.write_docs(results, args.docs)
+    print(f"\n{results['seconds']} s; results in {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Smoke run of the benchmark harness at N=1k, so that it cannot rot (root: it builds network namespaces)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+loadgen = importlib.import_module("loadgen")
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the load generator needs root for network namespaces"),
+]
+
+
+def _states(load: object, argv: list[str]) -> Counter[str]:
+    done = load.run(argv, capture_output=True, text=True, check=True)  # type: ignore[attr-defined]
+    return Counter(line.split()[0] for line in done.stdout.splitlines()[1:] if line.strip())
+
+
+def _netns_users(inode: int) -> list[int]:
+    users = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
+                users.append(int(entry))
+        except OSError:
+            continue
+    return users
+
+
+def _wait_gone(pgid: int, inode: int, timeout: float = 10.0) -> tuple[list[int], list[int]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = (loadgen.group_members(pgid), _netns_users(inode))
+        if left == ([], []):
+            return left
+        time.sleep(0.05)
+    return loadgen.group_members(pgid), _netns_users(inode)
+
+
+def test_load_holds_the_planned_sockets_and_leaves_nothing_behind() -> None:
+    with loadgen.Load(1000) as load:
+        expected = load.expected
+        inode = os.stat(load.netns).st_ino
+        pgid = load.pid
+        assert len(loadgen.group_members(pgid)) == 1 + len(load.plan.workers)
+        assert _netns_users(inode)
+        assert os.stat("/proc/self/ns/net").st_ino != inode
+        tcp = _states(load, ["ss", "-tan"])
+        udp = _states(load, ["ss", "-uan"])
+        probe = load.run(["ss", "-Htn", "state", "established", f"( dport = :{load.probe_port} )"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert tcp["ESTAB"] == expected["ESTAB"] == 960
+    assert tcp["LISTEN"] == expected["LISTEN"]
+    assert tcp["CLOSE-WAIT"] == expected["CLOSE-WAIT"] > 0
+    # The client end of a half-closed pair passes through FIN-WAIT-1 until the FIN is acknowledged.
+    assert tcp["FIN-WAIT-1"] + tcp["FIN-WAIT-2"] == expected["FIN-WAIT-2"]
+    assert tcp["TIME-WAIT"] >= expected["TIME-WAIT"] > 0
+    assert udp["UNCONN"] == expected["UNCONN"] > 0
+    assert len(probe) == loadgen.PROBE_COUNT
+    assert _wait_gone(pgid, inode, timeout=0.5) == ([], [])
+
+
+def test_entered_puts_only_this_thread_in_the_namespace_and_back() -> None:
+    home = os.stat("/proc/thread-self/ns/net").st_ino
+    with loadgen.Load(0) as load:
+        with load.entered():
+            assert os.stat("/proc/thread-self/ns/net").st_ino == os.stat(load.netns).st_ino
+        assert os.stat("/proc/thread-self/ns/net").st_ino == home
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_dying_command_line_loadgen_takes_its_load_along(signum: int) -> None:
+    proc = subprocess.Popen([sys.executable, str(BENCH / "loadgen.py"), "-n", "2000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        inode = os.stat(info["netns"]).st_ino
+        assert len(loadgen.group_members(info["pid"])) == 1 + len(info["workers"])
+        proc.send_signal(signum)
+        proc.wait(timeout=10)
+        assert _wait_gone(info["pid"], inode) == ([], [])
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_failing_load_reports_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two workers asked for the same port: the second cannot bind, so the load must fail as a whole.
+    bad = loadgen.Plan(n=2, workers=(loadgen.WorkerPlan(0, 1, 0, 0, 0, 0, 0, 0),
+                                     loadgen.WorkerPlan(0, 1, 0, 0, 0, 0, 0, 0)))
+    load = loadgen.Load(0)
+    load.plan = bad
+    with pytest.raises(loadgen.LoadError, match="worker 0"):
+        load.start()
+    assert load._proc is None
+
+
+def test_harness_smoke_run_writes_a_results_table(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--sizes", "1k", "--repeat", "1",
+         "--json", str(tmp_path / "latest.json"), "--docs", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 60
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:4] == ["N", "comparison", "command", "median"]
+    ss_row = next(line for line in lines if " tan " in line and "ss -tan" in line and "pyss" not in line)
+    assert float(ss_row.split()[4]) > 0
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert {row["n"] for row in results["rows"]} == {1000}
+    measured = {row["command"]: row for row in results["rows"] if row["comparison"] == "tan"}
+    assert measured["ss -tan"]["median"] > 0
+    assert measured["ss -tan"]["rss_kb"] > 0
+    assert {t["key"] for t in results["targets"]} == {t.key for t in importlib.import_module("suite").TARGETS}
+    assert "## Targets" in (tmp_path / "benchmarks.md").read_text()
+    assert (tmp_path / "benchmarks.png").exists()

@@ -1,0 +1,138 @@
+"""The benchmark suite's arithmetic: run order, medians, ratios, target verdicts, tables."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+suite = importlib.import_module("suite")
+
+
+def test_schedule_warms_up_each_command_once_then_interleaves() -> None:
+    order = suite.schedule(["A", "B", "C"], 2)
+    assert order == [("A", False), ("B", False), ("C", False),
+                     ("A", True), ("B", True), ("C", True), ("A", True), ("B", True), ("C", True)]
+
+
+def test_schedule_with_no_repeats_is_only_the_warm_up() -> None:
+    assert suite.schedule(["A"], 0) == [("A", False)]
+
+
+def test_median_of_odd_and_even_counts_and_of_nothing() -> None:
+    assert suite.median([3.0, 1.0, 2.0]) == 2.0
+    assert suite.median([4.0, 1.0, 2.0, 3.0]) == 2.5
+    assert suite.median([]) is None
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [(1.0, 2.0, 0.5), (3.0, 1.5, 2.0), (None, 1.0, None),
+                                                  (1.0, None, None), (1.0, 0.0, None)])
+def test_ratio(a: float | None, b: float | None, expected: float | None) -> None:
+    assert suite.ratio(a, b) == expected
+
+
+@pytest.mark.parametrize(("text", "n"), [("0", 0), ("1k", 1000), ("100K", 100_000), ("2.5k", 2500), ("1m", 10**6)])
+def test_parse_size(text: str, n: int) -> None:
+    assert suite.parse_size(text) == n
+
+
+def test_parse_sizes_sorts_and_dedups() -> None:
+    assert suite.parse_sizes("100k,0,1k,1000") == [0, 1000, 100_000]
+
+
+def test_fewer_repetitions_as_runs_get_longer() -> None:
+    counts = [suite.repetitions(n, slow=False) for n in (0, 1000, 10_000, 100_000)]
+    assert counts == sorted(counts, reverse=True)
+    assert suite.repetitions(100_000, slow=True) < suite.repetitions(100_000, slow=False)
+    assert suite.repetitions(100_000, slow=True) >= 3
+    assert suite.repetitions(100_000, slow=True, override=1) == 1
+
+
+def _row(n: int, comparison: str, command: str, times: list[float], rss: int | None = None,
+         status: str = "ok") -> Any:
+    return suite.Row(n, comparison, command, command, status=status, times=times, rss_kb=rss)
+
+
+def test_row_median_is_none_when_not_measured() -> None:
+    assert _row(0, "tan", "x", [1.0, 3.0, 2.0]).median == 2.0
+    assert _row(0, "tan", "x", [], status="n/a: exit 1").median is None
+
+
+def test_row_round_trips_through_json() -> None:
+    row = _row(1000, "tan", "ss -tan", [0.1, 0.2], rss=3000)
+    again = suite.Row.from_json(row.to_json())
+    assert again == row
+
+
+TAN = suite.Target("t", "pyss <= ss", "tan", "pyss -tan", "ss -tan", 1.0, 100_000)
+
+
+def test_judge_passes_and_fails_on_the_median_ratio() -> None:
+    fast = [_row(100_000, "tan", "pyss -tan", [0.3, 0.4, 0.5]), _row(100_000, "tan", "ss -tan", [0.5, 0.5, 0.5])]
+    slow = [_row(100_000, "tan", "pyss -tan", [0.6, 0.7]), _row(100_000, "tan", "ss -tan", [0.5, 0.5])]
+    good = suite.judge(TAN, fast, [100_000])
+    assert (good.verdict, good.n, good.value) == ("PASS", 100_000, pytest.approx(0.8))
+    assert suite.judge(TAN, slow, [100_000]).verdict == "FAIL"
+
+
+def test_judge_falls_back_to_the_largest_size_and_says_so() -> None:
+    rows = [_row(1000, "tan", "pyss -tan", [0.1]), _row(1000, "tan", "ss -tan", [0.2])]
+    verdict = suite.judge(TAN, rows, [0, 1000])
+    assert verdict.n == 1000
+    assert "N=100000" in verdict.note
+
+
+def test_judge_is_na_when_a_command_was_not_available() -> None:
+    rows = [_row(100_000, "tan", "pyss -tan", [], status="n/a: exit 2"), _row(100_000, "tan", "ss -tan", [0.2])]
+    verdict = suite.judge(TAN, rows, [100_000])
+    assert verdict.verdict == "n/a"
+    assert "exit 2" in verdict.note
+
+
+def test_judge_startup_needs_the_empty_namespace_run() -> None:
+    target = next(t for t in suite.TARGETS if t.key == "startup")
+    assert suite.judge(target, [], [1000]).verdict == "n/a"
+
+
+def test_judge_rss_limits_and_growth() -> None:
+    rss = suite.Target("r", "rss", "tan", "pyss -tan", None, 80.0, 100_000, "rss_mb")
+    flat = suite.Target("f", "flat", "tan", "pyss -tan", None, 1.5, 100_000, "rss_growth")
+    rows = [_row(0, "tan", "pyss -tan", [0.1], rss=10 * 1024), _row(100_000, "tan", "pyss -tan", [0.1], rss=90 * 1024)]
+    assert suite.judge(rss, rows, [0, 100_000]).value == pytest.approx(90.0)
+    assert suite.judge(rss, rows, [0, 100_000]).verdict == "FAIL"
+    growth = suite.judge(flat, rows, [0, 100_000])
+    assert (growth.value, growth.verdict) == (pytest.approx(9.0), "FAIL")
+    assert suite.judge(flat, rows[1:], [100_000]).verdict == "n/a"
+
+
+def test_every_target_names_commands_of_its_comparison() -> None:
+    labels = {c.key: set(c.labels()) for c in suite.COMPARISONS}
+    for target in suite.TARGETS:
+        assert target.subject in labels[target.comparison], target.key
+        assert target.reference is None or target.reference in labels[target.comparison], target.key
+
+
+def test_table_gives_first_over_this_ratios_and_na_reasons() -> None:
+    rows = [
+        _row(1000, "tan", "pyss -tan", [0.2], rss=2048),
+        _row(1000, "tan", "ss -tan", [0.1]),
+        _row(1000, "tan", "netstat -tan", [], status="n/a: timeout after 60 s"),
+    ]
+    lines = suite.table_rows(rows)
+    assert lines[0][:5] == ["N", "comparison", "command", "median s", "first/this"]
+    assert lines[1] == ["1k", "tan", "pyss -tan", "0.2000", "", "2.0", "1"]
+    assert lines[2][3:5] == ["0.1000", "2.00"]
+    assert lines[3][3] == "n/a: timeout after 60 s"
+    text = suite.format_table(lines)
+    assert len(text.splitlines()) == 4
+    assert text.splitlines()[2].endswith("1")
+
+
+def test_verdict_table_lists_every_target() -> None:
+    verdicts = [suite.judge(t, [], [1000]) for t in suite.TARGETS]
+    text = suite.format_verdicts(verdicts)
+    assert len(text.splitlines()) == 1 + len(suite.TARGETS)
