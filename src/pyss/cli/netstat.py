@@ -1,0 +1,559 @@
+"""pynetstat: net-tools netstat's flags and output, served from sock_diag and rtnetlink.
+
+The option loop follows netstat's getopt_long rules (bundled short flags,
+"-A inet" and "-Ainet", unique prefixes of long options), then the flags are
+combined the way netstat combines them: naming a protocol (-t -u -w) selects
+both IP families unless -4/-6/-A chose, naming a family without a protocol
+selects every protocol of it, and no selection at all lists everything.
+Sockets come from :func:`pyss.dump.sockets`; routes and links from
+rtnetlink (pyroute2, imported only for -r/-i); counters and group
+memberships from /proc, where the kernel publishes them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_UNIX,
+    INET_DIAG_INFO,
+    IPPROTO_RAW,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    TCP_CLOSE,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+    TCPF_ALL,
+    UDIAG_SHOW_ICONS,
+    UNIX_DIAG_ICONS,
+)
+from pyss.records import InetSocket, SocketRecord, UnixSocket
+from pyss.render import netstat as render
+
+PROG = "pynetstat"
+VERSION = "0.1.0"
+E_OPTERR = 3
+
+SHORT_WITH_ARG = frozenset("A")
+SHORT_FLAGS = frozenset("CFMacdeghilnNoprsStuUvVWw2fx64?Z")
+# long name -> (short equivalent, takes an argument)
+LONG_OPTIONS: dict[str, tuple[str, bool]] = {
+    **{name: ("af:" + name, False) for name in (
+        "ax25", "x25", "ip", "ipx", "appletalk", "netrom", "inet", "inet6", "ddp", "rose", "unix", "bluetooth", "tcpip")},
+    "version": ("V", False), "interfaces": ("i", False), "help": ("h", False), "route": ("r", False),
+    "masquerade": ("M", False), "protocol": ("A", True), "tcp": ("t", False), "sctp": ("S", False),
+    "udp": ("u", False), "udplite": ("U", False), "raw": ("w", False), "unix": ("x", False),
+    "l2cap": ("2", False), "rfcomm": ("f", False), "listening": ("l", False), "all": ("a", False),
+    "timers": ("o", False), "continuous": ("c", False), "extend": ("e", False), "programs": ("p", False),
+    "verbose": ("v", False), "statistics": ("s", False), "wide": ("W", False), "numeric": ("n", False),
+    "numeric-hosts": ("!", False), "numeric-ports": ("@", False), "numeric-users": ("#", False),
+    "symbolic": ("N", False), "cache": ("C", False), "fib": ("F", False), "groups": ("g", False),
+    "context": ("Z", False),
+}
+# -A names: alias -> (family name, the flag it raises)
+FAMILY_ALIASES = {
+    "ax25": "ax25", "ip": "inet", "ip6": "inet6", "ipx": "ipx", "rose": "rose", "appletalk": "ddp",
+    "netrom": "netrom", "inet": "inet", "inet6": "inet6", "ddp": "ddp", "unix": "unix", "tcpip": "inet",
+    "x25": "x25", "bluetooth": "bluetooth",
+}
+# families netstat knows but this system (like Debian's netstat here) cannot list
+_NO_SUPPORT = {"ax25": "AF AX25", "ipx": "AF IPX", "netrom": "AF NETROM", "x25": "AF X25", "rose": "AF ROSE"}
+
+USAGE = f"""\
+Usage: {PROG} [-tuwx] [-a|-l] [-nWeopc] [-4|-6|-A FAMILY]   list sockets
+       {PROG} -r [-n] [-e] [-4|-6]                          routing tables
+       {PROG} -i [-a]                                       interfaces
+       {PROG} -s [-t|-u|-w] [-6]                            protocol counters
+       {PROG} -g [-n]                                       multicast group memberships
+       {PROG} -V | --version,  -h | --help
+
+Sockets shown: -t --tcp   -u --udp   -w --raw   -x --unix   (none named: all of them)
+  -a --all          servers and connected sockets      -l --listening   servers only
+  -n --numeric      numbers for hosts, ports and users (--numeric-hosts, --numeric-ports, --numeric-users)
+  -W --wide         never shorten addresses            -e --extend      add User and Inode (-ee: more)
+  -p --programs     add the owning PID/Program name    -o --timers      add the TCP timer
+  -c --continuous   print again every second until interrupted
+  -4 / -6 / -A inet,inet6,unix / --inet --inet6 --unix   choose address families
+Other tables: -r --route   -i --interfaces   -s --statistics   -g --groups   -M --masquerade
+Output matches net-tools netstat, read from the kernel's netlink interfaces.
+"""
+
+
+class UsageError(Exception):
+    """A command-line mistake: netstat prints its usage and exits with 3."""
+
+
+class FamilyError(Exception):
+    """An unknown address family name: netstat names it and exits with 1."""
+
+
+@dataclass
+class Flags:
+    """netstat's flag counters, named after its variables."""
+
+    all: int = 0
+    listening: int = 0
+    continuous: int = 0
+    groups: int = 0
+    extend: int = 1
+    programs: int = 0
+    interfaces: int = 0
+    wide: int = 0
+    numeric_hosts: bool = False
+    numeric_ports: bool = False
+    numeric_users: bool = False
+    timers: int = 0
+    verbose: bool = False
+    route: int = 0
+    masquerade: int = 0
+    statistics: int = 0
+    tcp: int = 0
+    sctp: int = 0
+    udp: int = 0
+    udplite: int = 0
+    raw: int = 0
+    l2cap: int = 0
+    rfcomm: int = 0
+    version: bool = False
+    help: bool = False
+    cache: bool = False
+    families: list[str] = field(default_factory=list)  # netstat's afname list, in order
+    family_flags: set[str] = field(default_factory=set)
+    no_protocol: bool = False  # netstat's flag_noprot: protocols implied by a family
+
+    def add_families(self, spec: str) -> None:
+        for alias in spec.split(","):
+            name = FAMILY_ALIASES.get(alias)
+            if name is None:
+                raise FamilyError(alias)
+            self.families.append(name)
+            self.family_flags.add(name)
+
+    @property
+    def inet(self) -> bool:
+        return "inet" in self.family_flags
+
+    @property
+    def inet6(self) -> bool:
+        return "inet6" in self.family_flags
+
+    @property
+    def unix(self) -> bool:
+        return "unix" in self.family_flags
+
+    @property
+    def selected(self) -> int:
+        """netstat's flag_arg: how many socket kinds were named."""
+        others = sum(1 for name in _NO_SUPPORT if name in self.family_flags)
+        return (self.tcp + self.sctp + self.udplite + self.udp + self.raw + int(self.unix) + others
+                + self.groups + self.l2cap + self.rfcomm)
+
+
+def _apply(flags: Flags, option: str, argument: str | None) -> None:
+    if option.startswith("af:"):
+        flags.add_families(option[3:])
+        return
+    simple = {
+        "M": "masquerade", "a": "all", "l": "listening", "c": "continuous", "g": "groups", "p": "programs",
+        "i": "interfaces", "W": "wide", "o": "timers", "r": "route", "t": "tcp", "S": "sctp", "u": "udp",
+        "U": "udplite", "w": "raw", "2": "l2cap", "f": "rfcomm", "s": "statistics", "e": "extend",
+    }
+    if option in simple:
+        name = simple[option]
+        setattr(flags, name, getattr(flags, name) + 1)
+    elif option == "A":
+        flags.add_families(argument or "")
+    elif option == "n":
+        flags.numeric_hosts = flags.numeric_ports = flags.numeric_users = True
+    elif option == "!":
+        flags.numeric_hosts = True
+    elif option == "@":
+        flags.numeric_ports = True
+    elif option == "#":
+        flags.numeric_users = True
+    elif option == "6":
+        flags.add_families("inet6")
+    elif option == "4":
+        flags.add_families("inet")
+    elif option == "x":
+        flags.add_families("unix")
+    elif option == "v":
+        flags.verbose = True
+    elif option == "C":
+        flags.cache = True
+    elif option == "V":
+        flags.version = True
+    elif option == "h":
+        flags.help = True
+    elif option == "Z":
+        raise FamilyError("")  # handled by the caller's message
+    # -d, -N, -F: accepted and without effect, as in netstat on Linux
+
+
+def parse(argv: list[str]) -> Flags:
+    """Read argv like getopt_long with netstat's option table; -V and -h stop at once like netstat's."""
+    flags = Flags()
+    for option, argument in _options(argv):
+        if option == "?":
+            raise UsageError("")
+        _apply(flags, option, argument)
+        if flags.version or flags.help:
+            return flags
+    return flags
+
+
+def _options(argv: list[str]) -> Iterator[tuple[str, str | None]]:
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        index += 1
+        if word == "--":
+            return
+        if word.startswith("--"):
+            option, argument, used = _long_option(word[2:], argv[index] if index < len(argv) else None)
+            index += used
+            yield option, argument
+        elif word.startswith("-") and word != "-":
+            position = 1
+            while position < len(word):
+                letter = word[position]
+                position += 1
+                if letter in SHORT_WITH_ARG:
+                    if position < len(word):
+                        yield letter, word[position:]
+                    elif index < len(argv):
+                        yield letter, argv[index]
+                        index += 1
+                    else:
+                        raise UsageError(f"option requires an argument -- '{letter}'")
+                    break
+                if letter not in SHORT_FLAGS or letter == "?":
+                    raise UsageError(f"invalid option -- '{letter}'")
+                yield letter, None
+        # other words are operands: netstat ignores them
+
+
+def _long_option(text: str, following: str | None) -> tuple[str, str | None, int]:
+    name, has_value, value = text.partition("=")
+    if name in LONG_OPTIONS:
+        matches = [name]
+    else:
+        matches = [candidate for candidate in LONG_OPTIONS if candidate.startswith(name)]
+    if not matches:
+        raise UsageError(f"unrecognized option '--{name}'")
+    if len(matches) > 1 and len({LONG_OPTIONS[m] for m in matches}) > 1:
+        listed = " ".join(f"'--{m}'" for m in matches)
+        raise UsageError(f"option '--{name}' is ambiguous; possibilities: {listed}")
+    full = matches[0]
+    option, takes_argument = LONG_OPTIONS[full]
+    if option.startswith("af:") and full in ("unix",):
+        option = "x"
+    if takes_argument:
+        if has_value:
+            return option, value, 0
+        if following is None:
+            raise UsageError(f"option '--{full}' requires an argument")
+        return option, following, 1
+    if has_value:
+        raise UsageError(f"option '--{full}' doesn't allow an argument")
+    return option, None, 0
+
+
+# ---------------------------------------------------------------------------------------------- sockets
+
+
+def _finish_selection(flags: Flags) -> None:
+    """netstat's defaults: a family without protocols means all its protocols; a protocol means both IP families."""
+    protocols = flags.tcp or flags.sctp or flags.udp or flags.udplite or flags.raw
+    if (flags.inet or flags.inet6 or flags.statistics) and not protocols:
+        flags.no_protocol = True
+        flags.tcp = flags.sctp = flags.udp = flags.udplite = flags.raw = 1
+    if (flags.tcp or flags.sctp or flags.udp or flags.udplite or flags.raw or flags.groups) \
+            and not (flags.inet or flags.inet6):
+        flags.family_flags.update(("inet", "inet6"))
+
+
+def _view(flags: Flags) -> render.SocketView:
+    return render.SocketView(all=bool(flags.all), listening=bool(flags.listening), extend=flags.extend,
+                             programs=bool(flags.programs), timers=bool(flags.timers), wide=bool(flags.wide))
+
+
+def _tcp_states(view: render.SocketView) -> int:
+    # /proc/net/tcp lists hashed sockets only; a bound, unconnected one (TCP_CLOSE) never appears there.
+    everything = TCPF_ALL & ~(1 << TCP_CLOSE)
+    if view.all:
+        return everything
+    return 1 << TCP_LISTEN if view.listening else everything & ~(1 << TCP_LISTEN)
+
+
+def _dump(table: str, family: int, states: int, inet_extensions: int = 0, unix_extensions: int = 0) -> Iterator[SocketRecord]:
+    from pyss import dump
+    from pyss.query import TABLE_BIT, Query
+
+    tables = TABLE_BIT[table] if table != "unix" else (
+        TABLE_BIT["unix_stream"] | TABLE_BIT["unix_dgram"] | TABLE_BIT["unix_seqpacket"])
+    query = Query(tables=tables, families=1 << family, states=states, preferred_family=family)
+    extensions = dump.Extensions(inet=inet_extensions, unix=unix_extensions)
+    return dump.sockets(query, extensions)
+
+
+_PROTOCOLS = {"tcp": IPPROTO_TCP, "udp": IPPROTO_UDP, "raw": IPPROTO_RAW}
+
+
+def _timer_counts(record: InetSocket) -> tuple[int, int]:
+    """(retransmits, keepalive probes) as /proc shows them, from tcp_info when the kernel sent it."""
+    from pyss.netlink.decode import inet_attributes
+
+    info = inet_attributes(record).get(INET_DIAG_INFO)
+    if info is not None and len(info) >= 4:
+        return info[2], info[3]
+    if record.timer in (2, 4):  # sock_diag reports the probe count for these timers
+        return 0, record.retrans
+    return record.retrans, 0
+
+
+def inet_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
+    view = _view(flags)
+    families = [f for f, on in ((AF_INET, not flags.selected or flags.inet), (AF_INET6, not flags.selected or flags.inet6))
+                if on]
+    if not flags.selected or flags.tcp:
+        info = 1 << (INET_DIAG_INFO - 1) if view.timers else 0
+        for family in families:
+            rows = []
+            for record in _dump("tcp", family, _tcp_states(view), info):
+                assert isinstance(record, InetSocket)
+                if render.shows_tcp(record, view):
+                    counts = _timer_counts(record) if view.timers else (0, 0)
+                    rows.append(render.tcp_row(record, view, names, *counts))
+            write("".join(rows))
+    if flags.sctp and flags.selected and not flags.no_protocol:
+        raise MissingSupport("AF INET (sctp)")
+    for table, row in (("udp", render.udp_row), ("raw", render.raw_row)):
+        if flags.selected and not getattr(flags, table):
+            continue
+        for family in families:
+            states = (1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE) if table == "udp" else TCPF_ALL
+            rows = []
+            for record in _dump(table, family, states):
+                assert isinstance(record, InetSocket)
+                if render.shows_datagram(record, view):
+                    rows.append(row(record, view, names))
+            write("".join(rows))
+
+
+def unix_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
+    view = _view(flags)
+    records: list[UnixSocket] = []
+    for record in _dump("unix", AF_UNIX, TCPF_ALL, unix_extensions=UDIAG_SHOW_ICONS):
+        assert isinstance(record, UnixSocket)
+        records.append(record)
+    pending = _pending_peers(records)
+    counts = render.unix_refcounts(records, pending)
+    rows = []
+    for record in records:
+        if render.unix_is_listening(record):
+            # not-yet-accepted connections: sock_diag skips them (no inode); /proc lists them
+            for _ in _icons(record):
+                embryo = record._replace(state=TCP_ESTABLISHED, inode=0, peer=0)
+                if render.shows_unix(embryo, view):
+                    rows.append(render.unix_row(embryo, 3, view, names))
+        if render.shows_unix(record, view):
+            rows.append(render.unix_row(record, counts.get(record.inode, 2), view, names))
+    write("".join(rows))
+
+
+def _icons(record: UnixSocket) -> list[int]:
+    from pyss.netlink.decode import attributes
+
+    raw = attributes(record.attrs, 0, len(record.attrs)).get(UNIX_DIAG_ICONS, b"")
+    return [int.from_bytes(raw[i:i + 4], sys.byteorder) for i in range(0, len(raw) - 3, 4)]
+
+
+def _pending_peers(records: list[UnixSocket]) -> dict[int, int]:
+    pending: dict[int, int] = {}
+    for record in records:
+        if render.unix_is_listening(record):
+            for inode in _icons(record):
+                pending[inode] = pending.get(inode, 0) + 1
+    return pending
+
+
+class MissingSupport(Exception):
+    """A socket family this system cannot list (netstat: "no support for `AF ...' on this system")."""
+
+
+def _programs(flags: Flags) -> dict[int, str]:
+    from pyss.tables.names import program_table
+
+    table, denied = program_table()
+    if denied or os.geteuid() != 0:
+        if not table:
+            sys.stderr.write(f"(No info could be read for \"-p\": geteuid()={os.geteuid()} but you should be root.)\n")
+        else:
+            sys.stderr.write("(Not all processes could be identified, non-owned process info\n"
+                             " will not be shown, you would have to be root to see it all.)\n")
+    return table
+
+
+def list_sockets(flags: Flags, write: Callable[[str], None]) -> int:
+    from pyss.tables.names import NetstatNames
+
+    view = _view(flags)
+    selected = flags.selected
+    programs = _programs(flags) if flags.programs else {}
+    names = NetstatNames(flags.numeric_hosts, flags.numeric_ports, flags.numeric_users, programs)
+    if not selected or flags.tcp or flags.sctp or flags.udp or flags.udplite or flags.raw:
+        write(render.inet_header(view))
+        inet_rows(flags, names, write)
+    if flags.groups:
+        write_groups(flags, names, write)
+    if not selected or flags.unix:
+        write(render.unix_header(view))
+        unix_rows(flags, names, write)
+    for family, label in _NO_SUPPORT.items():
+        if family in flags.family_flags:
+            raise MissingSupport(label)
+    return 0
+
+
+def write_groups(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
+    from pyss.tables import groups
+
+    write(groups.HEADER)
+    rows: list[groups.Membership] = []
+    if flags.inet:
+        rows += groups.parse_igmp(groups.read("/proc/net/igmp") or "")
+    if flags.inet6:
+        rows += groups.parse_igmp6(groups.read("/proc/net/igmp6") or "")
+    write(groups.lines(rows, names.host))
+
+
+# ---------------------------------------------------------------------------------------------- other tables
+
+
+def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
+    from pyss.tables import routes
+    from pyss.tables.names import NetstatNames
+
+    names = NetstatNames(flags.numeric_hosts, flags.numeric_ports, flags.numeric_users)
+    ext = {1: 2, 2: 1}.get(flags.extend, flags.extend)
+    for family in flags.families or ["inet"]:
+        if family == "inet":
+            table = routes.fetch([AF_INET])
+            write(routes.ipv4_lines(table, lambda r: names.route_destination(r.dst, r.dst_len), names.gateway, ext))
+        elif family == "inet6":
+            table = routes.fetch([AF_INET6])
+            write(routes.ipv6_lines(table, lambda packed: names.host(AF_INET6, packed)))
+        else:
+            sys.stderr.write(f"No routing for address family `{family}'.\n")
+            return E_OPTERR
+    return 0
+
+
+def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
+    from pyss.tables import interfaces
+
+    write(interfaces.table(interfaces.fetch(), bool(flags.all)))
+    return 0
+
+
+def show_statistics(flags: Flags, write: Callable[[str], None]) -> int:
+    from pyss.tables import statistics
+
+    shown = frozenset(name for name in ("tcp", "udp", "raw", "sctp") if getattr(flags, name))
+    family = ",".join(flags.families) or "inet"
+    read = statistics.read_proc
+    if family == "inet":
+        snmp = read("/proc/net/snmp")
+        if snmp is None:
+            sys.stderr.write("cannot open /proc/net/snmp: No such file or directory\n")
+            return 0
+        write(statistics.render_inet(snmp, read("/proc/net/netstat") or "", shown, read("/proc/net/sctp/snmp")))
+    elif family == "inet6":
+        write(statistics.render_inet6(read("/proc/net/snmp6") or "", read("/proc/net/snmp") or "", shown))
+    else:
+        write(f"{PROG}: No statistics support for specified address family: {family}\n")
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def _write(text: str) -> None:
+    if text:
+        sys.stdout.write(text)
+
+
+def run(flags: Flags) -> int:
+    if flags.interfaces + flags.route + flags.masquerade + flags.statistics > 1:
+        raise UsageError("")
+    _finish_selection(flags)
+    if flags.masquerade:
+        sys.stderr.write(f"{PROG}: no support for `ip_masquerade' on this system.\n")
+        return 1
+    if flags.statistics:
+        return show_statistics(flags, _write)
+    action: Callable[[Flags, Callable[[str], None]], int] = list_sockets
+    if flags.route:
+        action = show_routes
+    elif flags.interfaces:
+        action = show_interfaces
+    while True:
+        status = action(flags, _write)
+        if status or not flags.continuous:
+            return status
+        sys.stdout.flush()
+        time.sleep(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        try:
+            flags = parse(args)
+        except UsageError as error:
+            if str(error):
+                sys.stderr.write(f"{PROG}: {error}\n")
+            sys.stderr.write(USAGE)
+            return E_OPTERR
+        except FamilyError as error:
+            if str(error):
+                sys.stderr.write(f"Unknown address family `{error}'.\n")
+            else:
+                sys.stderr.write("SELinux is not enabled for this application.\n")
+            return 1
+        if flags.version:
+            sys.stdout.write(f"{PROG} {VERSION} (pyss): net-tools netstat's interface over sock_diag and rtnetlink\n")
+            return 0
+        if flags.help:
+            sys.stdout.write(USAGE)
+            return 0
+        try:
+            return run(flags)
+        except UsageError:
+            sys.stderr.write(USAGE)
+            return E_OPTERR
+        except MissingSupport as missing:
+            sys.stdout.flush()
+            sys.stderr.write(f"{PROG}: no support for `{missing}' on this system.\n")
+            return 1
+        finally:
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly, and keep Python's exit-time flush from complaining
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())

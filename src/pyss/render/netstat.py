@@ -1,0 +1,244 @@
+"""netstat's socket listing (net-tools 2.10 layout), from sock_diag records.
+
+Pure formatting: every lookup (host, service and user names, the owning
+program) comes in through a :class:`Names` object, so this module does no I/O
+and the same rows can be checked byte for byte in unit tests. The column
+widths, the 22-character address truncation and the timer wording follow what
+net-tools prints; they are behaviour that scripts parse, not decoration.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Protocol
+
+from pyss.netlink.constants import (
+    AF_INET6,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_SEQPACKET,
+    SOCK_STREAM,
+    TCP_CLOSE,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+)
+from pyss.records import InetSocket, UnixSocket
+
+# Index = kernel TCP state; NEW_SYN_RECV (12) is a request socket, shown as SYN_RECV like /proc does.
+TCP_STATE_NAMES = (
+    "", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "SYN_RECV",
+)
+UNIX_TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_RAW: "RAW", 4: "RDM", SOCK_SEQPACKET: "SEQPACKET"}
+ADDRESS_WIDTH = 22  # netstat fits "address:port" into 22 characters unless -W
+PROGRAM_WIDTH = 20
+_TCP_TIMER_NAMES = {1: "on", 2: "keepalive", 3: "timewait", 4: "probe"}
+
+
+class Names(Protocol):
+    """The lookups a socket row needs (each returns the numeric form when it finds no name)."""
+
+    def host(self, family: int, packed: bytes) -> str: ...
+
+    def service(self, port: int, proto: str) -> str: ...
+
+    def user(self, uid: int) -> str: ...
+
+    def program(self, inode: int) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SocketView:
+    """The listing options that change what a socket row or header looks like."""
+
+    all: bool = False
+    listening: bool = False
+    extend: int = 1  # netstat counts -e: 1 = none, 2 = -e, 3 = -ee
+    programs: bool = False
+    timers: bool = False
+    wide: bool = False
+
+    @property
+    def scope(self) -> str:
+        if self.all:
+            return "(servers and established)"
+        return "(only servers)" if self.listening else "(w/o servers)"
+
+
+def inet_header(view: SocketView) -> str:
+    line = "Proto Recv-Q Send-Q Local Address           Foreign Address         State      "
+    if view.extend > 1:
+        line += " User       Inode     "
+    if view.programs:
+        line += f" {'PID/Program name':<{PROGRAM_WIDTH}}"
+    if view.timers:
+        line += " Timer"
+    return f"Active Internet connections {view.scope}\n{line}\n"
+
+
+def unix_header(view: SocketView) -> str:
+    line = "Proto RefCnt Flags       Type       State         I-Node  "
+    if view.programs:
+        line += f" {'PID/Program name':<{PROGRAM_WIDTH}}"
+    return f"Active UNIX domain sockets {view.scope}\n{line} Path\n"
+
+
+def endpoint(host: str, service: str, wide: bool) -> str:
+    """"host:service", cut to 22 characters the way netstat cuts it (the host gives way first)."""
+    if wide or len(host) + len(service) <= ADDRESS_WIDTH:
+        return f"{host}:{service}"
+    service_len = min(len(service), ADDRESS_WIDTH - 4)
+    return f"{host[:ADDRESS_WIDTH - service_len]}:{service[:service_len]}"
+
+
+def is_unspecified(packed: bytes) -> bool:
+    return not any(packed)
+
+
+def shows_tcp(record: InetSocket, view: SocketView) -> bool:
+    """netstat tells servers from the rest by the remote port, not by the state."""
+    return view.all or (record.dport == 0) == view.listening
+
+
+def shows_datagram(record: InetSocket, view: SocketView) -> bool:
+    """UDP and RAW: a socket with no remote address counts as a server."""
+    return view.all or is_unspecified(record.dst) == view.listening
+
+
+def _address(record: InetSocket, packed: bytes, port: int, proto: str, names: Names, wide: bool) -> str:
+    return endpoint(names.host(record.family, packed), names.service(port, proto), wide)
+
+
+def _proto(name: str, record: InetSocket) -> str:
+    return name + "6" if record.family == AF_INET6 else name
+
+
+def tcp_timer(record: InetSocket, retransmits: int, probes: int) -> str:
+    """The Timer column (-o): kind (seconds left/retransmits/keepalive probes)."""
+    if record.timer == 0:
+        return f"off (0.00/{retransmits}/{probes})"
+    # /proc reports clock ticks of 1/100 s, truncated; the kernel sends milliseconds here.
+    seconds = record.expires // 10 / 100
+    kind = _TCP_TIMER_NAMES.get(record.timer, f"unkn-{record.timer}")
+    return f"{kind} ({seconds:2.2f}/{retransmits}/{probes})"
+
+
+def _finish(line: str, uid: int, inode: int, view: SocketView, names: Names, timer: str) -> str:
+    if view.extend > 1:
+        user = names.user(uid)
+        line += f" {user:<10} {inode:<10}"
+    if view.programs:
+        line += f" {names.program(inode):<{PROGRAM_WIDTH}}"
+    if view.timers:
+        line += f" {timer}"
+    return line + "\n"
+
+
+def tcp_row(record: InetSocket, view: SocketView, names: Names, retransmits: int = 0, probes: int = 0) -> str:
+    local = _address(record, record.src, record.sport, "tcp", names, view.wide)
+    remote = _address(record, record.dst, record.dport, "tcp", names, view.wide)
+    # netstat's Send-Q of a listener is write_seq - snd_una (0); sock_diag puts the backlog limit there.
+    send_q = 0 if record.state == TCP_LISTEN else record.wqueue
+    state = TCP_STATE_NAMES[record.state] if record.state < len(TCP_STATE_NAMES) else ""
+    line = (f"{_proto('tcp', record):<4}  {record.rqueue:6} {send_q:6} "
+            f"{local:<23} {remote:<23} {state:<11}")
+    timer = tcp_timer(record, retransmits, probes) if view.timers else ""
+    return _finish(line, record.uid, record.inode, view, names, timer)
+
+
+def udp_row(record: InetSocket, view: SocketView, names: Names) -> str:
+    local = _address(record, record.src, record.sport, "udp", names, view.wide)
+    remote = _address(record, record.dst, record.dport, "udp", names, view.wide)
+    state = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: ""}.get(record.state, "UNKNOWN")
+    line = f"{_proto('udp', record):<5} {record.rqueue:6} {record.wqueue:6} {local:<23} {remote:<23} {state:<11}"
+    return _finish(line, record.uid, record.inode, view, names, "off (0.00/0/0)")
+
+
+def raw_row(record: InetSocket, view: SocketView, names: Names) -> str:
+    local = _address(record, record.src, record.sport, "raw", names, view.wide)
+    remote = _address(record, record.dst, record.dport, "raw", names, view.wide)
+    line = (f"{_proto('raw', record):<4}  {record.rqueue:6} {record.wqueue:6} "
+            f"{local:<23} {remote:<23} {record.state:<11}")
+    return _finish(line, record.uid, record.inode, view, names, "off (0.00/0/0)")
+
+
+# struct socket states, which /proc/net/unix reports instead of the sock's TCP-style state
+SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING = 1, 2, 3, 4
+_SS_NAMES = {SS_CONNECTING: "CONNECTING", SS_CONNECTED: "CONNECTED", SS_DISCONNECTING: "DISCONNECTING"}
+
+
+def unix_socket_state(record: UnixSocket) -> int:
+    """/proc's view: a sock with no struct socket (inode 0, not yet accepted) is connecting or closing."""
+    established = record.state == TCP_ESTABLISHED
+    if record.inode:
+        return SS_CONNECTED if established else SS_UNCONNECTED
+    return SS_CONNECTING if established else SS_DISCONNECTING
+
+
+def unix_is_listening(record: UnixSocket) -> bool:
+    return record.state == TCP_LISTEN
+
+
+def shows_unix(record: UnixSocket, view: SocketView) -> bool:
+    return view.all or unix_is_listening(record) == view.listening
+
+
+def unix_path(name: str | None) -> str:
+    """/proc drops the terminating NUL of a path; netstat then reads the path up to its first blank."""
+    if not name:
+        return ""
+    if name.endswith("\0"):
+        name = name[:-1]
+    name = name.replace("\0", "@")
+    words = name.split(None, 1)
+    return words[0] if words else ""
+
+
+def unix_row(record: UnixSocket, refcnt: int, view: SocketView, names: Names) -> str:
+    listening = unix_is_listening(record)
+    flags = "[ ACC ]" if listening else "[ ]"
+    kind = UNIX_TYPE_NAMES.get(record.type, "UNKNOWN")
+    state = "LISTENING" if listening else _SS_NAMES.get(unix_socket_state(record), "")
+    line = f"unix  {refcnt:<6} {flags:<11} {kind:<10} {state:<13} {record.inode:<8}"
+    if view.programs:
+        line += f" {names.program(record.inode):<{PROGRAM_WIDTH}}"
+    return f"{line} {unix_path(record.name)}\n"
+
+
+def unix_refcounts(records: list[UnixSocket], pending_peers: dict[int, int]) -> dict[int, int]:
+    """Each sock's reference count as /proc shows it: 2, plus one per sock whose peer it is.
+
+    sock_diag has no reference count; the peer links it reports account for
+    what /proc's count adds to the base of two (a connected pair holds each
+    other, every datagram client holds its server). ``pending_peers`` counts,
+    per client inode, the not-yet-accepted socks that hold it (the listener's
+    UNIX_DIAG_ICONS), which sock_diag never lists.
+    """
+    counts = dict.fromkeys((r.inode for r in records), 2)
+    for record in records:
+        if record.peer in counts:
+            counts[record.peer] += 1
+    for inode, extra in pending_peers.items():
+        if inode in counts:
+            counts[inode] += extra
+    return counts
+
+
+def format_host(family: int, packed: bytes) -> str:
+    """The numeric host text netstat prints: IPv4-mapped IPv6 addresses show as dotted IPv4."""
+    text = socket.inet_ntop(family, packed)
+    if family == AF_INET6:
+        return strip_v4_mapped(text, packed)
+    return text
+
+
+def strip_v4_mapped(text: str, packed: bytes) -> str:
+    """net-tools shows "::ffff:192.0.2.1" as "192.0.2.1" (also when a resolver answered)."""
+    if packed[:12] != b"\0" * 10 + b"\xff\xff":
+        return text
+    dot = text.find(".")
+    if dot < 0:
+        return text
+    colon = text.rfind(":", 0, dot)
+    return text[colon + 1:] if colon >= 0 else text
