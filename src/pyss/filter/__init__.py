@@ -1,0 +1,76 @@
+"""ss's filter language: ``state``/``exclude`` words and the expression after them.
+
+``compile_filter(words)`` returns a :class:`CompiledFilter` (the
+pyss.query.SocketFilter the dump consumes). pyparsing is imported only
+inside compile_filter, so importing this package costs nothing on the
+``pyss -tan`` path; :mod:`pyss.filter.states` is likewise import-light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pyss.filter.errors import EXIT_SYNTAX, EXIT_VALUE, FilterError
+
+if TYPE_CHECKING:
+    from pyss.filter.compiled import CompiledFilter
+    from pyss.filter.values import Resolver
+
+__all__ = ["EXIT_SYNTAX", "EXIT_VALUE", "CompiledFilter", "FilterError", "compile_filter", "compile_filter_text"]
+
+_DEFAULT_EPHEMERAL = (1024, 4999)  # what ss assumes when it cannot read the range
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as source:
+            low, high = source.read().split()[:2]
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return _DEFAULT_EPHEMERAL
+
+
+def compile_filter(
+    words: Sequence[str],
+    *,
+    numeric: bool = False,
+    resolve: bool = False,
+    file_text: str | None = None,
+    preferred_family: int = 0,
+    service_protocols: Sequence[str] = ("udp", "tcp"),
+    resolver: Resolver | None = None,
+) -> CompiledFilter:
+    """Compile the words after ss's options (and ``-F`` file text) into a filter.
+
+    ``preferred_family`` is the last family set by -4/-6/-0/-x/-f (ss reads
+    bare values in it: under -x, ``src *foo*`` is a unix path pattern);
+    ``service_protocols`` the tables among tcp/udp being dumped (service
+    names are looked up there). ``numeric``/``resolve`` do not change what
+    a filter selects (ss resolves names in filters regardless) and are
+    accepted for symmetry with the output options. Raises FilterError.
+    """
+    from pyss.filter.compiled import CompiledFilter
+    from pyss.filter.states import leading_states
+    from pyss.filter.tokens import file_lines, tokenize
+    from pyss.filter.values import SystemResolver, ValueContext
+
+    del numeric, resolve
+    states, used = leading_states(words)
+    lines = file_lines(file_text) if file_text is not None else []
+    prefix = " ".join(words[:used])
+    text, tokens = tokenize([*words, *lines])
+    tokens = [token for token in tokens if token.column > len(prefix)] if used else tokens
+    context = ValueContext(resolver or SystemResolver(), preferred_family, tuple(service_protocols))
+    expression, families = None, None
+    if tokens:
+        from pyss.filter.grammar import parse
+
+        expression, families = parse(text, tokens, context)
+    ephemeral = _ephemeral_range() if expression is not None and "autobound" in text else _DEFAULT_EPHEMERAL
+    return CompiledFilter(expression, states, families, tuple(words[:used]), ephemeral)
+
+
+def compile_filter_text(text: str, **options: object) -> CompiledFilter:
+    """Compile a filter given as one string (e.g. a ``-F`` file's content)."""
+    return compile_filter([], file_text=text, **options)  # type: ignore[arg-type]

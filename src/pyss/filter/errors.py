@@ -1,0 +1,26 @@
+"""The one exception a filter expression can raise (importable without pyparsing)."""
+
+from __future__ import annotations
+
+# ss's exit statuses for the two kinds of bad filter it distinguishes.
+EXIT_SYNTAX = 255  # syntax errors, wrong state names, incomplete `state`
+EXIT_VALUE = 1  # an address, port, device, mark or cgroup that does not parse
+
+
+class FilterError(ValueError):
+    """A filter expression that ss would reject.
+
+    ``text`` is the whole expression as the user gave it, ``column`` the
+    1-based column of the offending token in it (``len(text) + 1`` for "the
+    end"), and ``status`` the exit status ss uses for the same mistake.
+    """
+
+    def __init__(self, message: str, text: str, column: int, status: int = EXIT_SYNTAX) -> None:
+        super().__init__(message, text, column)
+        self.message = message
+        self.text = text
+        self.column = column
+        self.status = status
+
+    def __str__(self) -> str:
+        return f'bad filter at column {self.column}: "{self.text}": {self.message}'

@@ -1,0 +1,272 @@
+"""Judge records in Python exactly as ss's run_ssfilter does.
+
+ss applies its filter to every socket it prints, of every family, after the
+kernel's bytecode (if any) has run. Each record type exposes what ss's
+``struct sockstat`` holds for it — local/remote port, address bytes, unix
+name, interface, mark, cgroup — and one closure tree per record type is built
+once, so judging a record is a dict lookup and a few closure calls.
+
+Where ss's check reads memory that is not an address (an inet condition on a
+unix socket compares the bytes of a C pointer), pyss treats a named unix
+socket's "address" as matching nothing; an unnamed one's is all zeros, as in ss.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyss.filter.ast import (
+    AutoMatch,
+    CgroupMatch,
+    DevMatch,
+    HostMatch,
+    MarkMatch,
+    PAnd,
+    PNot,
+    POr,
+    PortRange,
+    Prim,
+)
+from pyss.filter.values import PORT_ANY, Address, HostSpec
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_PACKET,
+    AF_UNIX,
+    INET_DIAG_CGROUP_ID,
+    INET_DIAG_MARK,
+)
+from pyss.netlink.decode import attributes
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+
+Judge = Callable[[Any], bool]
+Getter = Callable[[Any], Any]
+_V4MAPPED = 0xFFFF
+_AUTOBIND_NAME = re.compile(r"@[0-9a-f]{5}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """How to read ss's sockstat fields off one record type."""
+
+    family: Getter  # address family of the record
+    lport: Getter
+    rport: Getter
+    local: Getter  # 128-bit int of the local address bytes, or None: not comparable
+    remote: Getter
+    local_name: Getter  # what unix_match sees locally: str, or None: matches nothing
+    remote_name: Getter
+    iface: Getter
+    mark: Getter
+    cgroup: Getter
+    auto: Getter
+
+
+def _inet_address(packed: bytes) -> int:
+    value = int.from_bytes(packed, "big")
+    return value << 96 if len(packed) == 4 else value
+
+
+def _pointer_name(address: int | None) -> str | None:
+    # ss reads a C pointer out of the first 8 address bytes: NULL means "", anything else is not a name.
+    return "" if address is not None and address >> 64 == 0 else None
+
+
+def _attr_int(record: InetSocket, kind: int) -> int:
+    raw = attributes(record.attrs, 0, len(record.attrs)).get(kind)
+    return int.from_bytes(raw, sys.byteorder) if raw else 0
+
+
+def _native_word(value: int) -> int:
+    return int.from_bytes((value & 0xFFFFFFFF).to_bytes(4, sys.byteorder), "big") << 96
+
+
+def inet_view(ephemeral: tuple[int, int]) -> View:
+    low, high = ephemeral
+    return View(
+        family=lambda r: r.family,
+        lport=lambda r: r.sport,
+        rport=lambda r: r.dport,
+        local=lambda r: _inet_address(r.src),
+        remote=lambda r: _inet_address(r.dst),
+        local_name=lambda r: _pointer_name(_inet_address(r.src)),
+        remote_name=lambda r: _pointer_name(_inet_address(r.dst)),
+        iface=lambda r: r.ifindex,
+        mark=lambda r: _attr_int(r, INET_DIAG_MARK),
+        cgroup=lambda r: _attr_int(r, INET_DIAG_CGROUP_ID),
+        auto=lambda r: low <= r.sport <= high,
+    )
+
+
+UNIX_VIEW = View(
+    family=lambda r: AF_UNIX,
+    lport=lambda r: r.inode,
+    rport=lambda r: r.peer,
+    local=lambda r: 0 if r.name is None else None,
+    remote=lambda r: 0,
+    local_name=lambda r: r.name or "",
+    remote_name=lambda r: "",
+    iface=lambda r: 0,
+    mark=lambda r: 0,
+    cgroup=lambda r: 0,
+    auto=lambda r: r.name is None or _AUTOBIND_NAME.match(r.name) is not None,
+)
+
+PACKET_VIEW = View(
+    family=lambda r: AF_PACKET,
+    lport=lambda r: r.ifindex,
+    rport=lambda r: 0,
+    local=lambda r: _native_word(r.protocol),
+    remote=lambda r: 0,
+    local_name=lambda r: "" if r.protocol == 0 else None,
+    remote_name=lambda r: "",
+    iface=lambda r: r.ifindex,
+    mark=lambda r: 0,
+    cgroup=lambda r: 0,
+    auto=lambda r: r.ifindex == 0 and r.protocol == 0,
+)
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+NETLINK_VIEW = View(
+    family=lambda r: AF_NETLINK,
+    lport=lambda r: _signed(r.portid),
+    rport=lambda r: -1,
+    local=lambda r: _native_word(r.protocol),
+    remote=lambda r: 0,
+    local_name=lambda r: "" if r.protocol == 0 else None,
+    remote_name=lambda r: "",
+    iface=lambda r: 0,
+    mark=lambda r: 0,
+    cgroup=lambda r: 0,
+    auto=lambda r: _signed(r.portid) < 0,
+)
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """fnmatch(3) with FNM_CASEFOLD and no FNM_PATHNAME: `*` crosses `/`, backslash escapes."""
+    out, index = [], 0
+    while index < len(pattern):
+        ch = pattern[index]
+        index += 1
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "\\" and index < len(pattern):
+            out.append(re.escape(pattern[index]))
+            index += 1
+        elif ch == "[":
+            end = index + 1 if pattern[index:index + 1] in ("!", "^") else index
+            end = pattern.find("]", end + 1 if pattern[end:end + 1] == "]" else end)
+            if end < 0:
+                out.append(re.escape(ch))
+                continue
+            body = pattern[index:end]
+            negate = body[:1] in ("!", "^")
+            body = body[1:] if negate else body
+            body = body.replace("\\", "\\\\").replace("^", "\\^").replace("[", "\\[")
+            out.append(f"[{'^' if negate else ''}{body}]")
+            index = end + 1
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out) + r"\Z", re.IGNORECASE | re.DOTALL)
+
+
+def _address_matcher(address: Address) -> Callable[[int, int | None], bool]:
+    value = int.from_bytes(address.data, "big")
+    mask = ((1 << address.bitlen) - 1) << (128 - address.bitlen) if address.bitlen else 0
+    mapped_rule = address.family == AF_INET
+
+    def match(family: int, data: int | None) -> bool:
+        if data is None:
+            return False
+        if not (data ^ value) & mask:
+            return True
+        # A v4-mapped IPv6 socket matches an IPv4 condition (ss's inet2_addr_match).
+        if mapped_rule and family == AF_INET6 and data >> 32 == _V4MAPPED:
+            return not (((data & 0xFFFFFFFF) << 96) ^ value) & mask
+        return False
+
+    return match
+
+
+def _host(spec: HostSpec, local: bool, view: View) -> Judge:
+    if spec.family == AF_UNIX:
+        regex = glob_regex(spec.pattern or "")
+        name = view.local_name if local else view.remote_name
+
+        def unix_match(record: Any) -> bool:
+            text = name(record)
+            return text is not None and regex.match(text) is not None
+
+        return unix_match
+    port_of = view.lport if local else view.rport
+    address_of = view.local if local else view.remote
+    family_of = view.family
+    port = spec.port
+    matchers = [_address_matcher(address) for address in spec.addresses] if spec.bitlen else []
+
+    def host_match(record: Any) -> bool:
+        if port != PORT_ANY and port != port_of(record):
+            return False
+        if not matchers:
+            return True
+        family, data = family_of(record), address_of(record)
+        return any(match(family, data) for match in matchers)
+
+    return host_match
+
+
+def _leaf(prim: Prim, view: View) -> Judge:
+    if isinstance(prim, HostMatch):
+        return _host(prim.spec, prim.local, view)
+    if isinstance(prim, PortRange):
+        port_of, bound = (view.lport if prim.local else view.rport), prim.bound
+        if prim.at_least:
+            return lambda record: bool(port_of(record) >= bound)
+        return lambda record: bool(port_of(record) <= bound)
+    if isinstance(prim, AutoMatch):
+        auto = view.auto
+        return lambda record: bool(auto(record))
+    if isinstance(prim, DevMatch):
+        iface, ifindex = view.iface, prim.ifindex
+        return lambda record: bool(iface(record) == ifindex)
+    if isinstance(prim, MarkMatch):
+        mark_of, mark, mask = view.mark, prim.mark, prim.mask
+        return lambda record: bool(mark_of(record) & mask == mark)
+    assert isinstance(prim, CgroupMatch)
+    cgroup_of, cgroup_id = view.cgroup, prim.cgroup_id
+    return lambda record: bool(cgroup_of(record) == cgroup_id)
+
+
+def judge(prim: Prim, view: View) -> Judge:
+    """A closure deciding prim for records read through view."""
+    if isinstance(prim, PAnd):
+        left, right = judge(prim.left, view), judge(prim.right, view)
+        return lambda record: left(record) and right(record)
+    if isinstance(prim, POr):
+        left, right = judge(prim.left, view), judge(prim.right, view)
+        return lambda record: left(record) or right(record)
+    if isinstance(prim, PNot):
+        operand = judge(prim.operand, view)
+        return lambda record: not operand(record)
+    return _leaf(prim, view)
+
+
+def build(prim: Prim, ephemeral: tuple[int, int]) -> dict[type, Judge]:
+    """One judge per record type."""
+    return {
+        InetSocket: judge(prim, inet_view(ephemeral)),
+        UnixSocket: judge(prim, UNIX_VIEW),
+        PacketSocket: judge(prim, PACKET_VIEW),
+        NetlinkSocket: judge(prim, NETLINK_VIEW),
+    }

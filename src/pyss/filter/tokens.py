@@ -1,0 +1,99 @@
+"""Split filter text into words the way ss's lexer does, remembering columns.
+
+ss separates words with spaces and tabs only (so ``(`` and ``)`` need spaces
+around them) and a backslash makes the next character part of the word. Each
+argv word is split on its own; ``-F FILE`` lines follow the argv words, with
+ss's comment rule. Keyword classification lives here too, because whether a
+value word is read as an address, a port, a device, a mark or a cgroup depends
+only on the last keyword before it, never on the grammar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, NamedTuple
+
+from pyss.filter.errors import EXIT_SYNTAX, FilterError
+
+# ss reads filter files with a 1024-byte line buffer.
+MAX_FILE_LINE: Final = 1022
+
+# Every operator word, mapped to its canonical spelling.
+OPERATORS: Final[dict[str, str]] = {
+    "!": "not", "not": "not",
+    "&": "and", "&&": "and", "and": "and",
+    "|": "or", "||": "or", "or": "or",
+    "(": "(", ")": ")",
+    ">=": ">=", "ge": ">=", "geq": ">=",
+    "<=": "<=", "le": "<=", "leq": "<=",
+    "!=": "!=", "ne": "!=", "neq": "!=",
+    "=": "=", "==": "=", "eq": "=",
+    ">": ">", "gt": ">",
+    "<": "<", "lt": "<",
+}
+# Keywords that name what the following value words mean.
+FIELDS: Final = ("dst", "src", "dport", "sport", "dev", "fwmark", "cgroup", "autobound")
+KEYWORDS: Final = frozenset(OPERATORS) | frozenset(FIELDS)
+
+
+class Token(NamedTuple):
+    text: str  # the word with backslash escapes removed
+    column: int  # 1-based column of the word's first character in the joined text
+    raw: str  # the word as typed
+
+
+def _split(source: str, offset: int) -> list[Token]:
+    tokens: list[Token] = []
+    index, size = 0, len(source)
+    while index < size:
+        if source[index] in " \t":
+            index += 1
+            continue
+        start, chars = index, []
+        while index < size and source[index] not in " \t":
+            if source[index] == "\\":
+                index += 1
+                if index == size:
+                    break
+            chars.append(source[index])
+            index += 1
+        tokens.append(Token("".join(chars), offset + start + 1, source[start:index]))
+    return tokens
+
+
+def file_lines(text: str) -> list[str]:
+    """The lines of a ``-F`` file that ss reads as filter text.
+
+    ss skips lines starting with ``#`` and, by an accident of its code that
+    pyss keeps for compatibility, lines starting with ``0``.
+    """
+    lines = []
+    for line in text.split("\n"):
+        if len(line) > MAX_FILE_LINE:
+            raise FilterError("a filter file line is longer than 1022 characters", line[:40] + "...", 1023,
+                              EXIT_SYNTAX)
+        if line.startswith(("#", "0")):
+            continue
+        lines.append(line)
+    return lines
+
+
+def tokenize(words: Sequence[str]) -> tuple[str, list[Token]]:
+    """(joined text, tokens) for filter words; columns index the joined text."""
+    tokens: list[Token] = []
+    offset = 0
+    for word in words:
+        tokens.extend(_split(word, offset))
+        offset += len(word) + 1
+    return " ".join(words), tokens
+
+
+def field_context(tokens: Sequence[Token]) -> list[str | None]:
+    """For each token, the field keyword in force when ss's lexer reads it (None before any)."""
+    context: list[str | None] = []
+    current: str | None = None
+    for token in tokens:
+        if token.text in FIELDS:
+            current = token.text
+        context.append(current)
+    return context

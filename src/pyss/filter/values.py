@@ -1,0 +1,498 @@
+"""Read the value words of a filter: addresses, ports, devices, marks, cgroups.
+
+The rules follow what ss 6.1.0 accepts, step by step (its parse_hostcond):
+``[v6]:port``, ``host:port`` split at the last colon after any ``/``, ``*``
+wildcards, ``inet:``/``inet6:``/``unix:``/``link:``/``netlink:``/``vsock:``
+prefixes, C-style numbers (``0x16``, ``026``), service names, and host names
+looked up only when the word is not a literal. Everything that touches the
+system (name lookups, interface indexes, cgroup ids) goes through a
+:class:`Resolver`, so tests can substitute their own.
+
+Addresses are stored as the 16-byte memory image ss compares (its
+``inet_prefix.data``), which is also what the kernel's bytecode carries.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple, Protocol
+
+from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, AF_UNSPEC
+
+AF_VSOCK: Final = 40
+PORT_ANY: Final = -1
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_LONG_MAX = (1 << 63) - 1
+_ULONG_MAX = (1 << 64) - 1
+_C_SPACE = " \t\n\v\f\r"
+
+FAMILY_PREFIXES: Final = (
+    ("unix:", AF_UNIX), ("link:", AF_PACKET), ("netlink:", AF_NETLINK),
+    ("vsock:", AF_VSOCK), ("inet:", AF_INET), ("inet6:", AF_INET6),
+)
+
+# Ethertype names ss knows for link: filters (linux/if_ether.h values).
+ETHERTYPES: Final[dict[str, int]] = {
+    "loop": 0x0060, "pup": 0x0200, "pupat": 0x0201, "ip": 0x0800, "ipv4": 0x0800, "x25": 0x0805,
+    "arp": 0x0806, "bpq": 0x08FF, "ieeepup": 0x0A00, "ieeepupat": 0x0A01, "dec": 0x6000,
+    "dna_dl": 0x6001, "dna_rc": 0x6002, "dna_rt": 0x6003, "lat": 0x6004, "diag": 0x6005,
+    "cust": 0x6006, "sca": 0x6007, "rarp": 0x8035, "atalk": 0x809B, "aarp": 0x80F3,
+    "ipx": 0x8137, "ipv6": 0x86DD, "ppp_disc": 0x8863, "ppp_ses": 0x8864, "atmmpoa": 0x884C,
+    "atmfate": 0x8884, "802_3": 0x0001, "ax25": 0x0002, "all": 0x0003, "802_2": 0x0004,
+    "snap": 0x0005, "ddcmp": 0x0006, "wan_ppp": 0x0007, "ppp_mp": 0x0008, "localtalk": 0x0009,
+    "can": 0x000C, "ppptalk": 0x0010, "tr_802_2": 0x0011, "mobitex": 0x0015, "control": 0x0016,
+    "irda": 0x0017, "econet": 0x0018, "tipc": 0x88CA, "profinet": 0x8892, "aoe": 0x88A2,
+    "ethercat": 0x88A4, "802.1q": 0x8100, "802.1ad": 0x88A8, "mpls_uc": 0x8847,
+    "mpls_mc": 0x8848, "teb": 0x6558, "lldp": 0x88CC,
+}
+# Netlink protocol names ss knows for netlink: filters (linux/netlink.h values).
+NETLINK_PROTOCOLS: Final[dict[str, int]] = {
+    "rtnl": 0, "unused": 1, "usersock": 2, "fw": 3, "tcpdiag": 4, "nflog": 5, "xfrm": 6,
+    "selinux": 7, "iscsi": 8, "audit": 9, "fiblookup": 10, "connector": 11, "nft": 12,
+    "ip6fw": 13, "dec-rt": 14, "uevent": 15, "genl": 16, "scsi-trans": 18, "ecryptfs": 19,
+    "rdma": 20, "crypto": 21,
+}
+
+
+class ValueProblem(Exception):
+    """A value word ss would refuse; the message says why, without the column."""
+
+
+class Resolver(Protocol):
+    """What value parsing needs from the system."""
+
+    def hosts(self, name: str, family: int) -> list[tuple[int, bytes]]: ...
+
+    def service(self, name: str, protocol: str) -> int | None: ...
+
+    def ifindex(self, name: str) -> int: ...
+
+    def cgroup_id(self, path: str) -> int | None: ...
+
+
+class SystemResolver:
+    """Name lookups as ss makes them: hosts and services through libc, devices in this netns."""
+
+    def hosts(self, name: str, family: int) -> list[tuple[int, bytes]]:
+        try:
+            infos = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return []
+        found: list[tuple[int, bytes]] = []
+        for fam, _type, _proto, _canon, sockaddr in infos:
+            packed = socket.inet_pton(fam, str(sockaddr[0]).split("%")[0])
+            if (fam, packed) not in found:
+                found.append((int(fam), packed))
+        return found
+
+    def service(self, name: str, protocol: str) -> int | None:
+        try:
+            return socket.getservbyname(name, protocol)
+        except (OSError, UnicodeError):
+            return None
+
+    def ifindex(self, name: str) -> int:
+        try:
+            return socket.if_nametoindex(name)
+        except (OSError, ValueError):
+            return 0
+
+    def cgroup_id(self, path: str) -> int | None:
+        # A cgroup2 directory's id is its inode number (kernfs node id).
+        candidates = [path]
+        relative = path.lstrip("/")
+        mount = _cgroup2_mount()
+        if relative and mount:
+            candidates.append(os.path.join(mount, relative))
+        for candidate in candidates:
+            try:
+                return os.stat(candidate).st_ino
+            except (OSError, ValueError):
+                continue
+        return None
+
+
+def _cgroup2_mount() -> str | None:
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                parts = line.split()
+                if len(parts) > 2 and parts[2] == "cgroup2":
+                    return parts[1]
+    except OSError:
+        return None
+    return None
+
+
+# --- C number parsing (strtol/strtoul/sscanf %i semantics) -----------------------------
+
+def c_strtol(text: str, base: int = 0) -> tuple[int, int]:
+    """(value, characters consumed) as C's strtol reads a prefix of text; consumed 0 if no digits."""
+    index = 0
+    while index < len(text) and text[index] in _C_SPACE:
+        index += 1
+    sign = 1
+    if index < len(text) and text[index] in "+-":
+        sign = -1 if text[index] == "-" else 1
+        index += 1
+    digits_at = index
+    if base in (0, 16) and text[index:index + 2].lower() == "0x" and index + 2 < len(text) \
+            and text[index + 2] in "0123456789abcdefABCDEF":
+        base, index = 16, index + 2
+        digits_at = index
+    elif base == 0:
+        base = 8 if text[index:index + 1] == "0" else 10
+    end = index
+    valid = "0123456789abcdefghijklmnopqrstuvwxyz"[:base]
+    while end < len(text) and text[end].lower() in valid:
+        end += 1
+    if end == digits_at:
+        return 0, 0
+    return sign * int(text[digits_at:end], base), end
+
+
+def get_integer(text: str) -> int | None:
+    """ss's get_integer(base 0): the whole word is one C int."""
+    value, used = c_strtol(text)
+    if not text or used == 0 or used != len(text) or not _INT_MIN <= value <= _INT_MAX:
+        return None
+    return value
+
+
+def get_unsigned(text: str) -> int | None:
+    value, used = c_strtol(text)
+    if not text or used == 0 or used != len(text) or value > _ULONG_MAX or value < -_ULONG_MAX:
+        return None
+    value &= _ULONG_MAX  # strtoul negates in unsigned arithmetic
+    return value if value <= 0xFFFFFFFF else None
+
+
+def scan_int(text: str) -> tuple[int, int] | None:
+    """sscanf's %i: (value as u32, characters consumed), or None if nothing converted."""
+    value, used = c_strtol(text)
+    if used == 0:
+        return None
+    value = max(min(value, _LONG_MAX), -_LONG_MAX - 1)
+    return value & 0xFFFFFFFF, used
+
+
+# --- values ------------------------------------------------------------------------------
+
+class Address(NamedTuple):
+    """One address of a condition: its family, prefix length and 16-byte memory image."""
+
+    family: int
+    bitlen: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HostSpec:
+    """What ss keeps for an address/port word (its struct aafilter chain).
+
+    ``family`` is the address family of the condition (0 when only a port or
+    wildcard was given); ``scope`` the family the word was read in (a prefix
+    like ``unix:`` or ss's preferred family) — a non-zero scope limits the
+    dump to that family, as ss does. ``addresses`` holds one 16-byte memory
+    image per address a host name resolved to; ``pattern`` is the glob of a
+    unix-path condition.
+    """
+
+    text: str
+    family: int = AF_UNSPEC
+    scope: int = AF_UNSPEC
+    port: int = PORT_ANY
+    bitlen: int = 0
+    addresses: tuple[Address, ...] = ()
+    pattern: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DevSpec:
+    text: str
+    ifindex: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarkSpec:
+    text: str
+    mark: int
+    mask: int
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupSpec:
+    text: str
+    cgroup_id: int
+
+
+@dataclass(slots=True)
+class ValueContext:
+    """Settings ss's lexer reads while it parses values."""
+
+    resolver: Resolver = field(default_factory=SystemResolver)
+    preferred_family: int = AF_UNSPEC  # the last of -4/-6/-0/-x/-f on the command line
+    service_protocols: Sequence[str] = ("udp", "tcp")  # tables dumped: tcp and/or udp
+
+
+def _memory(packed: bytes) -> bytes:
+    return packed.ljust(16, b"\0")
+
+
+def _native_u32(value: int) -> bytes:
+    return _memory((value & 0xFFFFFFFF).to_bytes(4, sys.byteorder))
+
+
+def parse_dev(word: str, context: ValueContext) -> DevSpec:
+    index = context.resolver.ifindex(word)
+    if index == 0 and word.startswith("if") and word[2:].isdigit():
+        index = int(word[2:])  # iproute2 reads "ifN" as index N
+    if index == 0:
+        value, used = c_strtol(word)
+        if used == 0 or used != len(word) or value < 0 or value > 0xFFFFFFFF:
+            raise ValueProblem(f'"{word}" is not a device name or index')
+        index = value
+    return DevSpec(word, index)
+
+
+def parse_mark(word: str) -> MarkSpec:
+    problem = ValueProblem(f'"{word}" is not a mark or mark/mask (numbers like 0x10/0xff)')
+    first = scan_int(word)
+    if first is None:
+        raise problem
+    mark, used = first
+    if "/" not in word:
+        return MarkSpec(word, mark, 0xFFFFFFFF)
+    rest = word[used:]
+    if not rest.startswith("/"):
+        raise problem
+    second = scan_int(rest[1:])
+    if second is None:
+        raise problem
+    return MarkSpec(word, mark, second[0])
+
+
+def parse_cgroup(word: str, context: ValueContext) -> CgroupSpec:
+    cgroup_id = context.resolver.cgroup_id(word)
+    if not cgroup_id:
+        raise ValueProblem(f'"{word}" is not a cgroup2 path')
+    return CgroupSpec(word, cgroup_id)
+
+
+def _split_family(word: str, context: ValueContext) -> tuple[int, str]:
+    for prefix, family in FAMILY_PREFIXES:
+        if word.startswith(prefix):
+            return family, word[len(prefix):]
+    return context.preferred_family, word
+
+
+def _port_after(addr: str, is_port: bool) -> tuple[str, str | None]:
+    """Split off the port the way ss's find_port does for link:/netlink:/vsock: words."""
+    if is_port:
+        port: str | None = addr
+        if addr.startswith(":"):
+            return "", addr[1:]
+        return addr, port
+    colon = addr.find(":")
+    if colon < 0:
+        return addr, None
+    return addr[:colon], addr[colon + 1:]
+
+
+def parse_host(word: str, is_port: bool, context: ValueContext) -> HostSpec:
+    """An address/port word after src/dst (is_port False) or sport/dport (is_port True)."""
+    scope, addr = _split_family(word, context)
+    if scope == AF_UNIX:
+        return HostSpec(word, AF_UNIX, scope, PORT_ANY, 8 * len(addr.encode()), (), addr)
+    if scope == AF_PACKET:
+        return _parse_link(word, addr, is_port, context)
+    if scope == AF_NETLINK:
+        return _parse_netlink(word, addr, is_port)
+    if scope == AF_VSOCK:
+        return _parse_vsock(word, addr, is_port)
+    return _parse_inet(word, addr, scope, is_port, context)
+
+
+def _parse_link(word: str, addr: str, is_port: bool, context: ValueContext) -> HostSpec:
+    addr, port_text = _port_after(addr, is_port)
+    port = PORT_ANY
+    if port_text and port_text != "*":
+        number = get_integer(port_text)
+        if number is None:
+            number = context.resolver.ifindex(port_text)
+            if number <= 0:
+                raise ValueProblem(f'"{port_text}" is not a device name or index')
+        port = number
+    if is_port or not addr or addr == "*":
+        return HostSpec(word, AF_PACKET, AF_PACKET, port)
+    proto = ETHERTYPES.get(addr.lower())
+    if proto is None:
+        value, used = c_strtol(addr)
+        if used == 0 or used != len(addr) or not 0 <= value <= 0xFFFF:
+            raise ValueProblem(f'"{addr}" is not an ethertype name or number')
+        proto = value
+    return HostSpec(word, AF_PACKET, AF_PACKET, port, 32, (Address(AF_PACKET, 32, _native_u32(proto)),))
+
+
+def _parse_netlink(word: str, addr: str, is_port: bool) -> HostSpec:
+    addr, port_text = _port_after(addr, is_port)
+    port = PORT_ANY
+    if port_text and port_text != "*":
+        number = 0 if port_text == "kernel" else get_integer(port_text)
+        if number is None:
+            raise ValueProblem(f'"{port_text}" is not a netlink port id or "kernel"')
+        port = number
+    if is_port or not addr or addr == "*":
+        return HostSpec(word, AF_NETLINK, AF_NETLINK, port)
+    proto = NETLINK_PROTOCOLS.get(addr)
+    if proto is None:
+        value, used = c_strtol(addr)
+        if used == 0 or used != len(addr) or not 0 <= value <= 255:
+            raise ValueProblem(f'"{addr}" is not a netlink protocol name or number')
+        proto = value
+    return HostSpec(word, AF_NETLINK, AF_NETLINK, port, 32, (Address(AF_NETLINK, 32, _native_u32(proto)),))
+
+
+def _parse_vsock(word: str, addr: str, is_port: bool) -> HostSpec:
+    addr, port_text = _port_after(addr, is_port)
+    port = PORT_ANY
+    if port_text is not None and port_text != "*":
+        number = get_unsigned(port_text)
+        if number is None:
+            raise ValueProblem(f'"{port_text}" is not a vsock port')
+        port = number - (1 << 32) if number > _INT_MAX else number
+    cid, bitlen = 0xFFFFFFFF, 0
+    if not is_port and addr and addr != "*":
+        number = get_unsigned(addr)
+        if number is None:
+            raise ValueProblem(f'"{addr}" is not a vsock CID')
+        cid, bitlen = number, 32
+    return HostSpec(word, AF_VSOCK, AF_VSOCK, port, bitlen, (Address(AF_VSOCK, bitlen, _native_u32(cid)),))
+
+
+def _inet_split(addr: str, is_port: bool) -> tuple[str, str | None]:
+    """Separate address and port text as ss does ([v6]:port, *:port, host:port).
+
+    After sport/dport the whole word is the port (ss ignores any address in it).
+    """
+    port: str | None
+    if addr.startswith("["):
+        close = addr.find("]")
+        if close < 0:
+            raise ValueProblem(f'"{addr}" lacks the closing "]"')
+        addr, port = addr[1:close], addr[close + 1:]
+        if is_port:
+            addr, port = "", addr
+    elif is_port:
+        addr, port = "", addr
+    elif addr.startswith("*"):
+        addr, port = "*", addr[1:]
+    else:
+        slash = addr.find("/")
+        colon = addr.rfind(":", max(slash, 0))
+        port = addr[colon:] if colon >= 0 else None
+        if colon >= 0:
+            addr = addr[:colon]
+    if port and port.startswith(":"):
+        port = port[1:]
+    return addr, port
+
+
+def _service_port(name: str, context: ValueContext) -> int:
+    found = {proto: context.resolver.service(name, proto) for proto in context.service_protocols}
+    ports = {port for port in found.values() if port is not None}
+    if len(ports) > 1:
+        raise ValueProblem(f'"{name}" names different ports for udp and tcp')
+    if not ports:
+        raise ValueProblem(f'"{name}" is not a port number or service name')
+    return ports.pop()
+
+
+def _parse_inet(word: str, addr: str, scope: int, is_port: bool, context: ValueContext) -> HostSpec:
+    addr, port_text = _inet_split(addr, is_port)
+    port = PORT_ANY
+    if port_text and not port_text.startswith("*"):
+        number = get_integer(port_text)
+        port = number if number is not None else _service_port(port_text, context)
+    if is_port or not addr or addr.startswith("*"):
+        return HostSpec(word, AF_UNSPEC, scope, port)
+    prefix = parse_prefix(addr, scope)
+    if prefix is not None:
+        family, bitlen, data = prefix
+        return HostSpec(word, family, scope, port, bitlen, (Address(family, bitlen, data),))
+    return _resolve_host(word, addr, scope, port, context)
+
+
+def _resolve_host(word: str, addr: str, scope: int, port: int, context: ValueContext) -> HostSpec:
+    # ss asks for IPv4 addresses first, then IPv6, and keeps every one it gets.
+    families = (AF_INET, AF_INET6) if scope == AF_UNSPEC else (scope,)
+    found: list[tuple[int, bytes]] = []
+    for family in families:
+        found.extend(context.resolver.hosts(addr, family))
+    if not found:
+        raise ValueProblem(f'"{addr}" is not an address, prefix or known host name')
+    # ss links every further address right after the first: order first, last, ..., second.
+    ordered = [found[0], *reversed(found[1:])]
+    addresses = tuple(Address(fam, 8 * len(packed), _memory(packed)) for fam, packed in ordered)
+    return HostSpec(word, addresses[0].family, scope, port, addresses[0].bitlen, addresses)
+
+
+def _ipv4(text: str) -> bytes | None:
+    """iproute2's IPv4 reading: 1-4 dotted C numbers, missing ones zero ("10.8" is 10.8.0.0)."""
+    parts = text.split(".")
+    if len(parts) > 4:
+        return None
+    octets = []
+    for part in parts:
+        value, used = c_strtol(part)
+        if used == 0 or used != len(part) or not 0 <= value <= 255:
+            return None
+        octets.append(value)
+    return bytes(octets).ljust(4, b"\0")
+
+
+def _netmask(text: str) -> int | None:
+    bits = get_unsigned(text)
+    if bits is not None:
+        return bits
+    packed = _ipv4(text)
+    if packed is None:
+        return None
+    value = int.from_bytes(packed, "big")
+    ones = bin(value).count("1")
+    return ones if value == (0xFFFFFFFF << (32 - ones)) & 0xFFFFFFFF else None
+
+
+def parse_prefix(text: str, scope: int) -> tuple[int, int, bytes] | None:
+    """(family, prefix length, 16-byte data) of an address or prefix literal, or None."""
+    addr, slash, mask_text = text.partition("/")
+    if addr in ("default", "any", "all"):
+        if slash:
+            return None
+        return scope, 0, bytes(16)
+    if ":" in addr:
+        if scope not in (AF_UNSPEC, AF_INET6):
+            return None
+        try:
+            data = socket.inet_pton(AF_INET6, addr)
+        except (OSError, ValueError):
+            return None
+        family, maxlen = AF_INET6, 128
+    else:
+        if scope not in (AF_UNSPEC, AF_INET):
+            return None
+        packed = _ipv4(addr)
+        if packed is None:
+            return None
+        data, family, maxlen = packed, AF_INET, 32
+    bitlen = maxlen
+    if slash:
+        plen = _netmask(mask_text)
+        if plen is None or plen > maxlen:
+            return None
+        bitlen = plen
+    return family, bitlen, _memory(data)
