@@ -1,0 +1,138 @@
+"""procs: the /proc scan behind -p, on this test process's own sockets (no root needed)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from pyss import procs
+from pyss.procs import User, UserLookup, UserScan, format_users, parse_comm, scan_users, users_text
+
+
+def inode_of(sock: socket.socket) -> int:
+    return os.fstat(sock.fileno()).st_ino
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    left, right = socket.socketpair()
+    try:
+        yield left, right
+    finally:
+        left.close()
+        right.close()
+
+
+def own_comm() -> str:
+    with open("/proc/self/stat", "rb") as stat:
+        return parse_comm(stat.read())
+
+
+def test_finds_this_process_socket(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, _ = pair
+    found = scan_users()
+    assert found[inode_of(left)] == [User(own_comm(), os.getpid(), left.fileno())]
+
+
+def test_every_holder_listed_newest_first_as_ss_does(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, _ = pair
+    duplicate = os.dup(left.fileno())
+    try:
+        found = scan_users(workers=1)
+        entries = found[inode_of(left)]
+        assert [user.fd for user in entries] == sorted([left.fileno(), duplicate])  # scan order: fd order
+        comm = own_comm()
+        assert users_text(found, inode_of(left)) == (
+            f'("{comm}",pid={os.getpid()},fd={max(left.fileno(), duplicate)}),'
+            f'("{comm}",pid={os.getpid()},fd={min(left.fileno(), duplicate)})'
+        )
+    finally:
+        os.close(duplicate)
+
+
+def test_inode_set_keeps_only_those(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    found = scan_users({inode_of(left)})
+    assert inode_of(left) in found
+    assert inode_of(right) not in found
+
+
+def test_workers_do_not_change_the_result(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, _ = pair
+    one, several = scan_users(workers=1), scan_users(workers=3)
+    assert one[inode_of(left)] == several[inode_of(left)]
+
+
+def test_background_scan_and_lookup(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    assert inode_of(left) in UserScan().result()
+    lookup = UserLookup()
+    assert lookup(inode_of(right)) == f'("{own_comm()}",pid={os.getpid()},fd={right.fileno()})'
+    assert lookup(0) is None
+    assert lookup(1) is None  # no socket has inode 1
+
+
+def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, socket.socket],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    left, right = pair
+    real_readlink = os.readlink
+    gone = f"/fd/{right.fileno()}"
+
+    def flaky(path: str, *args: object, **kwargs: object) -> str:
+        if path.endswith(gone) and f"/{os.getpid()}/" in path:
+            raise FileNotFoundError(path)
+        return real_readlink(path)
+
+    monkeypatch.setattr(procs.os, "readlink", flaky)
+    found = scan_users()
+    assert inode_of(left) in found
+    assert inode_of(right) not in found
+
+
+def test_unreadable_fd_directories_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_listdir = os.listdir
+
+    def denied(path: str = ".") -> list[str]:
+        if path.endswith("/fd"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(procs.os, "listdir", denied)
+    assert scan_users() == {}
+
+
+@pytest.mark.parametrize(("stat", "comm"), [
+    (b"1234 (sshd) S 1 1234 1234 0", "sshd"),
+    (b"77 (a b) R 1", "a b"),
+    (b"78 (odd)name) S 1", "odd"),  # ss stops at the first ')'
+    (b"79 () S 1", ""),
+    (b"garbage", ""),
+])
+def test_comm_parsing_follows_ss(stat: bytes, comm: str) -> None:
+    assert parse_comm(stat) == comm
+
+
+def test_format_users() -> None:
+    entries = [User("nginx", 10, 6), User("nginx", 11, 6)]
+    assert format_users(entries) == '("nginx",pid=11,fd=6),("nginx",pid=10,fd=6)'
+    assert users_text({5: entries}, 5) == format_users(entries)
+    assert users_text({5: entries}, 6) is None
+
+
+def test_cgroup_path_falls_back_to_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = procs.CgroupNames()
+    monkeypatch.setattr(procs, "_cgroup2_mount", lambda: None)
+    assert names(1) == "unreachable:1"
+    assert names(0x1F) == "unreachable:1f"
+
+
+def test_cgroup_path_walks_the_mount(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = str(tmp_path)
+    os.makedirs(f"{root}/system.slice/sshd.service")
+    monkeypatch.setattr(procs, "_cgroup2_mount", lambda: root)
+    names = procs.CgroupNames()
+    assert names(os.stat(root).st_ino) == "/"
+    assert names(os.stat(f"{root}/system.slice/sshd.service").st_ino) == "/system.slice/sshd.service"
