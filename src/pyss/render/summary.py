@@ -1,0 +1,148 @@
+"""ss -s: socket counts from the kernel's /proc/net/sockstat{,6} and /proc/net/snmp.
+
+ss 6.1 builds its summary from those files alone (it no longer walks the
+socket tables for -s), so pyss does the same; the counts are therefore the
+kernel's own, taken at one instant. :func:`summary_text` is pure formatting;
+:func:`read_summary` is the only I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple, TextIO
+
+
+class SockStat(NamedTuple):
+    """The sockstat figures ss reads (its struct ssummary), all 0 when absent."""
+
+    sockets: int = 0
+    tcp_inuse: int = 0  # IPv4 hashed
+    tcp_orphans: int = 0
+    tcp_timewait: int = 0
+    tcp_alloc: int = 0
+    tcp_mem: int = 0
+    tcp6_inuse: int = 0
+    udp: int = 0
+    udp6: int = 0
+    raw: int = 0
+    raw6: int = 0
+    frag: int = 0
+    frag_mem: int = 0
+    frag6: int = 0
+    frag6_mem: int = 0
+    tcp_established: int = 0  # Tcp: CurrEstab from /proc/net/snmp
+
+
+def _numbers(words: list[str], count: int) -> list[int]:
+    """Every second word after the label, as ss's '%*s%d%*s%d' scanf reads them; missing ones 0."""
+    values: list[int] = []
+    for word in words[1::2][:count]:
+        try:
+            values.append(int(word))
+        except ValueError:
+            break
+    return values + [0] * (count - len(values))
+
+
+# label -> (fields it sets, in the order the line lists them)
+_LINES: dict[str, tuple[str, ...]] = {
+    "sockets:": ("sockets",),
+    "TCP:": ("tcp_inuse", "tcp_orphans", "tcp_timewait", "tcp_alloc", "tcp_mem"),
+    "TCP6:": ("tcp6_inuse",),
+    "UDP:": ("udp",),
+    "UDP6:": ("udp6",),
+    "RAW:": ("raw",),
+    "RAW6:": ("raw6",),
+    "FRAG:": ("frag", "frag_mem"),
+    "FRAG6:": ("frag6", "frag6_mem"),
+}
+
+
+def parse_sockstat(text: str) -> dict[str, int]:
+    """The fields of /proc/net/sockstat or sockstat6 text that ss uses."""
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        label, _, rest = line.partition(" ")
+        names = _LINES.get(label)
+        if names is None or not rest:
+            continue
+        found.update(zip(names, _numbers(rest.split(), len(names)), strict=True))
+    return found
+
+
+def parse_snmp(text: str, protocol: str = "Tcp:", key: str = "CurrEstab") -> int:
+    """One counter from /proc/net/snmp's header/value line pairs (0 when absent)."""
+    lines = text.splitlines()
+    for header, values in itertools.pairwise(lines):
+        if not (header.startswith(protocol) and values.startswith(protocol)):
+            continue
+        names = header.split()
+        if key in names:
+            index = names.index(key)
+            numbers = values.split()
+            if index < len(numbers):
+                try:
+                    return int(numbers[index])
+                except ValueError:
+                    return 0
+    return 0
+
+
+def summary_text(stat: SockStat) -> str:
+    """ss -s, byte for byte (print_summary)."""
+    tcp_hashed = stat.tcp_inuse + stat.tcp6_inuse
+    closed = stat.tcp_alloc - (tcp_hashed - stat.tcp_timewait)
+    ip = stat.raw + stat.udp + stat.tcp_inuse
+    ipv6 = stat.raw6 + stat.udp6 + stat.tcp6_inuse
+    rows = (
+        ("RAW", stat.raw, stat.raw6),
+        ("UDP", stat.udp, stat.udp6),
+        ("TCP", stat.tcp_inuse, stat.tcp6_inuse),
+        ("INET", ip, ipv6),
+        ("FRAG", stat.frag, stat.frag6),
+    )
+    lines = [
+        f"Total: {stat.sockets}",
+        f"TCP:   {stat.tcp_alloc + stat.tcp_timewait} (estab {stat.tcp_established}, closed {closed}, "
+        f"orphaned {stat.tcp_orphans}, timewait {stat.tcp_timewait})",
+        "",
+        "Transport Total     IP        IPv6",
+        *(f"{name}\t  {v4 + v6:<9d} {v4:<9d} {v6:<9d}" for name, v4, v6 in rows),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def read_summary(proc_net: str = "/proc/net") -> tuple[SockStat, list[str]]:
+    """Read the kernel's counters; also return ss's complaints for files it could not read."""
+    errors: list[str] = []
+    fields: dict[str, int] = {}
+    sockstat = _read(f"{proc_net}/sockstat")
+    if sockstat is None:
+        errors.append("pyss: get_sockstat: No such file or directory")
+    else:
+        fields.update(parse_sockstat(sockstat))
+        fields.update(parse_sockstat(_read(f"{proc_net}/sockstat6") or ""))
+    snmp = _read(f"{proc_net}/snmp")
+    if snmp is None:
+        errors.append("pyss: get_snmpstat: No such file or directory")
+    else:
+        fields["tcp_established"] = parse_snmp(snmp)
+    return SockStat(**fields), errors
+
+
+def print_summary(out: TextIO, err: TextIO | None = None) -> None:
+    """Write ss -s to ``out`` (problems reading /proc to ``err``, as ss's perror does)."""
+    stat, errors = read_summary()
+    if err is not None:
+        for line in errors:
+            err.write(line + "\n")
+    out.write(summary_text(stat))
