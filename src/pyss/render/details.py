@@ -528,6 +528,26 @@ def details_text(record: SocketRecord, details: Details, users: str | None,
     return details_formatter(details, cgroup_name)(record, users)
 
 
+def record_details(details: Details, users_of: Callable[[int], str | None] | None = None,
+                   cgroup_name: CgroupNamer | None = None) -> Callable[[SocketRecord], str] | None:
+    """The renderer's per-record Process-column function, or None when no flag fills that column.
+
+    ``users_of`` maps a socket inode to its users:(...) body (pyss.procs.UserLookup); it is
+    consulted only under -p, and never for netlink sockets (ss shows none for them).
+    """
+    if not wants_details(details):
+        return None
+    formatter = details_formatter(details, cgroup_name)
+    if users_of is None or not details.processes:
+        return lambda record: formatter(record, None)
+
+    def with_users(record: SocketRecord) -> str:
+        inode = record.inode
+        return formatter(record, users_of(inode) if inode and type(record) is not NetlinkSocket else None)
+
+    return with_users
+
+
 def _inet_extended(record: InetSocket, attrs: dict[int, bytes], namer: CgroupNamer) -> str:
     text = f" uid:{record.uid}" if record.uid else ""
     text += f" ino:{record.inode} sk:{record.cookie:x}"
