@@ -92,7 +92,7 @@ def leading_states(words: Sequence[str]) -> tuple[int | None, int]:
         column = sum(len(word) + 1 for word in words[:index]) + 1
         text = " ".join(words)
         if index + 1 >= len(words):
-            raise FilterError(f'"{keyword}" needs a state name after it', text, column + len(keyword) + 1)
+            raise FilterError(f'"{keyword}" needs a state name after it', text, len(text) + 1)
         name = words[index + 1]
         bits = state_mask(name)
         if bits is None:
