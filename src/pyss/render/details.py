@@ -443,6 +443,9 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
 
     def inet(record: InetSocket, users: str | None) -> str:
         text = f" users:({users})" if users and users_on else ""
+        if not record.cookie and not record.attrs:
+            # Read from /proc/net/{udp,raw} (no *_diag module): ss's fallback printer shows only the users.
+            return text
         if timers and record.timer:
             text += timer_text(record.timer, record.expires, record.retrans)
         if not need_inet_attrs:

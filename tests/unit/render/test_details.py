@@ -275,3 +275,10 @@ def test_request_flags_follow_ss() -> None:
         == base | UDIAG_SHOW_MEMINFO | UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS
     )
     assert netlink_show_flags(Details()) == NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO
+
+
+def test_records_read_from_proc_net_get_users_only() -> None:
+    """ss's /proc/net fallback (e.g. raw sockets without raw_diag) prints users and nothing else."""
+    from_proc = UDP4._replace(protocol=255, cookie=0, attrs=b"", timer=1, expires=200)
+    assert text(from_proc) == ""
+    assert text(from_proc, ALL._replace(processes=True), '("x",pid=1,fd=3)') == ' users:(("x",pid=1,fd=3))'
