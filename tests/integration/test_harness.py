@@ -78,7 +78,7 @@ def test_zoo_tcp_details(zoo_ns: ZooNamespace) -> None:
         assert any(local.startswith("127.0.0.1:") for local in locals_), f"no IPv4 {state}: {locals_}"
         assert any(local.startswith("[::1]:") for local in locals_), f"no IPv6 {state}: {locals_}"
     locals_all = [row[3] for row in table]
-    assert "0.0.0.0%lo:47010" in locals_all, "SO_BINDTODEVICE listener shows no %lo scope"
+    assert {"0.0.0.0%lo:47010", "[::]%lo:47010"} <= set(locals_all), "SO_BINDTODEVICE listeners show no %lo scope"
     assert "[::ffff:127.0.0.1]:8080" in locals_all, "no v4-mapped connection on the dual-stack listener"
     listen = {row[3]: row for row in by_state["LISTEN"]}
     assert {"0.0.0.0:22", "127.0.0.1:80", "[::1]:443", "[::]:22", "*:8080"} <= set(listen), sorted(listen)
@@ -86,6 +86,8 @@ def test_zoo_tcp_details(zoo_ns: ZooNamespace) -> None:
     established = by_state["ESTAB"]
     assert any(row[1] != "0" for row in established), "no established row with Recv-Q > 0"
     assert any(row[2] != "0" for row in established), "no established row with Send-Q > 0"
+    assert any(len(row[1]) > len("Recv-Q") for row in established), "no Recv-Q wider than its header"
+    assert any(len(row[2]) > len("Send-Q") for row in established), "no Send-Q wider than its header"
 
 
 def test_zoo_udp_unix_packet_netlink_details(zoo_ns: ZooNamespace) -> None:
@@ -93,8 +95,14 @@ def test_zoo_udp_unix_packet_netlink_details(zoo_ns: ZooNamespace) -> None:
     assert re.search(r"^udp +ESTAB .*127\.0\.0\.1:40020 ", text, re.M), "no connected v4 UDP"
     assert re.search(r"^udp +ESTAB .*\[::1\]:40021 ", text, re.M), "no connected v6 UDP"
     assert re.search(r"^udp +UNCONN +[1-9]\d* .*:domain ", text, re.M), "no UDP row with Recv-Q > 0"
+    assert "*%lo:47011" in text, "no dual-stack socket bound to lo"
     assert "@pyss-zoo-abstract-stream" in text, "no abstract UNIX name"
-    assert str(Path(zoo_ns.unix_dir) / "stream.sock") in text, "no UNIX path name"
+    assert "@pyss-zoo@embedded-nul" in text, "no abstract UNIX name with a NUL inside"
+    unix_dir = Path(zoo_ns.unix_dir)
+    for name in ("stream.sock", "with space.sock", "deleted.sock"):
+        assert str(unix_dir / name) in text, f"no UNIX path {name!r}"
+    assert not (unix_dir / "deleted.sock").exists()
+    assert max(len(line.split()[4]) for line in text.splitlines() if line.startswith("u_")) == 107, "no 107-byte path"
     assert re.search(r"^p_raw .* \*:lo ", text, re.M), "no packet socket bound to lo"
     assert re.search(r"^nl .*genl:pyss-zoo-holder/\d+ +0:0 ", text, re.M), "no connected netlink socket"
     assert "audit:2000000001" in text, "no netlink socket with a non-pid port id"

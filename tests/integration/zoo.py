@@ -17,8 +17,10 @@ Only the standard library is used: the script runs under any Python 3.11.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import select
@@ -28,6 +30,7 @@ import socket
 import struct
 import sys
 import tempfile
+import termios
 import time
 from typing import Any
 
@@ -42,6 +45,8 @@ NL_FIXED_PORTID = 2_000_000_001
 
 # Kernel constants the socket module lacks.
 SO_ATTACH_FILTER = 26
+SO_SNDBUFFORCE = 32
+SO_RCVBUFFORCE = 33
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 NETLINK_ROUTE = 0
@@ -52,12 +57,13 @@ NETLINK_GENERIC = 16
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
 BPF_RET_K = 0x06
+UNIX_PATH_MAX = 108
 
 # TCP ports. 57000 is named in /etc/services (dircproxy) but lies in the
 # ephemeral range, which ss prints numerically; 7777 is named nowhere.
 SSH, HTTP, HTTPS, DOMAIN, NTP, MDNS, HTTP_ALT = 22, 80, 443, 53, 123, 5353, 8080
 UNKNOWN, EPHEMERAL_NAMED = 7777, 57000
-PENDING, FULL, STUFFED, BOUND_DEV = 47001, 47003, 47002, 47010
+PENDING, FULL, STUFFED, STUFFED_BIG, BOUND_DEV = 47001, 47003, 47002, 47004, 47010
 
 
 class Zoo:
@@ -144,6 +150,11 @@ def tcp_listeners(zoo: Zoo) -> dict[str, socket.socket]:
     dev.bind(("0.0.0.0", BOUND_DEV))
     dev.listen(3)
     lsn["bound_to_lo"] = dev
+    dev6 = tcp(zoo, socket.AF_INET6, v6only=True)
+    dev6.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+    dev6.bind(("::", BOUND_DEV))
+    dev6.listen(3)
+    lsn["bound_to_lo6"] = dev6
     zoo.info["tcp_listen"] = {name: list(sock.getsockname()[:2]) for name, sock in lsn.items()}
     return lsn
 
@@ -163,30 +174,41 @@ def tcp_established(zoo: Zoo, lsn: dict[str, socket.socket]) -> None:
 
 
 def tcp_send_queue(zoo: Zoo) -> None:
-    """A pair whose receiver reads nothing until both queues are full: Send-Q > 0."""
-    server = tcp(zoo)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    server.bind(("127.0.0.1", STUFFED))
-    server.listen(1)
-    client = tcp(zoo)
-    client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    client.bind(("127.0.0.1", 40006))
-    client.connect(("127.0.0.1", STUFFED))
-    zoo.hold(server.accept()[0])
-    client.setblocking(False)
-    fill_until_still(client)
-    zoo.info["tcp_send_queue"] = [40006, STUFFED]
+    """Pairs whose receiver reads nothing until both queues are full: Send-Q > 0.
+
+    Buffer sizes are fixed (SO_*BUFFORCE ignores the sysctl caps) so the kernel
+    does not autotune them and the queues stop moving once full. The big pair's
+    queues run to 7 digits, wider than the "Recv-Q"/"Send-Q" headers.
+    """
+    for client_port, server_port, size in ((40006, STUFFED, 4096), (40013, STUFFED_BIG, 1 << 20)):
+        server = tcp(zoo)
+        server.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+        server.bind(("127.0.0.1", server_port))
+        server.listen(1)
+        client = tcp(zoo)
+        client.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, size)
+        client.bind(("127.0.0.1", client_port))
+        client.connect(("127.0.0.1", server_port))
+        zoo.hold(server.accept()[0])
+        fill_until_still(client)
+    zoo.info["tcp_send_queue"] = [[40006, STUFFED], [40013, STUFFED_BIG]]
 
 
-def fill_until_still(sock: socket.socket) -> None:
-    """Write until the kernel takes no more, twice over a pause, so the queues stop moving."""
-    for _ in range(3):
-        while True:
-            try:
-                sock.send(b"z" * 1024)
-            except BlockingIOError:
-                break
-        time.sleep(0.05)
+def fill_until_still(sock: socket.socket, settle: float = 0.3, limit: float = 5.0) -> None:
+    """Write until the kernel takes no more and the send queue has not moved for ``settle`` seconds."""
+    sock.setblocking(False)
+    deadline = time.monotonic() + limit
+    last, still_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                sock.send(b"z" * 65536)
+        time.sleep(0.02)
+        queued = struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
+        if queued != last:
+            last, still_since = queued, time.monotonic()
+        elif time.monotonic() - still_since >= settle:
+            return
 
 
 def tcp_half_closed(zoo: Zoo, lsn: dict[str, socket.socket]) -> None:
@@ -248,12 +270,19 @@ def udp_sockets(zoo: Zoo) -> None:
     dev = zoo.hold(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     dev.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
     dev.bind(("0.0.0.0", BOUND_DEV))
+    dual_dev = zoo.hold(socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+    dual_dev.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    dual_dev.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+    dual_dev.bind(("::", BOUND_DEV + 1))
     conn4 = udp(zoo, "127.0.0.1", 40020)
     conn4.connect(("127.0.0.1", DOMAIN))
     conn4.send(b"question")  # left unread: Recv-Q > 0 on the 0.0.0.0:53 row
     conn6 = udp(zoo, "::1", 40021)
     conn6.connect(("::1", MDNS))
-    zoo.info["udp"] = {"bound": [DOMAIN, NTP, MDNS, HTTPS, UNKNOWN, BOUND_DEV], "connected": [40020, 40021]}
+    zoo.info["udp"] = {
+        "bound": [DOMAIN, NTP, MDNS, HTTPS, UNKNOWN, BOUND_DEV, BOUND_DEV + 1],
+        "connected": [40020, 40021],
+    }
 
 
 def raw_sockets(zoo: Zoo) -> None:
@@ -277,7 +306,7 @@ def unix_sockets(zoo: Zoo) -> None:
     def bound(kind: int, name: str) -> socket.socket:
         sock = zoo.hold(socket.socket(socket.AF_UNIX, kind))
         sock.bind(name)
-        names[name.lstrip("\0")] = "@" + name[1:] if name.startswith("\0") else name
+        names[name] = "@" + name[1:] if name.startswith("\0") else name
         return sock
 
     stream = bound(socket.SOCK_STREAM, path(zoo.unix_dir, "stream.sock"))
@@ -294,6 +323,14 @@ def unix_sockets(zoo: Zoo) -> None:
     sender.connect(dgram.getsockname())
     sender.send(b"unread datagram")
     zoo.hold(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))  # unbound, unconnected
+
+    bound(socket.SOCK_STREAM, path(zoo.unix_dir, "with space.sock")).listen(1)
+    gone = bound(socket.SOCK_DGRAM, path(zoo.unix_dir, "deleted.sock"))
+    os.unlink(gone.getsockname())  # the kernel still reports the name
+    # sun_path holds 108 bytes with the terminating NUL: the longest path is 107 bytes.
+    stem = path(zoo.unix_dir, "long-")
+    bound(socket.SOCK_STREAM, stem + "x" * (UNIX_PATH_MAX - 1 - len(stem) - len(".sock")) + ".sock").listen(1)
+    bound(socket.SOCK_DGRAM, "\0pyss-zoo\0embedded-nul")
 
     abstract = bound(socket.SOCK_STREAM, "\0pyss-zoo-abstract-stream")
     abstract.listen(2)
