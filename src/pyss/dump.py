@@ -9,7 +9,8 @@ line for line.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from itertools import chain
+from typing import NamedTuple
 
 from pyss.netlink import requests
 from pyss.netlink.constants import (
@@ -48,15 +49,14 @@ from pyss.netlink.decode import (
 )
 from pyss.netlink.transport import DiagSocket
 from pyss.procnet import read_proc_inet
-from pyss.query import SUPPORTED_TABLES, TABLES, Query
-from pyss.records import SocketRecord
+from pyss.query import SUPPORTED_TABLES, TABLES, Query, SocketFilter
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
 
 
-@dataclass(frozen=True, slots=True)
-class Extensions:
+class Extensions(NamedTuple):
     """Extra per-socket information to ask the kernel for (chosen by the detail flags)."""
 
     inet: int = 0
@@ -76,42 +76,57 @@ class UnsupportedTable(Exception):
 Warn = Callable[[str], None]
 
 
-def sockets(query: Query, extensions: Extensions = Extensions(), warn: Warn | None = None) -> Iterator[SocketRecord]:
+def sockets(query: Query, extensions: Extensions | None = None, warn: Warn | None = None) -> Iterator[SocketRecord]:
     """Yield every socket the query selects, as the kernel reports it, in ss's order.
 
     Tables the kernel cannot dump (a missing *_diag module) are reported
     through ``warn`` and skipped, as ss skips them.
     """
-    keep = query.filter
-    for table_dump in _table_dumps(query, extensions):
-        try:
-            for record in table_dump():
-                if keep is None or keep(record):
-                    yield record
-        except UnsupportedTable as missing:
-            if warn is not None:
-                warn(str(missing))
-        except DumpInterrupted:
-            if warn is not None:
-                warn("the kernel reported that sockets changed during the dump: this list may be inconsistent")
+    return chain.from_iterable(stream for _kind, stream in table_streams(query, extensions, warn))
 
 
-def _table_dumps(query: Query, extensions: Extensions) -> Iterator[Callable[[], Iterator[SocketRecord]]]:
+def table_streams(
+    query: Query, extensions: Extensions | None = None, warn: Warn | None = None
+) -> Iterator[tuple[type[SocketRecord], Iterator[SocketRecord]]]:
+    """(record type, records) for each table dump in ss's order, the query's filter applied.
+
+    A renderer maps one row function over each stream: cheaper than asking
+    every record its type.
+    """
+    for kind, table_dump in _table_dumps(query, extensions or Extensions()):
+        yield kind, _guarded(table_dump(), query.filter, warn)
+
+
+def _guarded(records: Iterator[SocketRecord], keep: SocketFilter | None, warn: Warn | None) -> Iterator[SocketRecord]:
+    try:
+        yield from records if keep is None else filter(keep, records)
+    except UnsupportedTable as missing:
+        if warn is not None:
+            warn(str(missing))
+    except DumpInterrupted:
+        if warn is not None:
+            warn("the kernel reported that sockets changed during the dump: this list may be inconsistent")
+
+
+TableDump = Callable[[], Iterator[SocketRecord]]
+
+
+def _table_dumps(query: Query, extensions: Extensions) -> Iterator[tuple[type[SocketRecord], TableDump]]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
-        yield lambda: _netlink(extensions)
+        yield NetlinkSocket, lambda: _netlink(extensions)
     if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
             and query.states & (1 << TCP_CLOSE):
-        yield lambda: _packet(extensions)
+        yield PacketSocket, lambda: _packet(extensions)
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
-        yield lambda: _unix(query, extensions)
+        yield UnixSocket, lambda: _unix(query, extensions)
     if query.has_family(AF_INET) or query.has_family(AF_INET6):
         for table, protocol in _INET_TABLES:
             if query.has(table):
                 for family in _inet_families(query):
-                    yield _inet_dump(query, extensions, family, protocol)
+                    yield InetSocket, _inet_dump(query, extensions, family, protocol)
     for table in TABLES:
         if query.has(table) and table not in SUPPORTED_TABLES and table not in _SILENT_UNSUPPORTED:
-            yield _unsupported(table)
+            yield InetSocket, _unsupported(table)
 
 
 # ss lists these in "all" but a host rarely has them; pyss stays silent about them like ss does.

@@ -9,8 +9,7 @@ command line said, so the CLI stays a thin translation of flags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pyss.netlink.constants import (
     AF_INET,
@@ -157,8 +156,7 @@ class SocketFilter(Protocol):
     def __call__(self, record: SocketRecord) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Details:
+class Details(NamedTuple):
     """Per-socket detail the output should carry (ss's -o -e -m -i -p ... flags)."""
 
     numeric: bool = False
@@ -174,14 +172,15 @@ class Details:
     oneline: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
+    """Immutable; NamedTuple rather than a dataclass because importing dataclasses costs ~7 ms of start-up."""
+
     tables: int  # bit mask over TABLES
     families: int  # bit mask over address families
     states: int  # bit mask over TCP_* states
     preferred_family: int = 0  # the last family named with -4/-6/-f (ss starts inet dumps there)
     filter: SocketFilter | None = None
-    details: Details = field(default_factory=Details)
+    details: Details = Details()
 
     def has(self, table: str) -> bool:
         return bool(self.tables & TABLE_BIT[table])
@@ -198,17 +197,19 @@ class Query:
         return bin(self.states).count("1")
 
 
-@dataclass(slots=True)
 class SelectionBuilder:
     """Accumulates -t/-u/-x/-4/-f/-A/-a/-l the way ss's option loop does."""
 
-    tables: int = 0
-    families: int = 0
-    states: int = 0
-    state_override: int = 0  # from -a / -l / state keywords
-    preferred_family: int = 0
-    by_default: bool = True
-    saw_query: bool = False
+    __slots__ = ("by_default", "families", "preferred_family", "saw_query", "state_override", "states", "tables")
+
+    def __init__(self) -> None:
+        self.tables = 0
+        self.families = 0
+        self.states = 0
+        self.state_override = 0  # from -a / -l
+        self.preferred_family = 0
+        self.by_default = True
+        self.saw_query = False
 
     def add_table(self, name: str, enable: bool = True) -> None:
         if enable:

@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 from pyss import __version__
 from pyss.cli.options import Option, UsageError, help_text, parse
@@ -195,7 +194,7 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
             return None
     query = Query(tables=tables, families=families, states=states, preferred_family=selection.preferred_family,
                   details=details)
-    return replace(query, filter=compiled) if compiled is not None else query
+    return query._replace(filter=compiled) if compiled is not None else query
 
 
 def _compile_filter(words: list[str], filter_file: str | None, details: Details):  # type: ignore[no-untyped-def]
@@ -230,7 +229,7 @@ def _screen_width() -> int | None:
 
 
 def _list(query: Query, header: bool) -> int:
-    from pyss.dump import sockets
+    from pyss.dump import table_streams
     from pyss.render.ss import RowBuilder, SsWriter
 
     details_text = _details_renderer(query)
@@ -238,9 +237,10 @@ def _list(query: Query, header: bool) -> int:
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
-    records = sockets(query, _extensions(query), warn=_warn)
     try:
-        writer.write_all(builder.rows(records))
+        for kind, records in table_streams(query, _extensions(query), warn=_warn):
+            writer.extend(map(builder.row_function(kind), records))
+        writer.close()
     except OSError as error:
         raise Fatal(f"cannot read sockets: {error.strerror or error}") from None
     sys.stdout.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import TextIO
 
 from pyss.netlink.constants import (
@@ -12,6 +13,7 @@ from pyss.netlink.constants import (
     ETH_P_ALL,
     INET_DIAG_SKV6ONLY,
     IPPROTO_RAW,
+    IPPROTO_TCP,
     IPPROTO_UDP,
     NETLINK_CONNECTED,
 )
@@ -93,17 +95,21 @@ class RowBuilder:
     def _queue(self, value: int) -> str:
         return self._queues[value] if value < 64 else f"{value:<6d}"
 
+    def row_function(self, kind: type[SocketRecord]) -> Callable[[SocketRecord], Row]:
+        """The function that turns a record of ``kind`` into its row of fields."""
+        if kind is InetSocket:
+            return self._inet_row_function()  # type: ignore[return-value]
+        return {UnixSocket: self.unix_row, PacketSocket: self.packet_row, NetlinkSocket: self.netlink_row}[kind]  # type: ignore[return-value]
+
     def rows(self, records: Iterable[SocketRecord]) -> Iterator[Row]:
-        inet = self.inet_row
+        """Rows for records of any kind (the CLI maps one kind at a time, which is faster)."""
+        functions: dict[type, Callable[[SocketRecord], Row]] = {}
         for record in records:
-            if type(record) is InetSocket:
-                yield inet(record)
-            elif type(record) is UnixSocket:
-                yield self.unix_row(record)
-            elif type(record) is PacketSocket:
-                yield self.packet_row(record)
-            else:
-                yield self.netlink_row(record)  # type: ignore[arg-type]
+            kind = type(record)
+            function = functions.get(kind)
+            if function is None:
+                function = functions[kind] = self.row_function(kind)
+            yield function(record)
 
     def _fields(self, netid: str, state: int, rq: int, wq: int, rest: tuple[str, ...], record: SocketRecord) -> Row:
         extra = self.details(record) if self.details else ""
@@ -118,36 +124,73 @@ class RowBuilder:
 
     # --- inet ---------------------------------------------------------------------------------
 
+    def _inet_row_function(self) -> Callable[[InetSocket], Row]:
+        """The per-socket hot path of `pyss -tan`: every lookup it needs is bound to a local first."""
+        queues = self._queues
+        address_texts = self._addresses  # packed address -> "text:" (v6 wildcard excluded: it depends on v6only)
+        address_text = self._address_text
+        tcp_ports = self._port_function(IPPROTO_TCP)
+        udp_ports = self._port_function(IPPROTO_UDP)
+        raw_ports = self._port_function(IPPROTO_RAW)
+        state_names = STATE_NAMES
+        details = self.details
+        show_netid, show_state = self.show_netid, self.show_state
+
+        def row(record: InetSocket) -> Row:
+            (_family, state, _timer, _retrans, sport, dport, src, dst, ifindex,
+             _cookie, _expires, rqueue, wqueue, _uid, _inode, protocol, _attrs) = record
+            ports = tcp_ports if protocol == 6 else udp_ports if protocol == 17 else raw_ports
+            local = address_texts.get(src) or address_text(record, src)
+            if ifindex:
+                local = f"{local[:-1]}%{interface_name(ifindex)}:"
+            fields = (
+                queues[rqueue] if rqueue < 64 else f"{rqueue:<6d}",
+                queues[wqueue] if wqueue < 64 else f"{wqueue:<6d}",
+                local,
+                ports(sport),
+                address_texts.get(dst) or address_text(record, dst),
+                ports(dport),
+                details(record) if details else "",
+            )
+            if show_state:
+                fields = (state_names[state], *fields)
+            if show_netid:
+                fields = (record.netid, *fields)
+            return fields
+
+        return row
+
     def inet_row(self, record: InetSocket) -> Row:
-        protocol = record.protocol
+        return self._inet_row_function()(record)
+
+    def _port_function(self, protocol: int) -> Callable[[int], str]:
         if protocol == IPPROTO_RAW:
-            local_port, peer_port = self._raw_port(record.sport), self._raw_port(record.dport)
-        else:
-            service = self._services["udp" if protocol == IPPROTO_UDP else "tcp"]
-            if self.numeric:
-                local_port = str(record.sport) if record.sport else "*"
-                peer_port = str(record.dport) if record.dport else "*"
-            else:
-                local_port, peer_port = service(record.sport), service(record.dport)
-        local = self._address(record, record.src)
-        if record.ifindex:
-            local = f"{local}%{interface_name(record.ifindex)}"
-        rest = (local + ":", local_port, self._address(record, record.dst) + ":", peer_port)
-        return self._fields(record.netid, record.state, record.rqueue, record.wqueue, rest, record)
+            return self._raw_port
+        if self.numeric:
+            texts = {0: "*"}
+
+            def numeric(port: int) -> str:
+                text = texts.get(port)
+                if text is None:
+                    text = texts[port] = str(port)
+                return text
+
+            return numeric
+        return self._services["udp" if protocol == IPPROTO_UDP else "tcp"]
+
+    def _address_text(self, record: InetSocket, packed: bytes) -> str:
+        """ "text:" for an address; cached unless it is the IPv6 wildcard, whose text depends on v6only."""
+        if packed == _V6_ANY and record.family == AF_INET6 and not _is_v6only(record):
+            return "*:"
+        text = self._format_address(record.family, packed) + ":"
+        if packed != _V6_ANY:
+            self._addresses[packed] = text
+        return text
 
     def _raw_port(self, number: int) -> str:
         if number == 0:
             return "*"
         return str(number) if self.numeric else protocol_name(number)
-
-    def _address(self, record: InetSocket, packed: bytes) -> str:
-        if packed == _V6_ANY and record.family == AF_INET6 and not _is_v6only(record):
-            return "*"
-        text = self._addresses.get(packed)
-        if text is None:
-            text = self._format_address(record.family, packed)
-            self._addresses[packed] = text
-        return text
 
     def _format_address(self, family: int, packed: bytes) -> str:
         if self.hosts is not None:
@@ -244,14 +287,17 @@ class SsWriter:
         if len(self.block) >= self.BLOCK:
             self._account()
 
-    def write_all(self, rows: Iterable[Row]) -> None:
+    def extend(self, rows: Iterable[Row]) -> None:
+        rows = iter(rows)
         block = self.block
-        append = block.append
-        limit = self.BLOCK
-        for row in rows:
-            append(row)
-            if len(block) >= limit:
-                self._account()
+        while True:
+            block.extend(islice(rows, self.BLOCK - len(block)))
+            if len(block) < self.BLOCK:
+                return
+            self._account()
+
+    def write_all(self, rows: Iterable[Row]) -> None:
+        self.extend(rows)
         self.close()
 
     def _account(self) -> None:
