@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-# The harness lives in the tests package; make the repository root importable when
-# pytest runs only tests/unit (it then puts tests/unit, not the root, on sys.path).
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from tests.integration.harness import (  # noqa: E402
+from tests.integration.harness import (
     NsRun,
     assert_same_output,
     assert_same_rows,
