@@ -10,6 +10,7 @@ equal one of the two (harness.assert_matches_reference says why).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 
@@ -24,7 +25,8 @@ from tests.integration.harness import (
     run_plain,
 )
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: private netns, packet and raw sockets")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: private netns, packet and raw sockets")
+needs_ss = pytest.mark.skipif(shutil.which("ss", path=TOOL_ENV["PATH"]) is None, reason="needs iproute2's ss")
 
 # Argument lists whose output has no netlink rows: compared byte for byte.
 EXACT_ARGS = [
@@ -58,16 +60,19 @@ NETLINK_ARGS = ["-a", "-A netlink", "-a -A netlink", "-an"]
 BAD_ARGS = ["-k", "--foo", "-f", "-f bogus", "-A bogus"]
 
 
+@needs_root
 @pytest.mark.parametrize("args", EXACT_ARGS)
 def test_same_output(zoo_ns: ZooNamespace, args: str) -> None:
     assert_matches_reference(zoo_ns.ss, zoo_ns.pyss, args.split())
 
 
+@needs_root
 @pytest.mark.parametrize("args", NETLINK_ARGS)
 def test_same_output_but_own_netlink_rows(zoo_ns: ZooNamespace, args: str) -> None:
     assert_matches_reference(zoo_ns.ss, zoo_ns.pyss, args.split(), own_rows=True)
 
 
+@needs_ss
 @pytest.mark.parametrize("args", BAD_ARGS)
 def test_bad_arguments(args: str) -> None:
     """ss's exit status and empty stdout; one pyss error line first on stderr; no traceback."""
@@ -81,6 +86,7 @@ def test_bad_arguments(args: str) -> None:
     assert first.startswith("pyss: ") and len(first) > len("pyss: "), actual.stderr
 
 
+@needs_root
 def test_head_closes_the_pipe(zoo_ns: ZooNamespace) -> None:
     """`pyss -tan | head -1`: the header goes through, pyss says nothing on stderr."""
     cmd = ["ip", "netns", "exec", zoo_ns.name, str(PYSS), "-tan"]
@@ -94,6 +100,7 @@ def test_head_closes_the_pipe(zoo_ns: ZooNamespace) -> None:
     assert err == b"", err.decode(errors="replace")
 
 
+@needs_root
 def test_write_to_a_closed_pipe(zoo_ns: ZooNamespace) -> None:
     """Every write fails with EPIPE: pyss stops as ss does (killed by SIGPIPE) or exits 0, silently."""
     read_end, write_end = os.pipe()
