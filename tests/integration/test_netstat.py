@@ -99,6 +99,17 @@ def _nameservers() -> list[str]:
         return []
 
 
+def _wait_for_link_local(name: str) -> None:
+    """The kernel adds each veth's fe80:: address (and its routes) a moment after the link comes up."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        shown = harness.ip("-n", name, "-6", "addr", "show", "scope", "link").stdout.decode()
+        if shown.count("inet6 fe80") >= 2 and "tentative" not in shown:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the veth pair got no settled link-local addresses")
+
+
 def _start(name: str) -> NetstatNs:
     ns = harness.start_zoo(name)
     try:
@@ -107,6 +118,7 @@ def _start(name: str) -> NetstatNs:
         for server in _nameservers():
             family = "-6" if ":" in server else "-4"
             harness.ip("-n", name, family, "route", "add", "unreachable", server, check=False)
+        _wait_for_link_local(name)
         holder = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", HOLDER],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=harness.TOOL_ENV)
         assert holder.stdout is not None
@@ -227,7 +239,7 @@ def test_shape(ns: harness.ZooNamespace, args: str) -> None:
 
 
 def test_keepalive_timer_reads_like_netstat(ns: harness.ZooNamespace) -> None:
-    line = next(row for row in ns.pynetstat("-tano").text.splitlines() if ":50002 " in row)
+    line = next(row for row in ns.pynetstat("-tano").text.splitlines() if "2001:db8:1::1:50002 " in row.split("ESTAB")[0][:44])
     assert re.search(r"keepalive \(\d+\.\d\d/0/0\)$", line), line
     assert ns.pynetstat("-tano").text.count("off (0.00/0/0)") > 5
 

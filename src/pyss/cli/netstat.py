@@ -17,15 +17,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
     AF_UNIX,
     INET_DIAG_INFO,
-    IPPROTO_RAW,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
     TCP_CLOSE,
     TCP_ESTABLISHED,
     TCP_LISTEN,
@@ -303,7 +301,9 @@ def _dump(table: str, family: int, states: int, inet_extensions: int = 0, unix_e
     return dump.sockets(query, extensions)
 
 
-_PROTOCOLS = {"tcp": IPPROTO_TCP, "udp": IPPROTO_UDP, "raw": IPPROTO_RAW}
+def _inet_dump(table: str, family: int, states: int, extensions: int = 0) -> Iterator[InetSocket]:
+    # an inet table's dump yields InetSocket records only
+    return cast(Iterator[InetSocket], _dump(table, family, states, extensions))
 
 
 def _timer_counts(record: InetSocket) -> tuple[int, int]:
@@ -323,28 +323,27 @@ def inet_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -
     families = [f for f, on in ((AF_INET, not flags.selected or flags.inet), (AF_INET6, not flags.selected or flags.inet6))
                 if on]
     if not flags.selected or flags.tcp:
-        info = 1 << (INET_DIAG_INFO - 1) if view.timers else 0
         for family in families:
-            rows = []
-            for record in _dump("tcp", family, _tcp_states(view), info):
-                assert isinstance(record, InetSocket)
-                if render.shows_tcp(record, view):
-                    counts = _timer_counts(record) if view.timers else (0, 0)
-                    rows.append(render.tcp_row(record, view, names, *counts))
-            write("".join(rows))
+            write(_tcp_rows(family, view, names))
     if flags.sctp and flags.selected and not flags.no_protocol:
         raise MissingSupport("AF INET (sctp)")
-    for table, row in (("udp", render.udp_row), ("raw", render.raw_row)):
+    for table in ("udp", "raw"):
         if flags.selected and not getattr(flags, table):
             continue
+        formatter = render.RowFormatter(table, view, names)
+        row = formatter.udp if table == "udp" else formatter.raw
+        states = (1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE) if table == "udp" else TCPF_ALL
         for family in families:
-            states = (1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE) if table == "udp" else TCPF_ALL
-            rows = []
-            for record in _dump(table, family, states):
-                assert isinstance(record, InetSocket)
-                if render.shows_datagram(record, view):
-                    rows.append(row(record, view, names))
-            write("".join(rows))
+            write("".join([row(r) for r in _inet_dump(table, family, states) if render.shows_datagram(r, view)]))
+
+
+def _tcp_rows(family: int, view: render.SocketView, names: render.Names) -> str:
+    formatter = render.RowFormatter("tcp", view, names)
+    row = formatter.tcp
+    records = _inet_dump("tcp", family, _tcp_states(view), 1 << (INET_DIAG_INFO - 1) if view.timers else 0)
+    if view.timers:
+        return "".join([row(r, *_timer_counts(r)) for r in records if render.shows_tcp(r, view)])
+    return render.plain_tcp_rows(records, formatter, None if view.all else lambda r: render.shows_tcp(r, view))
 
 
 def unix_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
@@ -388,11 +387,11 @@ class MissingSupport(Exception):
     """A socket family this system cannot list (netstat: "no support for `AF ...' on this system")."""
 
 
-def _programs(flags: Flags) -> dict[int, str]:
+def _programs() -> dict[int, str]:
     from pyss.tables.names import program_table
 
-    table, denied = program_table()
-    if denied or os.geteuid() != 0:
+    table = program_table()
+    if os.geteuid() != 0:  # other users' /proc/PID/fd cannot be read
         if not table:
             sys.stderr.write(f"(No info could be read for \"-p\": geteuid()={os.geteuid()} but you should be root.)\n")
         else:
@@ -406,7 +405,7 @@ def list_sockets(flags: Flags, write: Callable[[str], None]) -> int:
 
     view = _view(flags)
     selected = flags.selected
-    programs = _programs(flags) if flags.programs else {}
+    programs = _programs() if flags.programs else {}
     names = NetstatNames(flags.numeric_hosts, flags.numeric_ports, flags.numeric_users, programs)
     if not selected or flags.tcp or flags.sctp or flags.udp or flags.udplite or flags.raw:
         write(render.inet_header(view))

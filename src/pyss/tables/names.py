@@ -11,7 +11,6 @@ as netstat's do, and every answer is cached for the run.
 
 from __future__ import annotations
 
-import os
 import socket
 from functools import lru_cache
 
@@ -198,51 +197,27 @@ class NetstatNames:
         return self._programs.get(inode, "-")
 
 
-def program_table(proc: str = "/proc") -> tuple[dict[int, str], bool]:
-    """inode -> "PID/name" for every socket a process holds open, and whether some /proc fd dir was unreadable.
+def program_table() -> dict[int, str]:
+    """inode -> "PID/name" for every socket a process holds open, from pyss.procs' /proc scan.
 
-    Like netstat, the first process found (in /proc's directory order) owns
-    an inode, and the name is the first word of its command line with any
-    leading directories removed, cut to fit netstat's 20-character column.
+    Like netstat, the first process found (in /proc's order) owns an inode,
+    and its name is the first word of its command line without leading
+    directories (not the kernel's comm, which ss shows), cut to fit
+    netstat's 20-character column.
     """
+    from pyss.procs import scan_users
+
+    names: dict[int, str | None] = {}
     table: dict[int, str] = {}
-    denied = False
-    for pid in os.listdir(proc):
-        if not pid.isdigit():
-            continue
-        fd_dir = f"{proc}/{pid}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except PermissionError:
-            denied = True
-            continue
-        except OSError:
-            continue
-        name: str | None = None
-        for fd in fds:
-            try:
-                target = os.readlink(f"{fd_dir}/{fd}")
-            except OSError:
-                continue
-            inode = _socket_inode(target)
-            if inode is None or inode in table:
-                continue
-            if name is None:
-                name = _program_name(f"{proc}/{pid}/cmdline")
-                if name is None:
-                    break
-            table[inode] = f"{pid}/{name}"[:PROGRAM_WIDTH - 1]
-    return table, denied
-
-
-def _socket_inode(target: str) -> int | None:
-    if target.startswith("socket:[") and target.endswith("]"):
-        digits = target[8:-1]
-    elif target.startswith("[0000]:"):
-        digits = target[7:]
-    else:
-        return None
-    return int(digits) if digits.isdigit() else None
+    for inode, holders in scan_users().items():
+        for holder in holders:
+            if holder.pid not in names:
+                names[holder.pid] = _program_name(f"/proc/{holder.pid}/cmdline")
+            name = names[holder.pid]
+            if name is not None:
+                table[inode] = f"{holder.pid}/{name}"[:PROGRAM_WIDTH - 1]
+                break
+    return table
 
 
 def _program_name(path: str) -> str | None:
