@@ -449,6 +449,11 @@ class Load:
         return PROBE_PORT
 
     @property
+    def probes(self) -> int:
+        """Established connections to the probe port (0 for a small or empty load)."""
+        return sum(w.probe for w in self.plan.workers)
+
+    @property
     def expected(self) -> dict[str, int]:
         return self.plan.expected()
 

@@ -126,8 +126,8 @@ def peak_rss_kb(argv: Sequence[str], timeout: float) -> int | None:
     return int(text[-1])
 
 
-def problem(sample: Sample, command: suite.Command, timeout: float) -> str | None:
-    """Why a run does not count, or None."""
+def problem(sample: Sample, command: suite.Command, timeout: float, probes: int) -> str | None:
+    """Why a run does not count, or None (output is checked only when captured, in the warm-up)."""
     if sample.exit_code is None:
         return f"timeout after {timeout:g} s"
     if sample.exit_code not in command.ok_status:
@@ -135,7 +135,7 @@ def problem(sample: Sample, command: suite.Command, timeout: float) -> str | Non
         return f"exit {sample.exit_code}" + (f": {last[0].strip()[:80]}" if last else "")
     if command.self_timed and _self_time(sample) is None:
         return "printed no timing"
-    return None
+    return None if command.self_timed else suite.output_problem(command, sample.stdout, probes)
 
 
 def _self_time(sample: Sample) -> float | None:
@@ -145,7 +145,7 @@ def _self_time(sample: Sample) -> float | None:
         return None
 
 
-def run_comparison(comparison: suite.Comparison, n: int, repeat: int, timeout: float) -> list[suite.Row]:
+def run_comparison(comparison: suite.Comparison, n: int, repeat: int, timeout: float, probes: int) -> list[suite.Row]:
     commands = {command.label: command for command in comparison.commands}
     argvs = {label: command_argv(command) for label, command in commands.items()}
     rows = {label: suite.Row(n, comparison.key, label, shlex.join(command.argv)) for label, command in commands.items()}
@@ -158,7 +158,7 @@ def run_comparison(comparison: suite.Comparison, n: int, repeat: int, timeout: f
             continue
         # The warm-up captures output, to say why a command fails; timed runs write to /dev/null.
         sample = spawn(argv, timeout, capture=command.self_timed or not timed)
-        why = problem(sample, command, timeout)
+        why = problem(sample, command, timeout, probes if not timed else 0)
         if why:
             row.status, row.times = f"n/a: {why}", []
             continue
@@ -192,7 +192,7 @@ def run_size(n: int, args: argparse.Namespace, deadline: float) -> list[suite.Ro
                     continue
                 began = time.monotonic()
                 repeat = suite.repetitions(n, comparison.slow, args.repeat)
-                rows += run_comparison(comparison, n, repeat, args.timeout)
+                rows += run_comparison(comparison, n, repeat, args.timeout, load.probes)
                 print(f"  {comparison.key}: {time.monotonic() - began:.1f} s", file=sys.stderr)
     return rows
 

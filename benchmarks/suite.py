@@ -24,6 +24,9 @@ class Command:
     argv: tuple[str, ...]  # argv[0] is a program name resolved by the harness (pyss, ss, python, ...)
     ok_status: tuple[int, ...] = (0,)  # grep says 1 when nothing matched, which is not a failure
     self_timed: bool = False  # prints its own elapsed seconds on stdout (in-process library calls)
+    # Checks on the warm-up's output while sockets exist, so a command that skips the work cannot look fast:
+    expect: str | None = None  # text the output must contain
+    header_lines: int | None = None  # set: the output must be this many lines plus one per probe connection
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,14 @@ COMPARISONS: tuple[Comparison, ...] = (
         Command("netstat -tan", ("netstat", "-tan")),
     )),
     Comparison("filter", f"kernel-filterable query: established, dport {PROBE_PORT} (~10 match)", (
-        Command("pyss filter", ("pyss", "-tan", *FILTER)),
-        Command("ss filter", ("ss", "-tan", *FILTER)),
-        Command("netstat | grep", ("sh", "-c", _filter_grep()), ok_status=(0, 1)),
+        Command("pyss filter", ("pyss", "-tan", *FILTER), header_lines=1),
+        Command("ss filter", ("ss", "-tan", *FILTER), header_lines=1),
+        Command("netstat | grep", ("sh", "-c", _filter_grep()), ok_status=(0, 1), header_lines=0),
     )),
     Comparison("tanp", "all TCP sockets with their processes", (
-        Command("pyss -tanp", ("pyss", "-tanp")),
-        Command("ss -tanp", ("ss", "-tanp")),
-        Command("netstat -tanp", ("netstat", "-tanp")),
+        Command("pyss -tanp", ("pyss", "-tanp"), expect="users:(("),
+        Command("ss -tanp", ("ss", "-tanp"), expect="users:(("),
+        Command("netstat -tanp", ("netstat", "-tanp"), expect="/python"),
     ), slow=True),
     Comparison("netstat", "netstat compatibility", (
         Command("pynetstat -tan", ("pynetstat", "-tan")),
@@ -124,16 +127,30 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def repetitions(n: int, slow: bool, override: int | None = None) -> int:
-    """Timed runs per command: many where runs are milliseconds, few where they are seconds."""
+    """Timed runs per command: many where runs are milliseconds, few where they are seconds (slow: ~0.5 s at N=0)."""
     if override is not None:
         return override
     if n <= 1_000:
-        count = 21
-    elif n <= 10_000:
-        count = 11
-    else:
-        count = 7
-    return max(3, count // 2) if slow and n >= 10_000 else count
+        return 7 if slow else 21
+    if n <= 10_000:
+        return 5 if slow else 11
+    return 3 if slow else 7
+
+
+def output_problem(command: Command, output: str, probes: int) -> str | None:
+    """Why a warm-up's output shows the command did not do the comparison's work, or None.
+
+    Checked only while the load holds sockets (probes > 0).
+    """
+    if probes == 0:
+        return None
+    if command.expect is not None and command.expect not in output:
+        return f"output lacks {command.expect!r}"
+    if command.header_lines is not None:
+        lines = len([line for line in output.splitlines() if line.strip()])
+        if lines != command.header_lines + probes:
+            return f"printed {lines} lines, expected {command.header_lines + probes}"
+    return None
 
 
 def schedule(labels: Sequence[str], repeat: int) -> list[tuple[str, bool]]:

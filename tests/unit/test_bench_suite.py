@@ -136,3 +136,26 @@ def test_verdict_table_lists_every_target() -> None:
     verdicts = [suite.judge(t, [], [1000]) for t in suite.TARGETS]
     text = suite.format_verdicts(verdicts)
     assert len(text.splitlines()) == 1 + len(suite.TARGETS)
+
+
+def test_output_check_catches_a_command_that_skipped_the_work() -> None:
+    tanp = suite.Command("x -tanp", ("x",), expect="users:((")
+    assert suite.output_problem(tanp, "State Recv-Q\nESTAB 0 0 a b\n", probes=10) == "output lacks 'users:(('"
+    assert suite.output_problem(tanp, 'ESTAB 0 0 a b users:(("python",pid=1,fd=3))\n', probes=10) is None
+
+
+def test_output_check_counts_filtered_lines_against_the_probe() -> None:
+    filtered = suite.Command("x filter", ("x",), header_lines=1)
+    eleven = "header\n" + "row\n" * 10
+    assert suite.output_problem(filtered, eleven, probes=10) is None
+    assert suite.output_problem(filtered, eleven + "extra\n", probes=10) == "printed 12 lines, expected 11"
+
+
+def test_output_is_not_checked_without_a_load() -> None:
+    command = suite.Command("x", ("x",), expect="users:((", header_lines=1)
+    assert suite.output_problem(command, "", probes=0) is None
+
+
+def test_slow_comparisons_repeat_less_at_every_size() -> None:
+    for n in (0, 1000, 10_000, 100_000):
+        assert 3 <= suite.repetitions(n, slow=True) < suite.repetitions(n, slow=False)
