@@ -52,6 +52,12 @@ EXACT_ARGS = [
     "--tcp --all --numeric",
     "-f inet -an",
     "-A tcp,udp -n",
+    # Beyond the issue's list: names on raw/udp rows, listening-only unix, -A for one table.
+    "-wa",
+    "-ul",
+    "-xl",
+    "-a -A packet",
+    "-an -A unix",
 ]
 
 # Argument lists that show netlink sockets, the tools' own among them.
