@@ -2,7 +2,9 @@
 
 ``zoo_keeper`` (session) owns the namespace and tears it down at the end, even
 after failures; ``zoo_ns`` hands each test a namespace young enough that its
-TIME-WAIT sockets outlive the test (the zoo is rebuilt when it ages).
+TIME-WAIT sockets outlive the test (the zoo is rebuilt when it ages). A test
+that itself runs for more than ~20 s should call ``zoo_keeper.get(max_age=...)``
+with a smaller age instead.
 """
 
 from __future__ import annotations

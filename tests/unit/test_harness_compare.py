@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from tests.integration.harness import (
     NsRun,
+    assert_matches_reference,
     assert_same_output,
     assert_same_rows,
     is_own_row,
@@ -91,3 +94,31 @@ def test_order_only_when_asked() -> None:
     with pytest.raises(AssertionError):
         assert_same_rows(ss, pyss)
     assert_same_rows(ss, pyss, ordered=False)
+
+
+def runner(tool: str, *outputs: str) -> Callable[..., NsRun]:
+    """A fake tool that prints the given outputs on successive calls (the last one forever)."""
+    queue = list(outputs)
+
+    def run_once(*argv: str) -> NsRun:
+        text = queue.pop(0) if len(queue) > 1 else queue[0]
+        return NsRun([tool, *argv], 1, 0, text.encode(), b"")
+
+    return run_once
+
+
+def test_reference_sandwich_accepts_either_neighbour() -> None:
+    before, after = HEADER + ZOO + KERNEL, HEADER + KERNEL + ZOO
+    assert_matches_reference(runner("ss", before, after), runner("pyss", after), ["-a"])
+
+
+def test_reference_sandwich_fails_when_the_reference_held_still() -> None:
+    with pytest.raises(AssertionError, match="byte-exact") as failure:
+        assert_matches_reference(runner("ss", HEADER + ZOO), runner("pyss", HEADER + KERNEL), ["-a"])
+    assert "disagreed with itself" not in str(failure.value)
+
+
+def test_reference_sandwich_gives_up_on_a_restless_reference() -> None:
+    restless = runner("ss", *[HEADER + (ZOO if i % 2 else KERNEL) for i in range(7)])
+    with pytest.raises(AssertionError, match="disagreed with itself in each of 3 tries"):
+        assert_matches_reference(restless, runner("pyss", HEADER), ["-a"])
