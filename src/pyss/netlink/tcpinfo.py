@@ -17,9 +17,9 @@ import struct
 from typing import Final, NamedTuple
 
 # struct tcp_info as ss 6.1 knows it: eight u8, 24 u32, then the later additions.
-_TCP_INFO: Final = struct.Struct("=8B24I4Q6IQ3Q2I2Q4I")
-TCP_INFO_SIZE: Final = _TCP_INFO.size  # 232
-_TCPI_REORDERING_END: Final = 92  # offset of tcpi_reordering + 4
+TCP_INFO_STRUCT: Final = struct.Struct("=8B24I4Q6IQ3Q2I2Q4I")
+TCP_INFO_SIZE: Final = TCP_INFO_STRUCT.size  # 232
+TCPI_REORDERING_END: Final = 92  # offset of tcpi_reordering + 4
 
 _INET_DIAG_MEMINFO: Final = struct.Struct("=4I")
 _SK_MEMINFO_MAX: Final = 9
@@ -105,7 +105,7 @@ class TcpInfo(NamedTuple):
 
     @property
     def has_reordering(self) -> bool:
-        return self.size >= _TCPI_REORDERING_END
+        return self.size >= TCPI_REORDERING_END
 
 
 def decode_tcp_info(raw: bytes) -> TcpInfo:
@@ -113,7 +113,7 @@ def decode_tcp_info(raw: bytes) -> TcpInfo:
     size = len(raw)
     if size < TCP_INFO_SIZE:
         raw = raw.ljust(TCP_INFO_SIZE, b"\0")
-    return TcpInfo._make((*_TCP_INFO.unpack_from(raw), min(size, TCP_INFO_SIZE)))
+    return TcpInfo._make((*TCP_INFO_STRUCT.unpack_from(raw), min(size, TCP_INFO_SIZE)))
 
 
 class DiagMeminfo(NamedTuple):

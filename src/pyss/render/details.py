@@ -90,13 +90,14 @@ from pyss.netlink.constants import (
 )
 from pyss.netlink.decode import attributes
 from pyss.netlink.tcpinfo import (
-    TcpInfo,
+    TCP_INFO_SIZE,
+    TCP_INFO_STRUCT,
+    TCPI_REORDERING_END,
     decode_bbr,
     decode_dctcp,
     decode_diag_meminfo,
     decode_sk_meminfo,
     decode_string,
-    decode_tcp_info,
     decode_u8,
     decode_u16,
     decode_u32,
@@ -232,130 +233,150 @@ def timer_text(timer: int, expires: int, retrans: int) -> str:
 # --- tcp_info ----------------------------------------------------------------------------
 
 def tcp_info_text(attrs: dict[int, bytes], state: int, options: bool, numeric: bool) -> str:
-    """tcp_show_info's tcp_info part (tcp_stats_print); empty without INET_DIAG_INFO."""
+    """tcp_show_info's tcp_info part (tcp_stats_print); empty without INET_DIAG_INFO.
+
+    The struct is unpacked straight into locals (not a TcpInfo): with -i this
+    runs once per socket, and attribute lookups were most of its cost.
+    """
     raw = attrs.get(INET_DIAG_INFO)
     if raw is None:
         return ""
-    info = decode_tcp_info(raw)
+    size = len(raw)
+    if size < TCP_INFO_SIZE:
+        raw = raw.ljust(TCP_INFO_SIZE, b"\0")
+    (_state, _ca_state, _retransmits, _probes, backoff, opts, wscale, rate_flags,
+     rto, ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets,
+     last_data_sent, _last_ack_sent, last_data_recv, last_ack_recv,
+     pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd, advmss, reordering,
+     rcv_rtt, rcv_space, total_retrans,
+     pacing_rate, max_pacing_rate, bytes_acked, bytes_received,
+     segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out,
+     delivery_rate, busy, rwnd_limited, sndbuf_limited, delivered, delivered_ce,
+     bytes_sent, bytes_retrans, dsack_dups, reord_seen, rcv_ooopack, snd_wnd) = TCP_INFO_STRUCT.unpack_from(raw)
     out: list[str] = []
     add = out.append
-    opts = info.options
-    if options:
-        if opts & TCPI_OPT_TIMESTAMPS:
-            add(" ts")
-        if opts & TCPI_OPT_SACK:
-            add(" sack")
-        if opts & TCPI_OPT_ECN:
-            add(" ecn")
-        if opts & TCPI_OPT_ECN_SEEN:
-            add(" ecnseen")
-        if opts & TCPI_OPT_SYN_DATA:
-            add(" fastopen")
+    if options and opts & _SHOWN_OPTIONS:
+        add(_OPTION_WORDS[opts & _SHOWN_OPTIONS])
     cong = attrs.get(INET_DIAG_CONG)
     if cong is not None:
         name = decode_string(cong)[:15]
         if name:
             add(f" {name}")
     if opts & TCPI_OPT_WSCALE:
-        add(f" wscale:{info.snd_wscale},{info.rcv_wscale}")
-    if info.rto and info.rto != 3000000:
-        add(f" rto:{info.rto / 1000:g}")
-    if info.backoff:
-        add(f" backoff:{info.backoff}")
-    if info.rtt:
-        add(f" rtt:{info.rtt / 1000:g}/{info.rttvar / 1000:g}")
-    if info.ato:
-        add(f" ato:{info.ato / 1000:g}")
-    if info.snd_mss:
-        add(f" mss:{_int(info.snd_mss)}")
-    if info.pmtu:
-        add(f" pmtu:{info.pmtu}")
-    if info.rcv_mss:
-        add(f" rcvmss:{_int(info.rcv_mss)}")
-    if info.advmss:
-        add(f" advmss:{_int(info.advmss)}")
-    if info.snd_cwnd:
-        add(f" cwnd:{info.snd_cwnd}")
-    if info.snd_ssthresh and info.snd_ssthresh < 0xFFFF:
-        add(f" ssthresh:{info.snd_ssthresh}")
-    _counters(info, add)
-    _congestion_state(attrs, numeric, add)
+        add(f" wscale:{wscale & 0xF},{wscale >> 4}")
+    if rto and rto != 3000000:
+        add(f" rto:{rto / 1000:g}")
+    if backoff:
+        add(f" backoff:{backoff}")
+    if rtt:
+        add(f" rtt:{rtt / 1000:g}/{rttvar / 1000:g}")
+    if ato:
+        add(f" ato:{ato / 1000:g}")
+    if snd_mss:
+        add(f" mss:{_int(snd_mss)}")
+    if pmtu:
+        add(f" pmtu:{pmtu}")
+    if rcv_mss:
+        add(f" rcvmss:{_int(rcv_mss)}")
+    if advmss:
+        add(f" advmss:{_int(advmss)}")
+    if snd_cwnd:
+        add(f" cwnd:{snd_cwnd}")
+    if snd_ssthresh and snd_ssthresh < 0xFFFF:
+        add(f" ssthresh:{snd_ssthresh}")
+    if bytes_sent:
+        add(f" bytes_sent:{bytes_sent}")
+    if bytes_retrans:
+        add(f" bytes_retrans:{bytes_retrans}")
+    if bytes_acked:
+        add(f" bytes_acked:{bytes_acked}")
+    if bytes_received:
+        add(f" bytes_received:{bytes_received}")
+    if segs_out:
+        add(f" segs_out:{segs_out}")
+    if segs_in:
+        add(f" segs_in:{segs_in}")
+    if data_segs_out:
+        add(f" data_segs_out:{data_segs_out}")
+    if data_segs_in:
+        add(f" data_segs_in:{data_segs_in}")
+    if INET_DIAG_DCTCPINFO in attrs or INET_DIAG_BBRINFO in attrs:
+        _congestion_state(attrs, numeric, add)
 
-    rtt = float(info.rtt)
+    send_rtt = float(rtt)
     vegas_raw = attrs.get(INET_DIAG_VEGASINFO)
     if vegas_raw is not None:
         vegas = decode_vegas(vegas_raw)
         if vegas.enabled and vegas.rtt and vegas.rtt != 0x7FFFFFFF:
-            rtt = float(vegas.rtt)
-    if rtt > 0 and info.snd_mss and info.snd_cwnd:
-        add(f" send {bandwidth(float(info.snd_cwnd) * float(info.snd_mss) * 8000000.0 / rtt, numeric)}bps")
-    if info.last_data_sent:
-        add(f" lastsnd:{info.last_data_sent}")
-    if info.last_data_recv:
-        add(f" lastrcv:{info.last_data_recv}")
-    if info.last_ack_recv:
-        add(f" lastack:{info.last_ack_recv}")
-    if info.pacing_rate and info.pacing_rate != _U64_MAX:
-        add(f" pacing_rate {bandwidth(float(info.pacing_rate) * 8.0, numeric)}bps")
-        if info.max_pacing_rate and info.max_pacing_rate != _U64_MAX:
-            add(f"/{bandwidth(float(info.max_pacing_rate) * 8.0, numeric)}bps")
-    if info.delivery_rate:
-        add(f" delivery_rate {bandwidth(float(info.delivery_rate) * 8.0, numeric)}bps")
-    if info.delivered:
-        add(f" delivered:{info.delivered}")
-    if info.delivered_ce:
-        add(f" delivered_ce:{info.delivered_ce}")
-    if info.app_limited:
+            send_rtt = float(vegas.rtt)
+    if send_rtt > 0 and snd_mss and snd_cwnd:
+        add(f" send {bandwidth(float(snd_cwnd) * float(snd_mss) * 8000000.0 / send_rtt, numeric)}bps")
+    if last_data_sent:
+        add(f" lastsnd:{last_data_sent}")
+    if last_data_recv:
+        add(f" lastrcv:{last_data_recv}")
+    if last_ack_recv:
+        add(f" lastack:{last_ack_recv}")
+    if pacing_rate and pacing_rate != _U64_MAX:
+        add(f" pacing_rate {bandwidth(float(pacing_rate) * 8.0, numeric)}bps")
+        if max_pacing_rate and max_pacing_rate != _U64_MAX:
+            add(f"/{bandwidth(float(max_pacing_rate) * 8.0, numeric)}bps")
+    if delivery_rate:
+        add(f" delivery_rate {bandwidth(float(delivery_rate) * 8.0, numeric)}bps")
+    if delivered:
+        add(f" delivered:{delivered}")
+    if delivered_ce:
+        add(f" delivered_ce:{delivered_ce}")
+    if rate_flags & 1:
         add(" app_limited")
-    busy = info.busy_time
     if busy:
         add(f" busy:{busy // 1000}ms")
-        if info.rwnd_limited:
-            add(f" rwnd_limited:{info.rwnd_limited // 1000}ms({100.0 * info.rwnd_limited / busy:.1f}%)")
-        if info.sndbuf_limited:
-            add(f" sndbuf_limited:{info.sndbuf_limited // 1000}ms({100.0 * info.sndbuf_limited / busy:.1f}%)")
-    if info.unacked:
-        add(f" unacked:{info.unacked}")
-    if info.retrans or info.total_retrans:
-        add(f" retrans:{info.retrans}/{info.total_retrans}")
-    if info.lost:
-        add(f" lost:{info.lost}")
-    if info.sacked and state != TCP_LISTEN:
-        add(f" sacked:{info.sacked}")
-    if info.dsack_dups:
-        add(f" dsack_dups:{info.dsack_dups}")
-    if info.fackets:
-        add(f" fackets:{info.fackets}")
-    if info.has_reordering and info.reordering != 3:
-        add(f" reordering:{_int(info.reordering)}")
-    if info.reord_seen:
-        add(f" reord_seen:{_int(info.reord_seen)}")
-    if info.rcv_rtt:
-        add(f" rcv_rtt:{info.rcv_rtt / 1000:g}")
-    if info.rcv_space:
-        add(f" rcv_space:{_int(info.rcv_space)}")
-    if info.rcv_ssthresh:
-        add(f" rcv_ssthresh:{info.rcv_ssthresh}")
-    if info.notsent_bytes:
-        add(f" notsent:{info.notsent_bytes}")
-    if info.min_rtt and info.min_rtt != _U32_MAX:
-        add(f" minrtt:{info.min_rtt / 1000:g}")
-    if info.rcv_ooopack:
-        add(f" rcv_ooopack:{info.rcv_ooopack}")
-    if info.snd_wnd:
-        add(f" snd_wnd:{info.snd_wnd}")
+        if rwnd_limited:
+            add(f" rwnd_limited:{rwnd_limited // 1000}ms({100.0 * rwnd_limited / busy:.1f}%)")
+        if sndbuf_limited:
+            add(f" sndbuf_limited:{sndbuf_limited // 1000}ms({100.0 * sndbuf_limited / busy:.1f}%)")
+    if unacked:
+        add(f" unacked:{unacked}")
+    if retrans or total_retrans:
+        add(f" retrans:{retrans}/{total_retrans}")
+    if lost:
+        add(f" lost:{lost}")
+    if sacked and state != TCP_LISTEN:
+        add(f" sacked:{sacked}")
+    if dsack_dups:
+        add(f" dsack_dups:{dsack_dups}")
+    if fackets:
+        add(f" fackets:{fackets}")
+    # A struct too short to hold tcpi_reordering (no kernel sent one) reads 0: absent, not printed.
+    if reordering != 3 and size >= TCPI_REORDERING_END:
+        add(f" reordering:{_int(reordering)}")
+    if reord_seen:
+        add(f" reord_seen:{_int(reord_seen)}")
+    if rcv_rtt:
+        add(f" rcv_rtt:{rcv_rtt / 1000:g}")
+    if rcv_space:
+        add(f" rcv_space:{_int(rcv_space)}")
+    if rcv_ssthresh:
+        add(f" rcv_ssthresh:{rcv_ssthresh}")
+    if notsent_bytes:
+        add(f" notsent:{notsent_bytes}")
+    if min_rtt and min_rtt != _U32_MAX:
+        add(f" minrtt:{min_rtt / 1000:g}")
+    if rcv_ooopack:
+        add(f" rcv_ooopack:{rcv_ooopack}")
+    if snd_wnd:
+        add(f" snd_wnd:{snd_wnd}")
     return "".join(out)
 
 
-_COUNTERS = ("bytes_sent", "bytes_retrans", "bytes_acked", "bytes_received", "segs_out", "segs_in",
-             "data_segs_out", "data_segs_in")
-
-
-def _counters(info: TcpInfo, add: Callable[[str], None]) -> None:
-    for label in _COUNTERS:
-        value = getattr(info, label)
-        if value:
-            add(f" {label}:{value}")
+_SHOWN_OPTIONS = TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_ECN | TCPI_OPT_ECN_SEEN | TCPI_OPT_SYN_DATA
+# " ts sack ..." for each combination of the option bits ss names under -o
+_OPTION_WORDS = tuple(
+    "".join(word for bit, word in ((TCPI_OPT_TIMESTAMPS, " ts"), (TCPI_OPT_SACK, " sack"), (TCPI_OPT_ECN, " ecn"),
+                                   (TCPI_OPT_ECN_SEEN, " ecnseen"), (TCPI_OPT_SYN_DATA, " fastopen"))
+            if mask & bit)
+    for mask in range(_SHOWN_OPTIONS + 1)
+)
 
 
 def _congestion_state(attrs: dict[int, bytes], numeric: bool, add: Callable[[str], None]) -> None:
