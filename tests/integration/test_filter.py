@@ -23,8 +23,20 @@ import pytest
 from pyss.filter import FilterError, compile_filter
 from pyss.filter.compiled import CompiledFilter
 from pyss.netlink import decode, requests, transport
-from pyss.netlink.constants import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP
-from pyss.records import InetSocket
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_PACKET,
+    AF_UNIX,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    PACKET_SHOW_INFO,
+    PACKET_SHOW_MEMINFO,
+    UDIAG_SHOW_NAME,
+    UDIAG_SHOW_PEER,
+    UDIAG_SHOW_RQLEN,
+)
+from pyss.records import InetSocket, SocketRecord
 from tests.integration.harness import NsRun, ZooNamespace, without_own_rows
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: runs sockets in a private network namespace")
@@ -232,6 +244,48 @@ def test_compiler_selects_like_ss(zoo_ns: ZooNamespace, expression: str) -> None
         # The kernel accepted the program (no DumpError above); without it the rows differ only
         # where ss's own check and the kernel's disagree, which these expressions avoid or pin.
         assert compiled.without_bytecode().bytecode(AF_INET, IPPROTO_TCP) is None
+
+
+def _inodes(run: NsRun) -> set[int]:
+    """Socket inodes of ss's rows: a unix row's local "port" column, a packet row's `ino:` detail (-e).
+
+    Unix rows are read without -e (their `ino:` detail is the path's inode) and from
+    the right, since a path may hold spaces: ... INODE * PEER_INODE.
+    """
+    found = set()
+    for line in run.text.splitlines():
+        fields = line.split()
+        if fields and fields[0].startswith("u_"):
+            found.add(int(fields[-3]))
+        elif fields and fields[0].startswith("p_"):
+            found.update(int(f[4:]) for f in fields if f.startswith("ino:"))
+    return found
+
+
+def _dump_other(zoo_ns: ZooNamespace, family: int, compiled: CompiledFilter) -> set[int]:
+    if compiled.families is not None and not compiled.families >> family & 1:
+        return set()
+    if family == AF_UNIX:
+        message = requests.unix_request((1 << 12) - 1, UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN)
+        decoder: decode.Decoder[SocketRecord] = decode.decode_unix
+    else:
+        message = requests.packet_request(PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO)
+        decoder = decode.decode_packet
+    with _diag_in(zoo_ns.name) as diag:
+        return {r.inode for r in decode.walk(diag.request(message), decoder) if compiled(r)}
+
+
+@pytest.mark.parametrize(("option", "family", "expression"), [
+    *(("-x", AF_UNIX, e) for e in UNIX_EXPRESSIONS + UNIX_BARE_EXPRESSIONS),
+    *(("-0", AF_PACKET, e) for e in ["src link:ip", "src ip", "src all", "src *:lo", "src :lo", "dev lo",
+                                     "not dev lo", "autobound", "sport = :1", "src link:ipv6 or dev 1"]),
+])
+def test_compiler_selects_unix_and_packet_like_ss(zoo_ns: ZooNamespace, option: str, family: int,
+                                                  expression: str) -> None:
+    words = shlex.split(expression)
+    compiled = compile_filter(words, preferred_family=family)
+    expected = _inodes(zoo_ns.ss(f"{option}anH" + ("e" if family == AF_PACKET else ""), *words))
+    assert _dump_other(zoo_ns, family, compiled) == expected
 
 
 @pytest.mark.parametrize("expression", ["src localhost", "dst 127.0.0.0/8 or dst [::1]", "sport > :70000",
