@@ -129,7 +129,7 @@ class BatchTracker:
         lengths = list(map(len, chain.from_iterable(rows)))
         fields = len(lengths) + trailing_fields * len(rows)
         size = sum(lengths) + sum(map((1).__and__, lengths)) + _TOKEN_HEADER * fields
-        if self.chunks and self.offset + size + 4 < CHUNK_DATA:
+        if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
             self.offset += size
             return None
         for index, row in enumerate(rows):

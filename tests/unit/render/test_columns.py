@@ -1,0 +1,106 @@
+"""ss's layout rules as pure functions."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyss.render.columns import CHUNK_DATA, LEFT, RIGHT, BatchTracker, Column, column_widths, render
+
+COLUMNS = (
+    Column(LEFT, "State", ""),
+    Column(LEFT, "Recv-Q", " "),
+    Column(RIGHT, "Local Address:", " "),
+    Column(LEFT, "Port", ""),
+    Column(LEFT, "Process", ""),
+)
+ROWS = [
+    ("State", "Recv-Q", "Local Address:", "Port", "Process"),
+    ("LISTEN", "0     ", "0.0.0.0:", "22", ""),
+    ("ESTAB", "12    ", "[::1]:", "40000", ""),
+]
+
+
+def test_compact_layout_pads_like_ss() -> None:
+    assert render(COLUMNS, ROWS, None) == (
+        "State  Recv-Q Local Address:Port Process\n"
+        "LISTEN 0            0.0.0.0:22          \n"
+        "ESTAB  12             [::1]:40000       \n"
+    )
+
+
+def test_first_visible_column_has_no_delimiter_width() -> None:
+    widths = column_widths(COLUMNS, ROWS, None)
+    assert widths == [6, 7, 15, 5, 7]
+
+
+def test_empty_column_still_prints_its_delimiter() -> None:
+    rows = [("a", "", "b")]
+    columns = (Column(LEFT, "", ""), Column(LEFT, "", " "), Column(LEFT, "", " "))
+    assert render(columns, rows, None) == "a  b\n"
+
+
+def test_terminal_width_is_shared_out_from_the_right() -> None:
+    columns = (Column(LEFT, "", ""), Column(LEFT, "", " "), Column(RIGHT, "", " "))
+    widths = column_widths(columns, [("ab", "cd", "ef")], 20)
+    # 2 + 3 + 3 = 8 used, 12 spare over 3 columns: 4 each.
+    assert widths == [6, 7, 7]
+    assert sum(widths) == 20
+
+
+def test_terminal_too_narrow_breaks_the_line_for_spacing() -> None:
+    columns = (Column(LEFT, "", ""), Column(LEFT, "", " "), Column(LEFT, "", " "))
+    widths = column_widths(columns, [("a" * 8, "b" * 8, "c" * 8)], 12)
+    # No two columns fit on one 12-wide line: each screen line gets its spare space on its own.
+    assert widths == [12, 12, 12]
+
+
+def naive_split(rows: list[tuple[str, ...]], trailing: int) -> list[int]:
+    """Field-by-field accounting, the reference for BatchTracker's block shortcut."""
+    tracker = BatchTracker()
+    starts = []
+    for index, row in enumerate(rows):
+        if tracker.chunks >= 5:
+            tracker.reset()
+            starts.append(index)
+        if tracker.pending:
+            for _ in range(trailing):
+                tracker._field(0)
+        for value in row:
+            tracker._field(len(value))
+        tracker.pending = True
+    return starts
+
+
+def tracked_split(rows: list[tuple[str, ...]], trailing: int, block: int) -> list[int]:
+    tracker = BatchTracker()
+    starts = []
+    done = 0
+    while done < len(rows):
+        chunk = rows[done : done + block]
+        split = tracker.split(chunk, trailing)
+        if split is None:
+            done += len(chunk)
+        else:
+            done += split
+            starts.append(done)
+    return starts
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(min_value=20, max_value=120), st.integers(min_value=1, max_value=700), st.integers(0, 2**32))
+def test_block_accounting_matches_field_by_field(width: int, block: int, seed: int) -> None:
+    rnd = random.Random(seed)
+    rows = [tuple("x" * rnd.randint(0, width) for _ in range(6)) for _ in range(45_000)]
+    assert tracked_split(rows, 1, block) == naive_split(rows, 1)
+
+
+def test_batches_start_after_five_chunks() -> None:
+    row = ("y" * 99,) * 10
+    rows = [row] * 30_000  # ~3 MB per 10k rows: about two batches
+    starts = naive_split(rows, 1)
+    assert starts, "ss would have laid out more than one batch"
+    per_row = 10 * (2 + 100) + 2
+    assert abs(starts[0] - 5 * CHUNK_DATA // per_row) < 10 + CHUNK_DATA // per_row
