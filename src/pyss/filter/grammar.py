@@ -175,7 +175,9 @@ def parse(text: str, tokens: Sequence[Token], context: ValueContext) -> tuple[No
         except ValueProblem as problem:
             raise FilterError(str(problem), text, token.column, EXIT_VALUE) from None
         if isinstance(value, HostSpec) and value.scope:
+            # ss narrows the dump to the value's family and reads later bare values in it.
             families = 1 << value.scope
+            context.preferred_family = value.scope
         values[offsets[index]] = value
     if failed:
         column = tokens[error_index].column if error_index < len(tokens) else len(text) + 1

@@ -145,7 +145,9 @@ def test_service_lookup_follows_the_dumped_tables() -> None:
 
 def test_family_prefixes_limit_the_dump() -> None:
     assert compile_words("src", "unix:/tmp/*").families == 1 << 1
-    assert compile_words("src", "inet6:[::1]", "or", "src", "10.0.0.1").families == 1 << 10
+    assert compile_words("src", "inet6:[::1]", "or", "src", "[::2]").families == 1 << 10
+    with pytest.raises(FilterError):  # read as IPv6 after the inet6: prefix, as ss does
+        compile_words("src", "inet6:[::1]", "or", "src", "10.0.0.1")
     assert compile_words("src", "10.0.0.1").families is None
     assert compile_words("src", "10.0.0.1", preferred_family=2).families == 1 << 2
 
@@ -154,3 +156,19 @@ def test_preferred_unix_family_reads_paths() -> None:
     compiled = compile_words("src", "*stream*", preferred_family=1)
     assert isinstance(compiled.expression, Cond)
     assert compiled.expression.value.pattern == "*stream*"  # type: ignore[union-attr]
+
+
+def test_a_family_prefix_switches_the_family_of_later_values() -> None:
+    compiled = compile_words("src", "unix:/nonexistent", "or", "src", "*stream*")
+    assert isinstance(compiled.expression, Or)
+    assert compiled.expression.right.value.pattern == "*stream*"  # type: ignore[union-attr]
+    with pytest.raises(FilterError) as caught:
+        compile_words("src", "inet:127.0.0.1", "or", "src", "*stream*", preferred_family=1)
+    assert caught.value.status == 1
+
+
+def test_words_and_file_text_together() -> None:
+    compiled = compile_filter(["state", "listening", "sport", ">", ":1"], file_text="# more\nor dport = :2\n",
+                              resolver=FakeResolver())
+    assert compiled.states == 1 << 10
+    assert str(compiled) == "state listening sport > :1 or dport = :2"
