@@ -9,11 +9,25 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pyss import __version__
 from pyss.cli.options import Option, UsageError, help_text, parse
-from pyss.query import FAMILY_NAMES, STATES_ALL, STATES_LISTENING, Details, Query, SelectionBuilder
+from pyss.query import (
+    FAMILY_NAMES,
+    STATES_ALL,
+    STATES_LISTENING,
+    TABLE_BIT,
+    Details,
+    Query,
+    SelectionBuilder,
+    SocketFilter,
+)
+
+if TYPE_CHECKING:
+    from pyss.dump import Extensions
+    from pyss.records import SocketRecord
 
 PROGRAM = "pyss"
 EXIT_USAGE = 255
@@ -182,11 +196,11 @@ def _enter_namespace(name: str) -> None:
 def _print_summary() -> None:
     from pyss.render.summary import print_summary
 
-    print_summary(sys.stdout)
+    print_summary(sys.stdout, sys.stderr)
 
 
 def _build_query(selection: SelectionBuilder, details: Details, words: list[str], filter_file: str | None) -> Query | None:
-    compiled = _compile_filter(words, filter_file, details) if words or filter_file else None
+    compiled = _compile_filter(words, filter_file, selection) if words or filter_file else None
     tables, families, states = selection.build(compiled.states if compiled is not None else None)
     for empty, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
         if not empty:
@@ -197,14 +211,16 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
     return query._replace(filter=compiled) if compiled is not None else query
 
 
-def _compile_filter(words: list[str], filter_file: str | None, details: Details):  # type: ignore[no-untyped-def]
-    from pyss.filter import FilterError, compile_filter, compile_filter_text
+def _compile_filter(words: list[str], filter_file: str | None, selection: SelectionBuilder) -> SocketFilter:
+    from pyss.filter import FilterError, compile_filter
 
+    file_text = None
+    if filter_file is not None:
+        file_text = sys.stdin.read() if filter_file.startswith("-") else _read(filter_file)
+    protocols = tuple(name for name in ("udp", "tcp") if selection.by_default or selection.tables & TABLE_BIT[name])
     try:
-        if filter_file is not None:
-            text = sys.stdin.read() if filter_file.startswith("-") else _read(filter_file)
-            return compile_filter_text(text, numeric=details.numeric, resolve=details.resolve)
-        return compile_filter(words, numeric=details.numeric, resolve=details.resolve)
+        return compile_filter(words, file_text=file_text, preferred_family=selection.preferred_family,
+                              service_protocols=protocols or ("udp", "tcp"))
     except FilterError as error:
         raise Fatal(str(error), error.status) from None
 
@@ -251,14 +267,35 @@ def _warn(message: str) -> None:
     sys.stderr.write(f"{PROGRAM}: {message}\n")
 
 
-def _details_renderer(query: Query):  # type: ignore[no-untyped-def]
-    return None
+def _wants_details(details: Details) -> bool:
+    return bool(details.options or details.extended or details.memory or details.info or details.processes
+                or details.bpf or details.tos or details.cgroup)
 
 
-def _extensions(query: Query):  # type: ignore[no-untyped-def]
+def _details_renderer(query: Query) -> Callable[[SocketRecord], str] | None:
+    """The Process-column text function, imported only when a detail flag asks for it."""
+    if not _wants_details(query.details):
+        return None
+    from pyss.render.details import record_details
+
+    users = None
+    if query.details.processes:
+        from pyss.procs import UserLookup
+
+        users = UserLookup()  # starts the /proc scan now, so it overlaps the dump
+    return record_details(query.details, users)
+
+
+def _extensions(query: Query) -> Extensions:
     from pyss.dump import Extensions
 
-    return Extensions()
+    if not _wants_details(query.details):
+        return Extensions()
+    from pyss.render.details import inet_extensions, netlink_show_flags, packet_show_flags, unix_show_flags
+
+    details = query.details
+    return Extensions(inet_extensions(details), unix_show_flags(details), packet_show_flags(details),
+                      netlink_show_flags(details))
 
 
 if __name__ == "__main__":

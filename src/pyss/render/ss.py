@@ -143,7 +143,7 @@ class RowBuilder:
             local = address_texts.get(src) or address_text(record, src)
             if ifindex:
                 local = f"{local[:-1]}%{interface_name(ifindex)}:"
-            fields = (
+            fields: Row = (
                 queues[rqueue] if rqueue < 64 else f"{rqueue:<6d}",
                 queues[wqueue] if wqueue < 64 else f"{wqueue:<6d}",
                 local,
