@@ -93,6 +93,7 @@ def measure(runs: int, words: Sequence[str]) -> None:
             [PYTHON, str(HERE), "--once", "predicate", *words], stdout=devnull, check=True),
         "pyss dump, kernel bytecode (in-process)": lambda: dump(words, True),
         "pyss dump, predicate only (in-process)": lambda: dump(words, False),
+        "pyss dump, no filter at all (in-process)": lambda: dump([], True),
     }
     matched = {dump(words, True), dump(words, False)}
     rows = subprocess.run(["ss", "-tanH", *words], capture_output=True, text=True, check=True).stdout.splitlines()

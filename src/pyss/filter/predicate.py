@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from pyss.filter.ast import (
@@ -89,14 +90,14 @@ def _native_word(value: int) -> int:
 def inet_view(ephemeral: tuple[int, int]) -> View:
     low, high = ephemeral
     return View(
-        family=lambda r: r.family,
-        lport=lambda r: r.sport,
-        rport=lambda r: r.dport,
+        family=attrgetter("family"),
+        lport=attrgetter("sport"),
+        rport=attrgetter("dport"),
         local=lambda r: _inet_address(r.src),
         remote=lambda r: _inet_address(r.dst),
         local_name=lambda r: _pointer_name(_inet_address(r.src)),
         remote_name=lambda r: _pointer_name(_inet_address(r.dst)),
-        iface=lambda r: r.ifindex,
+        iface=attrgetter("ifindex"),
         mark=lambda r: _attr_int(r, INET_DIAG_MARK),
         cgroup=lambda r: _attr_int(r, INET_DIAG_CGROUP_ID),
         auto=lambda r: low <= r.sport <= high,
@@ -232,8 +233,8 @@ def _leaf(prim: Prim, view: View) -> Judge:
     if isinstance(prim, PortRange):
         port_of, bound = (view.lport if prim.local else view.rport), prim.bound
         if prim.at_least:
-            return lambda record: bool(port_of(record) >= bound)
-        return lambda record: bool(port_of(record) <= bound)
+            return lambda record: port_of(record) >= bound
+        return lambda record: port_of(record) <= bound
     if isinstance(prim, AutoMatch):
         auto = view.auto
         return lambda record: bool(auto(record))
