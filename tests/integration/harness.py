@@ -4,7 +4,8 @@ The zoo (zoo.py) lives in a namespace of its own; every tool runs there through
 ``ip netns exec``, which execs the tool in place, so the pid of the child is the
 pid of the tool. That pid is how a comparison recognises the tool's own netlink
 socket(s) (ss lists its NETLINK_SOCK_DIAG socket as ``tcpdiag:ss/<pid>``), the
-only rows two runs are expected to disagree on.
+only rows two runs are expected to disagree on. (Netlink rows may also change
+order between two dumps; assert_matches_reference explains and absorbs that.)
 
 Comparisons are byte-exact by default. The helpers that relax this (dropping the
 tools' own rows, normalising ss's padding, ignoring row order) must be asked for
@@ -43,8 +44,9 @@ READY_TIMEOUT = 15.0
 # a test uses it, so no TIME-WAIT row can expire between the two runs of a test.
 MAX_ZOO_AGE = 40.0
 
-# The same environment for every tool: ss and netstat read no locale-dependent
-# text, but Python does, and COLUMNS must not leak in from a terminal.
+# The same environment for every tool: LC_ALL=C keeps netstat's gettext headers
+# in English and Python's I/O encoding fixed, and COLUMNS cannot leak in from a
+# terminal.
 TOOL_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "HOME": "/root"}
 
 
