@@ -12,10 +12,14 @@ pins the compiler down even where the CLI adds its own behaviour.
 from __future__ import annotations
 
 import ctypes
+import errno
 import ipaddress
 import os
+import random
 import shlex
 import shutil
+import struct
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +32,8 @@ from pyss.netlink.constants import (
     AF_INET6,
     AF_PACKET,
     AF_UNIX,
+    INET_DIAG_CGROUP_ID,
+    INET_DIAG_MARK,
     IPPROTO_TCP,
     IPPROTO_UDP,
     PACKET_SHOW_INFO,
@@ -38,6 +44,7 @@ from pyss.netlink.constants import (
 )
 from pyss.records import InetSocket, SocketRecord
 from tests.integration.harness import NsRun, ZooNamespace, without_own_rows
+from tests.unit.filter import kernel_model
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: runs sockets in a private network namespace")
 
@@ -309,3 +316,91 @@ def test_unknown_service_is_refused_like_ss() -> None:
     with pytest.raises(FilterError) as caught:
         compile_filter(["sport", "=", ":no-such-service"])
     assert caught.value.status == 1
+
+
+# --- the kernel model used by the unit tests, checked against the kernel itself -------------
+
+_MODEL_SEEDS = ["sport = :22", "dst 127.0.0.0/8 or dport = :443", "not ( sport > :40000 and src [::1] )",
+                "dev lo or fwmark = 0/0xff", "sport >= :80 and dport <= :47001 and not dst 127.0.0.1:80"]
+
+
+def _ops(program: bytes) -> list[int]:
+    """Offsets of the ops on the `yes` chain (where the kernel's audit looks for codes)."""
+    offsets, at = [], 0
+    while at + 4 <= len(program):
+        offsets.append(at)
+        step = program[at + 1]
+        if step < 4:
+            break
+        at += step
+    return offsets
+
+
+def _mutate(rng: random.Random, program: bytes) -> bytes:
+    data = bytearray(program)
+    at = rng.choice(_ops(program))
+    choice = rng.randrange(5)
+    if choice == 0:
+        data[at + 1] = rng.choice([0, 2, 4, 8, 12, 16, 20, 28, 32, 255])  # yes
+    elif choice == 1:
+        struct.pack_into("=H", data, at + 2, rng.choice([0, 4, 6, 8, 12, 16, 20, 24, 32, len(data) + 4, 400]))
+    elif choice == 2:
+        data[at] = rng.randrange(16)  # code
+    elif choice == 3:
+        data = data[: max(4, len(data) - 4)]
+    elif at + 4 < len(data):
+        data[at + 4] = rng.choice([0, 1, 2, 10, 17])  # a hostcond's family (or operand bytes)
+    return bytes(data)
+
+
+def _entry(record: InetSocket) -> kernel_model.Entry:
+    attrs = decode.inet_attributes(record)
+    mark = int.from_bytes(attrs.get(INET_DIAG_MARK, bytes(4)), sys.byteorder)
+    cgroup = int.from_bytes(attrs.get(INET_DIAG_CGROUP_ID, bytes(8)), sys.byteorder)
+    return kernel_model.Entry(record.family, record.sport, record.dport, record.src, record.dst, record.ifindex,
+                              mark, cgroup)
+
+
+def _raw_dump(zoo_ns: ZooNamespace, program: bytes | None) -> set[InetSocket]:
+    found: set[InetSocket] = set()
+    for family in (AF_INET, AF_INET6):
+        message = requests.inet_request(family, IPPROTO_TCP, (1 << 12) - 1, 0, program)
+        with _diag_in(zoo_ns.name) as diag:
+            found.update(r._replace(attrs=b"", expires=0, rqueue=0, wqueue=0, timer=0, retrans=0)
+                         for r in decode.walk(diag.request(message), decode.inet_decoder(IPPROTO_TCP)))
+    return found
+
+
+def test_kernel_model_agrees_with_the_kernel(zoo_ns: ZooNamespace) -> None:
+    """Mutated programs: the model's audit accepts exactly what the kernel accepts, and selects what it selects."""
+    rng = random.Random(20260101)
+    seeds = [compile_filter(shlex.split(text)).kernel_bytecode for text in _MODEL_SEEDS]
+    everything = {r._replace(attrs=b"", expires=0, rqueue=0, wqueue=0, timer=0, retrans=0): _entry(r)
+                  for r in _raw_dump_with_attrs(zoo_ns)}
+    verdicts = {True: 0, False: 0}
+    for _ in range(150):
+        seed = rng.choice(seeds)
+        assert seed is not None
+        program = _mutate(rng, seed)
+        try:
+            selected = _raw_dump(zoo_ns, program)
+            accepted = True
+        except decode.DumpError as error:
+            assert error.errno == errno.EINVAL, program.hex()
+            accepted = False
+        assert kernel_model.audit(program) == accepted, program.hex()
+        verdicts[accepted] += 1
+        if accepted and all(program[at] != kernel_model.AUTO for at in _ops(program)):
+            expected = {record for record, entry in everything.items() if kernel_model.run(program, entry)}
+            assert selected == expected, program.hex()
+    assert min(verdicts.values()) >= 20, verdicts  # both outcomes were exercised
+    print(f"kernel verdicts on mutated programs: {verdicts}")
+
+
+def _raw_dump_with_attrs(zoo_ns: ZooNamespace) -> list[InetSocket]:
+    records: list[InetSocket] = []
+    for family in (AF_INET, AF_INET6):
+        message = requests.inet_request(family, IPPROTO_TCP, (1 << 12) - 1, 0, None)
+        with _diag_in(zoo_ns.name) as diag:
+            records.extend(decode.walk(diag.request(message), decode.inet_decoder(IPPROTO_TCP)))
+    return records
