@@ -68,10 +68,15 @@ def _list_fds(pid: str) -> list[str] | None:
         return None
 
 
-def _read_links(item: tuple[str, list[str]]) -> list[tuple[int, str]]:
-    """(inode, fd) for each fd of the chunk that is a socket; fds that vanish are skipped."""
+def _read_links(item: tuple[str, list[str]]) -> list[tuple[str, str]]:
+    """(link text, fd) for each fd of the chunk that is a socket; fds that vanish are skipped.
+
+    The link text ("socket:[INODE]") is kept as read: it serves as the map key, so the
+    inode is parsed only for the sockets that end up printed.
+    """
     pid, fds = item
-    found: list[tuple[int, str]] = []
+    found: list[tuple[str, str]] = []
+    append = found.append
     readlink = os.readlink
     prefix = f"/proc/{pid}/fd/"
     for fd in fds:
@@ -80,7 +85,7 @@ def _read_links(item: tuple[str, list[str]]) -> list[tuple[int, str]]:
         except OSError:
             continue
         if target.startswith(_SOCKET_PREFIX):
-            found.append((int(target[8:-1]), fd))
+            append((target, fd))
     return found
 
 
@@ -104,6 +109,33 @@ def _parallel_map(function: Callable[[Item], Result], items: list[Item], workers
     return results  # type: ignore[return-value]  # every slot was filled by a worker
 
 
+Links = dict[str, list[tuple[str, str]]]  # "socket:[INODE]" -> [(pid, fd), ...] in scan order
+
+
+def _scan_links(workers: int) -> tuple[Links, dict[str, str]]:
+    """Every socket fd of every visible process, and the command name of each process holding one."""
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return {}, {}
+    listings = _parallel_map(_list_fds, pids, workers)
+    chunks = [(pid, fds[i : i + _CHUNK]) for pid, fds in zip(pids, listings, strict=True) if fds
+              for i in range(0, len(fds), _CHUNK)]
+    found: Links = {}
+    comms: dict[str, str] = {}
+    get = found.get
+    for (pid, _fds), links in zip(chunks, _parallel_map(_read_links, chunks, workers), strict=True):
+        if links and pid not in comms:
+            comms[pid] = _comm(pid)
+        for target, fd in links:
+            holders = get(target)
+            if holders is None:
+                found[target] = [(pid, fd)]
+            else:
+                holders.append((pid, fd))
+    return found, comms
+
+
 def scan_users(inodes: Iterable[int] | None = None, workers: int = 2) -> UserMap:
     """Map socket inode -> the fds holding it, in ss's /proc scan order (pid order, then fd order).
 
@@ -111,33 +143,17 @@ def scan_users(inodes: Iterable[int] | None = None, workers: int = 2) -> UserMap
     which sockets it will print); the /proc walk itself is the same.
     """
     wanted = None if inodes is None else frozenset(inodes)
-    try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return {}
-    listings = _parallel_map(_list_fds, pids, workers)
-    chunks = [(pid, fds[i : i + _CHUNK]) for pid, fds in zip(pids, listings, strict=True) if fds
-              for i in range(0, len(fds), _CHUNK)]
+    links, comms = _scan_links(workers)
     found: UserMap = {}
-    comms: dict[str, str] = {}
-    for (pid, _fds), links in zip(chunks, _parallel_map(_read_links, chunks, workers), strict=True):
-        for inode, fd in links:
-            if wanted is not None and inode not in wanted:
-                continue
-            comm = comms.get(pid)
-            if comm is None:
-                comm = comms[pid] = _comm(pid)
-            user = User(comm, int(pid), int(fd))
-            holders = found.get(inode)
-            if holders is None:
-                found[inode] = [user]
-            else:
-                holders.append(user)
+    for target, holders in links.items():
+        inode = int(target[8:-1])
+        if wanted is None or inode in wanted:
+            found[inode] = [User(comms[pid], int(pid), int(fd)) for pid, fd in holders]
     return found
 
 
 class UserScan:
-    """scan_users() running in a background thread, so it overlaps the socket dump.
+    """The /proc scan running in a background thread, so it overlaps the socket dump.
 
     The scan spends most of its time inside readlink(), with the GIL released,
     while the dump spends its time decoding in Python: together they take
@@ -145,22 +161,55 @@ class UserScan:
     """
 
     def __init__(self, workers: int = 2) -> None:
-        self._result: UserMap = {}
+        self._result: tuple[Links, dict[str, str]] = ({}, {})
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(workers,), daemon=True)
         self._thread.start()
 
     def _run(self, workers: int) -> None:
         try:
-            self._result = scan_users(workers=workers)
+            self._result = _scan_links(workers)
         except BaseException as error:  # handed to the caller of result()
             self._error = error
 
-    def result(self) -> UserMap:
+    def links(self) -> tuple[Links, dict[str, str]]:
         self._thread.join()
         if self._error is not None:
             raise self._error
         return self._result
+
+    def result(self) -> UserMap:
+        """The scan as scan_users() returns it."""
+        links, comms = self.links()
+        return {int(target[8:-1]): [User(comms[pid], int(pid), int(fd)) for pid, fd in holders]
+                for target, holders in links.items()}
+
+
+class UserLookup:
+    """inode -> users:(...) body for the renderer, from a scan started when this is created.
+
+    Create it before the dump starts: the scan then runs in a thread while the
+    dump decodes (see UserScan); the first lookup waits for it, and if no
+    socket is ever listed nothing waits at all. Only the sockets printed are
+    formatted.
+    """
+
+    def __init__(self, workers: int = 2) -> None:
+        self._scan: UserScan | None = UserScan(workers)
+        self._links: Links = {}
+        self._comms: dict[str, str] = {}
+
+    def __call__(self, inode: int) -> str | None:
+        if self._scan is not None:
+            self._links, self._comms = self._scan.links()
+            self._scan = None
+        if not inode:
+            return None
+        holders = self._links.get(f"socket:[{inode}]")
+        if not holders:
+            return None
+        comms = self._comms
+        return ",".join([f'("{comms[pid]}",pid={pid},fd={fd})' for pid, fd in reversed(holders)])
 
 
 def format_users(entries: list[User]) -> str:
@@ -174,24 +223,6 @@ def users_text(found: UserMap, inode: int) -> str | None:
         return None
     entries = found.get(inode)
     return format_users(entries) if entries else None
-
-
-class UserLookup:
-    """inode -> users:(...) body for the renderer, from a scan started when this is created.
-
-    Create it before the dump starts: the scan then runs in a thread while
-    the dump decodes (see UserScan), and the first lookup waits for it.
-    """
-
-    def __init__(self, workers: int = 2) -> None:
-        self._scan: UserScan | None = UserScan(workers)
-        self._found: UserMap = {}
-
-    def __call__(self, inode: int) -> str | None:
-        if self._scan is not None:
-            self._found = self._scan.result()
-            self._scan = None
-        return users_text(self._found, inode)
 
 
 def selinux_enabled() -> bool:
