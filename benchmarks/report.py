@@ -17,6 +17,8 @@ import suite
 HERE = Path(__file__).resolve().parent
 # Comparisons worth a curve over N (the others are flat or measured once).
 PLOTTED = ("tan", "filter", "tanp", "lib")
+# One colour per tool across panels, whatever else a panel lacks.
+COLOURS = {"pyss": "C0", "ss": "C1", "netstat": "C2", "psutil": "C3"}
 
 METHOD = """\
 ## Method
@@ -34,7 +36,11 @@ METHOD = """\
 - The table gives the median of the timed runs and *first/this*: the first command's median divided by this
   row's, the form the targets are stated in. Library calls are timed inside the process (`benchmarks/libbench.py`;
   interpreter start-up and imports excluded), both consuming TCP sockets of every state.
-- A command that is missing, exits with an error or runs past the timeout shows as n/a.
+- A command that is missing, exits with an error or runs past the timeout shows as n/a, and so does one whose
+  warm-up output shows it skipped the work (no `users:((...))` from `-p`, not exactly the 10 probe connections
+  from the filtered query), so that it cannot look fast.
+- The machine is shared: the load average before and after the run is recorded below. Compare ratios from one
+  run, not absolute times across runs.
 - Regenerate with `nox -s bench` (root, under 15 minutes on 2 cores), or `python benchmarks/run.py --sizes 1k`.
 """
 
@@ -105,11 +111,16 @@ def plot(results: Mapping[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     titles = {c.key: c.title for c in suite.COMPARISONS}
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
-    for ax, key in zip(axes[0], panels, strict=True):
+    columns = min(2, len(panels))
+    grid_rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(grid_rows, columns, figsize=(5.5 * columns, 4 * grid_rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, key in zip(axes.flat, panels, strict=False):
         for label, points in series[key].items():
             points.sort()
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+            colour = COLOURS.get(label.split()[0].split(".")[0])
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label, color=colour)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("sockets (N)")

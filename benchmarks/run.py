@@ -206,6 +206,10 @@ def _first_line(argv: Sequence[str]) -> str:
     return lines[0] if lines else "unknown"
 
 
+def _load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
@@ -249,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     signal.signal(signal.SIGTERM, _raise_exit)
     started = time.monotonic()
+    load_before = _load_average()
     rows: list[suite.Row] = []
     for n in args.sizes:
         rows += run_size(n, args, started + args.budget)
@@ -259,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {
         "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 1),
-        "machine": machine(),
+        "machine": {**machine(), "load average before": load_before, "load average after": _load_average()},
         "sizes": args.sizes,
         "mix": dict(args.mix or loadgen.DEFAULT_MIX),
         "rows": [row.to_json() for row in rows],
