@@ -61,7 +61,7 @@ FAMILY_ALIASES = {
     "x25": "x25", "bluetooth": "bluetooth",
 }
 # families netstat knows but this system (like Debian's netstat here) cannot list
-_NO_SUPPORT = {"ax25": "AF AX25", "ipx": "AF IPX", "netrom": "AF NETROM", "x25": "AF X25", "rose": "AF ROSE"}
+_NO_SUPPORT = {"ipx": "AF IPX", "ax25": "AF AX25", "x25": "AF X25", "netrom": "AF NETROM", "rose": "AF ROSE"}
 
 USAGE = f"""\
 Usage: {PROG} [-tuwx] [-a|-l] [-nWeopc] [-4|-6|-A FAMILY]   list sockets
@@ -327,6 +327,8 @@ def inet_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -
             write(_tcp_rows(family, view, names))
     if flags.sctp and flags.selected and not flags.no_protocol:
         raise MissingSupport("AF INET (sctp)")
+    if flags.verbose and not flags.selected:
+        _missing("AF INET (sctp)")
     for table in ("udp", "raw"):
         if flags.selected and not getattr(flags, table):
             continue
@@ -343,6 +345,8 @@ def _tcp_rows(family: int, view: render.SocketView, names: render.Names) -> str:
     records = _inet_dump("tcp", family, _tcp_states(view), 1 << (INET_DIAG_INFO - 1) if view.timers else 0)
     if view.timers:
         return "".join([row(r, *_timer_counts(r)) for r in records if render.shows_tcp(r, view)])
+    if view.extend > 1 or view.programs:
+        return "".join([row(r) for r in records if render.shows_tcp(r, view)])
     return render.plain_tcp_rows(records, formatter, None if view.all else lambda r: render.shows_tcp(r, view))
 
 
@@ -418,7 +422,14 @@ def list_sockets(flags: Flags, write: Callable[[str], None]) -> int:
     for family, label in _NO_SUPPORT.items():
         if family in flags.family_flags:
             raise MissingSupport(label)
+        if flags.verbose and not selected:  # -v names every family this system cannot list
+            _missing(label)
     return 0
+
+
+def _missing(label: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.write(f"{PROG}: no support for `{label}' on this system.\n")
 
 
 def write_groups(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
@@ -458,8 +469,18 @@ def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
 def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
     from pyss.tables import interfaces
 
-    write(interfaces.table(interfaces.fetch(), bool(flags.all)))
+    if flags.extend > 1:
+        inet6 = interfaces.parse_if_inet6(statistics_text("/proc/net/if_inet6"))
+        write(interfaces.long_table(interfaces.fetch(with_addresses=True), bool(flags.all), inet6))
+    else:
+        write(interfaces.table(interfaces.fetch(), bool(flags.all)))
     return 0
+
+
+def statistics_text(path: str) -> str:
+    from pyss.tables.statistics import read_proc
+
+    return read_proc(path) or ""
 
 
 def show_statistics(flags: Flags, write: Callable[[str], None]) -> int:

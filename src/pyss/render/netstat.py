@@ -178,7 +178,7 @@ class RowFormatter:
 
 def plain_tcp_rows(records: Iterable[InetSocket], formatter: RowFormatter, keep: Callable[[InetSocket], bool] | None
                    ) -> str:
-    """The rows of a whole TCP dump without -e/-p/-o: the hot path of ``netstat -tan`` on a busy host.
+    """The rows of a whole TCP dump without -e/-p/-o (the caller checks): the hot path of ``netstat -tan``.
 
     Same text as RowFormatter.tcp, with the record unpacked as a tuple and
     the column cache consulted inline: per-socket attribute and method

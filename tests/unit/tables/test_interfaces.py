@@ -29,3 +29,37 @@ def test_name_order_is_numeric_aware() -> None:
     names = ["ve10", "lo", "ve2", "eth0:1", "eth0", "ve1", "bond0", "eth0:10", "eth0:2"]
     ordered = sorted(names, key=cmp_to_key(interfaces.name_order))
     assert ordered == ["bond0", "eth0", "eth0:1", "eth0:2", "eth0:10", "lo", "ve1", "ve2", "ve10"]
+
+
+def test_human_bytes_truncates_to_tenths() -> None:
+    assert interfaces.human_bytes(806) == "806.0 B"
+    assert interfaces.human_bytes(1024) == "1024.0 B"  # the thresholds are strictly greater
+    assert interfaces.human_bytes(1536) == "1.5 KiB"
+    assert interfaces.human_bytes(5 * 2**30 + 2**29) == "5.5 GiB"
+
+
+def test_long_block() -> None:
+    stats = {"rx_packets": 9, "rx_bytes": 806, "tx_packets": 9, "tx_bytes": 1587, "rx_crc_errors": 1,
+             "rx_frame_errors": 1, "tx_aborted_errors": 2}
+    ve0 = Interface("ve0", 4163, 1500, stats, interfaces.ARPHRD_ETHER, bytes.fromhex("82c7c97f48f8"), 1000,
+                    interfaces.Address4(bytes([192, 0, 2, 1]), 24, bytes(4), bytes([192, 0, 2, 1])))
+    inet6 = interfaces.parse_if_inet6(
+        "fe8000000000000080c7c9fffe7f48f8 03 40 20 80      ve0\n"
+        "20010db8000000000000000000000001 03 40 00 80      ve0\n"
+        "00000000000000000000000000000001 01 80 10 80       lo\n")
+    assert interfaces.long_block(ve0, inet6) == """\
+ve0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500
+        inet 192.0.2.1  netmask 255.255.255.0  broadcast 0.0.0.0
+        inet6 fe80::80c7:c9ff:fe7f:48f8  prefixlen 64  scopeid 0x20<link>
+        inet6 2001:db8::1  prefixlen 64  scopeid 0x0<global>
+        ether 82:c7:c9:7f:48:f8  txqueuelen 1000  (Ethernet)
+        RX packets 9  bytes 806 (806.0 B)
+        RX errors 0  dropped 0  overruns 0  frame 2
+        TX packets 9  bytes 1587 (1.5 KiB)
+        TX errors 0  dropped 0 overruns 0  carrier 2  collisions 0
+
+"""
+    tun = Interface("tun0", 0x10D1, 1500, None, 0xFFFE, b"", 500)
+    assert interfaces.long_block(tun, []) == (
+        "tun0: flags=4305<UP,POINTOPOINT,RUNNING,NOARP,MULTICAST>  mtu 1500\n"
+        "        unspec 00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00  txqueuelen 500  (UNSPEC)\n\n")
