@@ -148,7 +148,7 @@ class Flags:
     @property
     def selected(self) -> int:
         """netstat's flag_arg: how many socket kinds were named."""
-        others = sum(1 for name in _NO_SUPPORT if name in self.family_flags)
+        others = sum(1 for name in (*_NO_SUPPORT, "bluetooth") if name in self.family_flags)
         return (self.tcp + self.sctp + self.udplite + self.udp + self.raw + int(self.unix) + others
                 + self.groups + self.l2cap + self.rfcomm)
 
@@ -424,6 +424,11 @@ def list_sockets(flags: Flags, write: Callable[[str], None]) -> int:
             raise MissingSupport(label)
         if flags.verbose and not selected:  # -v names every family this system cannot list
             _missing(label)
+    if flags.l2cap or flags.rfcomm or "bluetooth" in flags.family_flags:
+        sys.stdout.flush()
+        sys.stderr.write(f"{PROG}: feature `AF BLUETOOTH' not supported.\n"
+                         f"{PROG} lists no Bluetooth sockets (nor does the net-tools netstat it follows here).\n")
+        return 1
     return 0
 
 
