@@ -143,13 +143,18 @@ class SocketFilter(Protocol):
     """A compiled filter expression (see :mod:`pyss.filter`).
 
     ``states`` narrows the request's state mask (None: the expression says
-    nothing about states); ``bytecode`` is INET_DIAG_REQ_BYTECODE for inet
+    nothing about states); ``families`` replaces the family mask when a value
+    named a family; ``bytecode`` is INET_DIAG_REQ_BYTECODE for inet
     dumps (None: the kernel can judge nothing); calling the filter on a record
     decides what the kernel could not.
     """
 
     @property
     def states(self) -> int | None: ...
+
+    @property
+    def families(self) -> int | None:
+        """The family mask the filter narrows the dump to (a value such as unix:... names one), or None."""
 
     def bytecode(self, family: int, protocol: int) -> bytes | None: ...
 

@@ -206,7 +206,14 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
         if not empty:
             sys.stderr.write(f"{PROGRAM}: no {what} to show with such filter.\n")
             return None
-    query = Query(tables=tables, families=families, states=states, preferred_family=selection.preferred_family,
+    preferred_family = selection.preferred_family
+    narrowed = compiled.families if compiled is not None else None
+    if narrowed:
+        # A filter value naming a family (unix:..., inet6:..., or any value under -4/-6/-x) narrows
+        # the dump to that family, as ss's parser does after the options are merged.
+        families = narrowed
+        preferred_family = narrowed.bit_length() - 1
+    query = Query(tables=tables, families=families, states=states, preferred_family=preferred_family,
                   details=details)
     return query._replace(filter=compiled) if compiled is not None else query
 
