@@ -48,11 +48,6 @@ from tests.unit.filter import kernel_model
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: runs sockets in a private network namespace")
 
-# Cases where ss narrows the dump by family: the CLI must pass compile_filter's
-# preferred_family and honour CompiledFilter.families (the compiler tests below check both).
-NEEDS_FAMILY_WIRING = pytest.mark.xfail(
-    reason="the pyss CLI does not yet pass preferred_family / apply CompiledFilter.families", strict=False)
-
 # Expressions for `-tan`: every form of the grammar, nested and negated.
 TCP_EXPRESSIONS = [
     "dport = :22", "sport = :22", "sport == :ssh", "dport eq :http", "sport != :22", "dport neq :80",
@@ -93,7 +88,8 @@ UNIX_BARE_EXPRESSIONS = ["src *stream*", "src @pyss*", "src *.sock", "not src *a
 # Expressions over every table (`-a`): packet and netlink forms, and family-limiting prefixes.
 ALL_EXPRESSIONS = ["dev lo", "autobound", "sport = :22 or dev lo", "not autobound and dev lo", "sport = :1",
                    "dst 0.0.0.0/8 and not dev lo"]
-# A prefixed value limits ss's dump to its family (`link:` only packet sockets, ...).
+# A prefixed value limits ss's dump to its family (`link:` only packet sockets, ...): the CLI
+# must narrow Query.families to CompiledFilter.families.
 ALL_FAMILY_EXPRESSIONS = ["src netlink:rtnl", "src netlink:audit:2000000001", "src inet6:[::1]", "src unix:*",
                           "src link:ip", "src link:all", "src link:*:lo", "sport = :22 or src link:ip",
                           "autobound and not src unix:*"]
@@ -122,8 +118,7 @@ def _compare(zoo_ns: ZooNamespace, options: str, expression: str) -> None:
         f"{args}\nonly ss: {sorted(_rows(expected) - _rows(actual))}\nonly pyss: {sorted(_rows(actual) - _rows(expected))}")
 
 
-@pytest.mark.parametrize("expression", [
-    pytest.param(e, marks=NEEDS_FAMILY_WIRING) if "inet:" in e else e for e in TCP_EXPRESSIONS])
+@pytest.mark.parametrize("expression", TCP_EXPRESSIONS)
 def test_tcp_selection_matches_ss(zoo_ns: ZooNamespace, expression: str) -> None:
     _compare(zoo_ns, "-tanH", expression)
 
@@ -139,7 +134,6 @@ def test_unix_selection_matches_ss(zoo_ns: ZooNamespace, expression: str) -> Non
 
 
 @pytest.mark.parametrize("expression", UNIX_BARE_EXPRESSIONS)
-@NEEDS_FAMILY_WIRING
 def test_unix_bare_patterns_match_ss(zoo_ns: ZooNamespace, expression: str) -> None:
     _compare(zoo_ns, "-xanH", expression)
 
@@ -150,7 +144,6 @@ def test_all_tables_selection_matches_ss(zoo_ns: ZooNamespace, expression: str) 
 
 
 @pytest.mark.parametrize("expression", ALL_FAMILY_EXPRESSIONS)
-@NEEDS_FAMILY_WIRING
 def test_family_prefixes_narrow_the_dump_like_ss(zoo_ns: ZooNamespace, expression: str) -> None:
     _compare(zoo_ns, "-anH", expression)
 
@@ -404,3 +397,17 @@ def _raw_dump_with_attrs(zoo_ns: ZooNamespace) -> list[InetSocket]:
         with _diag_in(zoo_ns.name) as diag:
             records.extend(decode.walk(diag.request(message), decode.inet_decoder(IPPROTO_TCP)))
     return records
+
+
+@pytest.mark.parametrize(("words", "text"), [
+    ([], "# ssh either way\nsport = :22\nor dport = :22\n"),
+    ([], "( sport > :40000\n  and sport < :40010 )\n"),
+    ([], "dst\n0.0.0.0\n127.0.0.1\n"),  # ss skips lines starting with 0
+    (["state", "established"], "sport = :22\n"),
+    (["sport", "=", ":22"], "or dport = :22\n"),  # argv words come first, then the file
+])
+def test_filter_file_like_ss(zoo_ns: ZooNamespace, words: list[str], text: str) -> None:
+    path = os.path.join(zoo_ns.unix_dir, "filter.txt")
+    with open(path, "w", encoding="ascii") as source:
+        source.write(text)
+    _compare(zoo_ns, f"-tanH -F {path}", shlex.join(words))
