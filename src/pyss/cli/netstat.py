@@ -471,6 +471,21 @@ def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
     return 0
 
 
+def show_masquerade(flags: Flags, write: Callable[[str], None]) -> int:
+    from pyss.tables import masquerade
+    from pyss.tables.names import NetstatNames
+    from pyss.tables.statistics import read_proc
+
+    text = read_proc(masquerade.CONNTRACK_PATH)
+    if text is None:
+        sys.stderr.write(f"{PROG}: no support for `ip_masquerade' on this system.\n")
+        return 1
+    names = NetstatNames(flags.numeric_hosts, flags.numeric_ports, flags.numeric_users)
+    write(masquerade.lines(masquerade.parse(text), lambda packed: names.host(AF_INET, packed), names.service,
+                           flags.extend))
+    return 0
+
+
 def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
     from pyss.tables import interfaces
 
@@ -520,13 +535,12 @@ def run(flags: Flags) -> int:
     if flags.interfaces + flags.route + flags.masquerade + flags.statistics > 1:
         raise UsageError("")
     _finish_selection(flags)
-    if flags.masquerade:
-        sys.stderr.write(f"{PROG}: no support for `ip_masquerade' on this system.\n")
-        return 1
     if flags.statistics:
         return show_statistics(flags, _write)
     action: Callable[[Flags, Callable[[str], None]], int] = list_sockets
-    if flags.route:
+    if flags.masquerade:
+        action = show_masquerade
+    elif flags.route:
         action = show_routes
     elif flags.interfaces:
         action = show_interfaces
