@@ -276,6 +276,33 @@ def test_bad_input_matches_netstat_status(ns: harness.ZooNamespace, args: str, s
     assert not harness.has_traceback(run.stderr)
 
 
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY_HOLDER = ("import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                 "s.bind(('192.0.2.1', 5354)); print('READY', flush=True); sys.stdin.read()")
+
+
+def test_unprivileged_program_column(ns: harness.ZooNamespace) -> None:
+    """As a plain user, -p shows only that user's processes and both tools say so on stderr."""
+    holder = subprocess.Popen(["ip", "netns", "exec", ns.name, *NOBODY, sys.executable, "-c", NOBODY_HOLDER],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=harness.TOOL_ENV)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"READY\n"
+        for args in (["-uanp"], ["-tlnp"]):
+            expected = ns.run_in_ns([*NOBODY, "netstat", *args])
+            actual = ns.run_in_ns([*NOBODY, str(harness.PYNETSTAT), *args])
+            assert actual.stdout == expected.stdout, harness.unified(
+                expected.text.splitlines(True), actual.text.splitlines(True), ("netstat", "pynetstat"))
+            assert actual.stderr == expected.stderr
+            assert b"Not all processes could be identified" in actual.stderr
+        assert b"/python" in ns.run_in_ns([*NOBODY, str(harness.PYNETSTAT), "-uanp"]).stdout
+    finally:
+        if holder.stdin is not None:
+            holder.stdin.close()
+        holder.wait(timeout=10)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
 def test_masquerade_reads_conntrack(ns: harness.ZooNamespace) -> None:
     """netstat's /proc/net/ip_masquerade is gone; pynetstat reads conntrack instead (no NAT here: no rows)."""
     assert ns.netstat("-M").returncode == 1
