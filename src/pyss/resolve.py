@@ -27,18 +27,18 @@ def ephemeral_range() -> tuple[int, int]:
 class ServiceNames:
     """port -> service name for one transport ("tcp", "udp"), numeric when unknown."""
 
-    __slots__ = ("_cache", "_high", "_low", "_proto")
+    __slots__ = ("_high", "_low", "_proto", "cache")
 
     def __init__(self, proto: str) -> None:
         self._proto = proto
         self._low, self._high = ephemeral_range()
-        self._cache: dict[int, str] = {0: "*"}
+        self.cache: dict[int, str] = {0: "*"}  # hot loops read it directly and call only on a miss
 
     def __call__(self, port: int) -> str:
-        name = self._cache.get(port)
+        name = self.cache.get(port)
         if name is None:
             name = self._lookup(port)
-            self._cache[port] = name
+            self.cache[port] = name
         return name
 
     def _lookup(self, port: int) -> str:

@@ -129,9 +129,8 @@ class RowBuilder:
         queues = self._queues
         address_texts = self._addresses  # packed address -> "text:" (v6 wildcard excluded: it depends on v6only)
         address_text = self._address_text
-        tcp_ports = self._port_function(IPPROTO_TCP)
-        udp_ports = self._port_function(IPPROTO_UDP)
-        raw_ports = self._port_function(IPPROTO_RAW)
+        # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
+        by_protocol = {protocol: self._port_function(protocol) for protocol in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW)}
         state_names = STATE_NAMES
         details = self.details
         show_netid, show_state = self.show_netid, self.show_state
@@ -139,7 +138,7 @@ class RowBuilder:
         def row(record: InetSocket) -> Row:
             (_family, state, _timer, _retrans, sport, dport, src, dst, ifindex,
              _cookie, _expires, rqueue, wqueue, _uid, _inode, protocol, _attrs) = record
-            ports = tcp_ports if protocol == 6 else udp_ports if protocol == 17 else raw_ports
+            ports, texts = by_protocol[protocol]
             local = address_texts.get(src) or address_text(record, src)
             if ifindex:
                 local = f"{local[:-1]}%{interface_name(ifindex)}:"
@@ -147,9 +146,9 @@ class RowBuilder:
                 queues[rqueue] if rqueue < 64 else f"{rqueue:<6d}",
                 queues[wqueue] if wqueue < 64 else f"{wqueue:<6d}",
                 local,
-                ports(sport),
+                texts.get(sport) or ports(sport),
                 address_texts.get(dst) or address_text(record, dst),
-                ports(dport),
+                texts.get(dport) or ports(dport),
                 details(record) if details else "",
             )
             if show_state:
@@ -163,20 +162,20 @@ class RowBuilder:
     def inet_row(self, record: InetSocket) -> Row:
         return self._inet_row_function()(record)
 
-    def _port_function(self, protocol: int) -> Callable[[int], str]:
+    def _port_function(self, protocol: int) -> tuple[Callable[[int], str], dict[int, str]]:
+        """(port -> text, the cache that function fills) for one inet table."""
         if protocol == IPPROTO_RAW:
-            return self._raw_port
-        if self.numeric:
-            texts = {0: "*"}
+            return self._raw_port, {}
+        if not self.numeric:
+            service = self._services["udp" if protocol == IPPROTO_UDP else "tcp"]
+            return service, service.cache
+        texts = {0: "*"}
 
-            def numeric(port: int) -> str:
-                text = texts.get(port)
-                if text is None:
-                    text = texts[port] = str(port)
-                return text
+        def numeric(port: int) -> str:
+            text = texts[port] = str(port)
+            return text
 
-            return numeric
-        return self._services["udp" if protocol == IPPROTO_UDP else "tcp"]
+        return numeric, texts
 
     def _address_text(self, record: InetSocket, packed: bytes) -> str:
         """ "text:" for an address; cached unless it is the IPv6 wildcard, whose text depends on v6only."""
