@@ -18,7 +18,7 @@ from tests.unit.filter.fake_resolver import CGROUPS, DEVICES, FakeResolver
 from pyss.filter import FilterError, compile_filter
 from pyss.filter.ast import lower
 from pyss.filter.compiled import CompiledFilter
-from pyss.netlink.constants import AF_INET
+from pyss.netlink.constants import AF_INET, AF_INET6
 
 WORDS = ["(", ")", "!", "not", "and", "&&", "or", "||", "&", "|", "src", "dst", "sport", "dport", "dev",
          "fwmark", "cgroup", "autobound", "=", "==", "!=", ">", "<", ">=", "<=", "eq", "ne", "gt", "lt",
@@ -26,7 +26,10 @@ WORDS = ["(", ")", "!", "not", "and", "&&", "or", "||", "&", "|", "src", "dst", 
          "0x10/0xff", "app", "unix:/tmp/*", "link:ip", "netlink:rtnl", "bogus", ":bogus", "1.2.3.4/99", "(sport",
          "state", "established", "exclude", "\\", "a\\ b", ""]
 PORTS = st.sampled_from([0, 1, 22, 80, 1023, 1024, 40000, 60999, 65535])
-ADDRESSES = st.sampled_from(["10.0.0.1", "10.0.0.2", "10.1.0.1", "127.0.0.1", "0.0.0.0", "192.0.2.7"])
+ADDRESSES = {
+    AF_INET: ["10.0.0.1", "10.0.0.2", "10.1.0.1", "127.0.0.1", "0.0.0.0", "192.0.2.7"],
+    AF_INET6: ["::1", "::", "2001:db8::1", "2001:db8::2", "2001:db8:1::1", "fe80::1"],
+}
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -44,13 +47,20 @@ def test_any_words_compile_or_raise_filter_error(words: list[str]) -> None:
     assert program is None or kernel_model.audit(program)
 
 
-def leaf() -> st.SearchStrategy[str]:
+def _host(family: int, address: str) -> str:
+    return f"[{address}]" if family == AF_INET6 else address
+
+
+def leaf(family: int) -> st.SearchStrategy[str]:
+    addresses = st.sampled_from(ADDRESSES[family])
+    width = 128 if family == AF_INET6 else 32
     op = st.sampled_from(["=", "==", "eq", "!=", "ne", ">", "gt", "<", "lt", ">=", "ge", "<=", "le"])
     return st.one_of(
         st.builds(lambda side, o, p: f"{side} {o} :{p}", st.sampled_from(["sport", "dport"]), op, PORTS),
-        st.builds(lambda side, a, n: f"{side} {a}/{n}", st.sampled_from(["src", "dst"]), ADDRESSES,
-                  st.integers(0, 32)),
-        st.builds(lambda side, a, p: f"{side} {a}:{p}", st.sampled_from(["src", "dst"]), ADDRESSES, PORTS),
+        st.builds(lambda side, a, n: f"{side} {a}/{n}", st.sampled_from(["src", "dst"]), addresses,
+                  st.integers(0, width)),
+        st.builds(lambda side, a, p: f"{side} {_host(family, a)}:{p}", st.sampled_from(["src", "dst"]), addresses,
+                  PORTS),
         st.builds(lambda side, p: f"{side} *:{p}", st.sampled_from(["src", "dst"]), PORTS),
         st.builds(lambda m, k: f"fwmark = {m:#x}/{k:#x}", st.sampled_from([0, 1, 0x10, 0x11]),
                   st.sampled_from([0, 1, 0xF0, 0xFFFFFFFF])),
@@ -60,8 +70,8 @@ def leaf() -> st.SearchStrategy[str]:
     )
 
 
-def expression() -> st.SearchStrategy[str]:
-    return st.recursive(leaf(), lambda inner: st.one_of(
+def expression(family: int = AF_INET) -> st.SearchStrategy[str]:
+    return st.recursive(leaf(family), lambda inner: st.one_of(
         st.builds(lambda e: f"not {e}" if e.startswith("(") or " " not in e else f"not ( {e} )", inner),
         st.builds(lambda a, b: f"( {a} and {b} )", inner, inner),
         st.builds(lambda a, b: f"( {a} or {b} )", inner, inner),
@@ -70,18 +80,26 @@ def expression() -> st.SearchStrategy[str]:
     ), max_leaves=8)
 
 
-def entries() -> st.SearchStrategy[kernel_model.Entry]:
+def entries(family: int = AF_INET) -> st.SearchStrategy[kernel_model.Entry]:
+    addresses = st.sampled_from(ADDRESSES[family])
     return st.builds(
         lambda sport, dport, src, dst, ifindex, mark, cgroup: kernel_model.Entry(
-            AF_INET, sport, dport, socket.inet_aton(src), socket.inet_aton(dst), ifindex, mark, cgroup,
-            port_locked=not 32768 <= sport <= 60999),
-        PORTS, PORTS, ADDRESSES, ADDRESSES, st.sampled_from([0, 1, 2]), st.sampled_from([0, 1, 0x10, 0x13]),
+            family, sport, dport, socket.inet_pton(family, src), socket.inet_pton(family, dst), ifindex, mark,
+            cgroup, port_locked=not 32768 <= sport <= 60999),
+        PORTS, PORTS, addresses, addresses, st.sampled_from([0, 1, 2]), st.sampled_from([0, 1, 0x10, 0x13]),
         st.sampled_from([0, CGROUPS["app"]]))
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(expression(), st.lists(entries(), min_size=1, max_size=8))
-def test_bytecode_and_predicate_agree(text: str, sockets: list[kernel_model.Entry]) -> None:
+def families() -> st.SearchStrategy[tuple[str, list[kernel_model.Entry]]]:
+    """An expression and sockets of one family (where the kernel's and ss's checks coincide)."""
+    return st.sampled_from([AF_INET, AF_INET6]).flatmap(
+        lambda family: st.tuples(expression(family), st.lists(entries(family), min_size=1, max_size=8)))
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(families())
+def test_bytecode_and_predicate_agree(case: tuple[str, list[kernel_model.Entry]]) -> None:
+    text, sockets = case
     expression = compile_filter(text.split(), resolver=FakeResolver()).expression
     compiled = CompiledFilter(expression, ephemeral=(32768, 60999))  # the range `port_locked` assumes
     assert compiled.expression is not None
