@@ -9,20 +9,22 @@ scan order.
 
 Processes and fds come and go during the scan, and an unprivileged user may
 not read other users' fds: each such error skips what cannot be seen, as ss
-does. Speed comes from doing only the work that answers the question: no
-per-fd path building beyond an f-string, the command name read once per
-process that holds a socket, and an optional inode set that keeps entries for
-sockets the caller will print only.
+does. Speed comes from doing only the work that answers the question: the
+link text is the map key (an inode is parsed only for sockets printed), the
+command name is read once per process that holds a socket, and the scan can
+run in a forked child while the caller dumps (UserScan, UserLookup).
 """
 
 from __future__ import annotations
 
-import itertools
+import atexit
+import contextlib
+import marshal
 import os
+import signal
 import sys
-import threading
-from collections.abc import Callable, Iterable
-from typing import NamedTuple, TypeVar
+from collections.abc import Iterable
+from typing import NamedTuple, NoReturn
 
 _SOCKET_PREFIX = "socket:["
 
@@ -36,8 +38,6 @@ class User(NamedTuple):
 
 
 UserMap = dict[int, list[User]]
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 
 
 def parse_comm(stat: bytes) -> str:
@@ -58,76 +58,43 @@ def _comm(pid: str) -> str:
         return ""
 
 
-_CHUNK = 1024  # fds per work item: small enough to balance a few huge processes over the workers
-
-
-def _list_fds(pid: str) -> list[str] | None:
-    try:
-        return os.listdir(f"/proc/{pid}/fd")
-    except OSError:  # gone, or not ours to read
-        return None
-
-
-def _read_links(item: tuple[str, list[str]]) -> list[tuple[str, str]]:
-    """(link text, fd) for each fd of the chunk that is a socket; fds that vanish are skipped.
-
-    The link text ("socket:[INODE]") is kept as read: it serves as the map key, so the
-    inode is parsed only for the sockets that end up printed.
-    """
-    pid, fds = item
-    found: list[tuple[str, str]] = []
-    append = found.append
-    readlink = os.readlink
-    prefix = f"/proc/{pid}/fd/"
-    for fd in fds:
-        try:
-            target = readlink(prefix + fd)
-        except OSError:
-            continue
-        if target.startswith(_SOCKET_PREFIX):
-            append((target, fd))
-    return found
-
-
-def _parallel_map(function: Callable[[Item], Result], items: list[Item], workers: int) -> list[Result]:
-    """map() over threads, results in input order; readlink on /proc releases the GIL, so the
-    kernel-side work of the scan (most of it) runs on every core."""
-    results: list[Result | None] = [None] * len(items)
-    counter = itertools.count()
-    total = len(items)
-
-    def work() -> None:
-        while (index := next(counter)) < total:  # next() on a count is atomic under the GIL
-            results[index] = function(items[index])
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(0, min(workers, total) - 1))]
-    for thread in threads:
-        thread.start()
-    work()
-    for thread in threads:
-        thread.join()
-    return results  # type: ignore[return-value]  # every slot was filled by a worker
-
-
 Links = dict[str, list[tuple[str, str]]]  # "socket:[INODE]" -> [(pid, fd), ...] in scan order
+Scan = tuple[Links, dict[str, str]]  # the links, and the command name of each pid holding a socket
 
 
-def _scan_links(workers: int) -> tuple[Links, dict[str, str]]:
-    """Every socket fd of every visible process, and the command name of each process holding one."""
-    try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return {}, {}
-    listings = _parallel_map(_list_fds, pids, workers)
-    chunks = [(pid, fds[i : i + _CHUNK]) for pid, fds in zip(pids, listings, strict=True) if fds
-              for i in range(0, len(fds), _CHUNK)]
+def _scan_links(share: int = 0, shares: int = 1, skip: frozenset[str] = frozenset()) -> Scan:
+    """Every socket fd of every visible process (but ``skip``), in /proc order (pid, then fd).
+
+    With ``shares`` > 1 only the fds whose number is ``share`` modulo ``shares``
+    are read, so that several processes can split one scan evenly even when a
+    few processes hold nearly all the sockets. The link text ("socket:[INODE]")
+    is kept as read: it is the map key, and the inode is parsed only for the
+    sockets that end up printed.
+    """
     found: Links = {}
     comms: dict[str, str] = {}
-    get = found.get
-    for (pid, _fds), links in zip(chunks, _parallel_map(_read_links, chunks, workers), strict=True):
-        if links and pid not in comms:
-            comms[pid] = _comm(pid)
-        for target, fd in links:
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit() and name not in skip]
+    except OSError:
+        return found, comms
+    readlink, listdir, get = os.readlink, os.listdir, found.get
+    for pid in pids:
+        prefix = f"/proc/{pid}/fd/"
+        try:
+            fds = listdir(prefix)
+        except OSError:  # gone, or not ours to read
+            continue
+        for fd in fds:
+            if shares > 1 and int(fd) % shares != share:
+                continue
+            try:
+                target = readlink(prefix + fd)
+            except OSError:
+                continue
+            if not target.startswith(_SOCKET_PREFIX):
+                continue
+            if pid not in comms:
+                comms[pid] = _comm(pid)
             holders = get(target)
             if holders is None:
                 found[target] = [(pid, fd)]
@@ -136,14 +103,35 @@ def _scan_links(workers: int) -> tuple[Links, dict[str, str]]:
     return found, comms
 
 
-def scan_users(inodes: Iterable[int] | None = None, workers: int = 2) -> UserMap:
+def _merge(parts: list[Scan]) -> Scan:
+    """Join the shares of a split scan back into /proc order."""
+    if len(parts) == 1:
+        return parts[0]
+    found, comms = parts[0]
+    for links, names in parts[1:]:
+        comms.update(names)
+        for target, holders in links.items():
+            mine = found.get(target)
+            if mine is None:
+                found[target] = holders
+            else:  # a socket held by fds in several shares: restore pid-then-fd order
+                mine.extend(holders)
+                mine.sort(key=lambda holder: (int(holder[0]), int(holder[1])))
+    return found, comms
+
+
+def scan_users(inodes: Iterable[int] | None = None) -> UserMap:
     """Map socket inode -> the fds holding it, in ss's /proc scan order (pid order, then fd order).
 
     With ``inodes``, only those sockets are kept (the caller already knows
     which sockets it will print); the /proc walk itself is the same.
     """
     wanted = None if inodes is None else frozenset(inodes)
-    links, comms = _scan_links(workers)
+    links, comms = _scan_links()
+    return _user_map(links, comms, wanted)
+
+
+def _user_map(links: Links, comms: dict[str, str], wanted: frozenset[int] | None = None) -> UserMap:
     found: UserMap = {}
     for target, holders in links.items():
         inode = int(target[8:-1])
@@ -153,56 +141,145 @@ def scan_users(inodes: Iterable[int] | None = None, workers: int = 2) -> UserMap
 
 
 class UserScan:
-    """The /proc scan running in a background thread, so it overlaps the socket dump.
+    """The /proc scan, split over forked child processes, running while the caller dumps sockets.
 
-    The scan spends most of its time inside readlink(), with the GIL released,
-    while the dump spends its time decoding in Python: together they take
-    little longer than the slower of the two.
+    Processes, not threads: the scan is mostly readlink() calls, and the dump
+    is pure Python holding the GIL; a thread that drops the GIL for every
+    syscall then waits up to a switch interval to get it back (CPython's
+    convoy effect), which made an overlapped threaded scan slower than a
+    sequential one. Each child reads every ``workers``-th fd of each process
+    and sends its share back through a pipe with marshal (fast, and safe: both
+    ends are this program). The children leave themselves out of the scan
+    (they hold copies of the caller's fds). If fork fails the scan runs
+    in-process when the result is first asked for.
     """
 
     def __init__(self, workers: int = 2) -> None:
-        self._result: tuple[Links, dict[str, str]] = ({}, {})
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(workers,), daemon=True)
-        self._thread.start()
-
-    def _run(self, workers: int) -> None:
+        self._children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+        pipes: list[tuple[int, int]] = []
         try:
-            self._result = _scan_links(workers)
-        except BaseException as error:  # handed to the caller of result()
-            self._error = error
+            pipes = [os.pipe() for _ in range(max(1, workers))]
+            self._fork(pipes)
+        except OSError:
+            self._abandon()
+            for read_end, write_end in pipes:
+                for end in (read_end, write_end):
+                    with contextlib.suppress(OSError):
+                        os.close(end)
+            self._children = []
+            return
+        atexit.register(self._abandon)
 
-    def links(self) -> tuple[Links, dict[str, str]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
+    def _fork(self, pipes: list[tuple[int, int]]) -> None:
+        """Fork one child per pipe; each learns all scanner pids before scanning (to skip them)."""
+        ready = [os.pipe() for _ in pipes]
+        try:
+            for share, (read_end, write_end) in enumerate(pipes):
+                child = os.fork()
+                if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
+                    _child(share, pipes, ready)
+                os.close(write_end)
+                self._children.append((child, read_end))
+            # Every child holds copies of our fds: tell each which pids are scanners.
+            names = " ".join(str(pid) for pid, _ in self._children).encode()
+            for _ready_read, ready_write in ready:
+                os.write(ready_write, names)
+        finally:
+            for ready_read, ready_write in ready:
+                os.close(ready_read)
+                os.close(ready_write)
+
+    def links(self) -> Scan:
+        if not self._children:
+            return _scan_links()
+        children, self._children = self._children, []
+        atexit.unregister(self._abandon)
+        parts: list[Scan] = []
+        failed = False
+        for child, read_end in children:
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            _pid, status = os.waitpid(child, 0)
+            if status != 0 or not data:
+                failed = True
+            else:
+                parts.append(marshal.loads(data))
+        if failed:
+            return _scan_links()  # a child failed: scan here instead
+        return _merge(parts)
 
     def result(self) -> UserMap:
         """The scan as scan_users() returns it."""
-        links, comms = self.links()
-        return {int(target[8:-1]): [User(comms[pid], int(pid), int(fd)) for pid, fd in holders]
-                for target, holders in links.items()}
+        return _user_map(*self.links())
+
+    def _abandon(self) -> None:
+        """At exit without having asked (nothing was listed): stop the children and reap them."""
+        children, self._children = self._children, []
+        for child, read_end in children:
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+
+
+def _child(share: int, pipes: list[tuple[int, int]], ready: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
+    """A scanning child: wait for the scanner pids, scan its share, send it back, exit."""
+    status = 1
+    try:
+        for index, ((read_end, write_end), (ready_read, ready_write)) in enumerate(zip(pipes, ready, strict=True)):
+            os.close(read_end)
+            os.close(ready_write)
+            if index != share:
+                with contextlib.suppress(OSError):  # earlier siblings' ends are already closed
+                    os.close(write_end)
+                os.close(ready_read)
+        names = b""
+        while chunk := os.read(ready[share][0], 4096):  # until the parent closes its end
+            names += chunk
+        skip = frozenset(name.decode() for name in names.split())
+        data = marshal.dumps(_scan_links(share, len(pipes), skip))
+        view = memoryview(data)
+        write_end = pipes[share][1]
+        while view:
+            view = view[os.write(write_end, view) :]
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def idle_cores(limit: int = 2) -> int:
+    """Cores the 1-minute load average leaves free beyond the one this process uses (at most ``limit``)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except OSError:
+        return 0
+    return max(0, min(limit, int(cores - 1 - load + 0.5)))
 
 
 class UserLookup:
     """inode -> users:(...) body for the renderer, from a scan started when this is created.
 
-    Create it before the dump starts: the scan then runs in a thread while the
-    dump decodes (see UserScan); the first lookup waits for it, and if no
-    socket is ever listed nothing waits at all. Only the sockets printed are
-    formatted.
+    Create it before the dump starts: the scan then runs in child processes
+    while the dump decodes (see UserScan); the first lookup waits for it, and
+    if no socket is ever listed nothing waits at all. Only the sockets printed
+    are formatted. ``workers=None`` forks one scanner per idle core (none on
+    a saturated host, where a child would only compete with the dump: the scan
+    then runs here, after it).
     """
 
-    def __init__(self, workers: int = 2) -> None:
-        self._scan: UserScan | None = UserScan(workers)
+    def __init__(self, workers: int | None = None) -> None:
+        count = idle_cores() if workers is None else workers
+        self._scan: UserScan | None = UserScan(count) if count > 0 else None
         self._links: Links = {}
         self._comms: dict[str, str] = {}
+        self._scanned = False
 
     def __call__(self, inode: int) -> str | None:
-        if self._scan is not None:
-            self._links, self._comms = self._scan.links()
-            self._scan = None
+        if not self._scanned:
+            self._links, self._comms = self._scan.links() if self._scan is not None else _scan_links()
+            self._scan, self._scanned = None, True
         if not inode:
             return None
         holders = self._links.get(f"socket:[{inode}]")

@@ -41,7 +41,7 @@ def test_every_holder_listed_newest_first_as_ss_does(pair: tuple[socket.socket, 
     left, _ = pair
     duplicate = os.dup(left.fileno())
     try:
-        found = scan_users(workers=1)
+        found = scan_users()
         entries = found[inode_of(left)]
         assert [user.fd for user in entries] == sorted([left.fileno(), duplicate])  # scan order: fd order
         comm = own_comm()
@@ -60,19 +60,45 @@ def test_inode_set_keeps_only_those(pair: tuple[socket.socket, socket.socket]) -
     assert inode_of(right) not in found
 
 
-def test_workers_do_not_change_the_result(pair: tuple[socket.socket, socket.socket]) -> None:
-    left, _ = pair
-    one, several = scan_users(workers=1), scan_users(workers=3)
-    assert one[inode_of(left)] == several[inode_of(left)]
+def test_split_scans_equal_the_plain_scan(pair: tuple[socket.socket, socket.socket]) -> None:
+    """Children splitting the fds between them, merged back: same holders, same order, no scanner listed."""
+    left, right = pair
+    extra = [os.dup(left.fileno()) for _ in range(5)]
+    try:
+        plain = scan_users()
+        for workers in (1, 2, 3):
+            split = UserScan(workers).result()
+            for sock in (left, right):
+                assert split[inode_of(sock)] == plain[inode_of(sock)]
+        assert [user.fd for user in plain[inode_of(left)]] == sorted([left.fileno(), *extra])
+    finally:
+        for fd in extra:
+            os.close(fd)
+
+
+def test_abandoned_scan_leaves_no_child() -> None:
+    scan = UserScan(2)
+    children = [pid for pid, _ in scan._children]
+    assert len(children) == 2
+    scan._abandon()
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_background_scan_and_lookup(pair: tuple[socket.socket, socket.socket]) -> None:
     left, right = pair
     assert inode_of(left) in UserScan().result()
-    lookup = UserLookup()
-    assert lookup(inode_of(right)) == f'("{own_comm()}",pid={os.getpid()},fd={right.fileno()})'
-    assert lookup(0) is None
-    assert lookup(1) is None  # no socket has inode 1
+    for workers in (None, 0, 1, 2):
+        lookup = UserLookup(workers)
+        assert lookup(inode_of(right)) == f'("{own_comm()}",pid={os.getpid()},fd={right.fileno()})'
+        assert lookup(0) is None
+        assert lookup(1) is None  # no socket has inode 1
+
+
+def test_idle_cores_is_bounded() -> None:
+    assert 0 <= procs.idle_cores() <= 2
+    assert procs.idle_cores(limit=0) == 0
 
 
 def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, socket.socket],
@@ -96,7 +122,7 @@ def test_unreadable_fd_directories_are_skipped(monkeypatch: pytest.MonkeyPatch) 
     real_listdir = os.listdir
 
     def denied(path: str = ".") -> list[str]:
-        if path.endswith("/fd"):
+        if path.rstrip("/").endswith("/fd"):
             raise PermissionError(13, "Permission denied", path)
         return real_listdir(path)
 
