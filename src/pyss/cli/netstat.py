@@ -121,6 +121,7 @@ class Flags:
     version: bool = False
     help: bool = False
     cache: bool = False
+    fib: bool = False
     families: list[str] = field(default_factory=list)  # netstat's afname list, in order
     family_flags: set[str] = field(default_factory=set)
     no_protocol: bool = False  # netstat's flag_noprot: protocols implied by a family
@@ -185,13 +186,15 @@ def _apply(flags: Flags, option: str, argument: str | None) -> None:
         flags.verbose = True
     elif option == "C":
         flags.cache = True
+    elif option == "F":
+        flags.fib = True
     elif option == "V":
         flags.version = True
     elif option == "h":
         flags.help = True
     elif option == "Z":
         raise FamilyError("")  # handled by the caller's message
-    # -d, -N, -F: accepted and without effect, as in netstat on Linux
+    # -d, -N: accepted and without effect, as in netstat on Linux
 
 
 def parse(argv: list[str]) -> Flags:
@@ -458,13 +461,21 @@ def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
 
     names = NetstatNames(flags.numeric_hosts, flags.numeric_ports, flags.numeric_users)
     ext = {1: 2, 2: 1}.get(flags.extend, flags.extend)
+    fib = flags.fib or not flags.cache
     for family in flags.families or ["inet"]:
         if family == "inet":
-            table = routes.fetch([AF_INET])
-            write(routes.ipv4_lines(table, lambda r: names.route_destination(r.dst, r.dst_len), names.gateway, ext))
+            if fib:
+                table = routes.fetch([AF_INET])
+                write(routes.ipv4_lines(table, lambda r: names.route_destination(r.dst, r.dst_len), names.gateway,
+                                        ext))
+            if flags.cache:
+                write(routes.ipv4_cache_header(ext))
         elif family == "inet6":
-            table = routes.fetch([AF_INET6])
-            write(routes.ipv6_lines(table, lambda packed: names.host(AF_INET6, packed)))
+            if fib:
+                table = routes.fetch([AF_INET6])
+                write(routes.ipv6_lines(table, lambda packed: names.host(AF_INET6, packed)))
+            if flags.cache:  # cached (exception) routes are not dumped: the header only, as on an idle host
+                write(routes.IPV6_CACHE_HEADER)
         else:
             sys.stderr.write(f"No routing for address family `{family}'.\n")
             return E_OPTERR
@@ -566,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
             if str(error):
                 sys.stderr.write(f"Unknown address family `{error}'.\n")
             else:
-                sys.stderr.write("SELinux is not enabled for this application.\n")
+                sys.stderr.write("SELinux is not enabled on this machine.\n")
             return 1
         if flags.version:
             sys.stdout.write(f"{PROG} {VERSION} (pyss): net-tools netstat's interface over sock_diag and rtnetlink\n")

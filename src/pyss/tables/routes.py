@@ -99,6 +99,21 @@ def _ipv4_line(route: Route, dst: str, gw: str, ext: int) -> str:
             f"{mss:<5} {route.window:<6} {irtt}\n")
 
 
+def ipv4_cache_header(ext: int) -> str:
+    """netstat -rC: the IPv4 routing cache left the kernel in 3.6; /proc/net/rt_cache lists nothing, netstat the header."""
+    columns = "Source          Destination     Gateway         "
+    if ext == 1:
+        columns += "Flags Metric Ref    Use Iface"
+    elif ext == 2:
+        columns += "Flags   MSS Window  irtt Iface"
+    else:
+        columns += "Flags Metric Ref    Use Iface    MSS   Window irtt  TOS HHRef HHUptod     SpecDst"
+    return f"Kernel IP routing cache\n{columns}\n"
+
+
+IPV6_CACHE_HEADER = "Kernel IPv6 routing cache\nDestination                    Next Hop                   Flag Met Ref  Use If\n"
+
+
 def _signed(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 

@@ -82,3 +82,10 @@ def test_ipv6_router_advertised_flags() -> None:
     learned = Route(AF_INET6, 254, routes.RTN_UNICAST, routes.RTPROT_RA, bytes(16), 0, b"\xfe\x80" + bytes(13) + b"\1",
                     "ve0", 1024, expires=1800)
     assert routes.ipv6_flags(learned) == "UGDAe"
+
+
+def test_cache_headers() -> None:
+    assert routes.ipv4_cache_header(2) == (
+        "Kernel IP routing cache\nSource          Destination     Gateway         Flags   MSS Window  irtt Iface\n")
+    assert routes.ipv4_cache_header(1).endswith("Flags Metric Ref    Use Iface\n")
+    assert routes.IPV6_CACHE_HEADER.startswith("Kernel IPv6 routing cache\n")
