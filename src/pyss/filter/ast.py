@@ -1,6 +1,8 @@
 """The filter expression tree, and its canonical text.
 
-The tree keeps what the user wrote (``sport > :1024`` stays a ``>``
+Nodes are NamedTuples (importing dataclasses would cost start-up time); the
+ones whose fields could coincide carry a ``kind`` so that, say, ``And(a, b)``
+never equals ``Or(a, b)``. The tree keeps what the user wrote (``sport > :1024`` stays a ``>``
 comparison); :func:`lower` rewrites it into ss's primitive conditions, which
 both the bytecode encoder and the Python predicate consume. Printing gives a
 canonical form that parses back to an equal tree: operators in their
@@ -10,15 +12,14 @@ left-to-right, equal-precedence reading needs them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pyss.filter.values import CgroupSpec, DevSpec, HostSpec, MarkSpec
 
 Value = HostSpec | DevSpec | MarkSpec | CgroupSpec
 
 
-@dataclass(frozen=True, slots=True)
-class Cond:
+class Cond(NamedTuple):
     """``FIELD OP VALUE``: field is src, dst, sport, dport, dev, fwmark or cgroup; op is canonical."""
 
     field: str
@@ -26,26 +27,25 @@ class Cond:
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
-class Autobound:
-    pass
+class Autobound(NamedTuple):
+    kind: str = "autobound"
 
 
-@dataclass(frozen=True, slots=True)
-class Not:
+class Not(NamedTuple):
     operand: Node
+    kind: str = "not"
 
 
-@dataclass(frozen=True, slots=True)
-class And:
+class And(NamedTuple):
     left: Node
     right: Node
+    kind: str = "and"
 
 
-@dataclass(frozen=True, slots=True)
-class Or:
+class Or(NamedTuple):
     left: Node
     right: Node
+    kind: str = "or"
 
 
 Node = Cond | Autobound | Not | And | Or
@@ -53,16 +53,14 @@ Node = Cond | Autobound | Not | And | Or
 
 # --- ss's primitives (its SSF_* node kinds) ------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class HostMatch:
+class HostMatch(NamedTuple):
     """SSF_SCOND / SSF_DCOND: address, prefix, port or unix-path pattern on one side."""
 
     local: bool
     spec: HostSpec
 
 
-@dataclass(frozen=True, slots=True)
-class PortRange:
+class PortRange(NamedTuple):
     """SSF_S_GE / S_LE / D_GE / D_LE."""
 
     local: bool
@@ -70,42 +68,38 @@ class PortRange:
     bound: int
 
 
-@dataclass(frozen=True, slots=True)
-class AutoMatch:
-    pass
+class AutoMatch(NamedTuple):
+    kind: str = "auto"
 
 
-@dataclass(frozen=True, slots=True)
-class DevMatch:
+class DevMatch(NamedTuple):
     ifindex: int
 
 
-@dataclass(frozen=True, slots=True)
-class MarkMatch:
+class MarkMatch(NamedTuple):
     mark: int
     mask: int
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupMatch:
+class CgroupMatch(NamedTuple):
     cgroup_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class PNot:
+class PNot(NamedTuple):
     operand: Prim
+    kind: str = "not"
 
 
-@dataclass(frozen=True, slots=True)
-class PAnd:
+class PAnd(NamedTuple):
     left: Prim
     right: Prim
+    kind: str = "and"
 
 
-@dataclass(frozen=True, slots=True)
-class POr:
+class POr(NamedTuple):
     left: Prim
     right: Prim
+    kind: str = "or"
 
 
 Prim = HostMatch | PortRange | AutoMatch | DevMatch | MarkMatch | CgroupMatch | PNot | PAnd | POr

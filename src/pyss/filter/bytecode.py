@@ -18,7 +18,6 @@ The layout equals ss's, so the kernel judges exactly what it judges for ss.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import Final
 
 from pyss.filter.ast import (
@@ -63,20 +62,23 @@ class BytecodeUnsupported(Exception):
     """The expression has a part the kernel cannot judge (ss then sends no bytecode)."""
 
 
-@dataclass(eq=False)
 class Label:
-    position: int = -1
+    """A jump target; its position is known once the program is laid out."""
+
+    __slots__ = ("position",)
+
+    def __init__(self) -> None:
+        self.position = -1
 
 
-@dataclass(eq=False)
 class Op:
-    code: int
-    operands: bytes
-    on_false: Label
-    size: int = field(init=False)
+    """One condition (or JMP): falls through when true, jumps to on_false otherwise."""
 
-    def __post_init__(self) -> None:
-        self.size = BC_OP.size + len(self.operands)
+    __slots__ = ("code", "on_false", "operands", "size")
+
+    def __init__(self, code: int, operands: bytes, on_false: Label) -> None:
+        self.code, self.operands, self.on_false = code, operands, on_false
+        self.size = BC_OP.size + len(operands)
 
 
 Item = Op | Label

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pyss.filter.ast import Node, format_expression, lower
@@ -13,42 +12,47 @@ from pyss.netlink.constants import AF_INET, AF_INET6
 if TYPE_CHECKING:
     from pyss.records import SocketRecord
 
+DEFAULT_EPHEMERAL = (32768, 60999)
+
 
 def _accept(record: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True)
 class CompiledFilter:
     """A filter compiled three ways: state mask, kernel bytecode, Python judge.
 
     ``states`` is the mask from leading ``state``/``exclude`` words (None if
     none); ``families`` limits the dump to one address family when a value
-    named one (``unix:...``, ``inet6:...``, or under -4/-6/-x), as ss does.
-    Calling the filter judges a record as ss's run_ssfilter does; ss applies
-    that to every socket, also those the kernel already filtered, so callers
-    always call it. ``kernel_error`` is set by :meth:`without_bytecode`, for
-    dumps whose bytecode the kernel refused (ss then filters in user space).
+    named one (``unix:...``, ``inet6:...``, or any value under -4/-6/-x), as
+    ss does. Calling the filter judges a record as ss's run_ssfilter does; ss
+    applies that to every socket, also those the kernel already filtered, so
+    callers always call it. :meth:`without_bytecode` gives the same filter
+    with no kernel program, for dumps whose bytecode the kernel refused (ss
+    then filters in user space).
     """
 
-    expression: Node | None
-    states: int | None = None
-    families: int | None = None
-    state_words: tuple[str, ...] = ()
-    ephemeral: tuple[int, int] = (32768, 60999)
-    use_kernel: bool = True
-    _judges: dict[type, Judge] = field(default_factory=dict, repr=False, compare=False)
-    _program: bytes | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("_judges", "_program", "ephemeral", "expression", "families", "state_words", "states",
+                 "use_kernel")
 
-    def __post_init__(self) -> None:
-        if self.expression is None:
-            return
-        prim = lower(self.expression)
-        object.__setattr__(self, "_judges", build(prim, self.ephemeral))
-        try:
-            object.__setattr__(self, "_program", encode(prim))
-        except BytecodeUnsupported:
-            object.__setattr__(self, "_program", None)
+    def __init__(self, expression: Node | None, states: int | None = None, families: int | None = None,
+                 state_words: tuple[str, ...] = (), ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
+                 use_kernel: bool = True) -> None:
+        self.expression = expression
+        self.states = states
+        self.families = families
+        self.state_words = state_words
+        self.ephemeral = ephemeral
+        self.use_kernel = use_kernel
+        self._judges: dict[type, Judge] = {}
+        self._program: bytes | None = None
+        if expression is not None:
+            prim = lower(expression)
+            self._judges = build(prim, ephemeral)
+            try:
+                self._program = encode(prim)
+            except BytecodeUnsupported:
+                self._program = None
 
     @property
     def kernel_bytecode(self) -> bytes | None:
@@ -62,7 +66,9 @@ class CompiledFilter:
 
     def without_bytecode(self) -> CompiledFilter:
         """The same filter judging everything in Python (after the kernel refused the bytecode)."""
-        return replace(self, use_kernel=False)
+        twin = CompiledFilter(None, self.states, self.families, self.state_words, self.ephemeral, use_kernel=False)
+        twin.expression, twin._judges, twin._program = self.expression, self._judges, self._program
+        return twin
 
     @property
     def matches_all(self) -> bool:
@@ -78,3 +84,6 @@ class CompiledFilter:
         if self.expression is not None:
             parts.append(format_expression(self.expression))
         return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"CompiledFilter({str(self)!r}, states={self.states}, families={self.families})"

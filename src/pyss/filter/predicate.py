@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyss.filter.ast import (
     AutoMatch,
@@ -51,8 +50,7 @@ _V4MAPPED = 0xFFFF
 _AUTOBIND_NAME = re.compile(r"@[0-9a-f]{5}\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class View:
+class View(NamedTuple):
     """How to read ss's sockstat fields off one record type."""
 
     family: Getter  # address family of the record

@@ -18,7 +18,6 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Final, NamedTuple, Protocol
 
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, AF_UNSPEC
@@ -190,8 +189,7 @@ class Address(NamedTuple):
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class HostSpec:
+class HostSpec(NamedTuple):
     """What ss keeps for an address/port word (its struct aafilter chain).
 
     ``family`` is the address family of the condition (0 when only a port or
@@ -211,32 +209,32 @@ class HostSpec:
     pattern: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DevSpec:
+class DevSpec(NamedTuple):
     text: str
     ifindex: int
 
 
-@dataclass(frozen=True, slots=True)
-class MarkSpec:
+class MarkSpec(NamedTuple):
     text: str
     mark: int
     mask: int
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupSpec:
+class CgroupSpec(NamedTuple):
     text: str
     cgroup_id: int
 
 
-@dataclass(slots=True)
 class ValueContext:
-    """Settings ss's lexer reads while it parses values."""
+    """Settings ss's lexer reads while it parses values (mutable: a family prefix switches the family)."""
 
-    resolver: Resolver = field(default_factory=SystemResolver)
-    preferred_family: int = AF_UNSPEC  # the last of -4/-6/-0/-x/-f on the command line
-    service_protocols: Sequence[str] = ("udp", "tcp")  # tables dumped: tcp and/or udp
+    __slots__ = ("preferred_family", "resolver", "service_protocols")
+
+    def __init__(self, resolver: Resolver | None = None, preferred_family: int = AF_UNSPEC,
+                 service_protocols: Sequence[str] = ("udp", "tcp")) -> None:
+        self.resolver: Resolver = resolver if resolver is not None else SystemResolver()
+        self.preferred_family = preferred_family  # the last of -4/-6/-0/-x/-f, or a value's family prefix
+        self.service_protocols = tuple(service_protocols)  # tables dumped among tcp and udp
 
 
 def _memory(packed: bytes) -> bytes:
