@@ -11,8 +11,11 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit tests everywhere; integration tests against the real ss/netstat when run as root."""
-    session.install("-e", ".[test]")
+    """Unit tests everywhere; integration tests against the real ss/netstat when run as root.
+
+    The bench extra (psutil, matplotlib) is installed too: the benchmark harness is tested so it cannot rot.
+    """
+    session.install("-e", ".[test,bench]")
     session.run("pytest", *session.posargs)
 
 
