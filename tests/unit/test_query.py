@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_PACKET,
+    AF_UNIX,
+    TCP_CLOSE,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+)
 from pyss.query import (
     QUERY_NAMES,
     STATES_ALL,

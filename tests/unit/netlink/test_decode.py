@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from pyss.netlink import constants as C
+from pyss.netlink import constants as C  # noqa: N812  # reads like the kernel headers
 from pyss.netlink.decode import (
     DumpError,
     DumpInterrupted,
