@@ -325,6 +325,17 @@ def test_continuous_stops_cleanly_on_interrupt(ns: harness.ZooNamespace) -> None
     assert not harness.has_traceback(err), err.decode()
 
 
+def test_continuous_interface_table_is_titled_once(ns: harness.ZooNamespace) -> None:
+    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, str(harness.PYNETSTAT), "-ic"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=harness.TOOL_ENV)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert out.count(b"Kernel Interface table") == 1
+    assert out.count(b"Iface             MTU") >= 2
+    assert not harness.has_traceback(err)
+
+
 def test_closed_pipe_is_quiet(ns: harness.ZooNamespace) -> None:
     reader = f"ip netns exec {ns.name} {harness.PYNETSTAT} -anc | head -1"
     run = subprocess.run(["sh", "-c", reader], check=False, capture_output=True, timeout=20, env=harness.TOOL_ENV)

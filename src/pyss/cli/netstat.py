@@ -122,6 +122,7 @@ class Flags:
     help: bool = False
     cache: bool = False
     fib: bool = False
+    rounds: int = 0  # -c: listings printed so far (netstat titles its interface table once)
     families: list[str] = field(default_factory=list)  # netstat's afname list, in order
     family_flags: set[str] = field(default_factory=set)
     no_protocol: bool = False  # netstat's flag_noprot: protocols implied by a family
@@ -502,9 +503,9 @@ def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
 
     if flags.extend > 1:
         inet6 = interfaces.parse_if_inet6(statistics_text("/proc/net/if_inet6"))
-        write(interfaces.long_table(interfaces.fetch(with_addresses=True), bool(flags.all), inet6))
+        write(interfaces.long_table(interfaces.fetch(with_addresses=True), bool(flags.all), inet6, flags.rounds == 0))
     else:
-        write(interfaces.table(interfaces.fetch(), bool(flags.all)))
+        write(interfaces.table(interfaces.fetch(), bool(flags.all), flags.rounds == 0))
     return 0
 
 
@@ -559,6 +560,7 @@ def run(flags: Flags) -> int:
         status = action(flags, _write)
         if status or not flags.continuous:
             return status
+        flags.rounds += 1
         sys.stdout.flush()
         time.sleep(1)
 

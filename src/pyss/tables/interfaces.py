@@ -97,12 +97,12 @@ def name_order(a: str, b: str) -> int:
     return (a_value > b_value) - (a_value < b_value)
 
 
-def table(interfaces: Iterable[Interface], show_all: bool) -> str:
+def table(interfaces: Iterable[Interface], show_all: bool, title: bool = True) -> str:
     """netstat -i (-a also lists interfaces that are down), in net-tools' name order."""
     from functools import cmp_to_key
 
     ordered = sorted(interfaces, key=lambda i: cmp_to_key(name_order)(i.name))
-    lines = ["Kernel Interface table\n", HEADER]
+    lines = ["Kernel Interface table\n", HEADER] if title else [HEADER]
     lines.extend(short_line(i) for i in ordered if show_all or i.flags & IFF_UP)
     return "".join(lines)
 
@@ -207,12 +207,12 @@ def _counters(stats: dict[str, int]) -> str:
             f"carrier {carrier}  collisions {get('collisions')}\n")
 
 
-def long_table(interfaces: Iterable[Interface], show_all: bool, inet6: list[Address6]) -> str:
+def long_table(interfaces: Iterable[Interface], show_all: bool, inet6: list[Address6], title: bool = True) -> str:
     """netstat -ie: every (up, or with -a every) interface in the long form."""
     from functools import cmp_to_key
 
     ordered = sorted(interfaces, key=lambda i: cmp_to_key(name_order)(i.name))
-    return "Kernel Interface table\n" + "".join(
+    return ("Kernel Interface table\n" if title else "") + "".join(
         long_block(i, inet6) for i in ordered if show_all or i.flags & IFF_UP)
 
 
