@@ -297,6 +297,13 @@ def test_kernel_accepts_the_bytecode(zoo_ns: ZooNamespace, expression: str) -> N
     list(_dump(zoo_ns, compiled, (1 << 12) - 1))  # raises DumpError if the kernel refuses it
 
 
+def test_kernel_accepts_a_60k_program(zoo_ns: ZooNamespace) -> None:
+    compiled = compile_filter(" or ".join(f"sport = :{port}" for port in range(1, 3001)).split())
+    assert compiled.kernel_bytecode is not None and len(compiled.kernel_bytecode) > 59_000
+    expected = _ss_tuples(zoo_ns.ss("-tanH", "sport", "<=", ":3000"), None)
+    assert _direct(zoo_ns, compiled) == expected
+
+
 def test_udp_service_names_follow_the_table(zoo_ns: ZooNamespace) -> None:
     compiled = compile_filter(["sport", "=", ":domain"], service_protocols=("udp",))
     message = requests.inet_request(AF_INET, IPPROTO_UDP, (1 << 12) - 1, 0, compiled.bytecode(AF_INET, IPPROTO_UDP))

@@ -63,12 +63,16 @@ def compile_filter(
     tokens = [token for token in tokens if token.column > len(prefix)] if used else tokens
     context = ValueContext(resolver or SystemResolver(), preferred_family, tuple(service_protocols))
     expression, families = None, None
-    if tokens:
-        from pyss.filter.grammar import parse
+    ephemeral = _ephemeral_range() if "autobound" in text else _DEFAULT_EPHEMERAL
+    try:
+        if tokens:
+            from pyss.filter.grammar import parse
 
-        expression, families = parse(text, tokens, context)
-    ephemeral = _ephemeral_range() if expression is not None and "autobound" in text else _DEFAULT_EPHEMERAL
-    return CompiledFilter(expression, states, families, tuple(words[:used]), ephemeral)
+            expression, families = parse(text, tokens, context)
+        return CompiledFilter(expression, states, families, tuple(words[:used]), ephemeral)
+    except RecursionError:
+        # ss's parser has a deep stack; pyss's recursive descent gives up at ~50 nested levels.
+        raise FilterError("the filter nests parentheses or `not` too deeply", text, 1, EXIT_SYNTAX) from None
 
 
 def compile_filter_text(text: str, **options: object) -> CompiledFilter:

@@ -91,14 +91,16 @@ class PNot(NamedTuple):
 
 
 class PAnd(NamedTuple):
-    left: Prim
-    right: Prim
+    """All of items, in order (a left-grouped chain of `and`, flattened)."""
+
+    items: tuple[Prim, ...]
     kind: str = "and"
 
 
 class POr(NamedTuple):
-    left: Prim
-    right: Prim
+    """Any of items, in order (a left-grouped chain of `or`, flattened)."""
+
+    items: tuple[Prim, ...]
     kind: str = "or"
 
 
@@ -127,17 +129,27 @@ def _lower_cond(cond: Cond) -> Prim:
     return PNot(leaf) if negate else leaf
 
 
+def _left_chain(node: And | Or) -> list[Node]:
+    """Operands of a left-grouped chain of one operator, leftmost first (iterative: chains can be long)."""
+    kind = type(node)
+    rights: list[Node] = []
+    current: Node = node
+    while isinstance(current, kind):
+        rights.append(current.right)
+        current = current.left
+    return [current, *reversed(rights)]
+
+
 def lower(node: Node) -> Prim:
-    """The expression as ss's primitive tree (what ss's parser builds)."""
+    """The expression as ss's primitive tree (what ss's parser builds, with and/or chains flattened)."""
     if isinstance(node, Cond):
         return _lower_cond(node)
     if isinstance(node, Autobound):
         return AutoMatch()
     if isinstance(node, Not):
         return PNot(lower(node.operand))
-    if isinstance(node, And):
-        return PAnd(lower(node.left), lower(node.right))
-    return POr(lower(node.left), lower(node.right))
+    items = tuple(lower(operand) for operand in _left_chain(node))
+    return PAnd(items) if isinstance(node, And) else POr(items)
 
 
 # --- printing --------------------------------------------------------------------------
@@ -160,5 +172,10 @@ def format_expression(node: Node) -> str:
         return "autobound"
     if isinstance(node, Not):
         return f"not {_operand(node.operand)}"
-    word = "and" if isinstance(node, And) else "or"
-    return f"{format_expression(node.left)} {word} {_operand(node.right)}"
+    # Walk the left spine iteratively: and/or group left to right, so it needs no parentheses.
+    tail: list[str] = []
+    current: Node = node
+    while isinstance(current, And | Or):
+        tail.append(f"{'and' if isinstance(current, And) else 'or'} {_operand(current.right)}")
+        current = current.left
+    return " ".join([format_expression(current), *reversed(tail)])

@@ -95,14 +95,10 @@ def _host_operands(spec: HostSpec) -> bytes:
 
 def _emit(prim: Prim, on_false: Label, out: list[Item], with_dev: bool) -> None:
     if isinstance(prim, PAnd):
-        _emit(prim.left, on_false, out, with_dev)
-        _emit(prim.right, on_false, out, with_dev)
+        for item in prim.items:
+            _emit(item, on_false, out, with_dev)
     elif isinstance(prim, POr):
-        right, done = Label(), Label()
-        _emit(prim.left, right, out, with_dev)
-        out += [Op(INET_DIAG_BC_JMP, b"", done), right]
-        _emit(prim.right, on_false, out, with_dev)
-        out.append(done)
+        _emit_or(prim.items, on_false, out, with_dev)
     elif isinstance(prim, PNot):
         done = Label()
         _emit(prim.operand, done, out, with_dev)
@@ -111,6 +107,20 @@ def _emit(prim: Prim, on_false: Label, out: list[Item], with_dev: bool) -> None:
         _emit_host(prim, on_false, out)
     else:
         out.append(_leaf(prim, on_false, with_dev))
+
+
+def _emit_or(items: tuple[Prim, ...], on_false: Label, out: list[Item], with_dev: bool) -> None:
+    """ss's layout of ((a or b) or c) ...: each alternative but the last is followed by a JMP
+    to the next JMP (the last JMP to the end), and fails over to the next alternative."""
+    jumps = [Label() for _ in items[1:]]
+    done = Label()
+    for index, item in enumerate(items[:-1]):
+        following = Label()
+        _emit(item, following, out, with_dev)
+        target = jumps[index + 1] if index + 1 < len(jumps) else done
+        out += [jumps[index], Op(INET_DIAG_BC_JMP, b"", target), following]
+    _emit(items[-1], on_false, out, with_dev)
+    out.append(done)
 
 
 def _emit_host(prim: HostMatch, on_false: Label, out: list[Item]) -> None:
@@ -152,6 +162,8 @@ def _assemble(items: list[Item], accept: Label, reject: Label) -> bytes:
         else:
             position += item.size
     accept.position, reject.position = position, position + _REJECT_SLACK
+    if reject.position > 0xFFFF:
+        raise BytecodeUnsupported("the program would exceed what a netlink attribute carries")
     program = bytearray()
     for item in items:
         if isinstance(item, Op):
@@ -161,11 +173,17 @@ def _assemble(items: list[Item], accept: Label, reject: Label) -> bytes:
 
 
 def _leaves(prim: Prim) -> list[Prim]:
-    if isinstance(prim, PAnd | POr):
-        return _leaves(prim.left) + _leaves(prim.right)
-    if isinstance(prim, PNot):
-        return _leaves(prim.operand)
-    return [prim]
+    leaves: list[Prim] = []
+    pending = [prim]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, PAnd | POr):
+            pending.extend(current.items)
+        elif isinstance(current, PNot):
+            pending.append(current.operand)
+        else:
+            leaves.append(current)
+    return leaves
 
 
 def _exact(leaf: Prim) -> bool:

@@ -136,8 +136,16 @@ def _build(raw: Raw, values: dict[int, Value]) -> Node:
         return Autobound()
     if kind == "not":
         return Not(_build(raw[1], values))
-    left, right = _build(raw[1], values), _build(raw[2], values)
-    return And(left, right) if kind == "and" else Or(left, right)
+    # A chain of and/or grows to the left; build it iteratively (a filter may list thousands of ports).
+    spine: list[Raw] = []
+    while raw[0] in ("and", "or"):
+        spine.append(raw)
+        raw = raw[1]
+    node = _build(raw, values)
+    for link in reversed(spine):
+        right = _build(link[2], values)
+        node = And(node, right) if link[0] == "and" else Or(node, right)
+    return node
 
 
 def _syntax_message(tokens: Sequence[Token], index: int, expected: str) -> str:

@@ -249,12 +249,16 @@ def _leaf(prim: Prim, view: View) -> Judge:
 
 def judge(prim: Prim, view: View) -> Judge:
     """A closure deciding prim for records read through view."""
-    if isinstance(prim, PAnd):
-        left, right = judge(prim.left, view), judge(prim.right, view)
-        return lambda record: left(record) and right(record)
-    if isinstance(prim, POr):
-        left, right = judge(prim.left, view), judge(prim.right, view)
-        return lambda record: left(record) or right(record)
+    if isinstance(prim, PAnd | POr):
+        parts = [judge(item, view) for item in prim.items]
+        if len(parts) == 2:  # the common case, without a generator per record
+            left, right = parts
+            if isinstance(prim, PAnd):
+                return lambda record: left(record) and right(record)
+            return lambda record: left(record) or right(record)
+        if isinstance(prim, PAnd):
+            return lambda record: all(part(record) for part in parts)
+        return lambda record: any(part(record) for part in parts)
     if isinstance(prim, PNot):
         operand = judge(prim.operand, view)
         return lambda record: not operand(record)

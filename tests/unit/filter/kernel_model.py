@@ -184,9 +184,9 @@ def _spec_match(spec: HostSpec, entry: Entry, local: bool) -> bool:
 def judge(prim: Prim, entry: Entry) -> bool:
     """Kernel semantics evaluated on the tree (what the program must compute)."""
     if isinstance(prim, PAnd):
-        return judge(prim.left, entry) and judge(prim.right, entry)
+        return all(judge(item, entry) for item in prim.items)
     if isinstance(prim, POr):
-        return judge(prim.left, entry) or judge(prim.right, entry)
+        return any(judge(item, entry) for item in prim.items)
     if isinstance(prim, PNot):
         return not judge(prim.operand, entry)
     if isinstance(prim, HostMatch):

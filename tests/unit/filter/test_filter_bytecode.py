@@ -47,6 +47,10 @@ def program(text: str) -> bytes | None:
                                     "08101400" "0000" "0000" "16000000" "00000000"),
     ("not ( sport = :22 or sport = :80 )", "07101400" "0000" "0000" "16000000" "00000000" "01041400"
                                            "07101400" "0000" "0000" "50000000" "00000000" "01040800"),
+    # ss's ((a or b) or c): every JMP but the last lands on the next JMP.
+    ("sport = :1 or sport = :2 or sport = :3", "07101400" "0000" "0000" "01000000" "00000000" "01041400"
+                                               "07101400" "0000" "0000" "02000000" "00000000" "01041400"
+                                               "07101400" "0000" "0000" "03000000" "00000000"),
     ("fwmark = 0x10/0xff", "0a0c1000" "10000000" "ff000000"),
     ("fwmark = 7", "0a0c1000" "07000000" "ffffffff"),
     ("cgroup app", "0d0c1000" "8877665544332211"),
@@ -111,3 +115,24 @@ def test_run_follows_the_kernel_walk() -> None:
     assert not kernel_model.run(code, kernel_model.Entry(AF_INET, 5, 5, bytes(4), bytes(4)))
     prim = lower(compile_filter(["sport", "=", ":22"]).expression)  # type: ignore[arg-type]
     assert kernel_model.judge(prim, entry)
+
+
+def test_long_chains_compile_and_stay_within_a_netlink_attribute() -> None:
+    ports = compile_filter(" or ".join(f"sport = :{port}" for port in range(3000)).split())
+    code = ports.kernel_bytecode
+    assert code is not None and len(code) == 3000 * 16 + 2999 * 4
+    entry = kernel_model.Entry(AF_INET, 2999, 1, bytes(4), bytes(4))
+    assert kernel_model.run(code, entry)
+    assert ports(kernel_model.record_for(entry))
+    too_long = compile_filter(" or ".join(f"sport = :{port}" for port in range(3300)).split())
+    assert too_long.kernel_bytecode is None  # the predicate alone decides, as when the kernel refuses
+    assert too_long(kernel_model.record_for(entry))
+
+
+def test_deep_nesting_is_refused_cleanly() -> None:
+    from pyss.filter import FilterError
+
+    depth = 200
+    with pytest.raises(FilterError) as caught:
+        compile_filter(("( " * depth + "autobound" + " )" * depth).split())
+    assert caught.value.status == 255
