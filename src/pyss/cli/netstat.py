@@ -91,6 +91,10 @@ class FamilyError(Exception):
     """An unknown address family name: netstat names it and exits with 1."""
 
 
+class NoSelinux(Exception):
+    """-Z on a machine without SELinux: netstat refuses and exits with 1."""
+
+
 @dataclass
 class Flags:
     """netstat's flag counters, named after its variables."""
@@ -194,7 +198,7 @@ def _apply(flags: Flags, option: str, argument: str | None) -> None:
     elif option == "h":
         flags.help = True
     elif option == "Z":
-        raise FamilyError("")  # handled by the caller's message
+        raise NoSelinux()
     # -d, -N: accepted and without effect, as in netstat on Linux
 
 
@@ -235,7 +239,9 @@ def _options(argv: list[str]) -> Iterator[tuple[str, str | None]]:
                     else:
                         raise UsageError(f"option requires an argument -- '{letter}'")
                     break
-                if letter not in SHORT_FLAGS or letter == "?":
+                if letter == "?":  # in netstat's option string: usage without a complaint
+                    raise UsageError("")
+                if letter not in SHORT_FLAGS:
                     raise UsageError(f"invalid option -- '{letter}'")
                 yield letter, None
         # other words are operands: netstat ignores them
@@ -254,8 +260,6 @@ def _long_option(text: str, following: str | None) -> tuple[str, str | None, int
         raise UsageError(f"option '--{name}' is ambiguous; possibilities: {listed}")
     full = matches[0]
     option, takes_argument = LONG_OPTIONS[full]
-    if option.startswith("af:") and full in ("unix",):
-        option = "x"
     if takes_argument:
         if has_value:
             return option, value, 0
@@ -502,14 +506,14 @@ def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
     from pyss.tables import interfaces
 
     if flags.extend > 1:
-        inet6 = interfaces.parse_if_inet6(statistics_text("/proc/net/if_inet6"))
+        inet6 = interfaces.parse_if_inet6(_proc_text("/proc/net/if_inet6"))
         write(interfaces.long_table(interfaces.fetch(with_addresses=True), bool(flags.all), inet6, flags.rounds == 0))
     else:
         write(interfaces.table(interfaces.fetch(), bool(flags.all), flags.rounds == 0))
     return 0
 
 
-def statistics_text(path: str) -> str:
+def _proc_text(path: str) -> str:
     from pyss.tables.statistics import read_proc
 
     return read_proc(path) or ""
@@ -576,10 +580,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(USAGE)
             return E_OPTERR
         except FamilyError as error:
-            if str(error):
-                sys.stderr.write(f"Unknown address family `{error}'.\n")
-            else:
-                sys.stderr.write("SELinux is not enabled on this machine.\n")
+            sys.stderr.write(f"Unknown address family `{error}'.\n")
+            return 1
+        except NoSelinux:
+            sys.stderr.write("SELinux is not enabled on this machine.\n")
             return 1
         if flags.version:
             sys.stdout.write(f"{PROG} {VERSION} (pyss): net-tools netstat's interface over sock_diag and rtnetlink\n")
