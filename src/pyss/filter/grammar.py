@@ -148,12 +148,15 @@ def _build(raw: Raw, values: dict[int, Value]) -> Node:
     return node
 
 
+def _paren_hint(word: str) -> str:
+    return " (ss needs spaces around parentheses)" if len(word) > 1 and ("(" in word or ")" in word) else ""
+
+
 def _syntax_message(tokens: Sequence[Token], index: int, expected: str) -> str:
     if index >= len(tokens):
         return f"the filter ends where {expected} should follow"
     found = tokens[index].text
-    hint = " (ss needs spaces around parentheses)" if len(found) > 1 and ("(" in found or ")" in found) else ""
-    return f'"{found}" is not expected here; expected {expected}{hint}'
+    return f'"{found}" is not expected here; expected {expected}{_paren_hint(found)}'
 
 
 def parse(text: str, tokens: Sequence[Token], context: ValueContext) -> tuple[Node | None, int | None]:
@@ -181,7 +184,7 @@ def parse(text: str, tokens: Sequence[Token], context: ValueContext) -> tuple[No
         try:
             value = _read_value(token, fields[index], context)
         except ValueProblem as problem:
-            raise FilterError(str(problem), text, token.column, EXIT_VALUE) from None
+            raise FilterError(str(problem) + _paren_hint(token.text), text, token.column, EXIT_VALUE) from None
         if isinstance(value, HostSpec) and value.scope:
             # ss narrows the dump to the value's family and reads later bare values in it.
             families = 1 << value.scope
