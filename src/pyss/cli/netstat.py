@@ -306,7 +306,13 @@ def _dump(table: str, family: int, states: int, inet_extensions: int = 0, unix_e
         TABLE_BIT["unix_stream"] | TABLE_BIT["unix_dgram"] | TABLE_BIT["unix_seqpacket"])
     query = Query(tables=tables, families=1 << family, states=states, preferred_family=family)
     extensions = dump.Extensions(inet=inet_extensions, unix=unix_extensions)
-    return dump.sockets(query, extensions)
+    return dump.sockets(query, extensions, _warn)
+
+
+def _warn(message: str) -> None:
+    """A table the kernel cannot dump (its *_diag module is missing): say so and go on, like netstat."""
+    sys.stdout.flush()
+    sys.stderr.write(f"{PROG}: {message}\n")
 
 
 def _inet_dump(table: str, family: int, states: int, extensions: int = 0) -> Iterator[InetSocket]:
@@ -361,7 +367,9 @@ def _tcp_rows(family: int, view: render.SocketView, names: render.Names) -> str:
 def unix_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
     view = _view(flags)
     records: list[UnixSocket] = []
-    for record in _dump("unix", AF_UNIX, TCPF_ALL, unix_extensions=UDIAG_SHOW_ICONS):
+    # Servers only: nothing holds a listener as its peer, so no other socket is needed to count references.
+    states = 1 << TCP_LISTEN if view.listening and not view.all else TCPF_ALL
+    for record in _dump("unix", AF_UNIX, states, unix_extensions=UDIAG_SHOW_ICONS):
         assert isinstance(record, UnixSocket)
         records.append(record)
     pending = _pending_peers(records)
