@@ -162,7 +162,7 @@ class RowFormatter:
 
     def udp(self, record: InetSocket) -> str:
         family = record.family
-        state = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: ""}.get(record.state, "UNKNOWN")
+        state = _UDP_STATES.get(record.state, "UNKNOWN")
         line = (f"{_proto('udp', record):<5} {record.rqueue:6} {record.wqueue:6} "
                 f"{self.column(family, record.src, record.sport)} {self.column(family, record.dst, record.dport)} "
                 f"{state:<11}")
@@ -204,6 +204,7 @@ def plain_tcp_rows(records: Iterable[InetSocket], formatter: RowFormatter, keep:
 
 
 _TCP_STATE_COLUMNS = tuple(f"{name:<11}" for name in TCP_STATE_NAMES)
+_UDP_STATES = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: ""}
 
 
 def _finish(line: str, uid: int, inode: int, view: SocketView, names: Names, timer: str) -> str:
