@@ -8,6 +8,7 @@ line for line.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import NamedTuple
@@ -158,11 +159,22 @@ def _inet_dump(query: Query, extensions: Extensions, family: int, protocol: int)
         message = requests.inet_request(family, protocol, query.states, extensions.inet, bytecode)
         try:
             yield from _run(message, inet_decoder(protocol), _table_name(protocol))
+        except DumpError as error:
+            if bytecode is None or error.errno not in _REFUSED_PROGRAM:
+                raise
+            # The kernel refused the filter program (the error precedes any record): the Python
+            # predicate, applied to every record anyway, judges the whole dump instead, as ss does.
+            message = requests.inet_request(family, protocol, query.states, extensions.inet)
+            yield from _run(message, inet_decoder(protocol), _table_name(protocol))
         except UnsupportedTable:
             # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does.
             yield from read_proc_inet(family, protocol, query.states)
 
     return dump
+
+
+# EINVAL: the verifier rejected the program; EPERM: a mark condition without CAP_NET_ADMIN.
+_REFUSED_PROGRAM = (errno.EINVAL, errno.EPERM)
 
 
 def _table_name(protocol: int) -> str:

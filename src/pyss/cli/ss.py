@@ -224,10 +224,12 @@ def _compile_filter(words: list[str], filter_file: str | None, selection: Select
     file_text = None
     if filter_file is not None:
         file_text = sys.stdin.read() if filter_file.startswith("-") else _read(filter_file)
-    protocols = tuple(name for name in ("udp", "tcp") if selection.by_default or selection.tables & TABLE_BIT[name])
+    # ss looks service names up only in the tables it dumps: `:ssh` fails when neither tcp nor udp is.
+    tables = selection.build()[0]  # the tables do not depend on the filter's states
+    protocols = tuple(name for name in ("udp", "tcp") if tables & TABLE_BIT[name])
     try:
         return compile_filter(words, file_text=file_text, preferred_family=selection.preferred_family,
-                              service_protocols=protocols or ("udp", "tcp"))
+                              service_protocols=protocols)
     except FilterError as error:
         raise Fatal(str(error), error.status) from None
 

@@ -245,4 +245,4 @@ def inet_attributes(record: InetSocket) -> dict[int, bytes]:
 
 def is_missing_module(error: DumpError) -> bool:
     """True when the error means the kernel has no diag handler for what was asked."""
-    return error.errno in (_errno.ENOENT, _errno.EINVAL, _errno.EOPNOTSUPP, _errno.EPROTONOSUPPORT)
+    return error.errno in (_errno.ENOENT, _errno.EOPNOTSUPP, _errno.EPROTONOSUPPORT)
