@@ -27,11 +27,29 @@ class Column(NamedTuple):
     delimiter: str  # printed before the field unless it starts the line
 
 
-def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], screen_width: int | None) -> list[int]:
+def column_maxima(rows: Sequence[Sequence[str]], previous: Sequence[int], count_last_field: bool = True) -> list[int]:
+    """The longest field of each column so far: ss never resets these between batches.
+
+    ss measures a field when it moves past it; the output's very last field
+    is never moved past, so it does not count (``count_last_field=False``).
+    """
+    maxima = list(previous)
+    if not rows:
+        return maxima
+    body = rows if count_last_field else rows[:-1]
+    if body:
+        for index, values in enumerate(zip(*body, strict=True)):
+            maxima[index] = max(maxima[index], *map(len, values))
+    if not count_last_field:
+        for index, value in enumerate(rows[-1][:-1]):
+            maxima[index] = max(maxima[index], len(value))
+    return maxima
+
+
+def column_widths(columns: Sequence[Column], maxima: Sequence[int], screen_width: int | None) -> list[int]:
     """Width of each column (delimiter included, except for the line's first column)."""
     widths = []
     first = True
-    maxima = [max(map(len, values), default=0) for values in zip(*rows, strict=True)] if rows else [0] * len(columns)
     for column, longest in zip(columns, maxima, strict=True):
         width = longest + len(column.delimiter) if not first and longest else longest
         if screen_width is not None:
@@ -93,11 +111,11 @@ def row_format(columns: Sequence[Column], widths: Sequence[int]) -> str:
     return "".join(parts)
 
 
-def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], screen_width: int | None) -> str:
-    """Lay out a batch of rows (the header, if any, is the first row)."""
+def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> str:
+    """Lay out a batch of rows (the header, if any, is the first row) with the given widths."""
     if not rows:
         return ""
-    fmt = row_format(columns, column_widths(columns, rows, screen_width)) + "\n"
+    fmt = row_format(columns, widths) + "\n"
     return "".join([fmt % tuple(row) for row in rows])
 
 

@@ -20,7 +20,7 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import inet_attributes
 from pyss.query import Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.render.columns import LEFT, RIGHT, BatchTracker, Column, render
+from pyss.render.columns import LEFT, RIGHT, BatchTracker, Column, column_maxima, column_widths, render
 from pyss.resolve import HostNames, ServiceNames, interface_name, protocol_name
 
 COLUMNS = (
@@ -280,6 +280,7 @@ class SsWriter:
         self.tracker = BatchTracker()
         self.batch: list[Row] = []
         self.block: list[Row] = []
+        self.maxima = [0] * len(columns)
 
     def add(self, row: Row) -> None:
         self.block.append(row)
@@ -311,12 +312,14 @@ class SsWriter:
             del block[:split]
         block.clear()
 
-    def flush(self) -> None:
+    def flush(self, final: bool = False) -> None:
         if self.batch:
-            self.out.write(render(self.columns, self.batch, self.screen_width))
+            self.maxima = column_maxima(self.batch, self.maxima, count_last_field=not final)
+            widths = column_widths(self.columns, self.maxima, self.screen_width)
+            self.out.write(render(self.columns, self.batch, widths))
             self.batch = []
 
     def close(self) -> None:
         self._account()
-        self.flush()
+        self.flush(final=True)
 

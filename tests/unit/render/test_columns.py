@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyss.render.columns import CHUNK_DATA, LEFT, RIGHT, BatchTracker, Column, column_widths, render
+from pyss.render.columns import CHUNK_DATA, LEFT, RIGHT, BatchTracker, Column, column_maxima, column_widths, render
 
 COLUMNS = (
     Column(LEFT, "State", ""),
@@ -23,8 +23,12 @@ ROWS = [
 ]
 
 
+def layout(columns: tuple[Column, ...], rows: list[tuple[str, ...]]) -> str:
+    return render(columns, rows, column_widths(columns, column_maxima(rows, [0] * len(columns)), None))
+
+
 def test_compact_layout_pads_like_ss() -> None:
-    assert render(COLUMNS, ROWS, None) == (
+    assert layout(COLUMNS, ROWS) == (
         "State  Recv-Q Local Address:Port Process\n"
         "LISTEN 0            0.0.0.0:22          \n"
         "ESTAB  12             [::1]:40000       \n"
@@ -32,19 +36,29 @@ def test_compact_layout_pads_like_ss() -> None:
 
 
 def test_first_visible_column_has_no_delimiter_width() -> None:
-    widths = column_widths(COLUMNS, ROWS, None)
+    widths = column_widths(COLUMNS, column_maxima(ROWS, [0] * 5), None)
     assert widths == [6, 7, 15, 5, 7]
+
+
+def test_widths_never_shrink_between_batches() -> None:
+    first = column_maxima([("a" * 9, "b")], [0, 0])
+    assert column_maxima([("c", "d")], first) == [9, 1]
+
+
+def test_the_outputs_last_field_does_not_count() -> None:
+    rows = [("x", "short"), ("y", "a much longer last field")]
+    assert column_maxima(rows, [0, 0], count_last_field=False) == [1, 5]
 
 
 def test_empty_column_still_prints_its_delimiter() -> None:
     rows = [("a", "", "b")]
     columns = (Column(LEFT, "", ""), Column(LEFT, "", " "), Column(LEFT, "", " "))
-    assert render(columns, rows, None) == "a  b\n"
+    assert layout(columns, rows) == "a  b\n"
 
 
 def test_terminal_width_is_shared_out_from_the_right() -> None:
     columns = (Column(LEFT, "", ""), Column(LEFT, "", " "), Column(RIGHT, "", " "))
-    widths = column_widths(columns, [("ab", "cd", "ef")], 20)
+    widths = column_widths(columns, [2, 2, 2], 20)
     # 2 + 3 + 3 = 8 used, 12 spare over 3 columns: 4 each.
     assert widths == [6, 7, 7]
     assert sum(widths) == 20
@@ -52,7 +66,7 @@ def test_terminal_width_is_shared_out_from_the_right() -> None:
 
 def test_terminal_too_narrow_breaks_the_line_for_spacing() -> None:
     columns = (Column(LEFT, "", ""), Column(LEFT, "", " "), Column(LEFT, "", " "))
-    widths = column_widths(columns, [("a" * 8, "b" * 8, "c" * 8)], 12)
+    widths = column_widths(columns, [8, 8, 8], 12)
     # No two columns fit on one 12-wide line: each screen line gets its spare space on its own.
     assert widths == [12, 12, 12]
 
