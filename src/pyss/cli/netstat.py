@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
+from pyss.cli.options import Option, UsageError
+from pyss.cli.options import parse as parse_options
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -38,22 +40,21 @@ PROG = "pynetstat"
 VERSION = "0.1.0"
 E_OPTERR = 3
 
-SHORT_WITH_ARG = frozenset("A")
-SHORT_FLAGS = frozenset("CFMacdeghilnNoprsStuUvVWw2fx64?Z")
-# long name -> (short equivalent, takes an argument)
-LONG_OPTIONS: dict[str, tuple[str, bool]] = {
-    **{name: ("af:" + name, False) for name in (
-        "ax25", "x25", "ip", "ipx", "appletalk", "netrom", "inet", "inet6", "ddp", "rose", "unix", "bluetooth", "tcpip")},
-    "version": ("V", False), "interfaces": ("i", False), "help": ("h", False), "route": ("r", False),
-    "masquerade": ("M", False), "protocol": ("A", True), "tcp": ("t", False), "sctp": ("S", False),
-    "udp": ("u", False), "udplite": ("U", False), "raw": ("w", False), "unix": ("x", False),
-    "l2cap": ("2", False), "rfcomm": ("f", False), "listening": ("l", False), "all": ("a", False),
-    "timers": ("o", False), "continuous": ("c", False), "extend": ("e", False), "programs": ("p", False),
-    "verbose": ("v", False), "statistics": ("s", False), "wide": ("W", False), "numeric": ("n", False),
-    "numeric-hosts": ("!", False), "numeric-ports": ("@", False), "numeric-users": ("#", False),
-    "symbolic": ("N", False), "cache": ("C", False), "fib": ("F", False), "groups": ("g", False),
-    "context": ("Z", False),
+_LONG_NAMES = {
+    "V": "version", "i": "interfaces", "h": "help", "r": "route", "M": "masquerade", "A": "protocol", "t": "tcp",
+    "S": "sctp", "u": "udp", "U": "udplite", "w": "raw", "x": "unix", "2": "l2cap", "f": "rfcomm", "l": "listening",
+    "a": "all", "o": "timers", "c": "continuous", "e": "extend", "p": "programs", "v": "verbose", "s": "statistics",
+    "W": "wide", "n": "numeric", "N": "symbolic", "C": "cache", "F": "fib", "g": "groups", "Z": "context",
 }
+# netstat's option table: its short letters (with their long names), then the long-only options.
+OPTIONS = (
+    *(Option(letter, letter, _LONG_NAMES.get(letter), letter == "A", "") for letter in "ACFMacdeghilnNoprsStuUvVWw2fx64?Z"),
+    Option("!", None, "numeric-hosts", False, ""),
+    Option("@", None, "numeric-ports", False, ""),
+    Option("#", None, "numeric-users", False, ""),
+    *(Option("af:" + name, None, name, False, "") for name in (
+        "ax25", "x25", "ip", "ipx", "appletalk", "netrom", "inet", "inet6", "ddp", "rose", "bluetooth", "tcpip")),
+)
 # -A names: alias -> (family name, the flag it raises)
 FAMILY_ALIASES = {
     "ax25": "ax25", "ip": "inet", "ip6": "inet6", "ipx": "ipx", "rose": "rose", "appletalk": "ddp",
@@ -81,10 +82,6 @@ Sockets shown: -t --tcp   -u --udp   -w --raw   -x --unix   (none named: all of 
 Other tables: -r --route   -i --interfaces   -s --statistics   -g --groups   -M --masquerade
 Output matches net-tools netstat, read from the kernel's netlink interfaces.
 """
-
-
-class UsageError(Exception):
-    """A command-line mistake: netstat prints its usage and exits with 3."""
 
 
 class FamilyError(Exception):
@@ -203,72 +200,14 @@ def _apply(flags: Flags, option: str, argument: str | None) -> None:
 
 
 def parse(argv: list[str]) -> Flags:
-    """Read argv like getopt_long with netstat's option table; -V and -h stop at once like netstat's."""
+    """Read argv with getopt_long's rules (pyss.cli.options) and netstat's option table."""
+    found, _operands = parse_options(argv, OPTIONS)  # netstat ignores operands
     flags = Flags()
-    for option, argument in _options(argv):
-        if option == "?":
+    for key, value in found:
+        if key == "?":  # in netstat's option string: the usage, without a complaint
             raise UsageError("")
-        _apply(flags, option, argument)
-        if flags.version or flags.help:
-            return flags
+        _apply(flags, key, value)
     return flags
-
-
-def _options(argv: list[str]) -> Iterator[tuple[str, str | None]]:
-    index = 0
-    while index < len(argv):
-        word = argv[index]
-        index += 1
-        if word == "--":
-            return
-        if word.startswith("--"):
-            option, argument, used = _long_option(word[2:], argv[index] if index < len(argv) else None)
-            index += used
-            yield option, argument
-        elif word.startswith("-") and word != "-":
-            position = 1
-            while position < len(word):
-                letter = word[position]
-                position += 1
-                if letter in SHORT_WITH_ARG:
-                    if position < len(word):
-                        yield letter, word[position:]
-                    elif index < len(argv):
-                        yield letter, argv[index]
-                        index += 1
-                    else:
-                        raise UsageError(f"option requires an argument -- '{letter}'")
-                    break
-                if letter == "?":  # in netstat's option string: usage without a complaint
-                    raise UsageError("")
-                if letter not in SHORT_FLAGS:
-                    raise UsageError(f"invalid option -- '{letter}'")
-                yield letter, None
-        # other words are operands: netstat ignores them
-
-
-def _long_option(text: str, following: str | None) -> tuple[str, str | None, int]:
-    name, has_value, value = text.partition("=")
-    if name in LONG_OPTIONS:
-        matches = [name]
-    else:
-        matches = [candidate for candidate in LONG_OPTIONS if candidate.startswith(name)]
-    if not matches:
-        raise UsageError(f"unrecognized option '--{name}'")
-    if len(matches) > 1 and len({LONG_OPTIONS[m] for m in matches}) > 1:
-        listed = " ".join(f"'--{m}'" for m in matches)
-        raise UsageError(f"option '--{name}' is ambiguous; possibilities: {listed}")
-    full = matches[0]
-    option, takes_argument = LONG_OPTIONS[full]
-    if takes_argument:
-        if has_value:
-            return option, value, 0
-        if following is None:
-            raise UsageError(f"option '--{full}' requires an argument")
-        return option, following, 1
-    if has_value:
-        raise UsageError(f"option '--{full}' doesn't allow an argument")
-    return option, None, 0
 
 
 # ---------------------------------------------------------------------------------------------- sockets

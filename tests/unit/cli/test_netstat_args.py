@@ -27,7 +27,7 @@ def test_long_options_and_unique_prefixes() -> None:
     assert flags.numeric_ports and not flags.numeric_hosts
     assert flags.listening == 1 and flags.tcp == 1
     assert cli.parse(["--inet6"]).families == ["inet6"]
-    assert cli.parse(["--version", "--bogus"]).version  # netstat stops at -V
+    assert cli.parse(["--vers"]).version
 
 
 @pytest.mark.parametrize(("argv", "message"), [
