@@ -398,9 +398,9 @@ def write_groups(flags: Flags, names: render.Names, write: Callable[[str], None]
     write(groups.HEADER)
     rows: list[groups.Membership] = []
     if flags.inet:
-        rows += groups.parse_igmp(groups.read("/proc/net/igmp") or "")
+        rows += groups.parse_igmp(_proc_text("/proc/net/igmp"))
     if flags.inet6:
-        rows += groups.parse_igmp6(groups.read("/proc/net/igmp6") or "")
+        rows += groups.parse_igmp6(_proc_text("/proc/net/igmp6"))
     write(groups.lines(rows, names.host))
 
 
@@ -437,9 +437,9 @@ def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
 def show_masquerade(flags: Flags, write: Callable[[str], None]) -> int:
     from pyss.tables import masquerade
     from pyss.tables.names import NetstatNames
-    from pyss.tables.statistics import read_proc
+    from pyss.tables.procfs import read_text
 
-    text = read_proc(masquerade.CONNTRACK_PATH)
+    text = read_text(masquerade.CONNTRACK_PATH)
     if text is None:
         sys.stderr.write(f"{PROG}: no support for `ip_masquerade' on this system.\n")
         return 1
@@ -461,17 +461,17 @@ def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
 
 
 def _proc_text(path: str) -> str:
-    from pyss.tables.statistics import read_proc
+    from pyss.tables.procfs import read_text
 
-    return read_proc(path) or ""
+    return read_text(path) or ""
 
 
 def show_statistics(flags: Flags, write: Callable[[str], None]) -> int:
     from pyss.tables import statistics
+    from pyss.tables.procfs import read_text as read
 
     shown = frozenset(name for name in ("tcp", "udp", "raw", "sctp") if getattr(flags, name))
     family = ",".join(flags.families) or "inet"
-    read = statistics.read_proc
     if family == "inet":
         snmp = read("/proc/net/snmp")
         if snmp is None:

@@ -57,13 +57,5 @@ def lines(memberships: list[Membership], group_name: Callable[[int, bytes], str]
     return "".join(f"{m.device:<15} {m.users:<6} {group_name(m.family, m.group)}\n" for m in memberships)
 
 
-def read(path: str) -> str | None:
-    try:
-        with open(path, encoding="ascii", errors="replace") as file:
-            return file.read()
-    except OSError:
-        return None
-
-
 def numeric(family: int, group: bytes) -> str:
     return socket.inet_ntop(family, group)

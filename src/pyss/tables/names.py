@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.render.netstat import PROGRAM_WIDTH, format_host, strip_v4_mapped
+from pyss.tables.procfs import read_text
 
 SERVICES_PATH = "/etc/services"
 PROTOCOLS_PATH = "/etc/protocols"
@@ -74,11 +75,7 @@ def parse_networks(text: str) -> dict[int, str]:
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            return file.read()
-    except OSError:
-        return ""
+    return read_text(path) or ""
 
 
 @lru_cache(maxsize=1)

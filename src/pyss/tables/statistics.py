@@ -385,11 +385,3 @@ def render_inet6(snmp6: str, snmp: str, shown: frozenset[str]) -> str:
             for name, value in counters:
                 printer.value(entries, name, value)
     return "".join(line + "\n" for line in printer.lines)
-
-
-def read_proc(path: str) -> str | None:
-    try:
-        with open(path, encoding="ascii", errors="replace") as file:
-            return file.read()
-    except OSError:
-        return None
