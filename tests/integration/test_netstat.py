@@ -315,22 +315,23 @@ def test_masquerade_reads_conntrack(ns: harness.ZooNamespace) -> None:
         assert run.stderr == b"pynetstat: no support for `ip_masquerade' on this system.\n"
 
 
-def test_continuous_stops_cleanly_on_interrupt(ns: harness.ZooNamespace) -> None:
-    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, str(harness.PYNETSTAT), "-tanc"],
+def _interrupted(ns: harness.ZooNamespace, args: str, seconds: float) -> tuple[bytes, bytes]:
+    """Run pynetstat ARGS for a while, then press Ctrl-C (SIGINT): its stdout and stderr."""
+    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, str(harness.PYNETSTAT), *args.split()],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=harness.TOOL_ENV)
-    time.sleep(2.5)
+    time.sleep(seconds)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    return proc.communicate(timeout=10)
+
+
+def test_continuous_stops_cleanly_on_interrupt(ns: harness.ZooNamespace) -> None:
+    out, err = _interrupted(ns, "-tanc", 2.5)
     assert out.count(b"Active Internet connections") >= 2
     assert not harness.has_traceback(err), err.decode()
 
 
 def test_continuous_interface_table_is_titled_once(ns: harness.ZooNamespace) -> None:
-    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, str(harness.PYNETSTAT), "-ic"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=harness.TOOL_ENV)
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    out, err = _interrupted(ns, "-ic", 1.5)
     assert out.count(b"Kernel Interface table") == 1
     assert out.count(b"Iface             MTU") >= 2
     assert not harness.has_traceback(err)
