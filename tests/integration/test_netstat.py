@@ -2,7 +2,7 @@
 
 The namespace holds the shared zoo (loopback sockets of every kind) and, on a
 veth pair with documentation-range addresses (192.0.2.0/24, 198.51.100.0/24,
-2001:db8::/32), more sockets and routes: a default route, a gateway route
+2001:db8::/32; one IPv4 address labelled as the alias ve0:1), more sockets and routes: a default route, a gateway route
 with MSS/window/RTT metrics, a host route, reject routes, IPv6 gateway
 routes, and an IPv6 address long enough that netstat must shorten it.
 
@@ -69,6 +69,7 @@ sys.stdin.read()
 SETUP = (
     "link add ve0 type veth peer name ve1",
     "addr add 192.0.2.1/24 dev ve0",
+    "addr add 192.0.2.5/24 dev ve0 label ve0:1",
     "addr add 198.51.100.1/24 dev ve1",
     "-6 addr add 2001:db8::1/64 dev ve0 nodad",
     "-6 addr add 2001:db8:1::1/64 dev ve1 nodad",

@@ -454,7 +454,7 @@ def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
 
     if flags.extend > 1:
         inet6 = interfaces.parse_if_inet6(_proc_text("/proc/net/if_inet6"))
-        write(interfaces.long_table(interfaces.fetch(with_addresses=True), bool(flags.all), inet6, flags.rounds == 0))
+        write(interfaces.long_table(interfaces.fetch(), bool(flags.all), inet6, flags.rounds == 0))
     else:
         write(interfaces.table(interfaces.fetch(), bool(flags.all), flags.rounds == 0))
     return 0

@@ -216,26 +216,42 @@ def long_table(interfaces: Iterable[Interface], show_all: bool, inet6: list[Addr
         long_block(i, inet6) for i in ordered if show_all or i.flags & IFF_UP)
 
 
-def fetch(with_addresses: bool = False) -> list[Interface]:
-    """Every link of this network namespace (pyroute2 imported here only); with its first IPv4 address if asked."""
+def fetch() -> list[Interface]:
+    """Every link of this network namespace with its first IPv4 address, plus one row per labelled alias.
+
+    net-tools also lists IPv4 address labels such as "eth0:1" (SIOCGIFCONF
+    reports them as interfaces): same flags and hardware as their device,
+    no counters. pyroute2 is imported here only.
+    """
+    import socket
+
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
         links = ipr.get_links()
         first: dict[str, Address4] = {}
-        if with_addresses:
-            import socket
+        for message in ipr.get_addr(family=socket.AF_INET):
+            label = message.get("label")
+            if label is None or label in first:
+                continue
+            local = message.get("local") or message.get("address")
+            first[label] = Address4(
+                socket.inet_aton(local), int(message["prefixlen"]),
+                socket.inet_aton(message.get("broadcast") or "0.0.0.0"),
+                socket.inet_aton(message.get("address") or local))
+    devices = [_interface(link, first) for link in links]
+    return devices + aliases(devices, first)
 
-            for message in ipr.get_addr(family=socket.AF_INET):
-                label = message.get("label")
-                if label is None or label in first:
-                    continue
-                local = message.get("local") or message.get("address")
-                first[label] = Address4(
-                    socket.inet_aton(local), int(message["prefixlen"]),
-                    socket.inet_aton(message.get("broadcast") or "0.0.0.0"),
-                    socket.inet_aton(message.get("address") or local))
-        return [_interface(link, first) for link in links]
+
+def aliases(devices: list[Interface], addresses: dict[str, Address4]) -> list[Interface]:
+    """The "device:label" rows net-tools adds for labelled IPv4 addresses."""
+    by_name = {device.name: device for device in devices}
+    rows = []
+    for label, address in addresses.items():
+        parent = by_name.get(label.split(":", 1)[0])
+        if label not in by_name and parent is not None:
+            rows.append(parent._replace(name=label, stats=None, ipv4=address))
+    return rows
 
 
 def _interface(link: Any, addresses: dict[str, Address4]) -> Interface:

@@ -63,3 +63,13 @@ ve0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500
     assert interfaces.long_block(tun, []) == (
         "tun0: flags=4305<UP,POINTOPOINT,RUNNING,NOARP,MULTICAST>  mtu 1500\n"
         "        unspec 00-00-00-00-00-00-00-00-00-00-00-00-00-00-00-00  txqueuelen 500  (UNSPEC)\n\n")
+
+
+def test_labelled_addresses_become_alias_rows() -> None:
+    ve0 = Interface("ve0", 4163, 1500, {"rx_packets": 1}, interfaces.ARPHRD_ETHER, bytes(6), 1000)
+    first = interfaces.Address4(bytes([192, 0, 2, 1]), 24, bytes(4), bytes([192, 0, 2, 1]))
+    alias = interfaces.Address4(bytes([192, 0, 2, 5]), 24, bytes(4), bytes([192, 0, 2, 5]))
+    rows = interfaces.aliases([ve0], {"ve0": first, "ve0:1": alias, "gone:1": alias})
+    assert rows == [ve0._replace(name="ve0:1", stats=None, ipv4=alias)]
+    assert interfaces.short_line(rows[0]) == (
+        f"ve0:1            1500 {'     - no statistics available -':<56}BMRU\n")
