@@ -199,13 +199,13 @@ EXACT = [
     "-tan", "-ant", "-tln", "-tuln", "-tulnp", "-antp", "-tanpe", "-ltpe", "-uan", "-lx", "-lnp",
     "-tanW", "-A inet -tan", "-ta", "-rn", "-r", "-g", "-gn", "-rne", "-rnee", "-tn", "-un", "-wan",
     "-4 -tan", "-6 -tan", "--tcp --numeric --all", "-tuna --numeric-ports", "-tlp --numeric-hosts",
-    "-i", "-ia", "-ltn -ee", "-rnC", "-rC -6", "-rnF", "-rnCF", "-rnCee", "-xl -v",
+    "-i", "-ia", "-ltn -ee", "-rnC", "-rC -6", "-rnF", "-rnCF", "-rnCee", "-xl -v", "-rN", "-tN",
 ]
 # Exact except where the order of not-yet-accepted UNIX connections is unknowable (sock_diag does not list
 # them; pynetstat rebuilds them from their listener): the rows are compared as sorted lists.
 UNIX_LISTINGS = ["-xa", "-x", "-an", "-xap", "-a", "", "-v"]
 # Same lines once the numbers are masked: counters or timers move between two runs.
-SHAPE = ["-s", "-st", "-su", "-sw", "-s -6", "-tano", "-tanoe", "-ie", "-iea", "-rn -6", "-r -6"]
+SHAPE = ["-s", "-st", "-su", "-sw", "-s -6", "-tano", "-tanoe", "-ie", "-iea", "-rn -6", "-r -6", "-rN -6"]
 
 
 @pytest.mark.parametrize("args", EXACT)

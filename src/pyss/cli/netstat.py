@@ -123,6 +123,7 @@ class Flags:
     help: bool = False
     cache: bool = False
     fib: bool = False
+    symbolic: bool = False  # -N: net-tools' route printers read it as "numeric"
     rounds: int = 0  # -c: listings printed so far (netstat titles its interface table once)
     families: list[str] = field(default_factory=list)  # netstat's afname list, in order
     family_flags: set[str] = field(default_factory=set)
@@ -190,13 +191,15 @@ def _apply(flags: Flags, option: str, argument: str | None) -> None:
         flags.cache = True
     elif option == "F":
         flags.fib = True
+    elif option == "N":
+        flags.symbolic = True
     elif option == "V":
         flags.version = True
     elif option == "h":
         flags.help = True
     elif option == "Z":
         raise NoSelinux()
-    # -d, -N: accepted and without effect, as in netstat on Linux
+    # -d: accepted and without effect, as in netstat on Linux
 
 
 def parse(argv: list[str]) -> Flags:
@@ -411,7 +414,7 @@ def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
     from pyss.tables import routes
     from pyss.tables.names import NetstatNames
 
-    names = NetstatNames(flags.numeric_hosts, flags.numeric_ports, flags.numeric_users)
+    names = NetstatNames(flags.numeric_hosts or flags.symbolic, flags.numeric_ports, flags.numeric_users)
     ext = {1: 2, 2: 1}.get(flags.extend, flags.extend)
     fib = flags.fib or not flags.cache
     for family in flags.families or ["inet"]:
