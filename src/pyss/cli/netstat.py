@@ -16,7 +16,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import cast
 
 from pyss.cli.options import Option, UsageError
@@ -92,9 +91,12 @@ class NoSelinux(Exception):
     """-Z on a machine without SELinux: netstat refuses and exits with 1."""
 
 
-@dataclass
 class Flags:
-    """netstat's flag counters, named after its variables."""
+    """netstat's flag counters, named after its variables.
+
+    A plain class with class-level defaults: importing dataclasses would cost
+    ~10 ms of pynetstat's start-up.
+    """
 
     all: int = 0
     listening: int = 0
@@ -125,9 +127,11 @@ class Flags:
     fib: bool = False
     symbolic: bool = False  # -N: net-tools' route printers read it as "numeric"
     rounds: int = 0  # -c: listings printed so far (netstat titles its interface table once)
-    families: list[str] = field(default_factory=list)  # netstat's afname list, in order
-    family_flags: set[str] = field(default_factory=set)
     no_protocol: bool = False  # netstat's flag_noprot: protocols implied by a family
+
+    def __init__(self) -> None:
+        self.families: list[str] = []  # netstat's afname list, in order
+        self.family_flags: set[str] = set()
 
     def add_families(self, spec: str) -> None:
         for alias in spec.split(","):

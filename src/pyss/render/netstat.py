@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pyss.netlink.constants import (
     AF_INET6,
@@ -49,8 +48,7 @@ class Names(Protocol):
     def program(self, inode: int) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
-class SocketView:
+class SocketView(NamedTuple):
     """The listing options that change what a socket row or header looks like."""
 
     all: bool = False
