@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import NamedTuple
 
-from pyss.netlink import requests
+from pyss.netlink import requests, transport
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -48,9 +48,8 @@ from pyss.netlink.decode import (
     is_missing_module,
     walk,
 )
-from pyss.netlink.transport import DiagSocket
 from pyss.procnet import read_proc_inet
-from pyss.query import SUPPORTED_TABLES, TABLES, Query, SocketFilter
+from pyss.query import SUPPORTED_TABLES, TABLES, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
@@ -77,13 +76,22 @@ class UnsupportedTable(Exception):
 Warn = Callable[[str], None]
 
 
+INTERRUPTED = "the kernel reported that sockets changed during the dump: this list may be inconsistent"
+
+
 def sockets(query: Query, extensions: Extensions | None = None, warn: Warn | None = None) -> Iterator[SocketRecord]:
     """Yield every socket the query selects, as the kernel reports it, in ss's order.
 
     Tables the kernel cannot dump (a missing *_diag module) are reported
-    through ``warn`` and skipped, as ss skips them.
+    through ``warn`` and skipped, as ss skips them; so is a dump the kernel
+    flags as interrupted, after its records.
     """
-    return chain.from_iterable(stream for _kind, stream in table_streams(query, extensions, warn))
+    for _kind, records in table_streams(query, extensions, warn):
+        try:
+            yield from records
+        except DumpInterrupted:
+            if warn is not None:
+                warn(INTERRUPTED)
 
 
 def table_streams(
@@ -91,22 +99,20 @@ def table_streams(
 ) -> Iterator[tuple[type[SocketRecord], Iterator[SocketRecord]]]:
     """(record type, records) for each table dump in ss's order, the query's filter applied.
 
-    A renderer maps one row function over each stream: cheaper than asking
-    every record its type.
+    Each dump starts when its pair is produced, so output streams table by
+    table. The records iterator is the decoder's own generator behind C-level
+    chain/filter, no Python layer per record: a consumer maps one row function
+    over it and catches DumpInterrupted (raised after the last record) itself.
     """
-    for kind, table_dump in _table_dumps(query, extensions or Extensions()):
-        yield kind, _guarded(table_dump(), query.filter, warn)
-
-
-def _guarded(records: Iterator[SocketRecord], keep: SocketFilter | None, warn: Warn | None) -> Iterator[SocketRecord]:
-    try:
-        yield from records if keep is None else filter(keep, records)
-    except UnsupportedTable as missing:
-        if warn is not None:
-            warn(str(missing))
-    except DumpInterrupted:
-        if warn is not None:
-            warn("the kernel reported that sockets changed during the dump: this list may be inconsistent")
+    keep = query.filter
+    for kind, open_dump in _table_dumps(query, extensions or Extensions()):
+        try:
+            records = open_dump()
+        except UnsupportedTable as missing:
+            if warn is not None:
+                warn(str(missing))
+            continue
+        yield kind, records if keep is None else filter(keep, records)
 
 
 TableDump = Callable[[], Iterator[SocketRecord]]
@@ -135,11 +141,10 @@ _SILENT_UNSUPPORTED = frozenset({"mptcp", "dccp", "sctp", "vsock_stream", "vsock
 
 
 def _unsupported(table: str) -> Callable[[], Iterator[SocketRecord]]:
-    def dump() -> Iterator[SocketRecord]:
+    def open_dump() -> Iterator[SocketRecord]:
         raise UnsupportedTable(table, "pyss cannot list these sockets yet")
-        yield  # pragma: no cover
 
-    return dump
+    return open_dump
 
 
 def _inet_families(query: Query) -> list[int]:
@@ -154,23 +159,23 @@ def _inet_families(query: Query) -> list[int]:
 
 
 def _inet_dump(query: Query, extensions: Extensions, family: int, protocol: int) -> Callable[[], Iterator[SocketRecord]]:
-    def dump() -> Iterator[SocketRecord]:
+    def open_dump() -> Iterator[SocketRecord]:
         bytecode = query.filter.bytecode(family, protocol) if query.filter is not None else None
-        message = requests.inet_request(family, protocol, query.states, extensions.inet, bytecode)
+        decode = inet_decoder(protocol)
+        table = _table_name(protocol)
         try:
-            yield from _run(message, inet_decoder(protocol), _table_name(protocol))
+            return _open(requests.inet_request(family, protocol, query.states, extensions.inet, bytecode), decode, table)
         except DumpError as error:
             if bytecode is None or error.errno not in _REFUSED_PROGRAM:
                 raise
-            # The kernel refused the filter program (the error precedes any record): the Python
-            # predicate, applied to every record anyway, judges the whole dump instead, as ss does.
-            message = requests.inet_request(family, protocol, query.states, extensions.inet)
-            yield from _run(message, inet_decoder(protocol), _table_name(protocol))
+            # The kernel refused the filter program: the Python predicate, applied to every
+            # record anyway, judges the whole dump instead, as ss does.
+            return _open(requests.inet_request(family, protocol, query.states, extensions.inet), decode, table)
         except UnsupportedTable:
             # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does.
-            yield from read_proc_inet(family, protocol, query.states)
+            return read_proc_inet(family, protocol, query.states)
 
-    return dump
+    return open_dump
 
 
 # EINVAL: the verifier rejected the program; EPERM: a mark condition without CAP_NET_ADMIN.
@@ -184,26 +189,33 @@ def _table_name(protocol: int) -> str:
 def _unix(query: Query, extensions: Extensions) -> Iterator[SocketRecord]:
     show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | extensions.unix
     wanted = {kind for kind, table in _UNIX_TYPES.items() if query.has(table)}
-    for record in _run(requests.unix_request(query.states, show), decode_unix, "unix"):
-        if record.type in wanted:  # type: ignore[union-attr]  # decode_unix yields UnixSocket only
-            yield record
+    records = _open(requests.unix_request(query.states, show), decode_unix, "unix")
+
+    def wanted_type(record: SocketRecord) -> bool:
+        return isinstance(record, UnixSocket) and record.type in wanted
+
+    return filter(wanted_type, records)
 
 
 def _packet(extensions: Extensions) -> Iterator[SocketRecord]:
     show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT
-    yield from _run(requests.packet_request(show | extensions.packet), decode_packet, "packet")
+    return _open(requests.packet_request(show | extensions.packet), decode_packet, "packet")
 
 
 def _netlink(extensions: Extensions) -> Iterator[SocketRecord]:
     show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO | extensions.netlink
-    yield from _run(requests.netlink_request(show), decode_netlink, "netlink")
+    return _open(requests.netlink_request(show), decode_netlink, "netlink")
 
 
-def _run(message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str) -> Iterator[SocketRecord]:
-    with DiagSocket() as diag:
-        try:
-            yield from walk(diag.request(message), decode)
-        except DumpError as error:
-            if is_missing_module(error):
-                raise UnsupportedTable(table, f"the kernel cannot list these sockets ({error.strerror})") from error
-            raise
+def _open(message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str) -> Iterator[SocketRecord]:
+    """Start a dump and read its first record: a kernel that cannot answer says so before any record."""
+    records = walk(transport.dump(message), decode)
+    try:
+        first = next(records)
+    except StopIteration:
+        return iter(())
+    except DumpError as error:
+        if is_missing_module(error):
+            raise UnsupportedTable(table, f"the kernel cannot list these sockets ({error.strerror})") from error
+        raise
+    return chain((first,), records)

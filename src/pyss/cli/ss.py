@@ -254,7 +254,8 @@ def _screen_width() -> int | None:
 
 
 def _list(query: Query, header: bool) -> int:
-    from pyss.dump import table_streams
+    from pyss.dump import INTERRUPTED, table_streams
+    from pyss.netlink.decode import DumpInterrupted
     from pyss.render.ss import RowBuilder, SsWriter
 
     details_text = _details_renderer(query)
@@ -264,7 +265,10 @@ def _list(query: Query, header: bool) -> int:
         writer.add(builder.header())
     try:
         for kind, records in table_streams(query, _extensions(query), warn=_warn):
-            writer.extend(map(builder.row_function(kind), records))
+            try:
+                writer.extend(map(builder.row_function(kind), records))
+            except DumpInterrupted:
+                _warn(INTERRUPTED)
         writer.close()
     except OSError as error:
         raise Fatal(f"cannot read sockets: {error.strerror or error}") from None

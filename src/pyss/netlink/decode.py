@@ -34,7 +34,7 @@ from pyss.netlink.constants import (
 )
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
-_NLMSGHDR: Final = struct.Struct("=IHHII")
+_NLMSGHDR: Final = struct.Struct("=IHH")  # length, type, flags: the sequence and port are not checked
 _NLMSGERR: Final = struct.Struct("=i")
 _NLATTR: Final = struct.Struct("=HH")
 _U32: Final = struct.Struct("=I")
@@ -88,7 +88,7 @@ def walk(buffers: Iterable[bytes], decode: Decoder[Record]) -> Iterator[Record]:
         while offset < size:
             if size - offset < NLMSG_HDRLEN:
                 raise MalformedMessage(f"truncated netlink header: {size - offset} bytes left of {NLMSG_HDRLEN}")
-            length, kind, flags, _seq, _pid = unpack_header(buf, offset)
+            length, kind, flags = unpack_header(buf, offset)
             end = offset + length
             if length < NLMSG_HDRLEN or end > size:
                 raise MalformedMessage(f"netlink message length {length} does not fit its buffer ({size - offset} bytes)")

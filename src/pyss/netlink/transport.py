@@ -50,3 +50,8 @@ class DiagSocket:
                 return
             yield data
 
+
+def dump(message: bytes) -> Iterator[bytes]:
+    """Run one dump on a socket of its own, closed when the dump is done or abandoned."""
+    with DiagSocket() as diag:
+        yield from diag.request(message)

@@ -11,7 +11,6 @@ byte for byte, including the batch boundaries of very large outputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 from typing import NamedTuple
 
 LEFT, RIGHT = "L", "R"
@@ -27,23 +26,16 @@ class Column(NamedTuple):
     delimiter: str  # printed before the field unless it starts the line
 
 
-def column_maxima(rows: Sequence[Sequence[str]], previous: Sequence[int], count_last_field: bool = True) -> list[int]:
-    """The longest field of each column so far: ss never resets these between batches.
+def update_maxima(maxima: list[int], lengths: Sequence[int], columns: int) -> None:
+    """Raise each column's longest-field length with a run of field lengths in row order.
 
-    ss measures a field when it moves past it; the output's very last field
-    is never moved past, so it does not count (``count_last_field=False``).
+    ss never resets these between batches. ``lengths`` may stop short of a
+    row's end: ss measures a field only when it moves past it, so the
+    output's very last field is left out by the caller.
     """
-    maxima = list(previous)
-    if not rows:
-        return maxima
-    body = rows if count_last_field else rows[:-1]
-    if body:
-        for index, values in enumerate(zip(*body, strict=True)):
-            maxima[index] = max(maxima[index], *map(len, values))
-    if not count_last_field:
-        for index, value in enumerate(rows[-1][:-1]):
-            maxima[index] = max(maxima[index], len(value))
-    return maxima
+    for index in range(columns):
+        longest = max(lengths[index::columns], default=0)
+        maxima[index] = max(maxima[index], longest)
 
 
 def column_widths(columns: Sequence[Column], maxima: Sequence[int], screen_width: int | None) -> list[int]:
@@ -139,26 +131,27 @@ class BatchTracker:
         self.offset = 0
         self.pending = False
 
-    def split(self, rows: Sequence[Sequence[str]], trailing_fields: int) -> int | None:
-        """Account for ``rows``; return the index of the first row of a new batch, if one starts inside.
+    def split(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
+        """Account for rows given as their field lengths in row order (``row_fields`` a row).
 
-        ``trailing_fields`` counts the always-empty fields ss stores after each row.
+        Returns the index of the row that starts a new batch, if one starts
+        among them. ``trailing_fields`` counts the always-empty fields ss
+        stores after each row.
         """
-        lengths = list(map(len, chain.from_iterable(rows)))
-        fields = len(lengths) + trailing_fields * len(rows)
-        size = sum(lengths) + sum(map((1).__and__, lengths)) + _TOKEN_HEADER * fields
+        rows = len(lengths) // row_fields
+        size = sum(lengths) + sum(map((1).__and__, lengths)) + _TOKEN_HEADER * (len(lengths) + trailing_fields * rows)
         if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
             self.offset += size
             return None
-        for index, row in enumerate(rows):
+        for index in range(rows):
             if self.chunks >= CHUNKS_PER_BATCH:
                 self.reset()
                 return index
             if self.pending:
                 for _ in range(trailing_fields):
                     self._field(0)
-            for value in row:
-                self._field(len(value))
+            for length in lengths[index * row_fields : (index + 1) * row_fields]:
+                self._field(length)
             self.pending = True
         return None
 

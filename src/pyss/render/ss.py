@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import TextIO
 
 from pyss.netlink.constants import (
@@ -20,7 +20,7 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import inet_attributes
 from pyss.query import Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.render.columns import LEFT, RIGHT, BatchTracker, Column, column_maxima, column_widths, render
+from pyss.render.columns import LEFT, RIGHT, BatchTracker, Column, column_widths, render, update_maxima
 from pyss.resolve import HostNames, ServiceNames, interface_name, protocol_name
 
 COLUMNS = (
@@ -132,6 +132,7 @@ class RowBuilder:
         # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
         by_protocol = {protocol: self._port_function(protocol) for protocol in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW)}
         state_names = STATE_NAMES
+        netids = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
         details = self.details
         show_netid, show_state = self.show_netid, self.show_state
 
@@ -142,20 +143,21 @@ class RowBuilder:
             local = address_texts.get(src) or address_text(record, src)
             if ifindex:
                 local = f"{local[:-1]}%{interface_name(ifindex)}:"
-            fields: Row = (
-                queues[rqueue] if rqueue < 64 else f"{rqueue:<6d}",
-                queues[wqueue] if wqueue < 64 else f"{wqueue:<6d}",
-                local,
-                texts.get(sport) or ports(sport),
-                address_texts.get(dst) or address_text(record, dst),
-                texts.get(dport) or ports(dport),
-                details(record) if details else "",
-            )
+            recv_q = queues[rqueue] if rqueue < 64 else f"{rqueue:<6d}"
+            send_q = queues[wqueue] if wqueue < 64 else f"{wqueue:<6d}"
+            local_port = texts.get(sport) or ports(sport)
+            peer = address_texts.get(dst) or address_text(record, dst)
+            peer_port = texts.get(dport) or ports(dport)
+            extra = details(record) if details else ""
+            # One tuple built directly for each column layout: this runs once per socket.
             if show_state:
-                fields = (state_names[state], *fields)
+                if show_netid:
+                    return (netids[protocol], state_names[state], recv_q, send_q, local, local_port, peer, peer_port,
+                            extra)
+                return (state_names[state], recv_q, send_q, local, local_port, peer, peer_port, extra)
             if show_netid:
-                fields = (record.netid, *fields)
-            return fields
+                return (netids[protocol], recv_q, send_q, local, local_port, peer, peer_port, extra)
+            return (recv_q, send_q, local, local_port, peer, peer_port, extra)
 
         return row
 
@@ -269,7 +271,11 @@ def _is_v6only(record: InetSocket) -> bool:
 
 
 class SsWriter:
-    """Buffers rows in ss's batches, lays each batch out and writes it."""
+    """Buffers rows in ss's batches, lays each batch out and writes it.
+
+    Field lengths are taken once per block of rows and serve both the batch
+    accounting and the column widths.
+    """
 
     BLOCK = 512
 
@@ -281,6 +287,7 @@ class SsWriter:
         self.batch: list[Row] = []
         self.block: list[Row] = []
         self.maxima = [0] * len(columns)
+        self.unmeasured: int | None = None  # the latest row's last field: measured once another row follows
 
     def add(self, row: Row) -> None:
         self.block.append(row)
@@ -302,24 +309,40 @@ class SsWriter:
 
     def _account(self) -> None:
         block = self.block
+        width = len(self.columns)
         while block:
-            split = self.tracker.split(block, TRAILING_FIELDS)
+            lengths = list(map(len, chain.from_iterable(block)))
+            split = self.tracker.split(lengths, width, TRAILING_FIELDS)
             if split is None:
+                self._measure(lengths)
                 self.batch.extend(block)
                 break
+            self._measure(lengths[: split * width])
+            self._measure_last()  # at a batch boundary ss has moved past every field
             self.batch.extend(block[:split])
             self.flush()
             del block[:split]
         block.clear()
 
-    def flush(self, final: bool = False) -> None:
+    def _measure(self, lengths: list[int]) -> None:
+        if not lengths:
+            return
+        self._measure_last()
+        self.unmeasured = lengths.pop()
+        update_maxima(self.maxima, lengths, len(self.columns))
+
+    def _measure_last(self) -> None:
+        if self.unmeasured is not None:
+            self.maxima[-1] = max(self.maxima[-1], self.unmeasured)
+            self.unmeasured = None
+
+    def flush(self) -> None:
         if self.batch:
-            self.maxima = column_maxima(self.batch, self.maxima, count_last_field=not final)
             widths = column_widths(self.columns, self.maxima, self.screen_width)
             self.out.write(render(self.columns, self.batch, widths))
             self.batch = []
 
     def close(self) -> None:
+        """Write what is left; the very last field stays unmeasured, as in ss."""
         self._account()
-        self.flush(final=True)
-
+        self.flush()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from itertools import chain
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyss.render.columns import CHUNK_DATA, LEFT, RIGHT, BatchTracker, Column, column_maxima, column_widths, render
+from pyss.render.columns import CHUNK_DATA, LEFT, RIGHT, BatchTracker, Column, column_widths, render, update_maxima
 
 COLUMNS = (
     Column(LEFT, "State", ""),
@@ -23,8 +24,14 @@ ROWS = [
 ]
 
 
+def maxima_of(rows: list[tuple[str, ...]], previous: list[int] | None = None) -> list[int]:
+    maxima = list(previous) if previous else [0] * len(rows[0])
+    update_maxima(maxima, [len(value) for value in chain.from_iterable(rows)], len(rows[0]))
+    return maxima
+
+
 def layout(columns: tuple[Column, ...], rows: list[tuple[str, ...]]) -> str:
-    return render(columns, rows, column_widths(columns, column_maxima(rows, [0] * len(columns)), None))
+    return render(columns, rows, column_widths(columns, maxima_of(rows), None))
 
 
 def test_compact_layout_pads_like_ss() -> None:
@@ -36,18 +43,19 @@ def test_compact_layout_pads_like_ss() -> None:
 
 
 def test_first_visible_column_has_no_delimiter_width() -> None:
-    widths = column_widths(COLUMNS, column_maxima(ROWS, [0] * 5), None)
+    widths = column_widths(COLUMNS, maxima_of(ROWS), None)
     assert widths == [6, 7, 15, 5, 7]
 
 
 def test_widths_never_shrink_between_batches() -> None:
-    first = column_maxima([("a" * 9, "b")], [0, 0])
-    assert column_maxima([("c", "d")], first) == [9, 1]
+    first = maxima_of([("a" * 9, "b")])
+    assert maxima_of([("c", "d")], first) == [9, 1]
 
 
-def test_the_outputs_last_field_does_not_count() -> None:
-    rows = [("x", "short"), ("y", "a much longer last field")]
-    assert column_maxima(rows, [0, 0], count_last_field=False) == [1, 5]
+def test_lengths_may_stop_short_of_the_last_field() -> None:
+    maxima = [0, 0]
+    update_maxima(maxima, [1, 5, 1], 2)  # ("x", "short"), ("y", <unmeasured>)
+    assert maxima == [1, 5]
 
 
 def test_empty_column_still_prints_its_delimiter() -> None:
@@ -94,7 +102,7 @@ def tracked_split(rows: list[tuple[str, ...]], trailing: int, block: int) -> lis
     done = 0
     while done < len(rows):
         chunk = rows[done : done + block]
-        split = tracker.split(chunk, trailing)
+        split = tracker.split([len(value) for value in chain.from_iterable(chunk)], len(chunk[0]), trailing)
         if split is None:
             done += len(chunk)
         else:
