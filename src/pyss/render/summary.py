@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple, TextIO
 
+from pyss.tables.procfs import read_text
+
 
 class SockStat(NamedTuple):
     """The sockstat figures ss reads (its struct ssummary), all 0 when absent."""
@@ -113,25 +115,17 @@ def summary_text(stat: SockStat) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="ascii", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def read_summary(proc_net: str = "/proc/net") -> tuple[SockStat, list[str]]:
     """Read the kernel's counters; also return ss's complaints for files it could not read."""
     errors: list[str] = []
     fields: dict[str, int] = {}
-    sockstat = _read(f"{proc_net}/sockstat")
+    sockstat = read_text(f"{proc_net}/sockstat")
     if sockstat is None:
         errors.append("pyss: get_sockstat: No such file or directory")
     else:
         fields.update(parse_sockstat(sockstat))
-        fields.update(parse_sockstat(_read(f"{proc_net}/sockstat6") or ""))
-    snmp = _read(f"{proc_net}/snmp")
+        fields.update(parse_sockstat(read_text(f"{proc_net}/sockstat6") or ""))
+    snmp = read_text(f"{proc_net}/snmp")
     if snmp is None:
         errors.append("pyss: get_snmpstat: No such file or directory")
     else:
