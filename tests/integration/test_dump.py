@@ -77,3 +77,12 @@ def test_missing_raw_diag_reads_proc_like_ss() -> None:
     half = len(lines) // 2
     assert len(lines) == 4 and lines[:half] == lines[half:], result.stdout
     assert "0.0.0.0:1" in lines[1]
+
+
+def test_unreadable_filter_file_exits_like_ss() -> None:
+    pyss = os.path.join(os.path.dirname(sys.executable), "pyss")
+    ours = subprocess.run([pyss, "-F", "/nonexistent/filter"], capture_output=True, text=True, check=False, timeout=30)
+    theirs = subprocess.run(["ss", "-F", "/nonexistent/filter"], capture_output=True, text=True, check=False,
+                            timeout=30)
+    assert ours.returncode == theirs.returncode == 255
+    assert ours.stderr.count("\n") == 1 and "Traceback" not in ours.stderr

@@ -239,7 +239,7 @@ def _read(path: str) -> str:
         with open(path) as source:
             return source.read()
     except OSError as error:
-        raise Fatal(f"cannot read filter file {path}: {error.strerror}") from None
+        raise Fatal(f"cannot read filter file {path}: {error.strerror}", EXIT_USAGE) from None
 
 
 def _screen_width() -> int | None:
