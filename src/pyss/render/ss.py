@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from itertools import chain, islice
 from typing import TextIO
 
@@ -101,16 +101,6 @@ class RowBuilder:
             return self._inet_row_function()  # type: ignore[return-value]
         return {UnixSocket: self.unix_row, PacketSocket: self.packet_row, NetlinkSocket: self.netlink_row}[kind]  # type: ignore[return-value]
 
-    def rows(self, records: Iterable[SocketRecord]) -> Iterator[Row]:
-        """Rows for records of any kind (the CLI maps one kind at a time, which is faster)."""
-        functions: dict[type, Callable[[SocketRecord], Row]] = {}
-        for record in records:
-            kind = type(record)
-            function = functions.get(kind)
-            if function is None:
-                function = functions[kind] = self.row_function(kind)
-            yield function(record)
-
     def _fields(self, netid: str, state: int, rq: int, wq: int, rest: tuple[str, ...], record: SocketRecord) -> Row:
         extra = self.details(record) if self.details else ""
         queues = (self._queue(rq), self._queue(wq))
@@ -160,9 +150,6 @@ class RowBuilder:
             return (recv_q, send_q, local, local_port, peer, peer_port, extra)
 
         return row
-
-    def inet_row(self, record: InetSocket) -> Row:
-        return self._inet_row_function()(record)
 
     def _port_function(self, protocol: int) -> tuple[Callable[[int], str], dict[int, str]]:
         """(port -> text, the cache that function fills) for one inet table."""
