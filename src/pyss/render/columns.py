@@ -10,7 +10,7 @@ byte for byte, including the batch boundaries of very large outputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 LEFT, RIGHT = "L", "R"
@@ -103,12 +103,41 @@ def row_format(columns: Sequence[Column], widths: Sequence[int]) -> str:
     return "".join(parts)
 
 
+def byte_length(text: str) -> int:
+    """The length ss measures: bytes as written (pyss's text decodes the kernel's bytes as UTF-8, surrogates kept)."""
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def field_lengths(fields: Iterable[str], joined: str) -> list[int]:
+    """Lengths of ``fields`` in bytes; ``joined`` is their concatenation, whose ASCII flag CPython keeps for free."""
+    return list(map(len if joined.isascii() else byte_length, fields))
+
+
 def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> str:
-    """Lay out a batch of rows (the header, if any, is the first row) with the given widths."""
+    """Lay out a batch of rows (the header, if any, is the first row) with the given widths.
+
+    %-formatting pads by characters; rows holding non-ASCII text (a UTF-8
+    socket path, a process name) are padded again by bytes, as ss pads them.
+    """
     if not rows:
         return ""
     fmt = row_format(columns, widths) + "\n"
-    return "".join([fmt % tuple(row) for row in rows])
+    lines = [fmt % tuple(row) for row in rows]
+    text = "".join(lines)
+    if text.isascii():
+        return text
+    return "".join([line if line.isascii() else _byte_padded(columns, widths, row)
+                    for line, row in zip(lines, rows, strict=True)])
+
+
+def _byte_padded(columns: Sequence[Column], widths: Sequence[int], row: Sequence[str]) -> str:
+    parts = []
+    for index, (column, width, value) in enumerate(zip(columns, widths, row, strict=True)):
+        delimiter = column.delimiter if index else ""
+        room = max(width - len(delimiter), 0) if width else 0
+        padding = " " * max(room - byte_length(value), 0)
+        parts.append(delimiter + (value + padding if column.align == LEFT else padding + value))
+    return "".join(parts) + "\n"
 
 
 class BatchTracker:

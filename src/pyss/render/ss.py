@@ -20,7 +20,16 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import inet_attributes
 from pyss.query import Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.render.columns import LEFT, RIGHT, BatchTracker, Column, column_widths, render, update_maxima
+from pyss.render.columns import (
+    LEFT,
+    RIGHT,
+    BatchTracker,
+    Column,
+    column_widths,
+    field_lengths,
+    render,
+    update_maxima,
+)
 from pyss.resolve import HostNames, ServiceNames, interface_name, protocol_name
 
 COLUMNS = (
@@ -249,7 +258,7 @@ def _process_label(pid: int) -> str:
     end = head.find(b")", start + 1)
     if start < 0 or end < 0:
         return str(pid)
-    return f"{head[start + 1 : end].decode('utf-8', 'replace')}/{pid}"
+    return f"{head[start + 1 : end].decode('utf-8', 'surrogateescape')}/{pid}"
 
 
 def _is_v6only(record: InetSocket) -> bool:
@@ -298,7 +307,7 @@ class SsWriter:
         block = self.block
         width = len(self.columns)
         while block:
-            lengths = list(map(len, chain.from_iterable(block)))
+            lengths = field_lengths(chain.from_iterable(block), "".join(chain.from_iterable(block)))
             split = self.tracker.split(lengths, width, TRAILING_FIELDS)
             if split is None:
                 self._measure(lengths)

@@ -8,7 +8,17 @@ from itertools import chain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyss.render.columns import CHUNK_DATA, LEFT, RIGHT, BatchTracker, Column, column_widths, render, update_maxima
+from pyss.render.columns import (
+    CHUNK_DATA,
+    LEFT,
+    RIGHT,
+    BatchTracker,
+    Column,
+    column_widths,
+    field_lengths,
+    render,
+    update_maxima,
+)
 
 COLUMNS = (
     Column(LEFT, "State", ""),
@@ -126,3 +136,18 @@ def test_batches_start_after_five_chunks() -> None:
     assert starts, "ss would have laid out more than one batch"
     per_row = 10 * (2 + 100) + 2
     assert abs(starts[0] - 5 * CHUNK_DATA // per_row) < 10 + CHUNK_DATA // per_row
+
+
+def test_non_ascii_fields_are_measured_and_padded_in_bytes_like_ss() -> None:
+    columns = (Column(RIGHT, "", ""), Column(LEFT, "", " "), Column(LEFT, "", " "))
+    rows = [("/tmp/é.sock", "1", "x"), ("/tmp/a.sock", "22", "y")]
+    maxima = [0, 0, 0]
+    update_maxima(maxima, field_lengths(chain.from_iterable(rows), "".join(chain.from_iterable(rows))), 3)
+    assert maxima == [12, 2, 1]  # "é" is two bytes
+    text = render(columns, rows, column_widths(columns, maxima, None))
+    assert text.encode() == "/tmp/é.sock 1  x\n/tmp/a.sock 22 y\n".encode().replace(b"/tmp/a", b" /tmp/a")
+
+
+def test_undecodable_bytes_count_once_each() -> None:
+    raw = b"/run/\xff.sock".decode("utf-8", "surrogateescape")
+    assert field_lengths([raw], raw) == [11]
