@@ -30,7 +30,7 @@ METHOD = """\
   filtered query. N is the total socket count asked for.
 - `benchmarks/run.py` enters the namespace and, for each comparison, runs every command once as a warm-up and
   then interleaved (A B C A B C ...), so that drift in the machine's load hits each command alike. Commands are
-  started with `posix_spawn`, stdout to `/dev/null`, `LC_ALL=C`, and reaped: wall time from spawn to reap.
+  started with `posix_spawn`, stdout to `/dev/null`, `LC_ALL=C`, `PYTHONDONTWRITEBYTECODE` unset (the warm-up run caches bytecode, as an installed package has it), and reaped: wall time from spawn to reap.
   Peak RSS comes from one extra run under `/usr/bin/time -f %M` (for the grep pipeline, the largest of its
   processes): a child spawned straight from the harness would report the harness's own size.
 - The table gives the median of the timed runs and *first/this*: the first command's median divided by this

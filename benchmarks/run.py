@@ -49,7 +49,9 @@ DEFAULT_JSON = HERE / "results" / "latest.json"
 DEFAULT_DOCS = ROOT / "docs"
 TIME = "/usr/bin/time"
 # Same locale for every command, so no one pays for translations the others skip.
-ENV = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+# PYTHONDONTWRITEBYTECODE (set in some shells here) would make every pyss run recompile its
+# modules: an installed package has bytecode, so the warm-up run is allowed to write it.
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "LC_ALL": "C", "LANG": "C"}
 
 
 @dataclass(frozen=True)
