@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import cast
 
+from pyss.cli import write_names_as_bytes
 from pyss.cli.options import Option, UsageError
 from pyss.cli.options import parse as parse_options
 from pyss.netlink.constants import (
@@ -525,6 +526,7 @@ def run(flags: Flags) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    write_names_as_bytes()
     try:
         try:
             flags = parse(args)

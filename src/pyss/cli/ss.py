@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pyss import __version__
+from pyss.cli import write_names_as_bytes
 from pyss.cli.options import Option, UsageError, help_text, parse
 from pyss.query import (
     FAMILY_NAMES,
@@ -102,9 +103,7 @@ class Fatal(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     # Die quietly on a closed pipe (`pyss -tan | head`), as ss does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    # Names are the kernel's bytes decoded as UTF-8 with undecodable bytes kept as surrogates:
-    # writing them back the same way reproduces ss's raw bytes, whatever the locale.
-    sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape")  # type: ignore[union-attr]
+    write_names_as_bytes()
     try:
         return run(list(sys.argv[1:] if argv is None else argv))
     except Fatal as fatal:
