@@ -48,11 +48,6 @@ TABLES = (
     "xdp",
 )
 TABLE_BIT = {name: 1 << i for i, name in enumerate(TABLES)}
-# Tables pyss dumps; the others are accepted (as ss accepts them) but have no dumper yet.
-SUPPORTED_TABLES = frozenset(
-    {"tcp", "udp", "raw", "unix_dgram", "unix_stream", "unix_seqpacket", "packet_dgram", "packet_raw", "netlink"}
-)
-
 AF_VSOCK = 40
 AF_TIPC = 30
 AF_XDP = 44
