@@ -327,12 +327,7 @@ def _parse_link(word: str, addr: str, is_port: bool, context: ValueContext) -> H
         port = number
     if is_port or not addr or addr == "*":
         return HostSpec(word, AF_PACKET, AF_PACKET, port)
-    proto = ETHERTYPES.get(addr.lower())
-    if proto is None:
-        value, used = c_strtol(addr)
-        if used == 0 or used != len(addr) or not 0 <= value <= 0xFFFF:
-            raise ValueProblem(f'"{addr}" is not an ethertype name or number')
-        proto = value
+    proto = _name_or_number(addr, ETHERTYPES.get(addr.lower()), 0xFFFF, "an ethertype")
     return HostSpec(word, AF_PACKET, AF_PACKET, port, 32, (Address(AF_PACKET, 32, _native_u32(proto)),))
 
 
@@ -346,13 +341,18 @@ def _parse_netlink(word: str, addr: str, is_port: bool) -> HostSpec:
         port = number
     if is_port or not addr or addr == "*":
         return HostSpec(word, AF_NETLINK, AF_NETLINK, port)
-    proto = NETLINK_PROTOCOLS.get(addr)
-    if proto is None:
-        value, used = c_strtol(addr)
-        if used == 0 or used != len(addr) or not 0 <= value <= 255:
-            raise ValueProblem(f'"{addr}" is not a netlink protocol name or number')
-        proto = value
+    proto = _name_or_number(addr, NETLINK_PROTOCOLS.get(addr), 255, "a netlink protocol")
     return HostSpec(word, AF_NETLINK, AF_NETLINK, port, 32, (Address(AF_NETLINK, 32, _native_u32(proto)),))
+
+
+def _name_or_number(text: str, named: int | None, limit: int, what: str) -> int:
+    """The value a name stands for, else ``text`` read as a C integer in 0..limit."""
+    if named is not None:
+        return named
+    value, used = c_strtol(text)
+    if used == 0 or used != len(text) or not 0 <= value <= limit:
+        raise ValueProblem(f'"{text}" is not {what} name or number')
+    return value
 
 
 def _parse_vsock(word: str, addr: str, is_port: bool) -> HostSpec:
