@@ -33,6 +33,7 @@ from pyss.netlink.constants import (
     UDIAG_SHOW_ICONS,
     UNIX_DIAG_ICONS,
 )
+from pyss.netlink.decode import DumpError, MalformedMessage
 from pyss.records import InetSocket, SocketRecord, UnixSocket
 from pyss.render import netstat as render
 
@@ -555,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
         except MissingSupport as missing:
             sys.stdout.flush()
             sys.stderr.write(f"{PROG}: no support for `{missing}' on this system.\n")
+            return 1
+        except (MalformedMessage, DumpError) as error:
+            sys.stdout.flush()
+            reason = error.strerror if isinstance(error, DumpError) else f"malformed reply from the kernel: {error}"
+            sys.stderr.write(f"{PROG}: cannot read sockets: {reason}\n")
             return 1
         finally:
             sys.stdout.flush()

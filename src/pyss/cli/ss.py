@@ -275,7 +275,7 @@ def _screen_width() -> int | None:
 
 def _list(query: Query, header: bool) -> int:
     from pyss.dump import INTERRUPTED, table_streams
-    from pyss.netlink.decode import DumpInterrupted
+    from pyss.netlink.decode import DumpInterrupted, MalformedMessage
     from pyss.render.ss import RowBuilder, SsWriter
 
     details_text = _details_renderer(query)
@@ -283,16 +283,24 @@ def _list(query: Query, header: bool) -> int:
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
+    failure = None
     try:
         for kind, records in table_streams(query, _extensions(query), warn=_warn):
             try:
                 writer.extend(map(builder.row_function(kind), records))
             except DumpInterrupted:
                 _warn(INTERRUPTED)
-        writer.close()
+    except MalformedMessage as error:
+        failure = f"malformed reply from the kernel: {error}"
     except OSError as error:
-        raise Fatal(f"cannot read sockets: {error.strerror or error}") from None
-    sys.stdout.flush()
+        failure = f"cannot read sockets: {error.strerror or error}"
+    try:
+        writer.close()  # what was read is shown; a failure then says the list is incomplete
+        sys.stdout.flush()
+    except OSError as error:
+        raise Fatal(f"cannot write the output: {error.strerror or error}") from None
+    if failure is not None:
+        raise Fatal(f"{failure} (the list above is incomplete)")
     return 0
 
 
