@@ -61,15 +61,17 @@ def ipv4_flags(route: Route) -> str:
     return flags
 
 
+# The IPv4 table's and cache's headers share these columns at -e (1) and by default (2); -ee (3) differs.
+_IPV4_COLUMNS = {1: "Flags Metric Ref    Use Iface", 2: "Flags   MSS Window  irtt Iface"}
+
+
+def _ipv4_columns(ext: int, most_detailed: str) -> str:
+    return _IPV4_COLUMNS.get(ext, most_detailed)
+
+
 def ipv4_lines(routes: Iterable[Route], destination: Callable[[Route], str], gateway: Resolve, ext: int) -> str:
     """The IPv4 table at net-tools' detail level: 1 (-e), 2 (default), 3 (-ee)."""
-    header = "Destination     Gateway         Genmask         "
-    if ext == 1:
-        header += "Flags Metric Ref    Use Iface"
-    elif ext == 2:
-        header += "Flags   MSS Window  irtt Iface"
-    else:
-        header += "Flags Metric Ref    Use Iface    MSS   Window irtt"
+    header = "Destination     Gateway         Genmask         " + _ipv4_columns(ext, "Flags Metric Ref    Use Iface    MSS   Window irtt")
     out = ["Kernel IP routing table\n", header + "\n"]
     for route in routes:
         if route.family != AF_INET or route.table != RT_TABLE_MAIN or route.type in (RTN_BROADCAST, RTN_MULTICAST):
@@ -101,13 +103,8 @@ def _ipv4_line(route: Route, dst: str, gw: str, ext: int) -> str:
 
 def ipv4_cache_header(ext: int) -> str:
     """netstat -rC: the IPv4 routing cache left the kernel in 3.6; /proc/net/rt_cache lists nothing, netstat the header."""
-    columns = "Source          Destination     Gateway         "
-    if ext == 1:
-        columns += "Flags Metric Ref    Use Iface"
-    elif ext == 2:
-        columns += "Flags   MSS Window  irtt Iface"
-    else:
-        columns += "Flags Metric Ref    Use Iface    MSS   Window irtt  TOS HHRef HHUptod     SpecDst"
+    columns = "Source          Destination     Gateway         " + _ipv4_columns(
+        ext, "Flags Metric Ref    Use Iface    MSS   Window irtt  TOS HHRef HHUptod     SpecDst")
     return f"Kernel IP routing cache\n{columns}\n"
 
 
