@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from pyss.netlink.constants import (
-    AF_INET,
     IPPROTO_RAW,
     IPPROTO_TCP,
     IPPROTO_UDP,
@@ -52,10 +51,6 @@ class InetSocket(NamedTuple):
     @property
     def netid(self) -> str:
         return _INET_NETIDS.get(self.protocol, "???")
-
-    @property
-    def is_ipv4(self) -> bool:
-        return self.family == AF_INET
 
 
 class UnixSocket(NamedTuple):

@@ -32,9 +32,6 @@ class DiagSocket:
     def close(self) -> None:
         self._sock.close()
 
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
     def request(self, message: bytes) -> Iterator[bytes]:
         """Send a dump request and yield each buffer of replies until NLMSG_DONE.
 
