@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable, Iterator
-from itertools import chain
-from typing import NamedTuple
+from itertools import chain, repeat
+from typing import NamedTuple, TypeVar
 
 from pyss.netlink import requests, transport
 from pyss.netlink.constants import (
@@ -41,16 +41,20 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import (
     DumpError,
     DumpInterrupted,
+    MessageBatch,
+    batch_records,
     decode_netlink,
     decode_packet,
     decode_unix,
+    inet_batches,
+    inet_columns,
     inet_decoder,
     is_missing_module,
     walk,
 )
 from pyss.procnet import read_proc_inet
 from pyss.query import Query
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
@@ -104,21 +108,49 @@ def table_streams(
     chain/filter, no Python layer per record: a consumer maps one row function
     over it and catches DumpInterrupted (raised after the last record) itself.
     """
+    return _streams(query, extensions, warn, columns=False, read_ahead=False)  # type: ignore[return-value]
+
+
+Stream = tuple[type[SocketRecord], Iterator[SocketRecord]] | tuple[type[InetColumns], Iterator["InetItem"]]
+
+
+def listing_streams(
+    query: Query, extensions: Extensions | None = None, warn: Warn | None = None, read_ahead: bool = False
+) -> Iterator[Stream]:
+    """:func:`table_streams` for a listing of ss's plain rows (no details, which need records):
+    the TCP and UDP tables of an unfiltered query come as columns.
+
+    Such a table is ``(InetColumns, items)``: one item per receive buffer, an
+    InetColumns or, for a buffer whose text needs per-socket attributes, its
+    list of records. ``read_ahead`` lets those dumps be received by a child
+    process while this one works (see :mod:`pyss.netlink.transport`).
+    """
+    return _streams(query, extensions, warn, columns=query.filter is None, read_ahead=read_ahead)
+
+
+def _streams(
+    query: Query, extensions: Extensions | None, warn: Warn | None, columns: bool, read_ahead: bool
+) -> Iterator[Stream]:
     keep = query.filter
-    for kind, open_dump in _table_dumps(query, extensions or Extensions()):
+    for kind, open_dump in _table_dumps(query, extensions or Extensions(), columns, read_ahead):
         try:
-            records = open_dump()
+            items = open_dump()
         except UnsupportedTable as missing:
             if warn is not None:
                 warn(str(missing))
             continue
-        yield kind, records if keep is None else filter(keep, records)
+        yield kind, items if keep is None else filter(keep, items)  # type: ignore[misc, arg-type]
 
 
-TableDump = Callable[[], Iterator[SocketRecord]]
+TableDump = Callable[[], Iterator[SocketRecord]] | Callable[[], Iterator["InetItem"]]
 
 
-def _table_dumps(query: Query, extensions: Extensions) -> Iterator[tuple[type[SocketRecord], TableDump]]:
+InetItem = InetColumns | list[InetSocket]
+
+
+def _table_dumps(
+    query: Query, extensions: Extensions, columns: bool, read_ahead: bool
+) -> Iterator[tuple[type, TableDump]]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
         yield NetlinkSocket, lambda: _netlink(extensions)
     if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
@@ -130,7 +162,10 @@ def _table_dumps(query: Query, extensions: Extensions) -> Iterator[tuple[type[So
         for table, protocol in _INET_TABLES:
             if query.has(table):
                 for family in _inet_families(query):
-                    yield InetSocket, _inet_dump(query, extensions, family, protocol)
+                    if columns and protocol != IPPROTO_RAW:
+                        yield InetColumns, _inet_columns_dump(query, extensions, family, protocol, read_ahead)
+                    else:
+                        yield InetSocket, _inet_dump(query, extensions, family, protocol)
     # Tables pyss has no dumper for (sctp, dccp, mptcp, vsock, tipc, xdp) are skipped here; the CLI
     # says so when the user named one (see cli.ss.unsupported_tables).
 
@@ -166,6 +201,32 @@ def _inet_dump(query: Query, extensions: Extensions, family: int, protocol: int)
     return open_dump
 
 
+def _inet_columns_dump(
+    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool
+) -> TableDump:
+    def open_dump() -> Iterator[InetItem]:
+        message = requests.inet_request(family, protocol, query.states, extensions.inet)
+        batches = inet_batches(transport.dump(message, read_ahead))
+        try:
+            return _first_read(map(_inet_item, batches, repeat(protocol)), _table_name(protocol))
+        except UnsupportedTable:
+            return iter([list(read_proc_inet(family, protocol, query.states))])
+
+    return open_dump
+
+
+def _inet_item(batch: MessageBatch, protocol: int) -> InetItem:
+    """A batch's columns, or its records when a socket's text needs its attributes or interface."""
+    columns = inet_columns(batch, protocol)
+    if columns is None or any(columns.ifindexes) or (
+            columns.family == AF_INET6 and (_V6_ANY in columns.srcs or _V6_ANY in columns.dsts)):
+        return batch_records(batch, inet_decoder(protocol))
+    return columns
+
+
+_V6_ANY = bytes(16)  # shown as "*" or "[::]" depending on the socket's v6only attribute
+
+
 # EINVAL: the verifier rejected the program; EPERM: a mark condition without CAP_NET_ADMIN.
 _REFUSED_PROGRAM = (errno.EINVAL, errno.EPERM)
 
@@ -196,14 +257,20 @@ def _netlink(extensions: Extensions) -> Iterator[SocketRecord]:
 
 
 def _open(message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str) -> Iterator[SocketRecord]:
-    """Start a dump and read its first record: a kernel that cannot answer says so before any record."""
-    records = walk(transport.dump(message), decode)
+    return _first_read(walk(transport.dump(message), decode), table)
+
+
+Item = TypeVar("Item")
+
+
+def _first_read(items: Iterator[Item], table: str) -> Iterator[Item]:
+    """Start a dump and read its first item: a kernel that cannot answer says so before any is shown."""
     try:
-        first = next(records)
+        first = next(items)
     except StopIteration:
         return iter(())
     except DumpError as error:
         if is_missing_module(error):
             raise UnsupportedTable(table, f"the kernel cannot list these sockets ({error.strerror})") from error
         raise
-    return chain((first,), records)
+    return chain((first,), items)

@@ -53,6 +53,28 @@ class InetSocket(NamedTuple):
         return _INET_NETIDS.get(self.protocol, "???")
 
 
+class InetColumns(NamedTuple):
+    """The inet sockets of one receive buffer, one list per field: what a plain listing reads.
+
+    A listing of 100k sockets reads a few fields of each; taking each field
+    of a whole buffer at once costs a fraction of building 100k records.
+    Addresses are dictionary keys rather than packed bytes: for AF_INET the
+    four address bytes read as one native-order int, for AF_INET6 the 16
+    packed bytes (``pyss.netlink.decode.packed_address`` turns a key back).
+    """
+
+    family: int  # every socket of a batch has the same
+    protocol: int
+    states: list[int]
+    sports: list[int]
+    dports: list[int]
+    srcs: list[int] | list[bytes]
+    dsts: list[int] | list[bytes]
+    ifindexes: list[int]
+    rqueues: list[int]
+    wqueues: list[int]
+
+
 class UnixSocket(NamedTuple):
     """An AF_UNIX socket (struct unix_diag_msg plus its name, peer and queues)."""
 

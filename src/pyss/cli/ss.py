@@ -274,9 +274,10 @@ def _screen_width() -> int | None:
 
 
 def _list(query: Query, header: bool) -> int:
-    from pyss.dump import INTERRUPTED, table_streams
+    from pyss.dump import INTERRUPTED, listing_streams, table_streams
     from pyss.netlink.decode import DumpInterrupted, MalformedMessage
-    from pyss.render.ss import RowBuilder, SsWriter
+    from pyss.records import InetColumns
+    from pyss.render.ss import RowBuilder, SsWriter, write_inet_items
 
     details_text = _details_renderer(query)
     builder = RowBuilder(query, details_text)
@@ -285,9 +286,15 @@ def _list(query: Query, header: bool) -> int:
         writer.add(builder.header())
     failure = None
     try:
-        for kind, records in table_streams(query, _extensions(query), warn=_warn):
+        read_ahead = len(os.sched_getaffinity(0)) > 1
+        streams = listing_streams(query, None, _warn, read_ahead) if details_text is None else \
+            table_streams(query, _extensions(query), _warn)
+        for kind, items in streams:
             try:
-                writer.extend(map(builder.row_function(kind), records))
+                if kind is InetColumns:
+                    write_inet_items(writer, builder, items)  # type: ignore[arg-type]
+                else:
+                    writer.extend(map(builder.row_function(kind), items))  # type: ignore[arg-type]
             except DumpInterrupted:
                 _warn(INTERRUPTED)
     except MalformedMessage as error:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import errno as _errno
 import os
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final, TypeVar
+from itertools import accumulate, chain, repeat
+from operator import add
+from typing import Final, NamedTuple, TypeVar
 
 from pyss.netlink.constants import (
     AF_INET,
@@ -32,7 +35,7 @@ from pyss.netlink.constants import (
     UNIX_DIAG_PEER,
     UNIX_DIAG_RQLEN,
 )
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 _NLMSGHDR: Final = struct.Struct("=IHH")  # length, type, flags: the sequence and port are not checked
 _NLMSGERR: Final = struct.Struct("=i")
@@ -55,6 +58,9 @@ _SK_MEMINFO: Final = struct.Struct("=9I")
 
 _new = tuple.__new__
 _little = struct.pack("=H", 1) == b"\x01\x00"
+_DATA_TYPE: Final = struct.pack("=H", SOCK_DIAG_BY_FAMILY)
+_LENGTH_LOW_BYTE: Final = 0 if sys.byteorder == "little" else 3  # nlmsg_len's least significant byte
+_LOW_TWO_BITS: Final = bytes(value & 3 for value in range(256))
 
 
 class MalformedMessage(Exception):
@@ -73,6 +79,21 @@ Record = TypeVar("Record")
 Decoder = Callable[[bytes, int, int], Record]
 
 
+class MessageBatch(NamedTuple):
+    """The SOCK_DIAG_BY_FAMILY messages of one receive buffer.
+
+    ``fixed`` holds each message's netlink header and the start of its
+    payload, ``fixed_size`` bytes a message, back to back: a consumer reads a
+    field of every message at once through a strided memoryview instead of
+    unpacking message by message.
+    """
+
+    buffer: bytes
+    offsets: list[int]  # where each message starts in ``buffer``
+    fixed: bytes
+    fixed_size: int
+
+
 def walk(buffers: Iterable[bytes], decode: Decoder[Record]) -> Iterator[Record]:
     """Yield ``decode(buf, start, end)`` for each SOCK_DIAG_BY_FAMILY message until NLMSG_DONE.
 
@@ -80,33 +101,131 @@ def walk(buffers: Iterable[bytes], decode: Decoder[Record]) -> Iterator[Record]:
     DumpInterrupted after the last record if the kernel flagged the dump as
     inconsistent (records are still delivered: the caller decides).
     """
+    return chain.from_iterable(_decoded_buffers(buffers, decode))
+
+
+def _decoded_buffers(buffers: Iterable[bytes], decode: Decoder[Record]) -> Iterator[Iterator[Record]]:
+    # Yields one lazy map per buffer: chain pulls the next buffer (and so raises what ends
+    # the dump) only once the previous buffer's records are all out.
     interrupted = False
-    unpack_header = _NLMSGHDR.unpack_from
     for buf in buffers:
-        size = len(buf)
-        offset = 0
-        while offset < size:
-            if size - offset < NLMSG_HDRLEN:
-                raise MalformedMessage(f"truncated netlink header: {size - offset} bytes left of {NLMSG_HDRLEN}")
-            length, kind, flags = unpack_header(buf, offset)
-            end = offset + length
-            if length < NLMSG_HDRLEN or end > size:
-                raise MalformedMessage(f"netlink message length {length} does not fit its buffer ({size - offset} bytes)")
-            if flags & NLM_F_DUMP_INTR:
-                interrupted = True
-            if kind == SOCK_DIAG_BY_FAMILY:
-                yield decode(buf, offset + NLMSG_HDRLEN, end)
-            elif kind == NLMSG_DONE:
-                if interrupted:
-                    raise DumpInterrupted()
-                _raise_done_error(buf, offset + NLMSG_HDRLEN, end)
-                return
-            elif kind == NLMSG_ERROR:
-                _raise_error(buf, offset + NLMSG_HDRLEN, end)
-            elif kind != NLMSG_NOOP:
-                raise MalformedMessage(f"unexpected netlink message type {kind}")
-            offset += (length + 3) & ~3
+        starts, ends, flags, done = _scan(buf)
+        interrupted = interrupted or bool(flags & NLM_F_DUMP_INTR)
+        yield map(decode, repeat(buf), starts, ends)
+        if done:
+            if interrupted:
+                raise DumpInterrupted()
+            return
     raise MalformedMessage("dump ended without NLMSG_DONE")
+
+
+def batch_records(batch: MessageBatch, decode: Decoder[Record]) -> list[Record]:
+    """Every message of a batch decoded into its record."""
+    offsets = batch.offsets
+    lengths = memoryview(batch.fixed).cast("I")[:: batch.fixed_size // 4]
+    return list(map(decode, repeat(batch.buffer), map(add, offsets, repeat(NLMSG_HDRLEN)), map(add, offsets, lengths)))
+
+
+def walk_batches(buffers: Iterable[bytes], fixed_size: int = NLMSG_HDRLEN, name: str = "message") -> Iterator[MessageBatch]:
+    """One MessageBatch per buffer of a dump, until NLMSG_DONE; errors as in :func:`walk`.
+
+    ``fixed_size`` (a multiple of 4, header included) is how much of each
+    message goes into the batch's ``fixed`` bytes; a shorter message is
+    malformed, reported by the payload's ``name``.
+    """
+    interrupted = False
+    for buf in buffers:
+        batch = _plain_batch(buf, fixed_size)
+        if batch is not None:
+            yield batch
+            continue
+        starts, _ends, flags, done = _scan(buf)
+        interrupted = interrupted or bool(flags & NLM_F_DUMP_INTR)
+        if starts:
+            yield _batch(buf, [start - NLMSG_HDRLEN for start in starts], fixed_size, name)
+        if done:
+            if interrupted:
+                raise DumpInterrupted()
+            return
+    raise MalformedMessage("dump ended without NLMSG_DONE")
+
+
+def _plain_batch(buf: bytes, fixed_size: int) -> MessageBatch | None:
+    """The batch of a buffer holding only well-formed data messages, in bulk; None for anything else.
+
+    The one loop here runs per message; every check after it runs in C over
+    all messages at once. A buffer that fails any check (NLMSG_DONE, an
+    error, a flag, odd framing) goes to :func:`_scan`, which says why.
+    """
+    size = len(buf)
+    parts: list[bytes] = []
+    keep = parts.append
+    unpack = _U32.unpack_from
+    offset = 0
+    for _ in range(size // NLMSG_HDRLEN):
+        keep(buf[offset : offset + fixed_size])
+        offset += unpack(buf, offset)[0]
+        if offset >= size:
+            break
+    count = len(parts)
+    fixed = b"".join(parts)
+    if offset != size or len(fixed) != count * fixed_size:
+        return None
+    view = memoryview(fixed)
+    halfwords = view.cast("H")
+    lengths = view.cast("I")[:: fixed_size // 4].tolist()
+    if (halfwords[2 :: fixed_size // 2].tobytes() != _DATA_TYPE * count
+            or any(flag & NLM_F_DUMP_INTR for flag in set(halfwords[3 :: fixed_size // 2].tolist()))
+            or min(lengths) < fixed_size
+            or view[_LENGTH_LOW_BYTE::fixed_size].tobytes().translate(_LOW_TWO_BITS).count(0) != count):
+        return None
+    offsets = list(accumulate(lengths, initial=0))
+    offsets.pop()
+    return MessageBatch(buf, offsets, fixed, fixed_size)
+
+
+def _scan(buf: bytes) -> tuple[list[int], list[int], int, bool]:
+    """(payload starts, message ends, flags or-ed, whether NLMSG_DONE ended the dump) of one
+    buffer's data messages.
+
+    Raises DumpError for NLMSG_ERROR and MalformedMessage for bad framing.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    all_flags = 0
+    size = len(buf)
+    offset = 0
+    unpack_header = _NLMSGHDR.unpack_from
+    while offset < size:
+        if size - offset < NLMSG_HDRLEN:
+            raise MalformedMessage(f"truncated netlink header: {size - offset} bytes left of {NLMSG_HDRLEN}")
+        length, kind, flags = unpack_header(buf, offset)
+        end = offset + length
+        if length < NLMSG_HDRLEN or end > size:
+            raise MalformedMessage(f"netlink message length {length} does not fit its buffer ({size - offset} bytes)")
+        all_flags |= flags
+        if kind == SOCK_DIAG_BY_FAMILY:
+            starts.append(offset + NLMSG_HDRLEN)
+            ends.append(end)
+        elif kind == NLMSG_DONE:
+            _raise_done_error(buf, offset + NLMSG_HDRLEN, end)
+            return starts, ends, all_flags, True
+        elif kind == NLMSG_ERROR:
+            _raise_error(buf, offset + NLMSG_HDRLEN, end)
+        elif kind != NLMSG_NOOP:
+            raise MalformedMessage(f"unexpected netlink message type {kind}")
+        offset += (length + 3) & ~3
+    return starts, ends, all_flags, False
+
+
+def _batch(buf: bytes, offsets: list[int], fixed_size: int, name: str) -> MessageBatch:
+    unpack = _U32.unpack_from
+    for offset in offsets:
+        length = unpack(buf, offset)[0]
+        if length < fixed_size:
+            raise MalformedMessage(f"{name} of {length - NLMSG_HDRLEN} bytes, expected {fixed_size - NLMSG_HDRLEN}")
+    fixed = b"".join([buf[offset : offset + fixed_size] for offset in offsets])
+    return MessageBatch(buf, offsets, fixed, fixed_size)
 
 
 def _raise_error(buf: bytes, start: int, end: int) -> None:
@@ -167,6 +286,51 @@ def inet_decoder(protocol: int) -> Decoder[InetSocket]:
         ))
 
     return decode
+
+
+_INET_FIXED: Final = NLMSG_HDRLEN + INET_DIAG_MSG_SIZE  # one message's share of a batch's fixed bytes
+
+
+def inet_batches(buffers: Iterable[bytes]) -> Iterator[MessageBatch]:
+    """The batches of an inet_diag dump, each holding every message's whole inet_diag_msg."""
+    return walk_batches(buffers, _INET_FIXED, "inet_diag_msg")
+
+
+def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
+    """The fields of an inet batch as columns; None unless every message is of one family.
+
+    (The records of such a batch say what is wrong with it when decoded.)
+    Offsets below are within one message's 88 fixed bytes: the 16-byte
+    netlink header, then struct inet_diag_msg.
+    """
+    view = memoryview(batch.fixed)
+    count = len(batch.offsets)
+    family = view[16]
+    if family not in (AF_INET, AF_INET6) or view[16::_INET_FIXED].tobytes() != bytes((family,)) * count:
+        return None
+    words = view.cast("I")
+    step = _INET_FIXED // 4
+    if family == AF_INET:
+        srcs: list[int] | list[bytes] = words[6::step].tolist()
+        dsts: list[int] | list[bytes] = words[10::step].tolist()
+    else:
+        fixed = batch.fixed
+        end = count * _INET_FIXED
+        srcs = list(map(fixed.__getitem__, map(slice, range(24, end, _INET_FIXED), range(40, end + 16, _INET_FIXED))))
+        dsts = list(map(fixed.__getitem__, map(slice, range(40, end, _INET_FIXED), range(56, end + 16, _INET_FIXED))))
+    halfwords = view.cast("H")
+    ports = f">{count}H"  # ports are big-endian in the kernel struct
+    return InetColumns(
+        family, protocol, view[17::_INET_FIXED].tolist(),
+        list(struct.unpack(ports, halfwords[10 :: step * 2].tobytes())),
+        list(struct.unpack(ports, halfwords[11 :: step * 2].tobytes())),
+        srcs, dsts, words[14::step].tolist(), words[18::step].tolist(), words[19::step].tolist(),
+    )
+
+
+def packed_address(key: int | bytes) -> bytes:
+    """The packed address behind an InetColumns address key."""
+    return key.to_bytes(4, sys.byteorder) if isinstance(key, int) else key
 
 
 def decode_unix(buf: bytes, start: int, end: int) -> UnixSocket:

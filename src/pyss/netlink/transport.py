@@ -1,20 +1,29 @@
 """The NETLINK_SOCK_DIAG socket: send one dump request, yield its reply buffers.
 
-Thin on purpose: it moves bytes and turns netlink's end-of-dump and error
-messages into Python control flow; :mod:`pyss.netlink.decode` reads the
-records out of each buffer.
+Thin on purpose: it moves bytes; :mod:`pyss.netlink.decode` reads the
+records out of each buffer and turns netlink's end-of-dump and error
+messages into Python control flow.
+
+A large dump can be read ahead: the kernel does its dump work inside
+``recv()``, so a child process that only receives lets that work run on
+another CPU while this process decodes and prints what came before.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import struct
 from collections.abc import Iterator
 from types import TracebackType
 
-from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG
+from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
 
 # The kernel fills at most ~32 KiB per dump read; a larger buffer only wastes allocation.
 RECV_SIZE = 65536
+
+_HEADER = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
+_ERROR = struct.Struct("=IHHIIi")  # an NLMSG_ERROR message carrying just its error code
 
 
 class DiagSocket:
@@ -32,23 +41,81 @@ class DiagSocket:
     def close(self) -> None:
         self._sock.close()
 
-    def request(self, message: bytes) -> Iterator[bytes]:
+    def request(self, message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
         """Send a dump request and yield each buffer of replies until NLMSG_DONE.
 
         The caller walks the messages (see decode.walk); this generator stops
         when the caller does, so an abandoned dump leaves the socket unusable:
-        callers use one DiagSocket per request or drain it.
+        callers use one DiagSocket per request or drain it. With
+        ``read_ahead``, a dump that does not end in its first buffer is read
+        on by a child process (see :func:`_read_ahead`).
         """
         self._sock.sendto(message, (0, 0))
         recv = self._sock.recv
-        while True:
-            data = recv(RECV_SIZE)
-            if not data:
-                return
+        data = recv(RECV_SIZE)
+        if read_ahead and data and not ends_dump(data):
             yield data
+            yield from _read_ahead(self._sock)
+            return
+        while data:
+            yield data
+            data = recv(RECV_SIZE)
 
 
-def dump(message: bytes) -> Iterator[bytes]:
+def dump(message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
     """Run one dump on a socket of its own, closed when the dump is done or abandoned."""
     with DiagSocket() as diag:
-        yield from diag.request(message)
+        yield from diag.request(message, read_ahead)
+
+
+def ends_dump(data: bytes) -> bool:
+    """True when a reply buffer ends the dump: its last message is NLMSG_DONE or NLMSG_ERROR.
+
+    A buffer whose framing is broken also ends it: the decoder, which gets
+    the buffer, says what is wrong.
+    """
+    offset = 0
+    kind = 0
+    while len(data) - offset >= NLMSG_HDRLEN:
+        length, kind = _HEADER.unpack_from(data, offset)
+        if length < NLMSG_HDRLEN:
+            return True
+        offset += (length + 3) & ~3
+    return offset != len(data) or kind in (NLMSG_DONE, NLMSG_ERROR)
+
+
+def _read_ahead(sock: socket.socket) -> Iterator[bytes]:
+    """The rest of a dump, received by a child process and passed on through a SOCK_SEQPACKET pair.
+
+    SOCK_SEQPACKET keeps each buffer whole. The child ends after the buffer
+    that ends the dump, or when this end is closed (the consumer stopped).
+    A receive error in the child comes through as an NLMSG_ERROR message.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        ours.close()
+        _relay(sock, theirs)
+    theirs.close()
+    try:
+        with ours:
+            while data := ours.recv(RECV_SIZE):
+                yield data
+    finally:
+        os.waitpid(pid, 0)
+
+
+def _relay(sock: socket.socket, out: socket.socket) -> None:  # pragma: no cover - runs in the child
+    try:
+        while True:
+            try:
+                data = sock.recv(RECV_SIZE)
+            except OSError as error:
+                data = _ERROR.pack(_ERROR.size, NLMSG_ERROR, 0, 0, 0, -(error.errno or 5))
+            out.send(data)
+            if not data or ends_dump(data):
+                break
+    except BaseException:  # a child must never go on to run the parent's code
+        pass
+    finally:
+        os._exit(0)

@@ -113,21 +113,62 @@ def field_lengths(fields: Iterable[str], joined: str) -> list[int]:
     return list(map(len if joined.isascii() else byte_length, fields))
 
 
-def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> str:
-    """Lay out a batch of rows (the header, if any, is the first row) with the given widths.
+class ColumnLengths(NamedTuple):
+    """What the layout needs of one column of a block: its fields' byte lengths, summed up."""
+
+    total: int  # bytes of all fields
+    odd: int  # fields of odd length (ss pads each stored field to an even size)
+    longest_but_last: int  # the longest field but the block's last, if longer than the floor asked about
+    last: int
+    lengths: Sequence[int]
+
+
+_ODD = bytes(value & 1 for value in range(256))
+_UP_TO = [bytes(range(limit + 1)) for limit in range(256)]
+
+
+def column_lengths(column: Sequence[str], floor: int = 0) -> ColumnLengths:
+    """Sum up a column's field lengths; runs once per column of every block, in C as far as it can.
+
+    Lengths are kept as bytes, one a field, so that the sum, the odd count
+    and the longest (only fields longer than ``floor``, the column's width
+    so far, are looked at) are each one C-level pass.
+    """
+    joined = "".join(column)
+    ascii_only = joined.isascii()
+    try:
+        lengths = bytes(map(len if ascii_only else byte_length, column))
+    except ValueError:  # a field of 256 bytes or more
+        return _long_column_lengths(list(map(len if ascii_only else byte_length, column)))
+    but_last = lengths[:-1]
+    above = but_last.translate(None, _UP_TO[floor]) if floor < 256 else b""
+    total = len(joined) if ascii_only else sum(lengths)
+    return ColumnLengths(total, lengths.translate(_ODD).count(1), max(above, default=0), lengths[-1], lengths)
+
+
+def _long_column_lengths(lengths: list[int]) -> ColumnLengths:
+    odd = sum(map((1).__and__, lengths))
+    return ColumnLengths(sum(lengths), odd, max(lengths[:-1], default=0), lengths[-1], lengths)
+
+
+def render_block(columns: Sequence[Column], widths: Sequence[int], block: Sequence[Sequence[str]]) -> str:
+    """Lay out a block of rows given column by column.
 
     %-formatting pads by characters; rows holding non-ASCII text (a UTF-8
     socket path, a process name) are padded again by bytes, as ss pads them.
     """
-    if not rows:
-        return ""
-    fmt = row_format(columns, widths) + "\n"
-    lines = [fmt % tuple(row) for row in rows]
-    text = "".join(lines)
+    rows = zip(*block, strict=True)
+    text = "".join(map((row_format(columns, widths) + "\n").__mod__, rows))
     if text.isascii():
         return text
-    return "".join([line if line.isascii() else _byte_padded(columns, widths, row)
-                    for line, row in zip(lines, rows, strict=True)])
+    return "".join([_byte_padded(columns, widths, row) for row in zip(*block, strict=True)])
+
+
+def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> str:
+    """Lay out a batch of rows (the header, if any, is the first row) with the given widths."""
+    if not rows:
+        return ""
+    return render_block(columns, widths, list(zip(*rows, strict=True)))
 
 
 def _byte_padded(columns: Sequence[Column], widths: Sequence[int], row: Sequence[str]) -> str:
@@ -160,6 +201,18 @@ class BatchTracker:
         self.offset = 0
         self.pending = False
 
+    @staticmethod
+    def block_size(field_bytes: int, odd_fields: int, fields: int, rows: int, trailing_fields: int) -> int:
+        """The bytes ss stores for a block of rows: fields, their even padding and length headers."""
+        return field_bytes + odd_fields + _TOKEN_HEADER * (fields + trailing_fields * rows)
+
+    def fits(self, size: int) -> bool:
+        """Account for a block of ``size`` bytes in one step if it cannot reach a chunk's end."""
+        if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
+            self.offset += size
+            return True
+        return False
+
     def split(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
         """Account for rows given as their field lengths in row order (``row_fields`` a row).
 
@@ -168,10 +221,14 @@ class BatchTracker:
         stores after each row.
         """
         rows = len(lengths) // row_fields
-        size = sum(lengths) + sum(map((1).__and__, lengths)) + _TOKEN_HEADER * (len(lengths) + trailing_fields * rows)
-        if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
-            self.offset += size
+        odd = sum(map((1).__and__, lengths))
+        if self.fits(self.block_size(sum(lengths), odd, len(lengths), rows, trailing_fields)):
             return None
+        return self.walk(lengths, row_fields, trailing_fields)
+
+    def walk(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
+        """:meth:`split` field by field, for a block that may reach a chunk's end."""
+        rows = len(lengths) // row_fields
         for index in range(rows):
             if self.chunks >= CHUNKS_PER_BATCH:
                 self.reset()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from pyss.netlink.constants import (
     AF_INET,
@@ -17,18 +17,18 @@ from pyss.netlink.constants import (
     IPPROTO_UDP,
     NETLINK_CONNECTED,
 )
-from pyss.netlink.decode import inet_attributes
+from pyss.netlink.decode import inet_attributes, packed_address
 from pyss.query import Query
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.columns import (
     LEFT,
     RIGHT,
     BatchTracker,
     Column,
+    ColumnLengths,
+    column_lengths,
     column_widths,
-    field_lengths,
-    render,
-    update_maxima,
+    render_block,
 )
 from pyss.resolve import HostNames, ServiceNames, interface_name, protocol_name
 
@@ -72,6 +72,23 @@ NETLINK_PROTOCOL_NAMES = {
 }
 
 _V6_ANY = bytes(16)
+_INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+# A batch this large makes building every port's text (~4 ms) cheaper than meeting them one by one.
+_EVERY_PORT_FROM = 128
+
+Key = TypeVar("Key")
+
+
+class _Table(dict[Key, str]):
+    """A cache of texts that fills itself: ``map(table.__getitem__, numbers)`` stays in C on a hit."""
+
+    def __init__(self, make: Callable[[Key], str]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Key) -> str:
+        text = self[key] = self.make(key)
+        return text
 
 Row = tuple[str, ...]
 DetailText = Callable[[SocketRecord], str]
@@ -90,6 +107,10 @@ class RowBuilder:
         self._addresses: dict[bytes, str] = {}
         self._queues = [f"{n:<6d}" for n in range(64)]
         self._netlink_names: dict[int, str] = {}
+        self._queue_table: _Table[int] = _Table(lambda value: f"{value:<6d}")
+        self._address_keys: _Table[int | bytes] | None = None
+        self._port_tables: dict[int, _Table[int]] = {}
+        self._every_port: list[str] | None = None
 
     def header(self) -> Row:
         return tuple(column.header for column in self.columns())
@@ -131,7 +152,7 @@ class RowBuilder:
         # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
         by_protocol = {protocol: self._port_function(protocol) for protocol in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW)}
         state_names = STATE_NAMES
-        netids = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+        netids = _INET_NETIDS
         details = self.details
         show_netid, show_state = self.show_netid, self.show_state
 
@@ -159,6 +180,54 @@ class RowBuilder:
             return (recv_q, send_q, local, local_port, peer, peer_port, extra)
 
         return row
+
+    def inet_columns(self, batch: InetColumns) -> list[Sequence[str]]:
+        """The fields of a batch of TCP or UDP sockets, column by column, for a listing without details.
+
+        Each column is one C-level map through a table of texts: no Python
+        runs per socket unless a number is new to its table.
+        """
+        count = len(batch.states)
+        addresses = self._address_table()
+        queues = self._queue_table
+        ports = self._port_table(batch.protocol, count)
+        columns: list[Sequence[str]] = [
+            list(map(queues.__getitem__, batch.rqueues)),
+            list(map(queues.__getitem__, batch.wqueues)),
+            list(map(addresses.__getitem__, batch.srcs)),
+            list(map(ports.__getitem__, batch.sports)),
+            list(map(addresses.__getitem__, batch.dsts)),
+            list(map(ports.__getitem__, batch.dports)),
+            [""] * count,
+        ]
+        if self.show_state:
+            columns.insert(0, list(map(STATE_NAMES.__getitem__, batch.states)))
+        if self.show_netid:
+            columns.insert(0, [_INET_NETIDS[batch.protocol]] * count)
+        return columns
+
+    def _address_table(self) -> dict[int | bytes, str]:
+        """Address key -> "text:" for InetColumns (which never hold a scope or an IPv6 wildcard)."""
+        if self._address_keys is None:
+            def text(key: int | bytes) -> str:
+                packed = packed_address(key)
+                return self._format_address(AF_INET if len(packed) == 4 else AF_INET6, packed) + ":"
+
+            self._address_keys = _Table(text)
+        return self._address_keys
+
+    def _port_table(self, protocol: int, count: int) -> Sequence[str] | dict[int, str]:
+        """port -> text; numeric ports of a large batch come from one list of every port's text."""
+        if self.numeric and (self._every_port is not None or count >= _EVERY_PORT_FROM):
+            if self._every_port is None:
+                self._every_port = ["*", *map(str, range(1, 65536))]
+            return self._every_port
+        table = self._port_tables.get(protocol)
+        if table is None:
+            function, known = self._port_function(protocol)
+            table = self._port_tables[protocol] = _Table(function)
+            table.update(known)
+        return table
 
     def _port_function(self, protocol: int) -> tuple[Callable[[int], str], dict[int, str]]:
         """(port -> text, the cache that function fills) for one inet table."""
@@ -266,11 +335,23 @@ def _is_v6only(record: InetSocket) -> bool:
     return bool(flag and flag[0])
 
 
+def write_inet_items(writer: SsWriter, builder: RowBuilder, items: Iterable[InetColumns | list[InetSocket]]) -> None:
+    """Write a TCP or UDP dump that comes as columns (and, for a few buffers, as records)."""
+    row = builder.row_function(InetSocket)
+    for item in items:
+        if isinstance(item, list):
+            writer.extend(map(row, item))
+        else:
+            writer.add_columns(builder.inet_columns(item))
+
+
 class SsWriter:
     """Buffers rows in ss's batches, lays each batch out and writes it.
 
-    Field lengths are taken once per block of rows and serve both the batch
-    accounting and the column widths.
+    Rows come in blocks, column by column (:meth:`add_columns`); each
+    column's field lengths are taken once and serve both the batch
+    accounting and the column widths. Rows given one by one are gathered
+    into blocks first.
     """
 
     BLOCK = 512
@@ -280,52 +361,56 @@ class SsWriter:
         self.columns = columns
         self.screen_width = screen_width
         self.tracker = BatchTracker()
-        self.batch: list[Row] = []
-        self.block: list[Row] = []
+        self.batch: list[Sequence[Sequence[str]]] = []  # column blocks, laid out together at the next flush
         self.maxima = [0] * len(columns)
         self.unmeasured: int | None = None  # the latest row's last field: measured once another row follows
 
     def add(self, row: Row) -> None:
-        self.block.append(row)
-        if len(self.block) >= self.BLOCK:
-            self._account()
+        self.add_columns([[field] for field in row])
 
     def extend(self, rows: Iterable[Row]) -> None:
         rows = iter(rows)
-        block = self.block
-        while True:
-            block.extend(islice(rows, self.BLOCK - len(block)))
-            if len(block) < self.BLOCK:
-                return
-            self._account()
+        while block := list(islice(rows, self.BLOCK)):
+            self.add_columns(list(zip(*block, strict=True)))
 
     def write_all(self, rows: Iterable[Row]) -> None:
         self.extend(rows)
         self.close()
 
-    def _account(self) -> None:
-        block = self.block
-        width = len(self.columns)
-        while block:
-            lengths = field_lengths(chain.from_iterable(block), "".join(chain.from_iterable(block)))
-            split = self.tracker.split(lengths, width, TRAILING_FIELDS)
+    def add_columns(self, block: Sequence[Sequence[str]]) -> None:
+        """Account for a block of rows given as one sequence of fields per column."""
+        while block and block[0]:
+            lengths = list(map(column_lengths, block, self.maxima))
+            split = self._split(lengths)
             if split is None:
                 self._measure(lengths)
-                self.batch.extend(block)
-                break
-            self._measure(lengths[: split * width])
+                self.batch.append(block)
+                return
+            if split:
+                self._measure([column_lengths(column[:split], longest) for column, longest in zip(block, self.maxima, strict=True)])
+                self.batch.append([column[:split] for column in block])
             self._measure_last()  # at a batch boundary ss has moved past every field
-            self.batch.extend(block[:split])
             self.flush()
-            del block[:split]
-        block.clear()
+            block = [column[split:] for column in block]
 
-    def _measure(self, lengths: list[int]) -> None:
-        if not lengths:
-            return
+    def _split(self, lengths: list[ColumnLengths]) -> int | None:
+        """Where in the block ss starts a new batch, if it does."""
+        rows = len(lengths[0].lengths)
+        size = BatchTracker.block_size(sum(column.total for column in lengths), sum(column.odd for column in lengths),
+                                       rows * len(lengths), rows, TRAILING_FIELDS)
+        if self.tracker.fits(size):
+            return None
+        in_row_order = list(chain.from_iterable(zip(*(column.lengths for column in lengths), strict=True)))
+        return self.tracker.walk(in_row_order, len(lengths), TRAILING_FIELDS)
+
+    def _measure(self, lengths: list[ColumnLengths]) -> None:
+        maxima = self.maxima
         self._measure_last()
-        self.unmeasured = lengths.pop()
-        update_maxima(self.maxima, lengths, len(self.columns))
+        for index, column in enumerate(lengths[:-1]):
+            maxima[index] = max(maxima[index], column.longest_but_last, column.last)
+        last = lengths[-1]
+        maxima[-1] = max(maxima[-1], last.longest_but_last)
+        self.unmeasured = last.last
 
     def _measure_last(self) -> None:
         if self.unmeasured is not None:
@@ -335,10 +420,10 @@ class SsWriter:
     def flush(self) -> None:
         if self.batch:
             widths = column_widths(self.columns, self.maxima, self.screen_width)
-            self.out.write(render(self.columns, self.batch, widths))
+            for block in self.batch:
+                self.out.write(render_block(self.columns, widths, block))
             self.batch = []
 
     def close(self) -> None:
         """Write what is left; the very last field stays unmeasured, as in ss."""
-        self._account()
         self.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from itertools import chain
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from pyss.render.columns import (
     RIGHT,
     BatchTracker,
     Column,
+    column_lengths,
     column_widths,
     field_lengths,
     render,
@@ -151,3 +153,18 @@ def test_non_ascii_fields_are_measured_and_padded_in_bytes_like_ss() -> None:
 def test_undecodable_bytes_count_once_each() -> None:
     raw = b"/run/\xff.sock".decode("utf-8", "surrogateescape")
     assert field_lengths([raw], raw) == [11]
+
+
+@pytest.mark.parametrize("floor", [0, 3, 40, 300])
+@pytest.mark.parametrize(
+    "column",
+    [["a", "bb", "ccc", ""], ["x" * 300, "y", "zz"], ["é", "ab", "/run/\udcff"], ["only"], ["", ""]],
+)
+def test_column_lengths_sum_up_the_byte_lengths(column: list[str], floor: int) -> None:
+    lengths = [len(value.encode("utf-8", "surrogateescape")) for value in column]
+    summed = column_lengths(column, floor)
+    assert list(summed.lengths) == lengths
+    assert (summed.total, summed.odd, summed.last) == (sum(lengths), sum(n % 2 for n in lengths), lengths[-1])
+    longest = max(lengths[:-1], default=0)
+    # only fields longer than the floor need be seen: a smaller answer means "not above the floor"
+    assert summed.longest_but_last == longest or (longest <= floor and summed.longest_but_last <= floor)

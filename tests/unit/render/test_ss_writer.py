@@ -45,3 +45,14 @@ def test_widths_carry_over_from_one_batch_to_the_next() -> None:
     assert first_batch and first_batch.count("\n") < len(rows), "the rows did not span two batches"
     # a row of the later batch is still padded to the width the first batch set
     assert len(lines[-2]) == len(lines[1]) == len("State") + 1 + 30_000
+
+
+def test_columns_and_rows_lay_out_alike() -> None:
+    rows = [("State", "Process")] + [(f"S{i % 7}", "p" * (i % 13)) for i in range(1000)]
+    out = io.StringIO()
+    writer = SsWriter(out, COLUMNS, None)
+    for start in range(0, len(rows), 333):
+        block = rows[start : start + 333]
+        writer.add_columns([[row[0] for row in block], [row[1] for row in block]])
+    writer.close()
+    assert out.getvalue() == written(rows)

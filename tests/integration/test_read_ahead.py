@@ -1,0 +1,69 @@
+"""transport's read-ahead against the real kernel: the same dump, received by a child process.
+
+Runs unprivileged on the host: sock_diag lists a user's own sockets, and only
+the sockets this test opens are compared.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pyss.netlink.constants import AF_INET, IPPROTO_UDP
+from pyss.netlink.decode import inet_decoder, walk
+from pyss.netlink.requests import inet_request
+from pyss.netlink.transport import dump
+from pyss.query import STATES_ALL
+
+SOCKETS = 600  # ~60 kB of replies: the dump spans several buffers, so a child reads most of it
+
+
+@pytest.fixture(scope="module")
+def udp_ports() -> Iterator[set[int]]:
+    sockets = []
+    try:
+        for _ in range(SOCKETS):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        yield {sock.getsockname()[1] for sock in sockets}
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def our_sockets(read_ahead: bool, ports: set[int]) -> list[tuple[int, int]]:
+    buffers = dump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL), read_ahead)
+    return [(record.sport, record.inode) for record in walk(buffers, inet_decoder(IPPROTO_UDP))
+            if record.sport in ports]
+
+
+def test_a_read_ahead_dump_lists_what_a_direct_one_does(udp_ports: set[int]) -> None:
+    direct = our_sockets(False, udp_ports)
+    assert {port for port, _inode in direct} == udp_ports
+    assert our_sockets(True, udp_ports) == direct
+
+
+def children() -> set[str]:
+    """This process's children, zombies included, as the kernel lists them."""
+    found: set[str] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as listed:
+            found.update(listed.read().split())
+    return found
+
+
+def test_an_abandoned_read_ahead_leaves_no_child_behind(udp_ports: set[int]) -> None:
+    before = children()
+    buffers = dump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL), True)
+    next(buffers)
+    next(buffers)  # the child is reading by now
+    assert children() - before, "no child was started"
+    started = time.monotonic()
+    buffers.close()
+    assert time.monotonic() - started < 5
+    assert children() - before == set()  # reaped

@@ -1,0 +1,56 @@
+"""RowBuilder's two ways to the same text: a row per record, or a batch's columns at once."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+
+from pyss.netlink import constants as C  # noqa: N812
+from pyss.netlink.decode import inet_batches, inet_columns, inet_decoder, walk
+from pyss.query import STATES_ALL, TABLE_BIT, Details, Query
+from pyss.records import InetSocket
+from pyss.render.ss import RowBuilder
+
+
+def nlmsg(payload: bytes) -> bytes:
+    return struct.pack("=IHHII", 16 + len(payload), C.SOCK_DIAG_BY_FAMILY, C.NLM_F_MULTI, 1, 0) + payload
+
+
+DONE = struct.pack("=IHHIIi", 20, C.NLMSG_DONE, C.NLM_F_MULTI, 1, 0, 0)
+
+
+def message(family: int, state: int, sport: int, dport: int, src: str, dst: str, rq: int, wq: int) -> bytes:
+    return nlmsg(struct.pack("=BBBB", family, state, 0, 0) + struct.pack(">HH", sport, dport)
+                 + socket.inet_pton(family, src).ljust(16, b"\0") + socket.inet_pton(family, dst).ljust(16, b"\0")
+                 + struct.pack("=IIIIIIII", 0, 1, 2, 0, rq, wq, 0, 99))
+
+
+SOCKETS = [
+    (C.AF_INET, C.TCP_LISTEN, 22, 0, "0.0.0.0", "0.0.0.0", 0, 4096),
+    (C.AF_INET, C.TCP_ESTABLISHED, 53022, 22, "192.0.2.1", "198.51.100.7", 1234567, 63),
+    (C.AF_INET, C.TCP_TIME_WAIT, 7, 65535, "127.0.0.1", "127.0.0.1", 64, 0),
+    (C.AF_INET6, C.TCP_ESTABLISHED, 443, 1, "2001:db8::1", "::ffff:192.0.2.9", 0, 0),
+]
+
+
+@pytest.mark.parametrize("numeric", [True, False])
+@pytest.mark.parametrize(("tables", "states"), [(TABLE_BIT["tcp"], STATES_ALL), (TABLE_BIT["tcp"] | TABLE_BIT["udp"],
+                                                                                  1 << C.TCP_ESTABLISHED)])
+@pytest.mark.parametrize("copies", [1, 200])  # 200: large enough for the every-port table
+def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states: int, copies: int) -> None:
+    query = Query(tables=tables, families=1 << C.AF_INET | 1 << C.AF_INET6, states=states,
+                  details=Details(numeric=numeric))
+    by_family = {family: [DONE] for family in (C.AF_INET, C.AF_INET6)}
+    for fields in SOCKETS:
+        by_family[fields[0]].insert(0, message(*fields) * copies)
+    for buffers in by_family.values():
+        rows = list(map(RowBuilder(query).row_function(InetSocket), walk(buffers, inet_decoder(C.IPPROTO_TCP))))
+        builder = RowBuilder(query)
+        sideways = []
+        for batch in inet_batches(buffers):
+            columns = inet_columns(batch, C.IPPROTO_TCP)
+            assert columns is not None
+            sideways += list(zip(*builder.inet_columns(columns), strict=True))
+        assert sideways == rows
