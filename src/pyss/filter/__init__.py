@@ -66,7 +66,7 @@ def compile_filter(
     ephemeral = _ephemeral_range() if "autobound" in text else _DEFAULT_EPHEMERAL
     try:
         if tokens:
-            from pyss.filter.grammar import parse
+            from pyss.filter.parse import parse
 
             expression, families = parse(text, tokens, context)
         return CompiledFilter(expression, states, families, tuple(words[:used]), ephemeral)

@@ -1,6 +1,8 @@
-"""The one exception a filter expression can raise (importable without pyparsing)."""
+"""What a bad filter raises, and the shapes the grammar hands on (importable without pyparsing)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 # ss's exit statuses for the two kinds of bad filter it distinguishes.
 EXIT_SYNTAX = 255  # syntax errors, wrong state names, incomplete `state`
@@ -24,3 +26,17 @@ class FilterError(ValueError):
 
     def __str__(self) -> str:
         return f'bad filter at column {self.column}: "{self.text}": {self.message}'
+
+
+END = "the end of the filter"  # what the grammar calls the end of the words
+# A parse before the value words are read: nested tuples, each value word given by its position.
+Raw = tuple[Any, ...]
+
+
+class SyntaxAt(Exception):
+    """The grammar cannot go on at ``loc`` of the synthetic text; ``expected`` says what could."""
+
+    def __init__(self, loc: int, expected: str) -> None:
+        super().__init__(loc, expected)
+        self.loc = loc
+        self.expected = expected

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 # Each is measured here at 5-47 ms of import (typer ~47 ms, pyparsing ~45 ms, pyroute2 ~300 ms,
 # dataclasses ~7 ms), against ~28 ms for the whole of `pyss -tan` on an idle host.
@@ -20,9 +22,10 @@ raise SystemExit(status)
 """
 
 
-def loaded_by(*argv: str) -> list[str]:
+def loaded_by(*argv: str, cache: Path | None = None) -> list[str]:
+    env = {**os.environ, "PYSS_FILTER_CACHE": "0"} if cache is None else {**os.environ, "XDG_CACHE_HOME": str(cache)}
     result = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv], capture_output=True,
-                            text=True, check=False, timeout=60)
+                            text=True, check=False, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     return [name for name in result.stderr.split(",") if name]
 
@@ -33,3 +36,10 @@ def test_plain_listing_loads_nothing_heavy() -> None:
 
 def test_a_filter_loads_pyparsing_and_only_then() -> None:
     assert "pyparsing" in loaded_by("-tan", "dport", "=", ":22")
+
+
+def test_a_filter_of_a_known_shape_skips_pyparsing(tmp_path: Path) -> None:
+    assert "pyparsing" in loaded_by("-tan", "dport", "=", ":22", cache=tmp_path)
+    # the same keywords with other values: the cached parse serves it
+    assert "pyparsing" not in loaded_by("-tan", "dport", "=", ":443", cache=tmp_path)
+    assert "pyparsing" in loaded_by("-tan", "sport", "=", ":443", cache=tmp_path)
