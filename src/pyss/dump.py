@@ -99,7 +99,7 @@ def sockets(query: Query, extensions: Extensions | None = None, warn: Warn | Non
 
 
 def table_streams(
-    query: Query, extensions: Extensions | None = None, warn: Warn | None = None
+    query: Query, extensions: Extensions | None = None, warn: Warn | None = None, read_ahead: bool = False
 ) -> Iterator[tuple[type[SocketRecord], Iterator[SocketRecord]]]:
     """(record type, records) for each table dump in ss's order, the query's filter applied.
 
@@ -107,8 +107,10 @@ def table_streams(
     table. The records iterator is the decoder's own generator behind C-level
     chain/filter, no Python layer per record: a consumer maps one row function
     over it and catches DumpInterrupted (raised after the last record) itself.
+    ``read_ahead`` lets large inet dumps be received by a child process
+    while this one works (see :mod:`pyss.netlink.transport`).
     """
-    return _streams(query, extensions, warn, columns=False, read_ahead=False)  # type: ignore[return-value]
+    return _streams(query, extensions, warn, columns=False, read_ahead=read_ahead)  # type: ignore[return-value]
 
 
 Stream = tuple[type[SocketRecord], Iterator[SocketRecord]] | tuple[type[InetColumns], Iterator["InetItem"]]
@@ -122,8 +124,7 @@ def listing_streams(
 
     Such a table is ``(InetColumns, items)``: one item per receive buffer, an
     InetColumns or, for a buffer whose text needs per-socket attributes, its
-    list of records. ``read_ahead`` lets those dumps be received by a child
-    process while this one works (see :mod:`pyss.netlink.transport`).
+    list of records.
     """
     return _streams(query, extensions, warn, columns=query.filter is None, read_ahead=read_ahead)
 
@@ -165,7 +166,7 @@ def _table_dumps(
                     if columns and protocol != IPPROTO_RAW:
                         yield InetColumns, _inet_columns_dump(query, extensions, family, protocol, read_ahead)
                     else:
-                        yield InetSocket, _inet_dump(query, extensions, family, protocol)
+                        yield InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead)
     # Tables pyss has no dumper for (sctp, dccp, mptcp, vsock, tipc, xdp) are skipped here; the CLI
     # says so when the user named one (see cli.ss.unsupported_tables).
 
@@ -181,19 +182,23 @@ def _inet_families(query: Query) -> list[int]:
     return [family for family in families if query.has_family(family)]
 
 
-def _inet_dump(query: Query, extensions: Extensions, family: int, protocol: int) -> Callable[[], Iterator[SocketRecord]]:
+def _inet_dump(
+    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool
+) -> Callable[[], Iterator[SocketRecord]]:
     def open_dump() -> Iterator[SocketRecord]:
         bytecode = query.filter.bytecode(family, protocol) if query.filter is not None else None
         decode = inet_decoder(protocol)
         table = _table_name(protocol)
         try:
-            return _open(requests.inet_request(family, protocol, query.states, extensions.inet, bytecode), decode, table)
+            return _open(requests.inet_request(family, protocol, query.states, extensions.inet, bytecode), decode, table,
+                         read_ahead)
         except DumpError as error:
             if bytecode is None or error.errno not in _REFUSED_PROGRAM:
                 raise
             # The kernel refused the filter program: the Python predicate, applied to every
             # record anyway, judges the whole dump instead, as ss does.
-            return _open(requests.inet_request(family, protocol, query.states, extensions.inet), decode, table)
+            return _open(requests.inet_request(family, protocol, query.states, extensions.inet), decode, table,
+                         read_ahead)
         except UnsupportedTable:
             # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does.
             return read_proc_inet(family, protocol, query.states)
@@ -256,8 +261,10 @@ def _netlink(extensions: Extensions) -> Iterator[SocketRecord]:
     return _open(requests.netlink_request(show), decode_netlink, "netlink")
 
 
-def _open(message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str) -> Iterator[SocketRecord]:
-    return _first_read(walk(transport.dump(message), decode), table)
+def _open(
+    message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str, read_ahead: bool = False
+) -> Iterator[SocketRecord]:
+    return _first_read(walk(transport.dump(message, read_ahead), decode), table)
 
 
 Item = TypeVar("Item")

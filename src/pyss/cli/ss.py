@@ -75,6 +75,7 @@ OPTIONS = (
     _O("kill", "K", "kill", False, "close the listed sockets forcibly"),
     _O("no-header", "H", "no-header", False, "leave out the header line"),
     _O("oneline", "O", "oneline", False, "print each socket on one line"),
+    _O("json-lines", None, "json-lines", False, "print one JSON object per socket, as the kernel sends them"),
     _O("inet-sockopt", None, "inet-sockopt", False, "add inet socket options"),
     _O("query", "A", "query", True, "socket tables, comma-separated: all, inet, tcp, udp, raw, unix, "
        "unix_stream, unix_dgram, unix_seqpacket, packet, packet_raw, packet_dgram, netlink, ...", "QUERY"),
@@ -175,11 +176,15 @@ def run(argv: list[str]) -> int:
         _print_summary()
         if selection.by_default and not words:
             return 0
+    if flags.get("json-lines") and _wants_details(details):
+        raise Fatal("--json-lines does not show details (-p -e -o -m -i -b --tos --cgroup) yet", EXIT_USAGE)
     query = _build_query(selection, details, words, filter_file)
     if query is None:
         return 0
     for table in unsupported_tables(named):
         _warn(f"{table} sockets are not supported yet: none are listed")
+    if flags.get("json-lines"):
+        return _list_json_lines(query)
     return _list(query, header=not flags.get("no-header"))
 
 
@@ -303,12 +308,39 @@ def _list(query: Query, header: bool) -> int:
         failure = f"cannot read sockets: {error.strerror or error}"
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete
+    except OSError as error:
+        raise Fatal(f"cannot write the output: {error.strerror or error}") from None
+    _finish(failure)
+    return 0
+
+
+def _list_json_lines(query: Query) -> int:
+    from pyss.dump import INTERRUPTED, table_streams
+    from pyss.netlink.decode import DumpInterrupted, MalformedMessage
+    from pyss.render.jsonl import write_json_lines
+
+    failure = None
+    try:
+        for kind, records in table_streams(query, None, _warn, len(os.sched_getaffinity(0)) > 1):
+            try:
+                write_json_lines(sys.stdout, kind, records)
+            except DumpInterrupted:
+                _warn(INTERRUPTED)
+    except MalformedMessage as error:
+        failure = f"malformed reply from the kernel: {error}"
+    except OSError as error:
+        failure = f"cannot read sockets: {error.strerror or error}"
+    _finish(failure)
+    return 0
+
+
+def _finish(failure: str | None) -> None:
+    try:
         sys.stdout.flush()
     except OSError as error:
         raise Fatal(f"cannot write the output: {error.strerror or error}") from None
     if failure is not None:
         raise Fatal(f"{failure} (the list above is incomplete)")
-    return 0
 
 
 def _warn(message: str) -> None:

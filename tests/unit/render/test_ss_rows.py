@@ -54,3 +54,15 @@ def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states
             assert columns is not None
             sideways += list(zip(*builder.inet_columns(columns), strict=True))
         assert sideways == rows
+
+
+def test_json_lines_of_inet_sockets_are_json_dumps_of_their_fields() -> None:
+    import json
+
+    from pyss.render.jsonl import inet_fields, json_lines
+
+    records = list(walk([message(*fields) for fields in SOCKETS] + [DONE], inet_decoder(C.IPPROTO_TCP)))
+    records.append(records[0]._replace(ifindex=1))  # interface 1 is lo
+    lines = list(json_lines(InetSocket, records))
+    assert lines == [json.dumps(inet_fields(record), separators=(",", ":")) + "\n" for record in records]
+    assert json.loads(lines[-1])["interface"] == "lo"

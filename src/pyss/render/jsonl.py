@@ -1,0 +1,113 @@
+"""JSON Lines: one object per socket, written as the dump streams.
+
+ss's text layout must hold a batch of rows to know its column widths; this
+output holds nothing, so its memory stays flat however many sockets there
+are. Each object has ``netid``, ``state`` (ss's name), ``recv_q`` and
+``send_q``, then the fields of its kind of socket (see docs/usage.md).
+Numbers stay numbers (ports are never service names) and addresses are
+plain text, without ss's brackets or wildcards.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from pyss.netlink.constants import AF_INET, AF_INET6
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.render.ss import STATE_NAMES
+from pyss.resolve import interface_name
+
+Fields = dict[str, object]
+
+
+def inet_fields(record: InetSocket) -> Fields:
+    return {
+        "netid": record.netid, "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "family": "inet" if record.family == AF_INET else "inet6",
+        "local_address": socket.inet_ntop(record.family, record.src), "local_port": record.sport,
+        "peer_address": socket.inet_ntop(record.family, record.dst), "peer_port": record.dport,
+        "interface": interface_name(record.ifindex) if record.ifindex else None,
+        "uid": record.uid, "inode": record.inode, "cookie": record.cookie,
+        "timer": record.timer, "retrans": record.retrans, "expires_ms": record.expires,
+    }
+
+
+def unix_fields(record: UnixSocket) -> Fields:
+    return {
+        "netid": record.netid, "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "family": "unix", "name": record.name, "inode": record.inode, "peer_inode": record.peer,
+        "cookie": record.cookie,
+    }
+
+
+def packet_fields(record: PacketSocket) -> Fields:
+    return {
+        "netid": record.netid, "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": 0,
+        "family": "link", "protocol": record.protocol,
+        "interface": interface_name(record.ifindex) if record.ifindex else None,
+        "uid": record.uid, "inode": record.inode, "cookie": record.cookie,
+    }
+
+
+def netlink_fields(record: NetlinkSocket) -> Fields:
+    return {
+        "netid": record.netid, "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "family": "netlink", "protocol": record.protocol, "portid": _signed(record.portid),
+        "dst_portid": _signed(record.dst_portid), "dst_group": record.dst_group, "groups": record.groups,
+        "inode": record.inode, "cookie": record.cookie,
+    }
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+FIELDS: dict[type, Callable[[SocketRecord], Fields]] = {
+    InetSocket: inet_fields,  # type: ignore[dict-item]
+    UnixSocket: unix_fields,  # type: ignore[dict-item]
+    PacketSocket: packet_fields,  # type: ignore[dict-item]
+    NetlinkSocket: netlink_fields,  # type: ignore[dict-item]
+}
+
+
+def json_lines(kind: type[SocketRecord], records: Iterable[SocketRecord]) -> Iterable[str]:
+    """One line of JSON per record (non-UTF-8 bytes of a name come out as \\udcXX escapes)."""
+    if kind is InetSocket:
+        return map(_inet_line_function(), records)  # type: ignore[arg-type]
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    fields = FIELDS[kind]
+    return (encode(fields(record)) + "\n" for record in records)
+
+
+# An inet socket's fields are all numbers or texts that need no escaping: one %-format builds its
+# line, the same text as json.dumps of inet_fields gives (a test checks), in a fifth of the time.
+_INET_LINE = ('{"netid":"%s","state":"%s","recv_q":%d,"send_q":%d,"family":"%s","local_address":"%s",'
+              '"local_port":%d,"peer_address":"%s","peer_port":%d,"interface":%s,"uid":%d,"inode":%d,'
+              '"cookie":%d,"timer":%d,"retrans":%d,"expires_ms":%d}\n')
+
+
+def _inet_line_function() -> Callable[[InetSocket], str]:
+    addresses: dict[bytes, str] = {}
+    family_names = {AF_INET: "inet", AF_INET6: "inet6"}
+
+    def address(family: int, packed: bytes) -> str:
+        text = addresses[packed] = socket.inet_ntop(family, packed)
+        return text
+
+    def line(record: InetSocket) -> str:
+        (family, state, timer, retrans, sport, dport, src, dst, ifindex,
+         cookie, expires, rqueue, wqueue, uid, inode, _protocol, _attrs) = record
+        interface = json.dumps(interface_name(ifindex)) if ifindex else "null"
+        return _INET_LINE % (
+            record.netid, STATE_NAMES[state], rqueue, wqueue, family_names[family],
+            addresses.get(src) or address(family, src), sport, addresses.get(dst) or address(family, dst), dport,
+            interface, uid, inode, cookie, timer, retrans, expires)
+
+    return line
+
+
+def write_json_lines(out: TextIO, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+    out.writelines(json_lines(kind, records))

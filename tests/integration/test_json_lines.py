@@ -1,0 +1,64 @@
+"""pyss --json-lines on the zoo: one object for every row ss prints, saying what the row says."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.integration.harness import TOOL_ENV, ZooNamespace
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: private netns, packet and raw sockets"),
+    pytest.mark.skipif(shutil.which("ss", path=TOOL_ENV["PATH"]) is None, reason="needs iproute2's ss"),
+]
+
+
+def ss_rows(zoo_ns: ZooNamespace, *args: str) -> list[tuple[str, ...]]:
+    lines = zoo_ns.ss(*args, "-H").text.splitlines()
+    return sorted(tuple(line.split()[-5:]) for line in lines)  # State Recv-Q Send-Q Local Peer (no Netid)
+
+
+def as_ss_row(fields: dict[str, object]) -> tuple[str, ...]:
+    def endpoint(address: object, port: object, interface: object = None) -> str:
+        text = str(address)
+        if ":" in text and not text.startswith("::ffff:"):
+            text = f"[{text}]"
+        if interface:
+            text += f"%{interface}"  # ss shows a socket's interface on its local address
+        return f"{text}:{port if port else '*'}"
+
+    local = endpoint(fields["local_address"], fields["local_port"], fields["interface"])
+    peer = endpoint(fields["peer_address"], fields["peer_port"])
+    return (str(fields["state"]), str(fields["recv_q"]), str(fields["send_q"]), local, peer)
+
+
+@pytest.mark.parametrize("args", ["-tan", "-uan", "-tuln"])
+def test_each_inet_row_has_its_object(zoo_ns: ZooNamespace, args: str) -> None:
+    run = zoo_ns.pyss(args, "--json-lines")
+    assert run.returncode == 0, run.text
+    objects = [json.loads(line) for line in run.text.splitlines()]
+    # ss writes a dual-stack wildcard address as "*" (JSON has "::") and v4-mapped peers its own way
+    expected = [row for row in ss_rows(zoo_ns, args)
+                if not row[3].startswith("*") and not row[4].startswith("*") and "::ffff" not in row[4]]
+    actual = sorted(as_ss_row(fields) for fields in objects)
+    assert len(expected) >= 3, "the zoo should have rows both spell alike"
+    assert set(expected) <= set(actual)
+    assert len(objects) == len(ss_rows(zoo_ns, args))
+
+
+def test_unix_sockets_count_and_names(zoo_ns: ZooNamespace) -> None:
+    run = zoo_ns.pyss("-xa", "--json-lines")
+    objects = [json.loads(line) for line in run.text.splitlines()]
+    assert len(objects) == len(ss_rows(zoo_ns, "-xa"))
+    assert {fields["netid"] for fields in objects} >= {"u_str", "u_dgr"}
+    assert any(fields["name"] and str(fields["name"]).startswith("@") for fields in objects)
+
+
+def test_details_are_refused_not_dropped(zoo_ns: ZooNamespace) -> None:
+    run = zoo_ns.pyss("-tanp", "--json-lines")
+    assert run.returncode == 255
+    assert run.stdout == b""
+    assert b"--json-lines does not show details" in run.stderr
