@@ -39,6 +39,11 @@ METHOD = """\
 - A command that is missing, exits with an error or runs past the timeout shows as n/a, and so does one whose
   warm-up output shows it skipped the work (no `users:((...))` from `-p`, not exactly the 10 probe connections
   from the filtered query), so that it cannot look fast.
+- `pyss filter` runs with pyss's filter-parse cache as it is after the warm-up (a filter shape seen before, as
+  in a watch loop or a monitoring script); `pyss filter, uncached` turns the cache off (`PYSS_FILTER_CACHE=0`),
+  the cost of a first run. The cache lives in a temporary directory for the run.
+- The streaming comparison runs `pyss -tan --json-lines`, which holds no rows; its peak RSS at 100k is judged
+  against its own at the smallest N.
 - The machine is shared: the load average before and after the run is recorded below. Compare ratios from one
   run, not absolute times across runs.
 - Regenerate with `nox -s bench` (root, under 15 minutes on 2 cores), or `python benchmarks/run.py --sizes 1k`.

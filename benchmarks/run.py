@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -80,7 +80,7 @@ def command_argv(command: suite.Command) -> list[str] | None:
     return [head, *rest]
 
 
-def spawn(argv: Sequence[str], timeout: float, capture: bool) -> Sample:
+def spawn(argv: Sequence[str], timeout: float, capture: bool, env: Mapping[str, str] | None = None) -> Sample:
     """Run once; stdout to /dev/null unless captured (then stdout and stderr go to temporary files)."""
     with contextlib.ExitStack() as stack:
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -94,7 +94,7 @@ def spawn(argv: Sequence[str], timeout: float, capture: bool) -> Sample:
         ]
         killed: list[bool] = []
         start = time.perf_counter()
-        pid = os.posix_spawn(argv[0], list(argv), ENV, file_actions=actions)
+        pid = os.posix_spawn(argv[0], list(argv), ENV if env is None else env, file_actions=actions)
         timer = threading.Timer(timeout, _kill, (pid, killed))
         timer.start()
         _, status = os.waitpid(pid, 0)
@@ -116,12 +116,12 @@ def _read(stream: Any) -> str:
     return str(stream.read().decode(errors="replace"))
 
 
-def peak_rss_kb(argv: Sequence[str], timeout: float) -> int | None:
+def peak_rss_kb(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None) -> int | None:
     """Peak RSS of one run, measured by /usr/bin/time from its own small fork (None if unavailable)."""
     if not os.path.exists(TIME):
         return None
     with tempfile.NamedTemporaryFile("r") as report:
-        sample = spawn([TIME, "-f", "%M", "-o", report.name, "--", *argv], timeout, capture=False)
+        sample = spawn([TIME, "-f", "%M", "-o", report.name, "--", *argv], timeout, capture=False, env=env)
         text = report.read().strip().splitlines()
     if sample.exit_code is None or not text or not text[-1].isdigit():
         return None
@@ -159,7 +159,7 @@ def run_comparison(comparison: suite.Comparison, n: int, repeat: int, timeout: f
         if row.status != "ok" or argv is None:
             continue
         # The warm-up captures output, to say why a command fails; timed runs write to /dev/null.
-        sample = spawn(argv, timeout, capture=command.self_timed or not timed)
+        sample = spawn(argv, timeout, capture=command.self_timed or not timed, env=command_env(command))
         why = problem(sample, command, timeout, probes if not timed else 0)
         if why:
             row.status, row.times = f"n/a: {why}", []
@@ -169,8 +169,12 @@ def run_comparison(comparison: suite.Comparison, n: int, repeat: int, timeout: f
     for label, row in rows.items():
         argv = argvs[label]
         if row.status == "ok" and argv is not None:
-            row.rss_kb = peak_rss_kb(argv, timeout)
+            row.rss_kb = peak_rss_kb(argv, timeout, command_env(commands[label]))
     return list(rows.values())
+
+
+def command_env(command: suite.Command) -> dict[str, str]:
+    return {**ENV, **dict(command.env)}
 
 
 def _skipped(comparison: suite.Comparison, n: int, why: str) -> list[suite.Row]:
@@ -254,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("run.py: needs root (it builds network namespaces)", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _raise_exit)
+    # pyss's filter-parse cache starts empty and is thrown away: the user's own is neither used nor touched.
+    cache = tempfile.TemporaryDirectory(prefix="pyss-bench-cache-")
+    ENV["XDG_CACHE_HOME"] = cache.name
     started = time.monotonic()
     load_before = _load_average()
     rows: list[suite.Row] = []
@@ -277,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_docs:
         report.write_docs(results, args.docs)
     print(f"\n{results['seconds']} s; results in {args.json}", file=sys.stderr)
+    cache.cleanup()
     return 0
 
 

@@ -127,22 +127,27 @@ _ODD = bytes(value & 1 for value in range(256))
 _UP_TO = [bytes(range(limit + 1)) for limit in range(256)]
 
 
-def column_lengths(column: Sequence[str], floor: int = 0) -> ColumnLengths:
+def column_lengths(column: Sequence[str], floor: int = 0, known: bytes | None = None) -> ColumnLengths:
     """Sum up a column's field lengths; runs once per column of every block, in C as far as it can.
 
     Lengths are kept as bytes, one a field, so that the sum, the odd count
     and the longest (only fields longer than ``floor``, the column's width
-    so far, are looked at) are each one C-level pass.
+    so far, are looked at) are each one C-level pass. ``known`` gives the
+    lengths when the caller has them without measuring (texts from a table).
     """
-    joined = "".join(column)
-    ascii_only = joined.isascii()
-    try:
-        lengths = bytes(map(len if ascii_only else byte_length, column))
-    except ValueError:  # a field of 256 bytes or more
-        return _long_column_lengths(list(map(len if ascii_only else byte_length, column)))
+    if known is not None:
+        lengths = known
+        total = sum(known)
+    else:
+        joined = "".join(column)
+        ascii_only = joined.isascii()
+        try:
+            lengths = bytes(map(len if ascii_only else byte_length, column))
+        except ValueError:  # a field of 256 bytes or more
+            return _long_column_lengths(list(map(len if ascii_only else byte_length, column)))
+        total = len(joined) if ascii_only else sum(lengths)
     but_last = lengths[:-1]
     above = but_last.translate(None, _UP_TO[floor]) if floor < 256 else b""
-    total = len(joined) if ascii_only else sum(lengths)
     return ColumnLengths(total, lengths.translate(_ODD).count(1), max(above, default=0), lengths[-1], lengths)
 
 

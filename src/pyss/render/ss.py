@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, islice
-from typing import TextIO, TypeVar
+from itertools import chain, islice, repeat
+from typing import Any, TextIO, TypeVar
 
 from pyss.netlink.constants import (
     AF_INET,
@@ -73,6 +73,7 @@ NETLINK_PROTOCOL_NAMES = {
 
 _V6_ANY = bytes(16)
 _INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+_STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
 # A batch this large makes building every port's text (~4 ms) cheaper than meeting them one by one.
 _EVERY_PORT_FROM = 128
 
@@ -80,15 +81,32 @@ Key = TypeVar("Key")
 
 
 class _Table(dict[Key, str]):
-    """A cache of texts that fills itself: ``map(table.__getitem__, numbers)`` stays in C on a hit."""
+    """A cache of texts that fills itself: ``map(table.__getitem__, numbers)`` stays in C on a hit.
+
+    It notes the byte lengths of its texts: when they are all alike, so are
+    those of any column mapped through it, and nobody need measure them.
+    """
 
     def __init__(self, make: Callable[[Key], str]) -> None:
         super().__init__()
         self.make = make
+        self.lengths: set[int] = set()
 
     def __missing__(self, key: Key) -> str:
         text = self[key] = self.make(key)
+        self.lengths.add(len(text.encode("utf-8", "surrogateescape")))
         return text
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self.lengths.update(len(text.encode("utf-8", "surrogateescape")) for text in self.values())
+
+    def uniform_lengths(self, count: int) -> bytes | None:
+        """The lengths of ``count`` fields mapped through this table, if its texts are all one length."""
+        if len(self.lengths) != 1:
+            return None
+        (length,) = self.lengths
+        return bytes((length,)) * count if length < 256 else None
 
 Row = tuple[str, ...]
 DetailText = Callable[[SocketRecord], str]
@@ -181,8 +199,9 @@ class RowBuilder:
 
         return row
 
-    def inet_columns(self, batch: InetColumns) -> list[Sequence[str]]:
-        """The fields of a batch of TCP or UDP sockets, column by column, for a listing without details.
+    def inet_columns(self, batch: InetColumns) -> tuple[list[Sequence[str]], list[bytes | None]]:
+        """The fields of a batch of TCP or UDP sockets, column by column, for a listing without details,
+        and the field lengths of the columns whose lengths are known without measuring (else None).
 
         Each column is one C-level map through a table of texts: no Python
         runs per socket unless a number is new to its table.
@@ -200,13 +219,19 @@ class RowBuilder:
             list(map(ports.__getitem__, batch.dports)),
             [""] * count,
         ]
+        queue_lengths = queues.uniform_lengths(count)
+        address_lengths = addresses.uniform_lengths(count)
+        known = [queue_lengths, queue_lengths, address_lengths, None, address_lengths, None, bytes(count)]
         if self.show_state:
             columns.insert(0, list(map(STATE_NAMES.__getitem__, batch.states)))
+            known.insert(0, bytes(batch.states).translate(_STATE_LENGTHS))
         if self.show_netid:
-            columns.insert(0, [_INET_NETIDS[batch.protocol]] * count)
-        return columns
+            netid = _INET_NETIDS[batch.protocol]
+            columns.insert(0, [netid] * count)
+            known.insert(0, bytes((len(netid),)) * count)
+        return columns, known
 
-    def _address_table(self) -> dict[int | bytes, str]:
+    def _address_table(self) -> _Table[int | bytes]:
         """Address key -> "text:" for InetColumns (which never hold a scope or an IPv6 wildcard)."""
         if self._address_keys is None:
             def text(key: int | bytes) -> str:
@@ -342,7 +367,7 @@ def write_inet_items(writer: SsWriter, builder: RowBuilder, items: Iterable[Inet
         if isinstance(item, list):
             writer.extend(map(row, item))
         else:
-            writer.add_columns(builder.inet_columns(item))
+            writer.add_columns(*builder.inet_columns(item))
 
 
 class SsWriter:
@@ -377,10 +402,15 @@ class SsWriter:
         self.extend(rows)
         self.close()
 
-    def add_columns(self, block: Sequence[Sequence[str]]) -> None:
-        """Account for a block of rows given as one sequence of fields per column."""
+    def add_columns(self, block: Sequence[Sequence[str]], known: Sequence[bytes | None] | None = None) -> None:
+        """Account for a block of rows given as one sequence of fields per column.
+
+        ``known`` may give a column's field lengths (bytes, one a field) when
+        the caller has them without measuring.
+        """
         while block and block[0]:
-            lengths = list(map(column_lengths, block, self.maxima))
+            lengths = list(map(column_lengths, block, self.maxima, known or repeat(None)))
+            known = None  # they described the whole block; a split block is measured
             split = self._split(lengths)
             if split is None:
                 self._measure(lengths)

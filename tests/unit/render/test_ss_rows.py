@@ -52,7 +52,10 @@ def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states
         for batch in inet_batches(buffers):
             columns = inet_columns(batch, C.IPPROTO_TCP)
             assert columns is not None
-            sideways += list(zip(*builder.inet_columns(columns), strict=True))
+            texts, known = builder.inet_columns(columns)
+            sideways += list(zip(*texts, strict=True))
+            for column, lengths in zip(texts, known, strict=True):
+                assert lengths is None or lengths == bytes(map(len, column))
         assert sideways == rows
 
 
