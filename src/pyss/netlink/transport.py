@@ -71,9 +71,15 @@ def dump(message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
 def ends_dump(data: bytes) -> bool:
     """True when a reply buffer ends the dump: its last message is NLMSG_DONE or NLMSG_ERROR.
 
-    A buffer whose framing is broken also ends it: the decoder, which gets
-    the buffer, says what is wrong.
+    The kernel ends every dump with NLMSG_DONE as the last message of its
+    last buffer (an error during the dump travels inside it), and refuses a
+    request with a lone NLMSG_ERROR. So only a buffer whose tail looks like
+    one of those is walked message by message to be sure: the read-ahead
+    child asks this of every buffer. A buffer whose framing is broken ends
+    the dump too: the decoder, which gets the buffer, says what is wrong.
     """
+    if not any(_tail_is(data, size, kind) for size, kind in _ENDINGS):
+        return False
     offset = 0
     kind = 0
     while len(data) - offset >= NLMSG_HDRLEN:
@@ -82,6 +88,15 @@ def ends_dump(data: bytes) -> bool:
             return True
         offset += (length + 3) & ~3
     return offset != len(data) or kind in (NLMSG_DONE, NLMSG_ERROR)
+
+
+# The messages that end a dump, by their length: NLMSG_DONE carries an int, NLMSG_ERROR an int
+# and the request's header (without extended acks, which pyss does not ask for).
+_ENDINGS = ((NLMSG_HDRLEN + 4, NLMSG_DONE), (2 * NLMSG_HDRLEN + 4, NLMSG_ERROR))
+
+
+def _tail_is(data: bytes, size: int, kind: int) -> bool:
+    return len(data) >= size and _HEADER.unpack_from(data, len(data) - size) == (size, kind)
 
 
 def _read_ahead(sock: socket.socket) -> Iterator[bytes]:

@@ -253,8 +253,12 @@ def test_malformed_batches_are_a_clear_error(buffers: list[bytes], message: str)
         (mixed_v4_buffer() + DONE, True),
         (DONE, True),
         (nlmsg(C.NLMSG_ERROR, struct.pack("=i", -errno.EPERM) + bytes(16)), True),
-        (mixed_v4_buffer()[:-4], True),  # broken framing: the decoder says what is wrong
-        (struct.pack("=IHHII", 0, C.SOCK_DIAG_BY_FAMILY, 0, 0, 0), True),
+        # broken framing: the dump goes on, and the decoder says what is wrong with this buffer
+        (mixed_v4_buffer()[:-4], False),
+        (struct.pack("=IHHII", 0, C.SOCK_DIAG_BY_FAMILY, 0, 0, 0), False),
+        (struct.pack("=IHHII", 0, C.SOCK_DIAG_BY_FAMILY, 0, 0, 0) + DONE, True),
+        # a data message whose last bytes look like NLMSG_DONE is still data: the walk tells
+        (mixed_v4_buffer() + nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg() + DONE[:16] + b"\0" * 4), False),
     ],
 )
 def test_a_read_ahead_stops_after_the_buffer_that_ends_the_dump(data: bytes, ends: bool) -> None:
