@@ -125,7 +125,9 @@ def plot(results: Mapping[str, Any], path: Path) -> bool:
         for label, points in series[key].items():
             points.sort()
             colour = COLOURS.get(label.split()[0].split(".")[0])
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label, color=colour)
+            style = "--" if "uncached" in label else "-"  # a tool's second line keeps its colour
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label, color=colour,
+                    linestyle=style)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("sockets (N)")
