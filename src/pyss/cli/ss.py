@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pyss import __version__
 from pyss.cli import write_names_as_bytes
@@ -279,8 +279,7 @@ def _screen_width() -> int | None:
 
 
 def _list(query: Query, header: bool) -> int:
-    from pyss.dump import INTERRUPTED, listing_streams, table_streams
-    from pyss.netlink.decode import DumpInterrupted, MalformedMessage
+    from pyss.dump import listing_streams, table_streams
     from pyss.records import InetColumns
     from pyss.render.ss import RowBuilder, SsWriter, write_inet_items
 
@@ -289,23 +288,17 @@ def _list(query: Query, header: bool) -> int:
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
-    failure = None
-    try:
-        read_ahead = len(os.sched_getaffinity(0)) > 1
-        streams = listing_streams(query, None, _warn, read_ahead) if details_text is None else \
-            table_streams(query, _extensions(query), _warn)
-        for kind, items in streams:
-            try:
-                if kind is InetColumns:
-                    write_inet_items(writer, builder, items)  # type: ignore[arg-type]
-                else:
-                    writer.extend(map(builder.row_function(kind), items))  # type: ignore[arg-type]
-            except DumpInterrupted:
-                _warn(INTERRUPTED)
-    except MalformedMessage as error:
-        failure = f"malformed reply from the kernel: {error}"
-    except OSError as error:
-        failure = f"cannot read sockets: {error.strerror or error}"
+
+    def write(kind: type, items: Iterator[Any]) -> None:
+        if kind is InetColumns:
+            write_inet_items(writer, builder, items)
+        else:
+            writer.extend(map(builder.row_function(kind), items))
+
+    if details_text is None:
+        failure = _write_streams(listing_streams(query, None, _warn, _may_read_ahead()), write)
+    else:
+        failure = _write_streams(table_streams(query, _extensions(query), _warn), write)
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete
     except OSError as error:
@@ -315,23 +308,38 @@ def _list(query: Query, header: bool) -> int:
 
 
 def _list_json_lines(query: Query) -> int:
-    from pyss.dump import INTERRUPTED, table_streams
-    from pyss.netlink.decode import DumpInterrupted, MalformedMessage
+    from pyss.dump import table_streams
     from pyss.render.jsonl import write_json_lines
 
-    failure = None
+    def write(kind: type, records: Iterator[Any]) -> None:
+        write_json_lines(sys.stdout, kind, records)
+
+    _finish(_write_streams(table_streams(query, None, _warn, _may_read_ahead()), write))
+    return 0
+
+
+def _may_read_ahead() -> bool:
+    """A read-ahead child only helps when it can run beside this process."""
+    return len(os.sched_getaffinity(0)) > 1
+
+
+def _write_streams(streams: Iterable[tuple[type, Iterator[Any]]], write: Callable[[type, Iterator[Any]], None]) \
+        -> str | None:
+    """Write each table's stream; a kernel fault ends the listing after what was read, and is returned."""
+    from pyss.dump import INTERRUPTED
+    from pyss.netlink.decode import DumpInterrupted, MalformedMessage
+
     try:
-        for kind, records in table_streams(query, None, _warn, len(os.sched_getaffinity(0)) > 1):
+        for kind, items in streams:
             try:
-                write_json_lines(sys.stdout, kind, records)
+                write(kind, items)
             except DumpInterrupted:
                 _warn(INTERRUPTED)
     except MalformedMessage as error:
-        failure = f"malformed reply from the kernel: {error}"
+        return f"malformed reply from the kernel: {error}"
     except OSError as error:
-        failure = f"cannot read sockets: {error.strerror or error}"
-    _finish(failure)
-    return 0
+        return f"cannot read sockets: {error.strerror or error}"
+    return None
 
 
 def _finish(failure: str | None) -> None:
