@@ -11,6 +11,7 @@ output never needs them and decoding them costs time on every socket.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from pyss.netlink.constants import (
@@ -68,8 +69,8 @@ class InetColumns(NamedTuple):
     states: list[int]
     sports: list[int]
     dports: list[int]
-    srcs: list[int] | list[bytes]
-    dsts: list[int] | list[bytes]
+    srcs: Sequence[int | bytes]
+    dsts: Sequence[int | bytes]
     ifindexes: list[int]
     rqueues: list[int]
     wqueues: list[int]

@@ -286,7 +286,10 @@ def inet_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -
                 if on]
     if not flags.selected or flags.tcp:
         for family in families:
-            write(_tcp_rows(family, view, names))
+            if view.timers or view.extend > 1 or view.programs:
+                write(_tcp_rows(family, view, names))
+            else:
+                _plain_tcp_rows(family, view, names, write)
     if flags.sctp and flags.selected and not flags.no_protocol:
         raise MissingSupport("AF INET (sctp)")
     if flags.verbose and not flags.selected:
@@ -310,6 +313,26 @@ def _tcp_rows(family: int, view: render.SocketView, names: render.Names) -> str:
     if view.extend > 1 or view.programs:
         return "".join([row(r) for r in records if render.shows_tcp(r, view)])
     return render.plain_tcp_rows(records, formatter, None if view.all else lambda r: render.shows_tcp(r, view))
+
+
+def _plain_tcp_rows(family: int, view: render.SocketView, names: render.Names, write: Callable[[str], None]) -> None:
+    """``netstat -tn`` and the like (no -e, -p, -o): the dump read a buffer at a time, as columns."""
+    from pyss import dump
+    from pyss.netlink.decode import DumpInterrupted
+    from pyss.query import TABLE_BIT, Query
+
+    formatter = render.RowFormatter("tcp", view, names)
+    keep = None if view.all else lambda record: render.shows_tcp(record, view)
+    query = Query(tables=TABLE_BIT["tcp"], families=1 << family, states=_tcp_states(view), preferred_family=family)
+    for _kind, items in dump.listing_streams(query, None, _warn, len(os.sched_getaffinity(0)) > 1):
+        try:
+            for item in items:
+                if isinstance(item, list):  # a buffer whose sockets needed their records
+                    write(render.plain_tcp_rows(item, formatter, keep))
+                else:
+                    write(render.tcp_column_rows(item, formatter))  # type: ignore[arg-type]
+        except DumpInterrupted:
+            _warn(dump.INTERRUPTED)
 
 
 def unix_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:

@@ -12,7 +12,7 @@ import errno as _errno
 import os
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import accumulate, chain, repeat
 from operator import add
 from typing import Final, NamedTuple, TypeVar
@@ -311,8 +311,8 @@ def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
     words = view.cast("I")
     step = _INET_FIXED // 4
     if family == AF_INET:
-        srcs: list[int] | list[bytes] = words[6::step].tolist()
-        dsts: list[int] | list[bytes] = words[10::step].tolist()
+        srcs: Sequence[int | bytes] = words[6::step].tolist()
+        dsts: Sequence[int | bytes] = words[10::step].tolist()
     else:
         fixed = batch.fixed
         end = count * _INET_FIXED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 import pytest
 
@@ -207,3 +208,24 @@ def test_unix_state_from_socket_presence() -> None:
     listening = render.SocketView(listening=True)
     assert render.shows_unix(unix(SOCK_STREAM, TCP_LISTEN, 1), listening)
     assert not render.shows_unix(unix(SOCK_STREAM, TCP_ESTABLISHED, 1), listening)
+
+
+@pytest.mark.parametrize("view", [render.SocketView(all=True), render.SocketView(), render.SocketView(listening=True),
+                                  render.SocketView(all=True, wide=True)])
+def test_tcp_rows_from_columns_are_the_rows_from_records(view: render.SocketView) -> None:
+    from pyss.records import InetColumns
+
+    records = [
+        inet("0.0.0.0", 22, "0.0.0.0", 0, TCP_LISTEN, rqueue=1, wqueue=128),
+        inet("127.0.0.1", 40001, "127.0.0.1", 22, rqueue=10, wqueue=3),
+        inet("127.0.0.1", 40002, "127.0.0.1", 22, state=6),  # TIME-WAIT
+        inet("192.0.2.200", 65535, "198.51.100.250", 8080),
+    ]
+    batch = InetColumns(
+        AF_INET, IPPROTO_TCP, [r.state for r in records], [r.sport for r in records], [r.dport for r in records],
+        [int.from_bytes(r.src, sys.byteorder) for r in records], [int.from_bytes(r.dst, sys.byteorder) for r in records],
+        [0] * len(records), [r.rqueue for r in records], [r.wqueue for r in records])
+    keep = None if view.all else (lambda record: render.shows_tcp(record, view))
+    expected = render.plain_tcp_rows(records, render.RowFormatter("tcp", view, NAMES), keep)
+    assert render.tcp_column_rows(batch, render.RowFormatter("tcp", view, NAMES)) == expected
+    assert expected.count("\n") == (4 if view.all else 1 if view.listening else 3)
