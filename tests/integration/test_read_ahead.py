@@ -7,6 +7,7 @@ the sockets this test opens are compared.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -67,3 +68,29 @@ def test_an_abandoned_read_ahead_leaves_no_child_behind(udp_ports: set[int]) -> 
     buffers.close()
     assert time.monotonic() - started < 5
     assert children() - before == set()  # reaped
+
+
+def test_a_receive_error_in_the_child_reaches_the_decoder() -> None:
+    import errno
+
+    from pyss.netlink.decode import DumpError
+    from pyss.netlink.transport import _read_ahead
+
+    class FailingSocket:
+        def recv(self, size: int) -> bytes:
+            raise OSError(errno.ENOBUFS, "No buffer space available")
+
+    def give_up(signum: int, frame: object) -> None:
+        raise TimeoutError("the child kept reading after the error")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(10)
+    try:
+        buffers = list(_read_ahead(FailingSocket()))  # type: ignore[arg-type]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(buffers) == 1
+    with pytest.raises(DumpError) as raised:
+        list(walk(buffers, inet_decoder(IPPROTO_UDP)))
+    assert raised.value.errno == errno.ENOBUFS

@@ -11,6 +11,7 @@ another CPU while this process decodes and prints what came before.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -23,7 +24,12 @@ from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLMSG_DONE, NL
 RECV_SIZE = 65536
 
 _HEADER = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
-_ERROR = struct.Struct("=IHHIIi")  # an NLMSG_ERROR message carrying just its error code
+_ERROR = struct.Struct("=IHHIIi16x")  # NLMSG_ERROR: header, error code, the request's header (left zero)
+
+
+def _error_message(code: int) -> bytes:
+    """The NLMSG_ERROR the kernel would send for ``code``: a receive error reaches the decoder as one."""
+    return _ERROR.pack(_ERROR.size, NLMSG_ERROR, 0, 0, 0, -code)
 
 
 class DiagSocket:
@@ -126,7 +132,8 @@ def _relay(sock: socket.socket, out: socket.socket) -> None:  # pragma: no cover
             try:
                 data = sock.recv(RECV_SIZE)
             except OSError as error:
-                data = _ERROR.pack(_ERROR.size, NLMSG_ERROR, 0, 0, 0, -(error.errno or 5))
+                out.send(_error_message(error.errno or errno.EIO))
+                break
             out.send(data)
             if not data or ends_dump(data):
                 break
