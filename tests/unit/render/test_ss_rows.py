@@ -38,8 +38,11 @@ SOCKETS = [
 @pytest.mark.parametrize("numeric", [True, False])
 @pytest.mark.parametrize(("tables", "states"), [(TABLE_BIT["tcp"], STATES_ALL), (TABLE_BIT["tcp"] | TABLE_BIT["udp"],
                                                                                   1 << C.TCP_ESTABLISHED)])
-@pytest.mark.parametrize("copies", [1, 200])  # 200: large enough for the every-port table
-def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states: int, copies: int) -> None:
+@pytest.mark.parametrize("copies", [1, 200])
+@pytest.mark.parametrize("every_port_from", [8192, 2])  # 2: the list of every port's text serves at once
+def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states: int, copies: int,
+                                              every_port_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pyss.render.ss._EVERY_PORT_FROM", every_port_from)
     query = Query(tables=tables, families=1 << C.AF_INET | 1 << C.AF_INET6, states=states,
                   details=Details(numeric=numeric))
     by_family = {family: [DONE] for family in (C.AF_INET, C.AF_INET6)}
