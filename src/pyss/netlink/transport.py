@@ -11,6 +11,7 @@ another CPU while this process decodes and prints what came before.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -111,7 +112,12 @@ def _read_ahead(sock: socket.socket) -> Iterator[bytes]:
     SOCK_SEQPACKET keeps each buffer whole. The child ends after the buffer
     that ends the dump, or when this end is closed (the consumer stopped).
     A receive error in the child comes through as an NLMSG_ERROR message.
+    Once the consumer is done the child has nothing left to do: it is killed
+    before it is reaped, so that no oversight can leave this process waiting
+    on a child blocked in recv().
     """
+    import signal
+
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
@@ -123,6 +129,8 @@ def _read_ahead(sock: socket.socket) -> Iterator[bytes]:
             while data := ours.recv(RECV_SIZE):
                 yield data
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
 
 

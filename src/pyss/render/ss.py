@@ -109,6 +109,7 @@ class _Table(dict[Key, str]):
         (length,) = self.lengths
         return bytes((length,)) * count if length < 256 else None
 
+
 Row = tuple[str, ...]
 DetailText = Callable[[SocketRecord], str]
 
