@@ -105,12 +105,13 @@ def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, sock
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     left, right = pair
     real_readlink = os.readlink
-    gone = f"/fd/{right.fileno()}"
+    mine = f"/proc/{os.getpid()}/fd"
 
-    def flaky(path: str, *args: object, **kwargs: object) -> str:
-        if path.endswith(gone) and f"/{os.getpid()}/" in path:
+    def flaky(path: str, *, dir_fd: int | None = None) -> str:
+        # the scan reads links relative to each /proc/PID/fd directory it opened
+        if dir_fd is not None and path == str(right.fileno()) and real_readlink(f"/proc/self/fd/{dir_fd}") == mine:
             raise FileNotFoundError(path)
-        return real_readlink(path)
+        return real_readlink(path, dir_fd=dir_fd)
 
     monkeypatch.setattr(procs.os, "readlink", flaky)
     found = scan_users()
@@ -118,15 +119,17 @@ def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, sock
     assert inode_of(right) not in found
 
 
-def test_unreadable_fd_directories_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_listdir = os.listdir
+@pytest.mark.parametrize("call", ["open", "listdir"])
+def test_unreadable_fd_directories_are_skipped(call: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = getattr(os, call)
 
-    def denied(path: str = ".") -> list[str]:
-        if path.rstrip("/").endswith("/fd"):
+    def denied(path: str | int = ".", *args: object, **kwargs: object) -> object:
+        # the scan opens each /proc/PID/fd directory, then lists it through its fd
+        if isinstance(path, int) or path.rstrip("/").endswith("/fd"):
             raise PermissionError(13, "Permission denied", path)
-        return real_listdir(path)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(procs.os, "listdir", denied)
+    monkeypatch.setattr(procs.os, call, denied)
     assert scan_users() == {}
 
 
