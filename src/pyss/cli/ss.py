@@ -298,7 +298,7 @@ def _list(query: Query, header: bool) -> int:
     if details_text is None:
         failure = _write_streams(listing_streams(query, None, _warn, _may_read_ahead()), write)
     else:
-        failure = _write_streams(table_streams(query, _extensions(query), _warn), write)
+        failure = _write_streams(table_streams(query, _extensions(query), _warn, _may_read_ahead()), write)
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete
     except OSError as error:
