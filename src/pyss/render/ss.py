@@ -125,7 +125,6 @@ class RowBuilder:
         self.details = details
         self._services = {"tcp": ServiceNames("tcp"), "udp": ServiceNames("udp")}
         self._addresses: dict[bytes, str] = {}
-        self._queues = [f"{n:<6d}" for n in range(64)]
         self._netlink_names: dict[int, str] = {}
         self._queue_table: _Table[int] = _Table(lambda value: f"{value:<6d}")
         self._address_keys: _Table[int | bytes] | None = None
@@ -143,7 +142,7 @@ class RowBuilder:
         return tuple(column for index, column in enumerate(COLUMNS) if index not in hidden)
 
     def _queue(self, value: int) -> str:
-        return self._queues[value] if value < 64 else f"{value:<6d}"
+        return self._queue_table[value]
 
     def row_function(self, kind: type[SocketRecord]) -> Callable[[SocketRecord], Row]:
         """The function that turns a record of ``kind`` into its row of fields."""
@@ -166,7 +165,7 @@ class RowBuilder:
 
     def _inet_row_function(self) -> Callable[[InetSocket], Row]:
         """The per-socket hot path of `pyss -tan`: every lookup it needs is bound to a local first."""
-        queues = self._queues
+        queues = self._queue_table
         address_texts = self._addresses  # packed address -> "text:" (v6 wildcard excluded: it depends on v6only)
         address_text = self._address_text
         # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
@@ -183,8 +182,8 @@ class RowBuilder:
             local = address_texts.get(src) or address_text(record, src)
             if ifindex:
                 local = f"{local[:-1]}%{interface_name(ifindex)}:"
-            recv_q = queues[rqueue] if rqueue < 64 else f"{rqueue:<6d}"
-            send_q = queues[wqueue] if wqueue < 64 else f"{wqueue:<6d}"
+            recv_q = queues[rqueue]
+            send_q = queues[wqueue]
             local_port = texts.get(sport) or ports(sport)
             peer = address_texts.get(dst) or address_text(record, dst)
             peer_port = texts.get(dport) or ports(dport)
