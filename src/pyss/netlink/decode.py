@@ -101,22 +101,12 @@ def walk(buffers: Iterable[bytes], decode: Decoder[Record]) -> Iterator[Record]:
     DumpInterrupted after the last record if the kernel flagged the dump as
     inconsistent (records are still delivered: the caller decides).
     """
-    return chain.from_iterable(_decoded_buffers(buffers, decode))
+    def records(buf: bytes, starts: list[int], ends: list[int]) -> Iterator[Record]:
+        return map(decode, repeat(buf), starts, ends)
 
-
-def _decoded_buffers(buffers: Iterable[bytes], decode: Decoder[Record]) -> Iterator[Iterator[Record]]:
-    # Yields one lazy map per buffer: chain pulls the next buffer (and so raises what ends
-    # the dump) only once the previous buffer's records are all out.
-    interrupted = False
-    for buf in buffers:
-        starts, ends, flags, done = _scan(buf)
-        interrupted = interrupted or bool(flags & NLM_F_DUMP_INTR)
-        yield map(decode, repeat(buf), starts, ends)
-        if done:
-            if interrupted:
-                raise DumpInterrupted()
-            return
-    raise MalformedMessage("dump ended without NLMSG_DONE")
+    # One lazy map per buffer: chain pulls the next buffer (and so raises what ends the dump)
+    # only once the previous buffer's records are all out.
+    return chain.from_iterable(_per_buffer(buffers, records))
 
 
 def batch_records(batch: MessageBatch, decode: Decoder[Record]) -> list[Record]:
@@ -133,16 +123,36 @@ def walk_batches(buffers: Iterable[bytes], fixed_size: int = NLMSG_HDRLEN, name:
     message goes into the batch's ``fixed`` bytes; a shorter message is
     malformed, reported by the payload's ``name``.
     """
+    def batch(buf: bytes, starts: list[int], _ends: list[int]) -> MessageBatch:
+        return _batch(buf, [start - NLMSG_HDRLEN for start in starts], fixed_size, name)
+
+    return _per_buffer(buffers, batch, lambda buf: _plain_batch(buf, fixed_size))
+
+
+Item = TypeVar("Item")
+
+
+def _per_buffer(
+    buffers: Iterable[bytes],
+    framed: Callable[[bytes, list[int], list[int]], Item],
+    plain: Callable[[bytes], Item | None] | None = None,
+) -> Iterator[Item]:
+    """One item per buffer of a dump, until NLMSG_DONE: ``plain(buf)`` when it gives one, else
+    ``framed(buf, payload starts, message ends)`` after :func:`_scan` has checked the buffer.
+
+    This is where a dump ends: NLMSG_DONE stops it (DumpInterrupted then, if
+    any message was flagged), and running out of buffers before it is an error.
+    """
     interrupted = False
     for buf in buffers:
-        batch = _plain_batch(buf, fixed_size)
-        if batch is not None:
-            yield batch
+        item = plain(buf) if plain is not None else None
+        if item is not None:
+            yield item
             continue
-        starts, _ends, flags, done = _scan(buf)
+        starts, ends, flags, done = _scan(buf)
         interrupted = interrupted or bool(flags & NLM_F_DUMP_INTR)
         if starts:
-            yield _batch(buf, [start - NLMSG_HDRLEN for start in starts], fixed_size, name)
+            yield framed(buf, starts, ends)
         if done:
             if interrupted:
                 raise DumpInterrupted()
