@@ -54,7 +54,7 @@ from pyss.netlink.decode import (
 )
 from pyss.procnet import read_proc_inet
 from pyss.query import Query
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import INET_NETIDS, InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
@@ -237,7 +237,7 @@ _REFUSED_PROGRAM = (errno.EINVAL, errno.EPERM)
 
 
 def _table_name(protocol: int) -> str:
-    return {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}[protocol]
+    return INET_NETIDS[protocol]
 
 
 def _unix(query: Query, extensions: Extensions) -> Iterator[SocketRecord]:

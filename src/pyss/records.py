@@ -24,7 +24,8 @@ from pyss.netlink.constants import (
     SOCK_STREAM,
 )
 
-_INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+# An inet table's name (ss's Netid) by its protocol.
+INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
 _UNIX_NETIDS = {SOCK_STREAM: "u_str", SOCK_DGRAM: "u_dgr", SOCK_SEQPACKET: "u_seq"}
 
 
@@ -51,7 +52,7 @@ class InetSocket(NamedTuple):
 
     @property
     def netid(self) -> str:
-        return _INET_NETIDS.get(self.protocol, "???")
+        return INET_NETIDS.get(self.protocol, "???")
 
 
 class InetColumns(NamedTuple):
