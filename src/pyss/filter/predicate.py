@@ -41,7 +41,7 @@ from pyss.netlink.constants import (
     INET_DIAG_CGROUP_ID,
     INET_DIAG_MARK,
 )
-from pyss.netlink.decode import attributes
+from pyss.netlink.decode import attributes, signed32
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 Judge = Callable[[Any], bool]
@@ -131,13 +131,10 @@ PACKET_VIEW = View(
 )
 
 
-def _signed(value: int) -> int:
-    return value - (1 << 32) if value & 0x80000000 else value
-
 
 NETLINK_VIEW = View(
     family=lambda r: AF_NETLINK,
-    lport=lambda r: _signed(r.portid),
+    lport=lambda r: signed32(r.portid),
     rport=lambda r: -1,
     local=lambda r: _native_word(r.protocol),
     remote=lambda r: 0,
@@ -146,7 +143,7 @@ NETLINK_VIEW = View(
     iface=lambda r: 0,
     mark=lambda r: 0,
     cgroup=lambda r: 0,
-    auto=lambda r: _signed(r.portid) < 0,
+    auto=lambda r: signed32(r.portid) < 0,
 )
 
 

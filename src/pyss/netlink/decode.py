@@ -338,6 +338,11 @@ def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
     )
 
 
+def signed32(value: int) -> int:
+    """A u32 the kernel means as a C int (a netlink port id, a route priority) as that int."""
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
 def packed_address(key: int | bytes) -> bytes:
     """The packed address behind an InetColumns address key."""
     return key.to_bytes(4, sys.byteorder) if isinstance(key, int) else key

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from pyss.netlink.constants import AF_INET, AF_INET6
+from pyss.netlink.decode import signed32
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.ss import STATE_NAMES
 from pyss.resolve import interface_name
@@ -55,14 +56,11 @@ def packet_fields(record: PacketSocket) -> Fields:
 def netlink_fields(record: NetlinkSocket) -> Fields:
     return {
         "netid": record.netid, "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": record.wqueue,
-        "family": "netlink", "protocol": record.protocol, "portid": _signed(record.portid),
-        "dst_portid": _signed(record.dst_portid), "dst_group": record.dst_group, "groups": record.groups,
+        "family": "netlink", "protocol": record.protocol, "portid": signed32(record.portid),
+        "dst_portid": signed32(record.dst_portid), "dst_group": record.dst_group, "groups": record.groups,
         "inode": record.inode, "cookie": record.cookie,
     }
 
-
-def _signed(value: int) -> int:
-    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 FIELDS: dict[type, Callable[[SocketRecord], Fields]] = {

@@ -17,9 +17,9 @@ from pyss.netlink.constants import (
     IPPROTO_UDP,
     NETLINK_CONNECTED,
 )
-from pyss.netlink.decode import inet_attributes, packed_address
+from pyss.netlink.decode import inet_attributes, packed_address, signed32
 from pyss.query import Query
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import INET_NETIDS, InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.columns import (
     LEFT,
     RIGHT,
@@ -72,7 +72,6 @@ NETLINK_PROTOCOL_NAMES = {
 }
 
 _V6_ANY = bytes(16)
-_INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
 _STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
 # Numeric ports met one by one cost ~0.3 us each, building every port's text ~5 ms: a dump that has
 # met this many distinct ports is likely to meet many more, and switches to the full list.
@@ -171,7 +170,7 @@ class RowBuilder:
         # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
         by_protocol = {protocol: self._port_function(protocol) for protocol in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW)}
         state_names = STATE_NAMES
-        netids = _INET_NETIDS
+        netids = INET_NETIDS
         details = self.details
         show_netid, show_state = self.show_netid, self.show_state
 
@@ -227,7 +226,7 @@ class RowBuilder:
             columns.insert(0, list(map(STATE_NAMES.__getitem__, batch.states)))
             known.insert(0, bytes(batch.states).translate(_STATE_LENGTHS))
         if self.show_netid:
-            netid = _INET_NETIDS[batch.protocol]
+            netid = INET_NETIDS[batch.protocol]
             columns.insert(0, [netid] * count)
             known.insert(0, bytes((len(netid),)) * count)
         return columns, known
@@ -317,10 +316,10 @@ class RowBuilder:
         else:
             protocol = NETLINK_PROTOCOL_NAMES.get(record.protocol) or str(record.protocol)
         if record.state == NETLINK_CONNECTED:
-            peer = (f"{record.dst_group}:", str(_signed(record.dst_portid)))
+            peer = (f"{record.dst_group}:", str(signed32(record.dst_portid)))
         else:
             peer = ("*", "")
-        rest = (protocol + ":", self._netlink_owner(_signed(record.portid)), *peer)
+        rest = (protocol + ":", self._netlink_owner(signed32(record.portid)), *peer)
         return self._fields(record.netid, 7, record.rqueue, record.wqueue, rest, record)
 
     def _netlink_owner(self, portid: int) -> str:
@@ -336,9 +335,6 @@ class RowBuilder:
             self._netlink_names[portid] = name
         return name
 
-
-def _signed(value: int) -> int:
-    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def _process_label(pid: int) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from pyss.netlink.constants import AF_INET, AF_INET6
+from pyss.netlink.decode import signed32
 
 RT_TABLE_MAIN = 254
 RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST, RTN_ANYCAST, RTN_MULTICAST = 1, 2, 3, 4, 5
@@ -84,7 +85,7 @@ def _ipv4_line(route: Route, dst: str, gw: str, ext: int) -> str:
     mask = socket.inet_ntop(AF_INET, _mask(route.dst_len))
     flags = ipv4_flags(route)
     reject = route.type in (RTN_UNREACHABLE, RTN_PROHIBIT)
-    metric = _signed(route.priority)
+    metric = signed32(route.priority)
     mss = route.advmss + 40 if route.advmss else 0
     irtt = route.rtt >> 3
     if ext == 1:
@@ -110,9 +111,6 @@ def ipv4_cache_header(ext: int) -> str:
 
 IPV6_CACHE_HEADER = "Kernel IPv6 routing cache\nDestination                    Next Hop                   Flag Met Ref  Use If\n"
 
-
-def _signed(value: int) -> int:
-    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def ipv6_flags(route: Route) -> str:
@@ -158,7 +156,7 @@ def ipv6_lines(routes: Iterable[Route], address: Resolve) -> str:
         flags = ipv6_flags(route)
         dst = f"{address(route.dst)}/{route.dst_len}"
         hop = address(route.gateway or bytes(16))
-        out.append(f"{dst:<30} {hop:<26} {flags:<4} {_signed(route.priority):<3} {1:<1} {0:6} {route.iface}\n")
+        out.append(f"{dst:<30} {hop:<26} {flags:<4} {signed32(route.priority):<3} {1:<1} {0:6} {route.iface}\n")
     return "".join(out)
 
 
