@@ -280,6 +280,7 @@ def _screen_width() -> int | None:
 
 def _list(query: Query, header: bool) -> int:
     from pyss.dump import listing_streams, table_streams
+    from pyss.netlink.transport import read_ahead_helps
     from pyss.records import InetColumns
     from pyss.render.ss import RowBuilder, SsWriter, write_inet_items
 
@@ -296,9 +297,9 @@ def _list(query: Query, header: bool) -> int:
             writer.extend(map(builder.row_function(kind), items))
 
     if details_text is None:
-        failure = _write_streams(listing_streams(query, None, _warn, _may_read_ahead()), write)
+        failure = _write_streams(listing_streams(query, None, _warn, read_ahead_helps()), write)
     else:
-        failure = _write_streams(table_streams(query, _extensions(query), _warn, _may_read_ahead()), write)
+        failure = _write_streams(table_streams(query, _extensions(query), _warn, read_ahead_helps()), write)
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete
     except OSError as error:
@@ -309,18 +310,14 @@ def _list(query: Query, header: bool) -> int:
 
 def _list_json_lines(query: Query) -> int:
     from pyss.dump import table_streams
+    from pyss.netlink.transport import read_ahead_helps
     from pyss.render.jsonl import write_json_lines
 
     def write(kind: type, records: Iterator[Any]) -> None:
         write_json_lines(sys.stdout, kind, records)
 
-    _finish(_write_streams(table_streams(query, None, _warn, _may_read_ahead()), write))
+    _finish(_write_streams(table_streams(query, None, _warn, read_ahead_helps()), write))
     return 0
-
-
-def _may_read_ahead() -> bool:
-    """A read-ahead child only helps when it can run beside this process."""
-    return len(os.sched_getaffinity(0)) > 1
 
 
 def _write_streams(streams: Iterable[tuple[type, Iterator[Any]]], write: Callable[[type, Iterator[Any]], None]) \

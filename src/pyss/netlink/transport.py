@@ -69,6 +69,11 @@ class DiagSocket:
             data = recv(RECV_SIZE)
 
 
+def read_ahead_helps() -> bool:
+    """A read-ahead child only helps when it can run beside this process: two or more CPUs to run on."""
+    return len(os.sched_getaffinity(0)) > 1
+
+
 def dump(message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
     """Run one dump on a socket of its own, closed when the dump is done or abandoned."""
     with DiagSocket() as diag:
