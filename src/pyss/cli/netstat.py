@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pyss.cli import write_names_as_bytes
 from pyss.cli.options import Option, UsageError
@@ -36,6 +36,9 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import DumpError, MalformedMessage
 from pyss.records import InetSocket, SocketRecord, UnixSocket
 from pyss.render import netstat as render
+
+if TYPE_CHECKING:
+    from pyss.query import Query
 
 PROG = "pynetstat"
 VERSION = "0.1.0"
@@ -248,13 +251,18 @@ def _tcp_states(view: render.SocketView) -> int:
 
 def _dump(table: str, family: int, states: int, inet_extensions: int = 0, unix_extensions: int = 0) -> Iterator[SocketRecord]:
     from pyss import dump
+
+    extensions = dump.Extensions(inet=inet_extensions, unix=unix_extensions)
+    return dump.sockets(_query(table, family, states), extensions, _warn)
+
+
+def _query(table: str, family: int, states: int) -> Query:
+    """One table of one family, as netstat lists them one at a time."""
     from pyss.query import TABLE_BIT, Query
 
     tables = TABLE_BIT[table] if table != "unix" else (
         TABLE_BIT["unix_stream"] | TABLE_BIT["unix_dgram"] | TABLE_BIT["unix_seqpacket"])
-    query = Query(tables=tables, families=1 << family, states=states, preferred_family=family)
-    extensions = dump.Extensions(inet=inet_extensions, unix=unix_extensions)
-    return dump.sockets(query, extensions, _warn)
+    return Query(tables=tables, families=1 << family, states=states, preferred_family=family)
 
 
 def _warn(message: str) -> None:
@@ -319,12 +327,12 @@ def _plain_tcp_rows(family: int, view: render.SocketView, names: render.Names, w
     """``netstat -tn`` and the like (no -e, -p, -o): the dump read a buffer at a time, as columns."""
     from pyss import dump
     from pyss.netlink.decode import DumpInterrupted
-    from pyss.query import TABLE_BIT, Query
+    from pyss.netlink.transport import read_ahead_helps
 
     formatter = render.RowFormatter("tcp", view, names)
     keep = None if view.all else lambda record: render.shows_tcp(record, view)
-    query = Query(tables=TABLE_BIT["tcp"], families=1 << family, states=_tcp_states(view), preferred_family=family)
-    for _kind, items in dump.listing_streams(query, None, _warn, len(os.sched_getaffinity(0)) > 1):
+    query = _query("tcp", family, _tcp_states(view))
+    for _kind, items in dump.listing_streams(query, None, _warn, read_ahead_helps()):
         try:
             for item in items:
                 if isinstance(item, list):  # a buffer whose sockets needed their records
