@@ -26,6 +26,7 @@ from pyss.render.columns import (
     BatchTracker,
     Column,
     ColumnLengths,
+    byte_length,
     column_lengths,
     column_widths,
     render_block,
@@ -94,12 +95,12 @@ class _Table(dict[Key, str]):
 
     def __missing__(self, key: Key) -> str:
         text = self[key] = self.make(key)
-        self.lengths.add(len(text.encode("utf-8", "surrogateescape")))
+        self.lengths.add(byte_length(text))
         return text
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
-        self.lengths.update(len(text.encode("utf-8", "surrogateescape")) for text in self.values())
+        self.lengths.update(map(byte_length, self.values()))
 
     def uniform_lengths(self, count: int) -> bytes | None:
         """The lengths of ``count`` fields mapped through this table, if its texts are all one length."""
