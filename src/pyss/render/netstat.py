@@ -16,6 +16,7 @@ from operator import mul, not_, truth
 from typing import NamedTuple, Protocol
 
 from pyss.netlink.constants import (
+    AF_INET,
     AF_INET6,
     SOCK_DGRAM,
     SOCK_RAW,
@@ -162,8 +163,7 @@ class RowFormatter:
         columns = self._columns
         local = columns.get((record.src, record.sport)) or self.column(family, record.src, record.sport)
         remote = columns.get((record.dst, record.dport)) or self.column(family, record.dst, record.dport)
-        line = (f"{'tcp6' if family == AF_INET6 else 'tcp '}  {record.rqueue:6} {send_q:6} {local} {remote} "
-                f"{_TCP_STATE_COLUMNS[state] if state < len(_TCP_STATE_COLUMNS) else ' ' * 11}")
+        line = _TCP_LINE % (_TCP_PROTOS[family], record.rqueue, send_q, local, remote, _TCP_STATE_TEXTS[state])
         if self._plain:
             return line + "\n"
         timer = tcp_timer(record, retransmits, probes) if self.view.timers else ""
@@ -196,8 +196,9 @@ def plain_tcp_rows(records: Iterable[InetSocket], formatter: RowFormatter, keep:
     columns = formatter._columns
     get = columns.get
     column = formatter.column
-    states = _TCP_STATE_COLUMNS
-    blank = " " * 11
+    states = _TCP_STATE_TEXTS
+    protos = _TCP_PROTOS
+    row = _TCP_ROW
     out: list[str] = []
     append = out.append
     for record in records:
@@ -207,8 +208,7 @@ def plain_tcp_rows(records: Iterable[InetSocket], formatter: RowFormatter, keep:
             record[:13]
         local = get((src, sport)) or column(family, src, sport)
         remote = get((dst, dport)) or column(family, dst, dport)
-        append(f"{'tcp6' if family == AF_INET6 else 'tcp '}  {rqueue:6} {0 if state == TCP_LISTEN else wqueue:6} "
-               f"{local} {remote} {states[state] if state < 13 else blank}\n")
+        append(row % (protos[family], rqueue, 0 if state == TCP_LISTEN else wqueue, local, remote, states[state]))
     return "".join(out)
 
 
@@ -221,8 +221,8 @@ def tcp_column_rows(batch: InetColumns, formatter: RowFormatter) -> str:
     remote = map(ends.__getitem__, zip(batch.dsts, batch.dports, strict=True))
     # netstat's Send-Q of a listener is 0 (sock_diag puts the backlog limit there)
     send_q = map(mul, batch.wqueues, map(_NOT_LISTENING.__getitem__, batch.states))
-    proto = repeat("tcp6" if batch.family == AF_INET6 else "tcp ")
-    rows: Iterable[str] = map(_TCP_LINE.__mod__, zip(proto, batch.rqueues, send_q, local, remote,
+    proto = repeat(_TCP_PROTOS[batch.family])
+    rows: Iterable[str] = map(_TCP_ROW.__mod__, zip(proto, batch.rqueues, send_q, local, remote,
                                                      map(_TCP_STATE_TEXTS.__getitem__, batch.states), strict=False))
     view = formatter.view
     if not view.all:  # servers (no remote port) with -l, the others without
@@ -247,7 +247,10 @@ class _EndpointTable(dict[tuple[int | bytes, int], str]):
 _TCP_STATE_COLUMNS = tuple(f"{name:<11}" for name in TCP_STATE_NAMES)
 _TCP_STATE_TEXTS = _TCP_STATE_COLUMNS + (" " * 11,) * (256 - len(_TCP_STATE_COLUMNS))
 _NOT_LISTENING = bytes(state != TCP_LISTEN for state in range(256))
-_TCP_LINE = "%s  %6d %6d %s %s %s\n"
+# Proto, Recv-Q, Send-Q, Local Address, Foreign Address, State: the start of every TCP row.
+_TCP_LINE = "%s  %6d %6d %s %s %s"
+_TCP_ROW = _TCP_LINE + "\n"
+_TCP_PROTOS = {AF_INET: "tcp ", AF_INET6: "tcp6"}
 _UDP_STATES = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: ""}
 
 
