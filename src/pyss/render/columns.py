@@ -26,18 +26,6 @@ class Column(NamedTuple):
     delimiter: str  # printed before the field unless it starts the line
 
 
-def update_maxima(maxima: list[int], lengths: Sequence[int], columns: int) -> None:
-    """Raise each column's longest-field length with a run of field lengths in row order.
-
-    ss never resets these between batches. ``lengths`` may stop short of a
-    row's end: ss measures a field only when it moves past it, so the
-    output's very last field is left out by the caller.
-    """
-    for index in range(columns):
-        longest = max(lengths[index::columns], default=0)
-        maxima[index] = max(maxima[index], longest)
-
-
 def column_widths(columns: Sequence[Column], maxima: Sequence[int], screen_width: int | None) -> list[int]:
     """Width of each column (delimiter included, except for the line's first column)."""
     widths = []
@@ -167,13 +155,6 @@ def render_block(columns: Sequence[Column], widths: Sequence[int], block: Sequen
     if text.isascii():
         return text
     return "".join([_byte_padded(columns, widths, row) for row in zip(*block, strict=True)])
-
-
-def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> str:
-    """Lay out a batch of rows (the header, if any, is the first row) with the given widths."""
-    if not rows:
-        return ""
-    return render_block(columns, widths, list(zip(*rows, strict=True)))
 
 
 def _byte_padded(columns: Sequence[Column], widths: Sequence[int], row: Sequence[str]) -> str:

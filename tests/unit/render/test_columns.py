@@ -18,8 +18,7 @@ from pyss.render.columns import (
     column_lengths,
     column_widths,
     field_lengths,
-    render,
-    update_maxima,
+    render_block,
 )
 
 COLUMNS = (
@@ -37,9 +36,16 @@ ROWS = [
 
 
 def maxima_of(rows: list[tuple[str, ...]], previous: list[int] | None = None) -> list[int]:
+    """Each column's longest field, every field measured (what SsWriter keeps between batches)."""
     maxima = list(previous) if previous else [0] * len(rows[0])
-    update_maxima(maxima, [len(value) for value in chain.from_iterable(rows)], len(rows[0]))
+    for index, column in enumerate(zip(*rows, strict=True)):
+        lengths = column_lengths(column, maxima[index])
+        maxima[index] = max(maxima[index], lengths.longest_but_last, lengths.last)
     return maxima
+
+
+def render(columns: tuple[Column, ...], rows: list[tuple[str, ...]], widths: list[int]) -> str:
+    return render_block(columns, widths, list(zip(*rows, strict=True)))
 
 
 def layout(columns: tuple[Column, ...], rows: list[tuple[str, ...]]) -> str:
@@ -65,9 +71,9 @@ def test_widths_never_shrink_between_batches() -> None:
 
 
 def test_lengths_may_stop_short_of_the_last_field() -> None:
-    maxima = [0, 0]
-    update_maxima(maxima, [1, 5, 1], 2)  # ("x", "short"), ("y", <unmeasured>)
-    assert maxima == [1, 5]
+    first, last = column_lengths(["x", "y"]), column_lengths(["short", "an-unmeasured-field"])
+    # ("x", "short"), ("y", <unmeasured>): the block's last field is left for the caller to measure later
+    assert [max(first.longest_but_last, first.last), last.longest_but_last] == [1, 5]
 
 
 def test_empty_column_still_prints_its_delimiter() -> None:
@@ -143,8 +149,7 @@ def test_batches_start_after_five_chunks() -> None:
 def test_non_ascii_fields_are_measured_and_padded_in_bytes_like_ss() -> None:
     columns = (Column(RIGHT, "", ""), Column(LEFT, "", " "), Column(LEFT, "", " "))
     rows = [("/tmp/é.sock", "1", "x"), ("/tmp/a.sock", "22", "y")]
-    maxima = [0, 0, 0]
-    update_maxima(maxima, field_lengths(chain.from_iterable(rows), "".join(chain.from_iterable(rows))), 3)
+    maxima = maxima_of(rows)
     assert maxima == [12, 2, 1]  # "é" is two bytes
     text = render(columns, rows, column_widths(columns, maxima, None))
     assert text.encode() == "/tmp/é.sock 1  x\n/tmp/a.sock 22 y\n".encode().replace(b"/tmp/a", b" /tmp/a")
