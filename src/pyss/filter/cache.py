@@ -68,19 +68,13 @@ def _path() -> str | None:
 
 def _load(path: str) -> dict[object, object]:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return {}
-    try:
-        status = os.fstat(fd)
-        if status.st_uid != os.geteuid() or status.st_mode & 0o022 or status.st_size > _MAX_BYTES:
-            return {}
-        with os.fdopen(os.dup(fd), "rb") as source:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as source:
+            status = os.fstat(source.fileno())
+            if status.st_uid != os.geteuid() or status.st_mode & 0o022 or status.st_size > _MAX_BYTES:
+                return {}
             data = source.read(_MAX_BYTES + 1)
     except OSError:
         return {}
-    finally:
-        os.close(fd)
     try:
         entries = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
