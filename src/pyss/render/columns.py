@@ -11,6 +11,7 @@ byte for byte, including the batch boundaries of very large outputs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import NamedTuple
 
 LEFT, RIGHT = "L", "R"
@@ -187,33 +188,24 @@ class BatchTracker:
         self.offset = 0
         self.pending = False
 
-    @staticmethod
-    def block_size(field_bytes: int, odd_fields: int, fields: int, rows: int, trailing_fields: int) -> int:
-        """The bytes ss stores for a block of rows: fields, their even padding and length headers."""
-        return field_bytes + odd_fields + _TOKEN_HEADER * (fields + trailing_fields * rows)
-
-    def fits(self, size: int) -> bool:
-        """Account for a block of ``size`` bytes in one step if it cannot reach a chunk's end."""
-        if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
-            self.offset += size
-            return True
-        return False
-
-    def split(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
-        """Account for rows given as their field lengths in row order (``row_fields`` a row).
+    def split(self, columns: Sequence[ColumnLengths], trailing_fields: int) -> int | None:
+        """Account for a block of rows given by each column's field lengths.
 
         Returns the index of the row that starts a new batch, if one starts
         among them. ``trailing_fields`` counts the always-empty fields ss
         stores after each row.
         """
-        rows = len(lengths) // row_fields
-        odd = sum(map((1).__and__, lengths))
-        if self.fits(self.block_size(sum(lengths), odd, len(lengths), rows, trailing_fields)):
+        rows = len(columns[0].lengths)
+        size = (sum(column.total for column in columns) + sum(column.odd for column in columns)
+                + _TOKEN_HEADER * (rows * len(columns) + trailing_fields * rows))
+        if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
+            self.offset += size  # the block cannot reach a chunk's end: one step
             return None
-        return self.walk(lengths, row_fields, trailing_fields)
+        in_row_order = list(chain.from_iterable(zip(*(column.lengths for column in columns), strict=True)))
+        return self._walk(in_row_order, len(columns), trailing_fields)
 
-    def walk(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
-        """:meth:`split` field by field, for a block that may reach a chunk's end."""
+    def _walk(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
+        """:meth:`split` field by field (lengths in row order), for a block that may reach a chunk's end."""
         rows = len(lengths) // row_fields
         for index in range(rows):
             if self.chunks >= CHUNKS_PER_BATCH:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, islice, repeat
+from itertools import islice, repeat
 from typing import Any, TextIO, TypeVar
 
 from pyss.netlink.constants import (
@@ -410,7 +410,7 @@ class SsWriter:
         while block and block[0]:
             lengths = list(map(column_lengths, block, self.maxima, known or repeat(None)))
             known = None  # they described the whole block; a split block is measured
-            split = self._split(lengths)
+            split = self.tracker.split(lengths, TRAILING_FIELDS)
             if split is None:
                 self._measure(lengths)
                 self.batch.append(block)
@@ -421,16 +421,6 @@ class SsWriter:
             self._measure_last()  # at a batch boundary ss has moved past every field
             self.flush()
             block = [column[split:] for column in block]
-
-    def _split(self, lengths: list[ColumnLengths]) -> int | None:
-        """Where in the block ss starts a new batch, if it does."""
-        rows = len(lengths[0].lengths)
-        size = BatchTracker.block_size(sum(column.total for column in lengths), sum(column.odd for column in lengths),
-                                       rows * len(lengths), rows, TRAILING_FIELDS)
-        if self.tracker.fits(size):
-            return None
-        in_row_order = list(chain.from_iterable(zip(*(column.lengths for column in lengths), strict=True)))
-        return self.tracker.walk(in_row_order, len(lengths), TRAILING_FIELDS)
 
     def _measure(self, lengths: list[ColumnLengths]) -> None:
         maxima = self.maxima

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from itertools import chain
 
 import pytest
 from hypothesis import given, settings
@@ -120,7 +119,7 @@ def tracked_split(rows: list[tuple[str, ...]], trailing: int, block: int) -> lis
     done = 0
     while done < len(rows):
         chunk = rows[done : done + block]
-        split = tracker.split([len(value) for value in chain.from_iterable(chunk)], len(chunk[0]), trailing)
+        split = tracker.split([column_lengths(column) for column in zip(*chunk, strict=True)], trailing)
         if split is None:
             done += len(chunk)
         else:
