@@ -315,6 +315,73 @@ class UserLookup:
         return ",".join([f'("{comms[pid]}",pid={pid},fd={fd})' for pid, fd in reversed(holders)])
 
 
+class ThreadLookup:
+    """inode -> users:(...) body naming each holder's thread too (ss -T), from a scan made on first use.
+
+    ss -T visits every process as -p does (as its own thread, tid = pid) and
+    then each of its other threads through /proc/TID, which lists the fds and
+    command name the thread sees. Threads usually share their process's fd
+    table, so a socket is listed once per thread; a thread's command name is
+    its own (prctl PR_SET_NAME). No fork here: -T is rare and the scan is
+    its whole cost.
+    """
+
+    def __init__(self) -> None:
+        self._links: dict[str, list[tuple[str, str, str, str]]] | None = None
+
+    def __call__(self, inode: int) -> str | None:
+        if self._links is None:
+            self._links = _scan_thread_links()
+        if not inode:
+            return None
+        holders = self._links.get(f"socket:[{inode}]")
+        if not holders:
+            return None
+        return ",".join([f'("{comm}",pid={pid},tid={tid},fd={fd})' for comm, pid, tid, fd in reversed(holders)])
+
+
+def _scan_thread_links() -> dict[str, list[tuple[str, str, str, str]]]:
+    """"socket:[INODE]" -> [(comm, pid, tid, fd), ...] in ss's scan order: pid, its own fds, then its threads'."""
+    found: dict[str, list[tuple[str, str, str, str]]] = {}
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        _scan_task_links(pid, pid, found)
+        try:
+            tids = [name for name in os.listdir(f"/proc/{pid}/task") if name.isdigit() and name != pid]
+        except OSError:
+            continue
+        for tid in tids:
+            _scan_task_links(pid, tid, found)
+    return found
+
+
+def _scan_task_links(pid: str, tid: str, found: dict[str, list[tuple[str, str, str, str]]]) -> None:
+    try:
+        directory = os.open(f"/proc/{tid}/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:  # gone, or not ours to read
+        return
+    try:
+        fds = os.listdir(directory)
+        comm: str | None = None
+        for fd in fds:
+            try:
+                target = os.readlink(fd, dir_fd=directory)
+            except OSError:
+                continue
+            if not target.startswith(_SOCKET_PREFIX):
+                continue
+            if comm is None:
+                comm = _comm(tid)
+            found.setdefault(target, []).append((comm, pid, tid, fd))
+    except OSError:
+        pass
+    finally:
+        os.close(directory)
+
+
 def format_users(entries: list[User]) -> str:
     """The body of ss's ``users:(...)``: ("comm",pid=P,fd=F),... newest-found first."""
     return ",".join([f'("{u.comm}",pid={u.pid},fd={u.fd})' for u in reversed(entries)])

@@ -166,6 +166,7 @@ class Details(NamedTuple):
     memory: bool = False
     info: bool = False
     processes: bool = False
+    threads: bool = False  # -T: the processes' threads too (implies processes)
     bpf: bool = False
     tos: bool = False
     cgroup: bool = False

@@ -165,3 +165,37 @@ def test_cgroup_path_walks_the_mount(tmp_path: object, monkeypatch: pytest.Monke
     names = procs.CgroupNames()
     assert names(os.stat(root).st_ino) == "/"
     assert names(os.stat(f"{root}/system.slice/sshd.service").st_ino) == "/system.slice/sshd.service"
+
+
+def test_thread_lookup_names_each_thread(pair: tuple[socket.socket, socket.socket]) -> None:
+    import ctypes
+    import threading
+
+    left, _ = pair
+    named, stop = threading.Event(), threading.Event()
+    tids: list[int] = []
+
+    def worker() -> None:
+        ctypes.CDLL(None).prctl(15, b"pyss-t-unit", 0, 0, 0)  # PR_SET_NAME
+        tids.append(threading.get_native_id())
+        named.set()
+        stop.wait()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        named.wait(5)
+        text = procs.ThreadLookup()(inode_of(left))
+    finally:
+        stop.set()
+        thread.join()
+    pid, fd = os.getpid(), left.fileno()
+    assert text is not None
+    entries = text.split("),(")
+    # the named thread, and last (ss lists the newest found first) the process itself as tid=pid
+    assert f'("pyss-t-unit",pid={pid},tid={tids[0]},fd={fd})' in text
+    assert entries[-1].endswith(f'pid={pid},tid={pid},fd={fd})')
+
+
+def test_thread_lookup_knows_no_holder_for_inode_zero() -> None:
+    assert procs.ThreadLookup()(0) is None

@@ -86,7 +86,7 @@ OPTIONS = (
 SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
 
 # Flags pyss parses but cannot act on yet: saying so beats silently ignoring them.
-_NOT_YET = {"events": "-E", "kill": "-K", "diag": "-D", "threads": "-T", "tipcinfo": "--tipcinfo",
+_NOT_YET = {"events": "-E", "kill": "-K", "diag": "-D", "tipcinfo": "--tipcinfo",
             "inet-sockopt": "--inet-sockopt"}
 _TABLE_FLAGS = {"tcp": "tcp", "udp": "udp", "raw": "raw", "dccp": "dccp", "sctp": "sctp", "mptcp": "mptcp"}
 _FAMILY_FLAGS = {"ipv4": "inet", "ipv6": "inet6", "packet": "link", "unix": "unix", "vsock": "vsock",
@@ -169,7 +169,7 @@ def run(argv: list[str]) -> int:
     details = Details(
         numeric=bool(flags.get("numeric")), resolve=bool(flags.get("resolve")), options=bool(flags.get("options")),
         extended=int(flags["extended"]), memory=bool(flags.get("memory")), info=bool(flags.get("info")),  # type: ignore[call-overload]
-        processes=bool(flags.get("processes")), bpf=bool(flags.get("bpf")), tos=bool(flags.get("tos")),
+        processes=bool(flags.get("processes") or flags.get("threads")), threads=bool(flags.get("threads")), bpf=bool(flags.get("bpf")), tos=bool(flags.get("tos")),
         cgroup=bool(flags.get("cgroup")), oneline=bool(flags.get("oneline")),
     )
     if flags.get("summary"):
@@ -363,8 +363,12 @@ def _details_renderer(query: Query) -> Callable[[SocketRecord], str] | None:
         return None
     from pyss.render.details import record_details
 
-    users = None
-    if query.details.processes:
+    users: Callable[[int], str | None] | None = None
+    if query.details.threads:
+        from pyss.procs import ThreadLookup
+
+        users = ThreadLookup()
+    elif query.details.processes:
         from pyss.procs import UserLookup
 
         users = UserLookup()  # starts the /proc scan now, so it overlaps the dump
