@@ -52,9 +52,9 @@ from pyss.netlink.decode import (
     is_missing_module,
     walk,
 )
-from pyss.procnet import read_proc_inet
 from pyss.query import Query
 from pyss.records import INET_NETIDS, InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.system.proc_net import read_proc_inet
 
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}

@@ -41,10 +41,10 @@ from pyss.netlink.constants import (
 )
 from pyss.netlink.decode import attributes
 from pyss.netlink.requests import attribute
-from pyss.procs import cgroup_path
 from pyss.query import Details
 from pyss.records import InetSocket
 from pyss.render.details import details_text
+from pyss.system.processes import cgroup_path
 from tests.integration.harness import (
     PYSS,
     TOOL_ENV,

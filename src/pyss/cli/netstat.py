@@ -387,7 +387,7 @@ class MissingSupport(Exception):
 
 
 def _programs() -> dict[int, str]:
-    from pyss.tables.names import program_table
+    from pyss.names.netstat import program_table
 
     table = program_table()
     if os.geteuid() != 0:  # other users' /proc/PID/fd cannot be read
@@ -400,7 +400,7 @@ def _programs() -> dict[int, str]:
 
 
 def list_sockets(flags: Flags, write: Callable[[str], None]) -> int:
-    from pyss.tables.names import NetstatNames
+    from pyss.names.netstat import NetstatNames
 
     view = _view(flags)
     selected = flags.selected
@@ -433,7 +433,7 @@ def _missing(label: str) -> None:
 
 
 def write_groups(flags: Flags, names: render.Names, write: Callable[[str], None]) -> None:
-    from pyss.tables import groups
+    from pyss.network import groups
 
     write(groups.HEADER)
     rows: list[groups.Membership] = []
@@ -448,8 +448,8 @@ def write_groups(flags: Flags, names: render.Names, write: Callable[[str], None]
 
 
 def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
-    from pyss.tables import routes
-    from pyss.tables.names import NetstatNames
+    from pyss.names.netstat import NetstatNames
+    from pyss.network import routes
 
     names = NetstatNames(flags.numeric_hosts or flags.symbolic, flags.numeric_ports, flags.numeric_users)
     ext = {1: 2, 2: 1}.get(flags.extend, flags.extend)
@@ -475,9 +475,9 @@ def show_routes(flags: Flags, write: Callable[[str], None]) -> int:
 
 
 def show_masquerade(flags: Flags, write: Callable[[str], None]) -> int:
-    from pyss.tables import masquerade
-    from pyss.tables.names import NetstatNames
-    from pyss.tables.procfs import read_text
+    from pyss.names.netstat import NetstatNames
+    from pyss.network import masquerade
+    from pyss.system.procfs import read_text
 
     text = read_text(masquerade.CONNTRACK_PATH)
     if text is None:
@@ -490,7 +490,7 @@ def show_masquerade(flags: Flags, write: Callable[[str], None]) -> int:
 
 
 def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
-    from pyss.tables import interfaces
+    from pyss.network import interfaces
 
     if flags.extend > 1:
         inet6 = interfaces.parse_if_inet6(_proc_text("/proc/net/if_inet6"))
@@ -501,14 +501,14 @@ def show_interfaces(flags: Flags, write: Callable[[str], None]) -> int:
 
 
 def _proc_text(path: str) -> str:
-    from pyss.tables.procfs import read_text
+    from pyss.system.procfs import read_text
 
     return read_text(path) or ""
 
 
 def show_statistics(flags: Flags, write: Callable[[str], None]) -> int:
-    from pyss.tables import statistics
-    from pyss.tables.procfs import read_text as read
+    from pyss.network import statistics
+    from pyss.system.procfs import read_text as read
 
     shown = frozenset(name for name in ("tcp", "udp", "raw", "sctp") if getattr(flags, name))
     family = ",".join(flags.families) or "inet"

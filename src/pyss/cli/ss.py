@@ -210,7 +210,7 @@ def _add_family(selection: SelectionBuilder, name: str) -> None:
 
 
 def _enter_namespace(name: str) -> None:
-    from pyss.netns import NamespaceError, enter_namespace
+    from pyss.system.netns import NamespaceError, enter_namespace
 
     try:
         enter_namespace(name)
@@ -365,11 +365,11 @@ def _details_renderer(query: Query) -> Callable[[SocketRecord], str] | None:
 
     users: Callable[[int], str | None] | None = None
     if query.details.threads:
-        from pyss.procs import ThreadLookup
+        from pyss.system.processes import ThreadLookup
 
         users = ThreadLookup()
     elif query.details.processes:
-        from pyss.procs import UserLookup
+        from pyss.system.processes import UserLookup
 
         users = UserLookup()  # starts the /proc scan now, so it overlaps the dump
     return record_details(query.details, users)

@@ -443,7 +443,7 @@ def _inet_memory_text(attrs: dict[int, bytes]) -> str:
 # --- per-family formatters -------------------------------------------------------------------
 
 def _unresolved_cgroup(cgroup_id: int) -> str:
-    from pyss.procs import cgroup_path  # /sys/fs/cgroup lookups are I/O, kept out of this module
+    from pyss.system.processes import cgroup_path  # /sys/fs/cgroup lookups are I/O, kept out of this module
 
     return cgroup_path(cgroup_id)
 
@@ -547,7 +547,7 @@ def details_text(record: SocketRecord, details: Details, users: str | None,
                  cgroup_name: CgroupNamer | None = None) -> str:
     """Exactly the text ss appends after the peer column for ``record`` (leading spaces and \\n\\t included).
 
-    ``users`` is the body of ``users:(...)`` from :func:`pyss.procs.format_users`, or None.
+    ``users`` is the body of ``users:(...)`` from :func:`pyss.system.processes.format_users`, or None.
     """
     return details_formatter(details, cgroup_name)(record, users)
 
@@ -556,7 +556,7 @@ def record_details(details: Details, users_of: Callable[[int], str | None] | Non
                    cgroup_name: CgroupNamer | None = None) -> Callable[[SocketRecord], str] | None:
     """The renderer's per-record Process-column function, or None when no flag fills that column.
 
-    ``users_of`` maps a socket inode to its users:(...) body (pyss.procs.UserLookup); it is
+    ``users_of`` maps a socket inode to its users:(...) body (pyss.system.processes.UserLookup); it is
     consulted only under -p, and never for netlink sockets (ss shows none for them).
     """
     if not wants_details(details):

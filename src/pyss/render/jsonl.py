@@ -15,11 +15,11 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from pyss.names.ss import interface_name
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.netlink.decode import signed32
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.ss import STATE_NAMES
-from pyss.resolve import interface_name
 
 Fields = dict[str, object]
 

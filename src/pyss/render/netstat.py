@@ -9,12 +9,12 @@ net-tools prints; they are behaviour that scripts parse, not decoration.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import mul, not_, truth
 from typing import NamedTuple, Protocol
 
+from pyss.names.netstat import PROGRAM_WIDTH
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -36,7 +36,6 @@ TCP_STATE_NAMES = (
 )
 UNIX_TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_RAW: "RAW", 4: "RDM", SOCK_SEQPACKET: "SEQPACKET"}
 ADDRESS_WIDTH = 22  # netstat fits "address:port" into 22 characters unless -W
-PROGRAM_WIDTH = 20
 _TCP_TIMER_NAMES = {1: "on", 2: "keepalive", 3: "timewait", 4: "probe"}
 
 
@@ -337,22 +336,3 @@ def unix_refcounts(records: list[UnixSocket], pending_peers: dict[int, int]) -> 
         if inode in counts:
             counts[inode] += extra
     return counts
-
-
-def format_host(family: int, packed: bytes) -> str:
-    """The numeric host text netstat prints: IPv4-mapped IPv6 addresses show as dotted IPv4."""
-    text = socket.inet_ntop(family, packed)
-    if family == AF_INET6:
-        return strip_v4_mapped(text, packed)
-    return text
-
-
-def strip_v4_mapped(text: str, packed: bytes) -> str:
-    """net-tools shows "::ffff:192.0.2.1" as "192.0.2.1" (also when a resolver answered)."""
-    if packed[:12] != b"\0" * 10 + b"\xff\xff":
-        return text
-    dot = text.find(".")
-    if dot < 0:
-        return text
-    colon = text.rfind(":", 0, dot)
-    return text[colon + 1:] if colon >= 0 else text

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
 from typing import Any, TextIO, TypeVar
 
+from pyss.names.ss import HostNames, ServiceNames, interface_name, protocol_name
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -31,7 +32,7 @@ from pyss.render.columns import (
     column_widths,
     render_block,
 )
-from pyss.resolve import HostNames, ServiceNames, interface_name, protocol_name
+from pyss.system.processes import stat_head
 
 COLUMNS = (
     Column(LEFT, "Netid", ""),
@@ -340,12 +341,8 @@ class RowBuilder:
 
 def _process_label(pid: int) -> str:
     """"comm/pid" for a netlink port owned by a live process, else the number."""
-    if pid < 0:
-        return str(pid)
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            head = stat.read(512)
-    except OSError:
+    head = stat_head(pid) if pid >= 0 else None
+    if head is None:
         return str(pid)
     start = head.find(b"(")
     end = head.find(b")", start + 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple, TextIO
 
-from pyss.tables.procfs import read_text
+from pyss.system.procfs import read_text
 
 
 class SockStat(NamedTuple):

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from pyss.names.netstat import format_host
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -30,7 +31,7 @@ class FakeNames:
     """Numeric names, except a few fixed ones."""
 
     def host(self, family: int, packed: bytes) -> str:
-        return {b"\x7f\0\0\x01": "localhost"}.get(packed) or render.format_host(family, packed)
+        return {b"\x7f\0\0\x01": "localhost"}.get(packed) or format_host(family, packed)
 
     def service(self, port: int, proto: str) -> str:
         return "*" if port == 0 else {(22, "tcp"): "ssh", (1, "raw"): "icmp"}.get((port, proto), str(port))
@@ -156,13 +157,6 @@ def test_plain_rows_equal_the_general_formatter() -> None:
     assert render.plain_tcp_rows(records, formatter, None) == "".join(render.tcp_row(r, view, NAMES) for r in records)
     only_first = render.plain_tcp_rows(records, formatter, lambda r: r.sport == 40001)
     assert only_first.count("\n") == 1
-
-
-def test_v4_mapped_addresses_print_as_ipv4() -> None:
-    packed = socket.inet_pton(AF_INET6, "::ffff:192.0.2.1")
-    assert render.format_host(AF_INET6, packed) == "192.0.2.1"
-    assert render.strip_v4_mapped("host.example", packed) == "host.example"
-    assert render.format_host(AF_INET6, socket.inet_pton(AF_INET6, "2001:db8::1")) == "2001:db8::1"
 
 
 def unix(kind: int, state: int, inode: int, name: str | None = None, peer: int = 0) -> UnixSocket:

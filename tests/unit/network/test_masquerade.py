@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from pyss.tables import masquerade
+from pyss.network import masquerade
 
 CONNTRACK = """\
 ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.5 dst=192.0.2.80 sport=40000 dport=80 src=192.0.2.80 dst=198.51.100.1 sport=80 dport=61000 [ASSURED] mark=0 zone=0 use=2

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 from pyss.netlink.constants import AF_INET, AF_INET6
-from pyss.tables import routes
-from pyss.tables.routes import Route
+from pyss.network import routes
+from pyss.network.routes import Route
 
 
 def v4(dst: str, prefix: int, gateway: str | None = None, iface: str = "ve0", kind: int = routes.RTN_UNICAST,

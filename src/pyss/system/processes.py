@@ -50,6 +50,15 @@ def parse_comm(stat: bytes) -> str:
     return name.decode("utf-8", "surrogateescape")
 
 
+def stat_head(pid: int, size: int = 512) -> bytes | None:
+    """The first ``size`` bytes of /proc/PID/stat, or None when the process is gone (or was never there)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read(size)
+    except OSError:
+        return None
+
+
 def _comm(pid: str) -> str:
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:

@@ -15,12 +15,31 @@ import socket
 from functools import lru_cache
 
 from pyss.netlink.constants import AF_INET, AF_INET6
-from pyss.render.netstat import PROGRAM_WIDTH, format_host, strip_v4_mapped
-from pyss.tables.procfs import read_text
+from pyss.system.procfs import read_text
 
 SERVICES_PATH = "/etc/services"
 PROTOCOLS_PATH = "/etc/protocols"
 NETWORKS_PATH = "/etc/networks"
+PROGRAM_WIDTH = 20  # netstat's "PID/Program name" column
+
+
+def format_host(family: int, packed: bytes) -> str:
+    """The numeric host text netstat prints: IPv4-mapped IPv6 addresses show as dotted IPv4."""
+    text = socket.inet_ntop(family, packed)
+    if family == AF_INET6:
+        return strip_v4_mapped(text, packed)
+    return text
+
+
+def strip_v4_mapped(text: str, packed: bytes) -> str:
+    """net-tools shows "::ffff:192.0.2.1" as "192.0.2.1" (also when a resolver answered)."""
+    if packed[:12] != b"\0" * 10 + b"\xff\xff":
+        return text
+    dot = text.find(".")
+    if dot < 0:
+        return text
+    colon = text.rfind(":", 0, dot)
+    return text[colon + 1:] if colon >= 0 else text
 
 
 def parse_services(text: str) -> dict[tuple[int, str], str]:
@@ -195,14 +214,14 @@ class NetstatNames:
 
 
 def program_table() -> dict[int, str]:
-    """inode -> "PID/name" for every socket a process holds open, from pyss.procs' /proc scan.
+    """inode -> "PID/name" for every socket a process holds open, from pyss.system.processes' /proc scan.
 
     Like netstat, the first process found (in /proc's order) owns an inode,
     and its name is the first word of its command line without leading
     directories (not the kernel's comm, which ss shows), cut to fit
     netstat's 20-character column.
     """
-    from pyss.procs import scan_users
+    from pyss.system.processes import scan_users
 
     names: dict[int, str | None] = {}
     table: dict[int, str] = {}

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from pyss.names import netstat as names
 from pyss.netlink.constants import AF_INET, AF_INET6
-from pyss.tables import names
 
 
 def test_services_last_entry_wins() -> None:
@@ -66,3 +66,10 @@ def test_program_names_from_command_lines(tmp_path: pytest.TempPathFactory) -> N
     cmdline.write_bytes(b"python3\0/srv/app.py\0")
     assert names._program_name(str(cmdline)) == "python3"
     assert names._program_name(str(tmp_path / "missing")) is None  # type: ignore[operator]
+
+
+def test_v4_mapped_addresses_print_as_ipv4() -> None:
+    packed = socket.inet_pton(AF_INET6, "::ffff:192.0.2.1")
+    assert names.format_host(AF_INET6, packed) == "192.0.2.1"
+    assert names.strip_v4_mapped("host.example", packed) == "host.example"
+    assert names.format_host(AF_INET6, socket.inet_pton(AF_INET6, "2001:db8::1")) == "2001:db8::1"

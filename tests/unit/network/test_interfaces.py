@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from pyss.tables import interfaces
-from pyss.tables.interfaces import Interface
+from pyss.network import interfaces
+from pyss.network.interfaces import Interface
 
 
 def test_short_rows() -> None:

@@ -1,4 +1,4 @@
-"""procs: the /proc scan behind -p, on this test process's own sockets (no root needed)."""
+"""pyss.system.processes: the /proc scan behind -p, on this test process's own sockets (no root needed)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pyss import procs
-from pyss.procs import User, UserLookup, UserScan, format_users, parse_comm, scan_users, users_text
+from pyss.system import processes
+from pyss.system.processes import User, UserLookup, UserScan, format_users, parse_comm, scan_users, users_text
 
 
 def inode_of(sock: socket.socket) -> int:
@@ -97,8 +97,8 @@ def test_background_scan_and_lookup(pair: tuple[socket.socket, socket.socket]) -
 
 
 def test_idle_cores_is_bounded() -> None:
-    assert 0 <= procs.idle_cores() <= 2
-    assert procs.idle_cores(limit=0) == 0
+    assert 0 <= processes.idle_cores() <= 2
+    assert processes.idle_cores(limit=0) == 0
 
 
 def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, socket.socket],
@@ -113,7 +113,7 @@ def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, sock
             raise FileNotFoundError(path)
         return real_readlink(path, dir_fd=dir_fd)
 
-    monkeypatch.setattr(procs.os, "readlink", flaky)
+    monkeypatch.setattr(processes.os, "readlink", flaky)
     found = scan_users()
     assert inode_of(left) in found
     assert inode_of(right) not in found
@@ -129,7 +129,7 @@ def test_unreadable_fd_directories_are_skipped(call: str, monkeypatch: pytest.Mo
             raise PermissionError(13, "Permission denied", path)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(procs.os, call, denied)
+    monkeypatch.setattr(processes.os, call, denied)
     assert scan_users() == {}
 
 
@@ -152,8 +152,8 @@ def test_format_users() -> None:
 
 
 def test_cgroup_path_falls_back_to_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    names = procs.CgroupNames()
-    monkeypatch.setattr(procs, "_cgroup2_mount", lambda: None)
+    names = processes.CgroupNames()
+    monkeypatch.setattr(processes, "_cgroup2_mount", lambda: None)
     assert names(1) == "unreachable:1"
     assert names(0x1F) == "unreachable:1f"
 
@@ -161,8 +161,8 @@ def test_cgroup_path_falls_back_to_unreachable(monkeypatch: pytest.MonkeyPatch) 
 def test_cgroup_path_walks_the_mount(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     root = str(tmp_path)
     os.makedirs(f"{root}/system.slice/sshd.service")
-    monkeypatch.setattr(procs, "_cgroup2_mount", lambda: root)
-    names = procs.CgroupNames()
+    monkeypatch.setattr(processes, "_cgroup2_mount", lambda: root)
+    names = processes.CgroupNames()
     assert names(os.stat(root).st_ino) == "/"
     assert names(os.stat(f"{root}/system.slice/sshd.service").st_ino) == "/system.slice/sshd.service"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyss.tables import statistics
+from pyss.network import statistics
 
 SNMP = """\
 Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes OutTransmits

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyss.tables import groups
+from pyss.network import groups
 
 IGMP = ("Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n"
         "1\tlo        :     1      V3\n"
