@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
-from pyss.netns import Namespace, inside
+from pyss.system.netns import Namespace, inside
 
 NETLINK_SOCK_DIAG = 4
 

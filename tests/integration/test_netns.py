@@ -1,4 +1,4 @@
-"""pyss.netns against real namespaces: all_namespaces() finds named and process-held ones, inside() enters and returns."""
+"""pyss.system.netns against real namespaces: all_namespaces() finds named and process-held ones, inside() enters and returns."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyss.netns import Namespace, NamespaceError, all_namespaces, inside
+from pyss.system.netns import Namespace, NamespaceError, all_namespaces, inside
 from tests.integration.harness import NS_PREFIX, TOOL_ENV, ip
 
 pytestmark = pytest.mark.skipif(
