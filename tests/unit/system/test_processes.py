@@ -185,7 +185,7 @@ def test_thread_lookup_names_each_thread(pair: tuple[socket.socket, socket.socke
     thread.start()
     try:
         named.wait(5)
-        text = procs.ThreadLookup()(inode_of(left))
+        text = processes.ThreadLookup()(inode_of(left))
     finally:
         stop.set()
         thread.join()
@@ -198,4 +198,4 @@ def test_thread_lookup_names_each_thread(pair: tuple[socket.socket, socket.socke
 
 
 def test_thread_lookup_knows_no_holder_for_inode_zero() -> None:
-    assert procs.ThreadLookup()(0) is None
+    assert processes.ThreadLookup()(0) is None
