@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import marshal
 import os
 import signal
@@ -152,6 +153,42 @@ def _user_map(links: Links, comms: dict[str, str], wanted: frozenset[int] | None
         inode = int(target[8:-1])
         if wanted is None or inode in wanted:
             found[inode] = [User(comms[pid], int(pid), int(fd)) for pid, fd in holders]
+    return found
+
+
+def socket_links(workers: int = 0) -> Scan:
+    """Every socket fd of every visible process (the scan ss -p makes), split over ``workers`` forked
+    children when more than 0; processes and fds this user may not read are skipped."""
+    return UserScan(workers).links() if workers > 0 else _scan_links()
+
+
+def process_socket_fds(pid: int) -> list[tuple[int, int]]:
+    """(inode, fd) of each socket one process holds, in fd order.
+
+    Raises ProcessLookupError when there is no such process, PermissionError
+    when its /proc/PID/fd may not be read (both name the directory).
+    """
+    path = f"/proc/{pid}/fd"
+    try:
+        directory = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ProcessLookupError(errno.ESRCH, f"no process {pid}", path) from None
+    except PermissionError as error:
+        raise PermissionError(error.errno, f"cannot read the sockets of process {pid}", path) from None
+    found: list[tuple[int, int]] = []
+    try:
+        fds = sorted(map(int, os.listdir(directory)))
+        for fd in fds:
+            try:
+                target = os.readlink(str(fd), dir_fd=directory)
+            except OSError:
+                continue
+            if target.startswith(_SOCKET_PREFIX):
+                found.append((int(target[8:-1]), fd))
+    except PermissionError as error:
+        raise PermissionError(error.errno, f"cannot read the sockets of process {pid}", path) from None
+    finally:
+        os.close(directory)
     return found
 
 

@@ -1,0 +1,207 @@
+"""psutil's ``net_connections`` shapes, served from sock_diag instead of /proc/net text.
+
+psutil (on Linux) reads /proc/net/{tcp,tcp6,udp,udp6,unix} and maps each
+socket's inode to the processes holding it by a scan of /proc/*/fd. What a
+caller sees, and what this module reproduces, is:
+
+* ``sconn(fd, family, type, laddr, raddr, status, pid)`` system-wide,
+  ``pconn`` (no pid) for one process; ``family`` and ``type`` are
+  ``socket`` enum members.
+* An inet address with port 0 is ``()``; otherwise ``addr(ip, port)``.
+  A UNIX socket's ``laddr`` is its path (``""`` if unbound, or if the path
+  holds white space, which psutil's line splitting loses), ``raddr`` ``""``.
+* ``status`` is a ``CONN_*`` string for TCP, ``"NONE"`` for everything else.
+* The holder of an inet socket is the first fd of the last process (in
+  /proc order) holding it; a UNIX socket gives one entry for each fd of that
+  process. A socket no visible process holds has ``fd`` -1 and ``pid`` None.
+* Identical entries appear once (psutil collects them in a set).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, NamedTuple
+
+from pyss.api.record import PSUTIL_STATUS, Addr, state_of
+from pyss.netlink.constants import IPPROTO_TCP, TCP_LISTEN, UDIAG_SHOW_ICONS, UNIX_DIAG_ICONS
+from pyss.records import InetSocket, UnixSocket
+
+if TYPE_CHECKING:
+    from pyss.api.listing import Plan
+    from pyss.procs import Links
+
+# psutil's kinds, as pyss kinds that list the same tables (psutil's "all" has no RAW, packet or netlink).
+PSUTIL_KINDS: dict[str, tuple[str, ...]] = {
+    "all": ("tcp", "udp", "unix"),
+    "tcp": ("tcp",),
+    "tcp4": ("tcp4",),
+    "tcp6": ("tcp6",),
+    "udp": ("udp",),
+    "udp4": ("udp4",),
+    "udp6": ("udp6",),
+    "unix": ("unix",),
+    "inet": ("tcp", "udp"),
+    "inet4": ("tcp4", "udp4"),
+    "inet6": ("tcp6", "udp6"),
+}
+
+
+class sconn(NamedTuple):  # noqa: N801 - psutil's name
+    """A system-wide connection, as psutil.net_connections() gives it."""
+
+    fd: int
+    family: socket.AddressFamily
+    type: socket.SocketKind
+    laddr: Addr | tuple[()] | str
+    raddr: Addr | tuple[()] | str
+    status: str
+    pid: int | None
+
+
+class pconn(NamedTuple):  # noqa: N801 - psutil's name
+    """One process's connection, as psutil.Process.net_connections() gives it."""
+
+    fd: int
+    family: socket.AddressFamily
+    type: socket.SocketKind
+    laddr: Addr | tuple[()] | str
+    raddr: Addr | tuple[()] | str
+    status: str
+
+
+def check_kind(kind: str) -> tuple[str, ...]:
+    if kind not in PSUTIL_KINDS:
+        raise ValueError(f"invalid kind argument {kind!r}; valid ones are: {', '.join(PSUTIL_KINDS)}")
+    return PSUTIL_KINDS[kind]
+
+
+Entry = tuple[int, socket.AddressFamily, socket.SocketKind, "Addr | tuple[()] | str", "Addr | tuple[()] | str", str,
+              "int | None"]
+Holders = dict[int, list[tuple[int, int]]]  # inode -> [(pid, fd), ...] of the one process psutil reports
+
+
+def _psutil_holders(links: Links) -> Holders:
+    """Per socket, the (pid, fd)s psutil reports: those of the last process in /proc order that holds it."""
+    found: Holders = {}
+    for target, holders in links.items():
+        last = holders[-1][0]
+        found[int(target[8:-1])] = [(int(pid), int(fd)) for pid, fd in holders if pid == last]
+    return found
+
+
+_NOBODY = [(None, -1)]
+
+
+def entries(records: Iterable[object], holders: Holders, embryos: bool = False) -> Iterator[Entry]:
+    """psutil's (fd, family, type, laddr, raddr, status, pid) for each record (``embryos``: and for each
+    listener's connections not yet accepted, which the records must carry as UNIX_DIAG_ICONS)."""
+    ntop = socket.inet_ntop
+    texts: dict[bytes, str] = {}
+    families = {socket.AF_INET.value: socket.AF_INET, socket.AF_INET6.value: socket.AF_INET6}
+    statuses = tuple(PSUTIL_STATUS[state_of(number)] for number in range(13))
+    stream, dgram, unix = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.AF_UNIX
+    new, addr = tuple.__new__, Addr
+    get = holders.get
+    for record in records:
+        if type(record) is InetSocket:
+            (family, state, _timer, _retrans, sport, dport, src, dst, _ifindex, _cookie, _expires, _rq, _wq, _uid,
+             inode, protocol, _attrs) = record
+            local: Addr | tuple[()] = ()
+            peer: Addr | tuple[()] = ()
+            if sport:
+                text = texts.get(src)
+                if text is None:
+                    text = texts[src] = ntop(family, src)
+                local = new(addr, (text, sport))
+            if dport:
+                text = texts.get(dst)
+                if text is None:
+                    text = texts[dst] = ntop(family, dst)
+                peer = new(addr, (text, dport))
+            tcp = protocol == IPPROTO_TCP
+            status = (statuses[state] if state < 13 else "NONE") if tcp else "NONE"
+            pid, fd = (get(inode) or _NOBODY)[0]
+            yield fd, families[family], stream if tcp else dgram, local, peer, status, pid
+        elif type(record) is UnixSocket:
+            name = record.name or ""
+            path = "" if len(name.split()) > 1 or name != name.strip() else name
+            kind = socket.SocketKind(record.type)
+            for pid, fd in get(record.inode) or _NOBODY:
+                yield fd, unix, kind, path, "", "NONE", pid
+            if embryos and record.state == TCP_LISTEN and _has_pending(record):
+                # A connection not yet accepted: /proc/net/unix lists it (under the listener's path,
+                # inode 0, so no holder); sock_diag only counts it among the listener's UNIX_DIAG_ICONS.
+                yield -1, unix, kind, path, "", "NONE", None
+
+
+def _has_pending(record: UnixSocket) -> bool:
+    from pyss.netlink.decode import attributes
+
+    return bool(attributes(record.attrs, 0, len(record.attrs)).get(UNIX_DIAG_ICONS))
+
+
+def _dump_plan(kind: str) -> Plan:
+    from pyss.api.listing import plan
+
+    checked = plan(check_kind(kind), None, False, (), None)
+    # Listeners' pending connections (see entries) come with UNIX_DIAG_ICONS.
+    return checked._replace(extensions=checked.extensions._replace(unix=UDIAG_SHOW_ICONS))
+
+
+def net_connections(kind: str = "inet") -> list[sconn]:
+    """What ``psutil.net_connections(kind)`` returns, read through sock_diag."""
+    from pyss.api.listing import Holders, close, records
+
+    checked = _dump_plan(kind)
+    scan = Holders()
+    try:
+        dumped = list(records(checked))  # while the /proc scan runs in child processes, when it may
+        holders = _psutil_holders(scan.links())
+        found = dict.fromkeys(map(new_sconn, entries(dumped, holders, embryos=True)))
+    finally:
+        scan.close()
+        close(checked)
+    return list(found)
+
+
+def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
+    """What ``psutil.Process(pid).net_connections(kind)`` returns, read through sock_diag.
+
+    Raises ProcessLookupError when there is no process ``pid`` and
+    PermissionError when its /proc/PID/fd may not be read.
+    """
+    from pyss.api.listing import close, records
+    from pyss.procs import process_socket_fds
+
+    check_kind(kind)
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid < 0:
+        raise ValueError(f"pid must be a non-negative int, not {pid!r}")
+    fds = process_socket_fds(pid)
+    if not fds:
+        return []
+    holders: Holders = {}
+    for inode, fd in fds:
+        holders.setdefault(inode, []).append((pid, fd))
+    checked = _dump_plan(kind)
+    try:
+        wanted = holders.keys()
+        mine = (record for record in records(checked) if record.inode in wanted)
+        found = dict.fromkeys(new_pconn(entry[:6]) for entry in entries(mine, holders))
+    finally:
+        close(checked)
+    if not os.path.exists(f"/proc/{pid}"):  # psutil checks that the process outlived the reading
+        raise ProcessLookupError(errno.ESRCH, f"no process {pid}", f"/proc/{pid}")
+    return list(found)
+
+
+def new_sconn(entry: Entry) -> sconn:
+    result: sconn = tuple.__new__(sconn, entry)
+    return result
+
+
+def new_pconn(entry: tuple[object, ...]) -> pconn:
+    result: pconn = tuple.__new__(pconn, entry)
+    return result

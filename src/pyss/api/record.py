@@ -1,0 +1,314 @@
+"""The public socket record and the conversion of pyss's kernel-shaped records into it.
+
+:class:`Socket` carries friendly fields (``socket.AddressFamily`` and
+``socket.SocketKind`` members, a :class:`State`, addresses as ``(ip, port)``
+with ``ip`` a string) built from the decoder's records, which keep what the
+kernel sent. A conversion runs once per socket, so each converter binds its
+tables to locals, builds tuples with ``tuple.__new__`` and keeps address
+texts in a per-call cache (a dump of 50k sockets has far fewer distinct
+addresses). Pure: interface names and process holders come from callables
+the caller passes in.
+"""
+
+from __future__ import annotations
+
+import enum
+import socket
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_PACKET,
+    AF_UNIX,
+    IPPROTO_RAW,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    SOCK_RAW,
+)
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+
+if TYPE_CHECKING:
+    from pyss.netlink.tcpinfo import TcpInfo
+
+
+class State(enum.IntEnum):
+    """A socket's state, named as ss names it (``-`` written ``_``); the value is the kernel's number.
+
+    ``str(state)`` is ss's text (``SYN-SENT``); :attr:`psutil` is psutil's status string for a TCP
+    socket in this state (psutil reports every other socket as ``"NONE"``).
+    """
+
+    UNKNOWN = 0
+    ESTAB = 1
+    SYN_SENT = 2
+    SYN_RECV = 3
+    FIN_WAIT_1 = 4
+    FIN_WAIT_2 = 5
+    TIME_WAIT = 6
+    UNCONN = 7
+    CLOSE_WAIT = 8
+    LAST_ACK = 9
+    LISTEN = 10
+    CLOSING = 11
+    NEW_SYN_RECV = 12
+
+    @property
+    def ss(self) -> str:
+        """ss's State column text."""
+        return self.name.replace("_", "-")
+
+    @property
+    def psutil(self) -> str:
+        """psutil's ``CONN_*`` status string for a TCP socket in this state."""
+        return PSUTIL_STATUS[self]
+
+    def __str__(self) -> str:
+        return self.ss
+
+
+PSUTIL_STATUS: dict[State, str] = {
+    State.UNKNOWN: "NONE",
+    State.ESTAB: "ESTABLISHED",
+    State.SYN_SENT: "SYN_SENT",
+    State.SYN_RECV: "SYN_RECV",
+    State.FIN_WAIT_1: "FIN_WAIT1",
+    State.FIN_WAIT_2: "FIN_WAIT2",
+    State.TIME_WAIT: "TIME_WAIT",
+    State.UNCONN: "CLOSE",
+    State.CLOSE_WAIT: "CLOSE_WAIT",
+    State.LAST_ACK: "LAST_ACK",
+    State.LISTEN: "LISTEN",
+    State.CLOSING: "CLOSING",
+    State.NEW_SYN_RECV: "SYN_RECV",
+}
+"""State -> psutil's status string (what ``State.psutil`` returns)."""
+
+_STATES: tuple[State, ...] = tuple(State)
+
+
+def state_of(number: int) -> State:
+    """The State for a kernel state number (UNKNOWN for a number pyss does not know)."""
+    return _STATES[number] if 0 <= number < len(_STATES) else State.UNKNOWN
+
+
+class Addr(NamedTuple):
+    """An inet address and port (psutil's ``addr`` shape). For packet sockets ``ip`` is empty and ``port``
+    the ethertype; for netlink sockets ``port`` is the port id."""
+
+    ip: str
+    port: int
+
+
+class Process(NamedTuple):
+    """One file descriptor of one process that holds the socket."""
+
+    pid: int
+    fd: int
+    name: str  # the command name (/proc/PID/stat's comm)
+
+
+class Timer(NamedTuple):
+    """The socket's running timer (ss -o): ``name`` is one of on, keepalive, timewait, persist, unknown."""
+
+    name: str
+    expires_ms: int
+    retransmits: int
+
+
+class Memory(NamedTuple):
+    """SK_MEMINFO (ss -m's skmem): bytes queued and allocated, as the kernel counts them."""
+
+    rmem_alloc: int
+    rcvbuf: int
+    wmem_alloc: int
+    sndbuf: int
+    fwd_alloc: int
+    wmem_queued: int
+    optmem: int
+    backlog: int
+    drops: int
+
+
+class Extended(NamedTuple):
+    """ss -e's extra fields of an inet socket (None where the kernel sent none)."""
+
+    cgroup_id: int | None
+    v6only: bool | None
+    shutdown: int | None  # bit 0: no more receptions, bit 1: no more sends
+
+
+Address = Addr | str
+
+
+class Socket(NamedTuple):
+    """One socket, with friendly fields. Detail fields are None unless asked for with ``details=``."""
+
+    kind: str  # ss's Netid: tcp, udp, raw, u_str, u_dgr, u_seq, p_raw, p_dgr, nl
+    family: socket.AddressFamily
+    type: socket.SocketKind
+    state: State
+    laddr: Address  # Addr, or the path (abstract names start with "@"; "" unbound) of a UNIX socket
+    raddr: Address  # Addr, or "" for a UNIX socket (its peer is known by inode only)
+    recv_q: int
+    send_q: int
+    inode: int
+    uid: int | None  # None where the kernel does not say (UNIX, netlink)
+    interface: str | None  # the bound device's name, None when bound to none
+    cookie: int
+    processes: tuple[Process, ...] = ()  # filled in with processes=True
+    info: TcpInfo | None = None  # with details=("info",), TCP sockets only
+    memory: Memory | None = None  # with details=("memory",)
+    timer: Timer | None = None  # with details=("timers",); None also when no timer runs
+    extended: Extended | None = None  # with details=("extended",)
+
+
+DETAILS = ("info", "memory", "timers", "extended")
+"""The detail names ``details=`` accepts."""
+
+_TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")
+
+FAMILIES: dict[int, socket.AddressFamily] = {
+    AF_INET: socket.AF_INET, AF_INET6: socket.AF_INET6, AF_UNIX: socket.AF_UNIX,
+    AF_PACKET: socket.AddressFamily(AF_PACKET), AF_NETLINK: socket.AF_NETLINK,
+}
+_INET_TYPES = {IPPROTO_TCP: socket.SOCK_STREAM, IPPROTO_UDP: socket.SOCK_DGRAM, IPPROTO_RAW: socket.SOCK_RAW}
+_INET_KINDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+_NO_PROCESSES: tuple[Process, ...] = ()
+
+InterfaceName = Callable[[int], "str | None"]
+Holders = Callable[[int], "tuple[Process, ...]"]
+Converter = Callable[[SocketRecord], Socket]
+
+
+def _no_holders(_inode: int) -> tuple[Process, ...]:
+    return _NO_PROCESSES
+
+
+def converter(interface: InterfaceName, holders: Holders | None = None, details: Sequence[str] = ()) -> Converter:
+    """A function turning any decoder record into a Socket.
+
+    ``interface`` maps an interface index (never 0) to its name; ``holders``
+    maps an inode to the processes holding it (None: processes were not
+    asked for); ``details`` names the detail fields to decode.
+    """
+    inet = inet_converter(interface, holders, details)
+    others = _other_converter(interface, holders or _no_holders)
+
+    def convert(record: SocketRecord) -> Socket:
+        if type(record) is InetSocket:
+            return inet(record)
+        return others(record)
+
+    return convert
+
+
+def inet_converter(interface: InterfaceName, holders: Holders | None, details: Sequence[str]) -> Callable[
+        [InetSocket], Socket]:
+    """The Socket converter for inet records (the hot path: 50k sockets are 50k calls)."""
+    new = tuple.__new__
+    texts: dict[bytes, str] = {}
+    ntop = socket.inet_ntop
+    families, kinds, types, states = FAMILIES, _INET_KINDS, _INET_TYPES, _STATES
+    names: dict[int, str | None] = {0: None}
+    addr = Addr
+    decorate = _details_function(details)
+    lookup = holders or _no_holders
+
+    def text(family: int, packed: bytes) -> str:
+        found = ntop(family, packed)
+        texts[packed] = found
+        return found
+
+    def convert(record: InetSocket) -> Socket:
+        (family, state, _timer, _retrans, sport, dport, src, dst, ifindex, cookie, _expires, rqueue, wqueue, uid,
+         inode, protocol, _attrs) = record
+        local = texts.get(src) or text(family, src)
+        peer = texts.get(dst) or text(family, dst)
+        name = names.get(ifindex, _MISSING)
+        if name is _MISSING:
+            name = names[ifindex] = interface(ifindex)
+        result: Socket = new(Socket, (
+            kinds[protocol], families[family], types[protocol], states[state] if state < 13 else State.UNKNOWN,
+            new(addr, (local, sport)), new(addr, (peer, dport)), rqueue, wqueue, inode, uid, name, cookie,
+            lookup(inode), None, None, None, None,
+        ))
+        return result if decorate is None else decorate(result, record)
+
+    return convert
+
+
+_MISSING = "\0missing"
+
+
+def _other_converter(interface: InterfaceName, holders: Holders) -> Callable[[SocketRecord], Socket]:
+    names: dict[int, str | None] = {0: None}
+
+    def interface_name(index: int) -> str | None:
+        if index not in names:
+            names[index] = interface(index)
+        return names[index]
+
+    def convert(record: SocketRecord) -> Socket:
+        if type(record) is UnixSocket:
+            return Socket(record.netid, socket.AF_UNIX, socket.SocketKind(record.type), state_of(record.state),
+                          record.name or "", "", record.rqueue, record.wqueue, record.inode, None, None,
+                          record.cookie, holders(record.inode))
+        if type(record) is PacketSocket:
+            return Socket(record.netid, FAMILIES[AF_PACKET], socket.SocketKind(record.type), State.UNCONN,
+                          Addr("", record.protocol), Addr("", 0), record.rqueue, 0, record.inode, record.uid,
+                          interface_name(record.ifindex), record.cookie, holders(record.inode))
+        assert type(record) is NetlinkSocket
+        return Socket(record.netid, socket.AF_NETLINK, socket.SocketKind(SOCK_RAW), state_of(record.state),
+                      Addr("", record.portid), Addr("", record.dst_portid), record.rqueue, record.wqueue,
+                      record.inode, None, None, record.cookie, holders(record.inode))
+
+    return convert
+
+
+def _details_function(details: Sequence[str]) -> Callable[[Socket, InetSocket], Socket] | None:
+    """Decode the asked-for detail fields of an inet record into its Socket (None: none asked for)."""
+    wanted = frozenset(details)
+    if not wanted:
+        return None
+    from pyss.netlink.constants import (
+        INET_DIAG_CGROUP_ID,
+        INET_DIAG_INFO,
+        INET_DIAG_SHUTDOWN,
+        INET_DIAG_SKMEMINFO,
+        INET_DIAG_SKV6ONLY,
+    )
+    from pyss.netlink.decode import inet_attributes
+    from pyss.netlink.tcpinfo import decode_sk_meminfo, decode_tcp_info, decode_u8, decode_u64
+
+    def decorate(result: Socket, record: InetSocket) -> Socket:
+        attrs = inet_attributes(record)
+        info = memory = timer = extended = None
+        if "info" in wanted and (raw := attrs.get(INET_DIAG_INFO)) is not None and record.protocol == IPPROTO_TCP:
+            info = decode_tcp_info(raw)
+        if "memory" in wanted and (raw := attrs.get(INET_DIAG_SKMEMINFO)) is not None:
+            memory = Memory(*(decode_sk_meminfo(raw) + (0,) * 9)[:9])
+        if "timers" in wanted and record.timer:
+            timer = Timer(_TIMER_NAMES[min(record.timer, 5)], record.expires, record.retrans)
+        if "extended" in wanted:
+            cgroup, v6only, shutdown = (attrs.get(INET_DIAG_CGROUP_ID), attrs.get(INET_DIAG_SKV6ONLY),
+                                        attrs.get(INET_DIAG_SHUTDOWN))
+            extended = Extended(
+                decode_u64(cgroup) if cgroup is not None else None,
+                bool(decode_u8(v6only)) if v6only is not None else None,
+                decode_u8(shutdown) if shutdown is not None else None,
+            )
+        return result._replace(info=info, memory=memory, timer=timer, extended=extended)
+
+    return decorate
+
+
+def check_details(details: Sequence[str]) -> tuple[str, ...]:
+    """``details`` as a tuple; ValueError naming the known ones for an unknown name."""
+    names = (details,) if isinstance(details, str) else tuple(details)
+    for name in names:
+        if name not in DETAILS:
+            raise ValueError(f"unknown detail {name!r}; known details: {', '.join(DETAILS)}")
+    return names

@@ -1,0 +1,72 @@
+"""The API's request layer: kind names, filters and selections become Queries by ss's rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyss.api.request import KINDS, api_query, kind_names, selection
+from pyss.filter import FilterError, compile_filter
+from pyss.netlink.constants import AF_INET, AF_INET6, AF_UNIX, TCP_ESTABLISHED, TCP_LISTEN
+from pyss.query import STATES_ALL, TABLE_BIT
+
+
+def test_psutil_kinds_mean_what_psutil_means() -> None:
+    assert selection("inet") == (TABLE_BIT["tcp"] | TABLE_BIT["udp"], 1 << AF_INET | 1 << AF_INET6)
+    assert selection("tcp4") == (TABLE_BIT["tcp"], 1 << AF_INET)
+    assert selection("udp6") == (TABLE_BIT["udp"], 1 << AF_INET6)
+    unix = TABLE_BIT["unix_stream"] | TABLE_BIT["unix_dgram"] | TABLE_BIT["unix_seqpacket"]
+    assert selection("unix") == (unix, 1 << AF_UNIX)
+
+
+def test_ss_table_names_and_aliases_select_one_table() -> None:
+    assert selection("u_str") == selection("unix_stream") == (TABLE_BIT["unix_stream"], 1 << AF_UNIX)
+    assert selection("p_raw")[0] == TABLE_BIT["packet_raw"]
+    assert selection("raw")[0] == TABLE_BIT["raw"]
+
+
+def test_several_kinds_are_their_union() -> None:
+    tables, families = selection(["tcp4", "unix_dgram"])
+    assert tables == TABLE_BIT["tcp"] | TABLE_BIT["unix_dgram"]
+    assert families == 1 << AF_INET | 1 << AF_UNIX
+
+
+def test_all_lists_every_table_pyss_can_dump() -> None:
+    tables, _ = selection("all")
+    for name in ("tcp", "udp", "raw", "unix_stream", "unix_dgram", "unix_seqpacket", "packet_raw", "packet_dgram",
+                 "netlink"):
+        assert tables & TABLE_BIT[name], name
+
+
+@pytest.mark.parametrize("bad", ["tcp7", "", "INET", ["tcp", "nope"], []])
+def test_an_unknown_kind_is_a_value_error_naming_the_known_ones(bad: str | list[str]) -> None:
+    with pytest.raises(ValueError, match="known kinds: inet, inet4") as raised:
+        kind_names(bad)
+    assert "unix_stream" in str(raised.value)
+
+
+def test_every_kind_name_resolves() -> None:
+    for name in KINDS:
+        tables, families = selection(name)
+        assert tables and families, name
+
+
+def test_the_api_lists_every_state_unless_the_filter_names_states() -> None:
+    query = api_query("tcp")
+    assert query is not None and query.states == STATES_ALL
+    narrowed = api_query("tcp", compile_filter(["state", "listening"]))
+    assert narrowed is not None and narrowed.states == 1 << TCP_LISTEN
+    established = api_query("tcp", compile_filter(["state", "established", "dport", "=", ":443"]))
+    assert established is not None and established.states == 1 << TCP_ESTABLISHED
+    assert established.filter is not None
+
+
+def test_a_filter_naming_another_family_leaves_nothing_to_dump() -> None:
+    assert api_query("tcp4", compile_filter(["src", "unix:/x"])) is None
+    query = api_query("inet", compile_filter(["src", "inet6:[::1]"]))
+    assert query is not None and query.families == 1 << AF_INET6
+
+
+def test_a_malformed_filter_says_where() -> None:
+    with pytest.raises(FilterError) as raised:
+        compile_filter(["dport", "=", "=", ":22"])
+    assert raised.value.column == len("dport = ") + 1
