@@ -27,10 +27,11 @@ from pyss.records import InetSocket
 
 if TYPE_CHECKING:
     from pyss.dump import Extensions
+    from pyss.netns import Namespace
     from pyss.procs import Links, UserScan
     from pyss.records import SocketRecord
 
-Namespace = str | int | os.PathLike[str] | None
+NamespaceArgument = str | int | os.PathLike[str] | None
 Streams = Iterator[tuple[type, Iterator["SocketRecord"]]]
 
 
@@ -49,16 +50,15 @@ class Plan(NamedTuple):
 
     query: Query | None  # None: the filter leaves nothing to dump
     extensions: Extensions
-    namespace: int | None
-    netns: Namespace
+    namespace: Namespace | None
     processes: bool
     details: tuple[str, ...]
 
 
 def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details: Sequence[str],
-         netns: Namespace) -> Plan:
+         netns: NamespaceArgument) -> Plan:
     """Check every argument and open the namespace; raises ValueError, FilterError, OSError."""
-    from pyss.api.namespace import open_namespace
+    from pyss.api.namespace import find_namespace
 
     names = check_details(details)
     tables, _families = selection(kind)
@@ -68,8 +68,8 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     flags = Details(info="info" in names, memory="memory" in names, options="timers" in names,
                     extended=int("extended" in names), processes=processes)
     query = api_query(kind, compiled, flags)
-    fd = open_namespace(netns) if netns is not None else None
-    return Plan(query, extensions(flags), fd, netns, processes, names)
+    namespace = find_namespace(netns) if netns is not None else None
+    return Plan(query, extensions(flags), namespace, processes, names)
 
 
 def table_streams(plan: Plan) -> Streams:
@@ -80,15 +80,15 @@ def table_streams(plan: Plan) -> Streams:
     if plan.query is None:
         return iter(())
     streams = dump.table_streams(plan.query, plan.extensions, _warn, may_fork() and read_ahead_helps())
-    return streams if plan.namespace is None else _opened_inside(streams, plan.namespace, plan.netns)
+    return streams if plan.namespace is None else _opened_inside(streams, plan.namespace)
 
 
-def _opened_inside(streams: Streams, fd: int, netns: Namespace) -> Streams:
+def _opened_inside(streams: Streams, namespace: Namespace) -> Streams:
     """Open each dump (its socket and first read) with the thread in the namespace; read it from anywhere."""
-    from pyss.api.namespace import inside
+    from pyss.api.namespace import entered
 
     while True:
-        with inside(fd, repr(netns)):
+        with entered(namespace):
             opened = next(streams, None)
         if opened is None:
             return
@@ -98,7 +98,6 @@ def _opened_inside(streams: Streams, fd: int, netns: Namespace) -> Streams:
 def records(plan: Plan) -> Iterator[SocketRecord]:
     """Every record the plan selects; a dump the kernel flags as interrupted warns after its records.
 
-    The caller closes the plan.
     """
     from pyss.dump import INTERRUPTED
     from pyss.netlink.decode import DumpInterrupted
@@ -108,11 +107,6 @@ def records(plan: Plan) -> Iterator[SocketRecord]:
             yield from items
         except DumpInterrupted:
             _warn(INTERRUPTED)
-
-
-def close(plan: Plan) -> None:
-    if plan.namespace is not None:
-        os.close(plan.namespace)
 
 
 class Holders:
@@ -156,9 +150,9 @@ def interface_names(plan: Plan) -> Callable[[int], str | None]:
         try:
             if plan.namespace is None:
                 return socket.if_indextoname(index)
-            from pyss.api.namespace import inside
+            from pyss.api.namespace import entered
 
-            with inside(plan.namespace, repr(plan.netns)):
+            with entered(plan.namespace):
                 return socket.if_indextoname(index)
         except OSError:
             return f"if{index}"  # gone since the dump (ss prints the same)
@@ -172,7 +166,7 @@ def sockets(
     *,
     processes: bool = False,
     details: Sequence[str] = (),
-    netns: Namespace = None,
+    netns: NamespaceArgument = None,
 ) -> Iterator[Socket]:
     """Yield every socket of ``kind`` that passes ``filter``, as the kernel sends them (see docs/api.md)."""
     checked = plan(kind, filter, processes, details, netns)
@@ -187,7 +181,6 @@ def _sockets(checked: Plan) -> Iterator[Socket]:
     finally:
         if holders is not None:
             holders.close()
-        close(checked)
 
 
 def count(
@@ -196,7 +189,7 @@ def count(
     *,
     by: str | Sequence[str] = "state",
     processes: bool = False,
-    netns: Namespace = None,
+    netns: NamespaceArgument = None,
 ) -> dict[Hashable, int]:
     """How many sockets of ``kind`` pass ``filter``, grouped by ``by``, most common first (see docs/api.md)."""
     names = key_names(by)
@@ -217,7 +210,6 @@ def count(
     finally:
         if holders is not None:
             holders.close()
-        close(checked)
     if raw is not None:
         translate = raw[1]
         for value, number in raw_counts.items():

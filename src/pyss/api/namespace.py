@@ -1,23 +1,26 @@
-"""``netns=``: run a step of a dump in another network namespace, on the calling thread only.
+"""``netns=``: which namespace an API call names, and entering it on the calling thread only.
 
-The command line's ``-N`` moves the whole process (and remounts /sys, see
-:mod:`pyss.netns`); a library must not. Here only the calling thread joins
-the namespace with setns(2), for as long as it opens a dump socket or looks
-up an interface name, and always returns to the namespace it came from: a
-socket stays in the namespace it was created in, so the dump is then read
-from the thread's own namespace.
+The command line's ``-N`` moves the whole process (and remounts /sys); a
+library must not. The API enters the namespace with :func:`pyss.netns.inside`
+(setns on the calling thread, always undone) just for as long as it opens a
+dump socket or looks up an interface name: a socket stays in the namespace it
+was created in, so the dump is then read from the thread's own namespace and
+the caller's code never runs inside the other one.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
-from pyss.netns import CLONE_NEWNET, NETNS_RUN_DIR
+from pyss.netns import NETNS_RUN_DIR, Namespace, NamespaceError, inside
+
+NamespaceName = str | int | os.PathLike[str]
 
 
-def namespace_path(netns: str | int | os.PathLike[str]) -> str:
+def namespace_path(netns: NamespaceName) -> str:
     """The file naming a namespace: a pid's /proc/PID/ns/net, a path as given, or /run/netns/NAME."""
     if isinstance(netns, bool):
         raise TypeError("netns must be a name, a path or a pid")
@@ -27,42 +30,40 @@ def namespace_path(netns: str | int | os.PathLike[str]) -> str:
     return text if "/" in text else f"{NETNS_RUN_DIR}/{text}"
 
 
-def open_namespace(netns: str | int | os.PathLike[str]) -> int:
-    """An fd for the namespace; FileNotFoundError or PermissionError naming it when it cannot be opened."""
+def find_namespace(netns: NamespaceName) -> Namespace:
+    """The namespace ``netns`` names, entered once to be sure it can be.
+
+    Raises FileNotFoundError when there is none, PermissionError when it may
+    not be opened or entered (both name it).
+    """
     path = namespace_path(netns)
     try:
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO planted at the path must not hang us; entering it then fails.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError as error:
         raise FileNotFoundError(error.errno, f"no network namespace {netns!r}", path) from None
     except PermissionError as error:
         raise PermissionError(error.errno, f"no permission to open network namespace {netns!r}", path) from None
-
-
-def _setns(fd: int, what: str) -> None:
-    setns = getattr(os, "setns", None)  # Python 3.12+
-    if setns is not None:
-        try:
-            setns(fd, CLONE_NEWNET)
-        except PermissionError as error:
-            raise PermissionError(error.errno, f"no permission to enter network namespace {what}") from None
-        return
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"cannot enter network namespace {what}: {os.strerror(code)}")
+    try:
+        status = os.fstat(fd)
+    finally:
+        os.close(fd)
+    namespace = Namespace(str(netns), status.st_dev, status.st_ino, path)
+    with entered(namespace):
+        pass
+    return namespace
 
 
 @contextmanager
-def inside(fd: int, what: str) -> Iterator[None]:
-    """Run the block with the calling thread in the namespace ``fd``; the thread's own is restored after."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+def entered(namespace: Namespace) -> Iterator[None]:
+    """:func:`pyss.netns.inside`, a refusal raised as PermissionError (or ValueError for a file that is no
+    network namespace) naming the namespace."""
+    stack = ExitStack()
     try:
-        _setns(fd, what)
-        try:
-            yield
-        finally:
-            _setns(own, "of the calling thread")
-    finally:
-        os.close(own)
+        stack.enter_context(inside(namespace))
+    except NamespaceError as error:
+        if "not permitted" in str(error):
+            raise PermissionError(errno.EPERM, str(error), namespace.path) from None
+        raise ValueError(f"{namespace.path} is not a network namespace ({error})") from None
+    with stack:
+        yield

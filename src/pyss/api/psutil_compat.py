@@ -153,7 +153,7 @@ def _dump_plan(kind: str) -> Plan:
 
 def net_connections(kind: str = "inet") -> list[sconn]:
     """What ``psutil.net_connections(kind)`` returns, read through sock_diag."""
-    from pyss.api.listing import Holders, close, records
+    from pyss.api.listing import Holders, records
 
     checked = _dump_plan(kind)
     scan = Holders()
@@ -163,7 +163,6 @@ def net_connections(kind: str = "inet") -> list[sconn]:
         found = dict.fromkeys(map(new_sconn, entries(dumped, holders, embryos=True)))
     finally:
         scan.close()
-        close(checked)
     return list(found)
 
 
@@ -173,7 +172,7 @@ def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
     Raises ProcessLookupError when there is no process ``pid`` and
     PermissionError when its /proc/PID/fd may not be read.
     """
-    from pyss.api.listing import close, records
+    from pyss.api.listing import records
     from pyss.procs import process_socket_fds
 
     check_kind(kind)
@@ -186,12 +185,9 @@ def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
     for inode, fd in fds:
         holders.setdefault(inode, []).append((pid, fd))
     checked = _dump_plan(kind)
-    try:
-        wanted = holders.keys()
-        mine = (record for record in records(checked) if record.inode in wanted)
-        found = dict.fromkeys(new_pconn(entry[:6]) for entry in entries(mine, holders))
-    finally:
-        close(checked)
+    wanted = holders.keys()
+    mine = (record for record in records(checked) if record.inode in wanted)
+    found = dict.fromkeys(new_pconn(entry[:6]) for entry in entries(mine, holders))
     if not os.path.exists(f"/proc/{pid}"):  # psutil checks that the process outlived the reading
         raise ProcessLookupError(errno.ESRCH, f"no process {pid}", f"/proc/{pid}")
     return list(found)

@@ -20,19 +20,6 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
-    INET_DIAG_CONG,
-    INET_DIAG_INFO,
-    INET_DIAG_MEMINFO,
-    INET_DIAG_SKMEMINFO,
-    INET_DIAG_TCLASS,
-    INET_DIAG_TOS,
-    INET_DIAG_VEGASINFO,
-    UDIAG_SHOW_ICONS,
-    UDIAG_SHOW_MEMINFO,
-    UDIAG_SHOW_NAME,
-    UDIAG_SHOW_PEER,
-    UDIAG_SHOW_RQLEN,
-    UDIAG_SHOW_VFS,
 )
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, SelectionBuilder, SocketFilter
 
@@ -182,35 +169,10 @@ def compile_api_filter(text: str, kind_tables: int) -> CompiledFilter:
 # --- detail flags -> what each table's request asks the kernel to add ---------------------------
 
 
-def _ext_bit(attr: int) -> int:
-    return 1 << (attr - 1)
-
-
-def inet_extensions(details: Details) -> int:
-    """idiag_ext bits ss requests for these flags (inet_diag_req_v2.idiag_ext)."""
-    ext = 0
-    if details.memory:
-        ext |= _ext_bit(INET_DIAG_MEMINFO) | _ext_bit(INET_DIAG_SKMEMINFO)
-    if details.info:
-        ext |= _ext_bit(INET_DIAG_INFO) | _ext_bit(INET_DIAG_VEGASINFO) | _ext_bit(INET_DIAG_CONG)
-    if details.tos:
-        ext |= _ext_bit(INET_DIAG_TOS) | _ext_bit(INET_DIAG_TCLASS)
-    return ext
-
-
-def unix_show_flags(details: Details) -> int:
-    """unix_diag_req.udiag_show as ss sets it."""
-    show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN
-    if details.memory:
-        show |= UDIAG_SHOW_MEMINFO
-    if details.extended:
-        show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS
-    return show
-
-
 def extensions(details: Details) -> Extensions:
-    """What each table's request asks for under these detail flags (packet and netlink dumps always
-    ask for everything: ss needs their memory counters for Recv-Q)."""
+    """What each table's request asks the kernel to add under these detail flags."""
     from pyss.dump import Extensions
+    from pyss.render.details import inet_extensions, netlink_show_flags, packet_show_flags, unix_show_flags
 
-    return Extensions(inet=inet_extensions(details), unix=unix_show_flags(details))
+    return Extensions(inet_extensions(details), unix_show_flags(details), packet_show_flags(details),
+                      netlink_show_flags(details))
