@@ -27,8 +27,8 @@ from pyss.records import InetSocket
 
 if TYPE_CHECKING:
     from pyss.dump import Extensions
-    from pyss.netns import Namespace
-    from pyss.procs import Links, UserScan
+    from pyss.system.netns import Namespace
+    from pyss.system.processes import Links, UserScan
     from pyss.records import SocketRecord
 
 NamespaceArgument = str | int | os.PathLike[str] | None
@@ -114,7 +114,7 @@ class Holders:
 
     def __init__(self) -> None:
         from pyss.netlink.transport import read_ahead_helps
-        from pyss.procs import UserScan, idle_cores
+        from pyss.system.processes import UserScan, idle_cores
 
         workers = idle_cores() if may_fork() and read_ahead_helps() else 0
         self._scan: UserScan | None = UserScan(workers) if workers else None
@@ -123,7 +123,7 @@ class Holders:
 
     def links(self) -> Links:
         if self._links is None:
-            from pyss.procs import socket_links
+            from pyss.system.processes import socket_links
 
             scan, self._scan = self._scan, None
             self._links, self._comms = scan.links() if scan is not None else socket_links()

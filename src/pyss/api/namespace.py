@@ -1,7 +1,7 @@
 """``netns=``: which namespace an API call names, and entering it on the calling thread only.
 
 The command line's ``-N`` moves the whole process (and remounts /sys); a
-library must not. The API enters the namespace with :func:`pyss.netns.inside`
+library must not. The API enters the namespace with :func:`pyss.system.netns.inside`
 (setns on the calling thread, always undone) just for as long as it opens a
 dump socket or looks up an interface name: a socket stays in the namespace it
 was created in, so the dump is then read from the thread's own namespace and
@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from pyss.netns import NETNS_RUN_DIR, Namespace, NamespaceError, inside
+from pyss.system.netns import NETNS_RUN_DIR, Namespace, NamespaceError, inside
 
 NamespaceName = str | int | os.PathLike[str]
 
@@ -56,7 +56,7 @@ def find_namespace(netns: NamespaceName) -> Namespace:
 
 @contextmanager
 def entered(namespace: Namespace) -> Iterator[None]:
-    """:func:`pyss.netns.inside`, a refusal raised as PermissionError (or ValueError for a file that is no
+    """:func:`pyss.system.netns.inside`, a refusal raised as PermissionError (or ValueError for a file that is no
     network namespace) naming the namespace."""
     stack = ExitStack()
     try:

@@ -31,7 +31,7 @@ from pyss.records import InetSocket, UnixSocket
 
 if TYPE_CHECKING:
     from pyss.api.listing import Plan
-    from pyss.procs import Links
+    from pyss.system.processes import Links
 
 # psutil's kinds, as pyss kinds that list the same tables (psutil's "all" has no RAW, packet or netlink).
 PSUTIL_KINDS: dict[str, tuple[str, ...]] = {
@@ -173,7 +173,7 @@ def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
     PermissionError when its /proc/PID/fd may not be read.
     """
     from pyss.api.listing import records
-    from pyss.procs import process_socket_fds
+    from pyss.system.processes import process_socket_fds
 
     check_kind(kind)
     if isinstance(pid, bool) or not isinstance(pid, int) or pid < 0:
