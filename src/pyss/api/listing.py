@@ -27,9 +27,9 @@ from pyss.records import InetSocket
 
 if TYPE_CHECKING:
     from pyss.dump import Extensions
+    from pyss.records import SocketRecord
     from pyss.system.netns import Namespace
     from pyss.system.processes import Links, UserScan
-    from pyss.records import SocketRecord
 
 NamespaceArgument = str | int | os.PathLike[str] | None
 Streams = Iterator[tuple[type, Iterator["SocketRecord"]]]
