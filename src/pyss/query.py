@@ -16,7 +16,10 @@ from pyss.netlink.constants import (
     AF_INET6,
     AF_NETLINK,
     AF_PACKET,
+    AF_TIPC,
     AF_UNIX,
+    AF_VSOCK,
+    AF_XDP,
     TCP_CLOSE,
     TCP_ESTABLISHED,
     TCP_LISTEN,
@@ -48,9 +51,6 @@ TABLES = (
     "xdp",
 )
 TABLE_BIT = {name: 1 << i for i, name in enumerate(TABLES)}
-AF_VSOCK = 40
-AF_TIPC = 30
-AF_XDP = 44
 
 STATES_ALL = TCPF_ALL
 STATES_CONNECTED = TCPF_ALL & ~((1 << TCP_LISTEN) | (1 << TCP_CLOSE) | (1 << TCP_TIME_WAIT) | (1 << TCP_SYN_RECV))
@@ -89,16 +89,6 @@ _FAMILY_DEFAULTS: dict[int, tuple[tuple[str, ...], int]] = {
     AF_VSOCK: (("vsock_stream", "vsock_dgram"), STATES_CONNECTED),
     AF_TIPC: (("tipc",), _STATES_TIPC),
     AF_XDP: (("xdp",), 1 << TCP_CLOSE),
-}
-FAMILY_NAMES = {
-    "inet": AF_INET,
-    "inet6": AF_INET6,
-    "link": AF_PACKET,
-    "unix": AF_UNIX,
-    "netlink": AF_NETLINK,
-    "vsock": AF_VSOCK,
-    "tipc": AF_TIPC,
-    "xdp": AF_XDP,
 }
 # -A names -> tables (with ss's short aliases)
 QUERY_NAMES: dict[str, tuple[str, ...]] = {

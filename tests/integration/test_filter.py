@@ -279,7 +279,7 @@ def _dump_other(zoo_ns: ZooNamespace, family: int, compiled: CompiledFilter) -> 
     *(("-x", AF_UNIX, e) for e in UNIX_EXPRESSIONS + UNIX_BARE_EXPRESSIONS),
     ("-a", AF_UNIX, "src unix:/nonexistent or src *stream*"),  # a prefix switches later values' family
     *(("-0", AF_PACKET, e) for e in ["src link:ip", "src ip", "src all", "src *:lo", "src :lo", "dev lo",
-                                     "not dev lo", "autobound", "sport = :1", "src link:ipv6 or dev 1"]),
+                                     "not dev lo", "autobound", "sport = :1", "src link:ipv6 or dev 1", "src link:lldp", "src link:ipv4"]),
 ])
 def test_compiler_selects_unix_and_packet_like_ss(zoo_ns: ZooNamespace, option: str, family: int,
                                                   expression: str) -> None:

@@ -49,6 +49,7 @@ SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
+ETH_P_LLDP = 0x88CC  # named by an alias at the end of ss's table ("LLDP")
 NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4
 NETLINK_AUDIT = 9
@@ -356,6 +357,7 @@ def packet_sockets(zoo: Zoo) -> None:
         (socket.SOCK_DGRAM, ETH_P_IP, None),
         (socket.SOCK_RAW, ETH_P_ALL, "lo"),
         (socket.SOCK_DGRAM, ETH_P_IP, "lo"),
+        (socket.SOCK_RAW, ETH_P_LLDP, None),
     )
     for kind, proto, dev in specs:
         sock = zoo.hold(socket.socket(socket.AF_PACKET, kind, socket.htons(proto)))

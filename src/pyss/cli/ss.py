@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pyss import __version__
 from pyss.cli import write_names_as_bytes
 from pyss.cli.options import Option, UsageError, help_text, parse
+from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
-    FAMILY_NAMES,
     STATES_ALL,
     STATES_LISTENING,
     TABLE_BIT,

@@ -20,42 +20,17 @@ import sys
 from collections.abc import Sequence
 from typing import Final, NamedTuple, Protocol
 
-from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, AF_UNSPEC
+from pyss.names.protocols import ETHERTYPE_NUMBERS, FAMILY_NAMES, NETLINK_PROTOCOL_NUMBERS
+from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, AF_UNSPEC, AF_VSOCK
 
-AF_VSOCK: Final = 40
 PORT_ANY: Final = -1
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 _LONG_MAX = (1 << 63) - 1
 _ULONG_MAX = (1 << 64) - 1
 _C_SPACE = " \t\n\v\f\r"
 
-FAMILY_PREFIXES: Final = (
-    ("unix:", AF_UNIX), ("link:", AF_PACKET), ("netlink:", AF_NETLINK),
-    ("vsock:", AF_VSOCK), ("inet:", AF_INET), ("inet6:", AF_INET6),
-)
-
-# Ethertype names ss knows for link: filters (linux/if_ether.h values).
-ETHERTYPES: Final[dict[str, int]] = {
-    "loop": 0x0060, "pup": 0x0200, "pupat": 0x0201, "ip": 0x0800, "ipv4": 0x0800, "x25": 0x0805,
-    "arp": 0x0806, "bpq": 0x08FF, "ieeepup": 0x0A00, "ieeepupat": 0x0A01, "dec": 0x6000,
-    "dna_dl": 0x6001, "dna_rc": 0x6002, "dna_rt": 0x6003, "lat": 0x6004, "diag": 0x6005,
-    "cust": 0x6006, "sca": 0x6007, "rarp": 0x8035, "atalk": 0x809B, "aarp": 0x80F3,
-    "ipx": 0x8137, "ipv6": 0x86DD, "ppp_disc": 0x8863, "ppp_ses": 0x8864, "atmmpoa": 0x884C,
-    "atmfate": 0x8884, "802_3": 0x0001, "ax25": 0x0002, "all": 0x0003, "802_2": 0x0004,
-    "snap": 0x0005, "ddcmp": 0x0006, "wan_ppp": 0x0007, "ppp_mp": 0x0008, "localtalk": 0x0009,
-    "can": 0x000C, "ppptalk": 0x0010, "tr_802_2": 0x0011, "mobitex": 0x0015, "control": 0x0016,
-    "irda": 0x0017, "econet": 0x0018, "tipc": 0x88CA, "profinet": 0x8892, "aoe": 0x88A2,
-    "ethercat": 0x88A4, "802.1q": 0x8100, "802.1ad": 0x88A8, "mpls_uc": 0x8847,
-    "mpls_mc": 0x8848, "teb": 0x6558, "lldp": 0x88CC,
-}
-# Netlink protocol names ss knows for netlink: filters (linux/netlink.h values).
-NETLINK_PROTOCOLS: Final[dict[str, int]] = {
-    "rtnl": 0, "unused": 1, "usersock": 2, "fw": 3, "tcpdiag": 4, "nflog": 5, "xfrm": 6,
-    "selinux": 7, "iscsi": 8, "audit": 9, "fiblookup": 10, "connector": 11, "nft": 12,
-    "ip6fw": 13, "dec-rt": 14, "uevent": 15, "genl": 16, "scsi-trans": 18, "ecryptfs": 19,
-    "rdma": 20, "crypto": 21,
-}
-
+# The families a filter value may name with a "family:" prefix, in the order ss tries them.
+FAMILY_PREFIXES: Final = tuple((f"{name}:", FAMILY_NAMES[name]) for name in ("unix", "link", "netlink", "vsock", "inet", "inet6"))
 
 class ValueProblem(Exception):
     """A value word ss would refuse; the message says why, without the column."""
@@ -327,7 +302,7 @@ def _parse_link(word: str, addr: str, is_port: bool, context: ValueContext) -> H
         port = number
     if is_port or not addr or addr == "*":
         return HostSpec(word, AF_PACKET, AF_PACKET, port)
-    proto = _name_or_number(addr, ETHERTYPES.get(addr.lower()), 0xFFFF, "an ethertype")
+    proto = _name_or_number(addr, ETHERTYPE_NUMBERS.get(addr.lower()), 0xFFFF, "an ethertype")
     return HostSpec(word, AF_PACKET, AF_PACKET, port, 32, (Address(AF_PACKET, 32, _native_u32(proto)),))
 
 
@@ -341,7 +316,7 @@ def _parse_netlink(word: str, addr: str, is_port: bool) -> HostSpec:
         port = number
     if is_port or not addr or addr == "*":
         return HostSpec(word, AF_NETLINK, AF_NETLINK, port)
-    proto = _name_or_number(addr, NETLINK_PROTOCOLS.get(addr), 255, "a netlink protocol")
+    proto = _name_or_number(addr, NETLINK_PROTOCOL_NUMBERS.get(addr), 255, "a netlink protocol")
     return HostSpec(word, AF_NETLINK, AF_NETLINK, port, 32, (Address(AF_NETLINK, 32, _native_u32(proto)),))
 
 

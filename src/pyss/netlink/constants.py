@@ -16,6 +16,9 @@ AF_INET: Final = 2
 AF_INET6: Final = 10
 AF_NETLINK: Final = 16
 AF_PACKET: Final = 17
+AF_TIPC: Final = 30
+AF_VSOCK: Final = 40
+AF_XDP: Final = 44
 
 # linux/netlink.h
 NETLINK_ROUTE: Final = 0

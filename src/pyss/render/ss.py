@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
 from typing import Any, TextIO, TypeVar
 
+from pyss.names.protocols import ETHERTYPE_NAMES, NETLINK_PROTOCOL_NAMES
 from pyss.names.ss import HostNames, ServiceNames, interface_name, protocol_name
 from pyss.netlink.constants import (
     AF_INET,
@@ -52,26 +53,6 @@ STATE_NAMES = (
     "UNKNOWN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
     "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
 )
-
-# Ethertype names ss shows for packet sockets (from linux/if_ether.h's ETH_P_* names).
-ETHERTYPE_NAMES = {
-    0x0060: "loop", 0x0200: "pup", 0x0201: "pupat", 0x0800: "ip", 0x0805: "x25", 0x0806: "arp",
-    0x08FF: "bpq", 0x0A00: "ieeepup", 0x0A01: "ieeepupat", 0x6000: "dec", 0x6001: "dna_dl",
-    0x6002: "dna_rc", 0x6003: "dna_rt", 0x6004: "lat", 0x6005: "diag", 0x6006: "cust", 0x6007: "sca",
-    0x8035: "rarp", 0x809B: "atalk", 0x80F3: "aarp", 0x8137: "ipx", 0x86DD: "ipv6", 0x8863: "ppp_disc",
-    0x8864: "ppp_ses", 0x884C: "atmmpoa", 0x8884: "atmfate", 0x0001: "802_3", 0x0002: "ax25",
-    0x0003: "all", 0x0004: "802_2", 0x0005: "snap", 0x0006: "ddcmp", 0x0007: "wan_ppp", 0x0008: "ppp_mp",
-    0x0009: "localtalk", 0x000C: "can", 0x0010: "ppptalk", 0x0011: "tr_802_2", 0x0015: "mobitex",
-    0x0016: "control", 0x0017: "irda", 0x0018: "econet", 0x88CA: "tipc", 0x8892: "profinet",
-    0x88A2: "aoe", 0x88A4: "ethercat", 0x8100: "802.1Q", 0x88A8: "802.1ad", 0x8847: "mpls_uc",
-    0x8848: "mpls_mc", 0x6558: "teb",
-}
-
-NETLINK_PROTOCOL_NAMES = {
-    0: "rtnl", 1: "unused", 2: "usersock", 3: "fw", 4: "tcpdiag", 5: "nflog", 6: "xfrm", 7: "selinux",
-    8: "iscsi", 9: "audit", 10: "fiblookup", 11: "connector", 12: "nft", 13: "ip6fw", 14: "dec-rt",
-    15: "uevent", 16: "genl", 18: "scsi-trans", 19: "ecryptfs", 20: "rdma", 21: "crypto",
-}
 
 _V6_ANY = bytes(16)
 _STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
