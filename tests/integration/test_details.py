@@ -44,7 +44,7 @@ from pyss.netlink.requests import attribute
 from pyss.query import Details
 from pyss.records import InetSocket
 from pyss.render.details import details_text
-from pyss.system.processes import cgroup_path
+from pyss.system.cgroups import cgroup_path
 from tests.integration.harness import (
     PYSS,
     TOOL_ENV,

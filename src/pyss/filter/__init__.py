@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_SYNTAX", "EXIT_VALUE", "CompiledFilter", "FilterError", "compile_filter", "compile_filter_text"]
 
-_DEFAULT_EPHEMERAL = (1024, 4999)  # what ss assumes when it cannot read the range
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as source:
-            low, high = source.read().split()[:2]
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return _DEFAULT_EPHEMERAL
-
-
 def compile_filter(
     words: Sequence[str],
     *,
@@ -54,6 +42,7 @@ def compile_filter(
     from pyss.filter.states import leading_states
     from pyss.filter.tokens import file_lines, tokenize
     from pyss.filter.values import SystemResolver, ValueContext
+    from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE, ephemeral_port_range
 
     del numeric, resolve
     states, used = leading_states(words)
@@ -63,7 +52,7 @@ def compile_filter(
     tokens = [token for token in tokens if token.column > len(prefix)] if used else tokens
     context = ValueContext(resolver or SystemResolver(), preferred_family, tuple(service_protocols))
     expression, families = None, None
-    ephemeral = _ephemeral_range() if "autobound" in text else _DEFAULT_EPHEMERAL
+    ephemeral = ephemeral_port_range() if "autobound" in text else DEFAULT_EPHEMERAL_RANGE
     try:
         if tokens:
             from pyss.filter.parse import parse

@@ -8,12 +8,10 @@ from pyss.filter.ast import Node, format_expression, lower
 from pyss.filter.bytecode import BytecodeUnsupported, encode
 from pyss.filter.predicate import Judge, build
 from pyss.netlink.constants import AF_INET, AF_INET6
+from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE
 
 if TYPE_CHECKING:
     from pyss.records import SocketRecord
-
-DEFAULT_EPHEMERAL = (32768, 60999)
-
 
 def _accept(record: Any) -> bool:
     return True
@@ -36,7 +34,7 @@ class CompiledFilter:
                  "use_kernel")
 
     def __init__(self, expression: Node | None, states: int | None = None, families: int | None = None,
-                 state_words: tuple[str, ...] = (), ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL,
+                 state_words: tuple[str, ...] = (), ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL_RANGE,
                  use_kernel: bool = True) -> None:
         self.expression = expression
         self.states = states

@@ -14,7 +14,6 @@ Addresses are stored as the 16-byte memory image ss compares (its
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import Final, NamedTuple, Protocol
 
 from pyss.names.protocols import ETHERTYPE_NUMBERS, FAMILY_NAMES, NETLINK_PROTOCOL_NUMBERS
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, AF_UNSPEC, AF_VSOCK
+from pyss.netlink.decode import signed32
 
 PORT_ANY: Final = -1
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
@@ -76,30 +76,9 @@ class SystemResolver:
             return 0
 
     def cgroup_id(self, path: str) -> int | None:
-        # A cgroup2 directory's id is its inode number (kernfs node id).
-        candidates = [path]
-        relative = path.lstrip("/")
-        mount = _cgroup2_mount()
-        if relative and mount:
-            candidates.append(os.path.join(mount, relative))
-        for candidate in candidates:
-            try:
-                return os.stat(candidate).st_ino
-            except (OSError, ValueError):
-                continue
-        return None
+        from pyss.system.cgroups import cgroup_id
 
-
-def _cgroup2_mount() -> str | None:
-    try:
-        with open("/proc/mounts", encoding="utf-8", errors="replace") as mounts:
-            for line in mounts:
-                parts = line.split()
-                if len(parts) > 2 and parts[2] == "cgroup2":
-                    return parts[1]
-    except OSError:
-        return None
-    return None
+        return cgroup_id(path)
 
 
 # --- C number parsing (strtol/strtoul/sscanf %i semantics) -----------------------------
@@ -337,7 +316,7 @@ def _parse_vsock(word: str, addr: str, is_port: bool) -> HostSpec:
         number = get_unsigned(port_text)
         if number is None:
             raise ValueProblem(f'"{port_text}" is not a vsock port')
-        port = number - (1 << 32) if number > _INT_MAX else number
+        port = signed32(number)  # ss keeps the port in an int
     cid, bitlen = 0xFFFFFFFF, 0
     if not is_port and addr and addr != "*":
         number = get_unsigned(addr)

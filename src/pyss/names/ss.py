@@ -10,18 +10,7 @@ from __future__ import annotations
 import socket
 from functools import lru_cache
 
-_DEFAULT_EPHEMERAL = (1024, 4999)  # ss's fallback when the sysctl cannot be read
-
-
-@lru_cache(maxsize=1)
-def ephemeral_range() -> tuple[int, int]:
-    """The local port range ss will not translate to service names."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as sysctl:
-            low, high = sysctl.read().split()[:2]
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return _DEFAULT_EPHEMERAL
+from pyss.system.procfs import ephemeral_port_range
 
 
 class ServiceNames:
@@ -31,7 +20,7 @@ class ServiceNames:
 
     def __init__(self, proto: str) -> None:
         self._proto = proto
-        self._low, self._high = ephemeral_range()
+        self._low, self._high = ephemeral_port_range()
         self.cache: dict[int, str] = {0: "*"}  # hot loops read it directly and call only on a miss
 
     def __call__(self, port: int) -> str:

@@ -88,7 +88,7 @@ from pyss.netlink.constants import (
     UNIX_DIAG_SHUTDOWN,
     UNIX_DIAG_VFS,
 )
-from pyss.netlink.decode import attributes
+from pyss.netlink.decode import attributes, signed32
 from pyss.netlink.tcpinfo import (
     TCP_INFO_SIZE,
     TCP_INFO_STRUCT,
@@ -204,7 +204,7 @@ def _hex(value: int) -> str:
 
 def _int(value: int) -> str:
     """C's %d of a u32 stored in an int."""
-    return str(value - (1 << 32) if value > 0x7FFFFFFF else value)
+    return str(signed32(value))
 
 
 def _shutdown(mask: int) -> str:
@@ -443,7 +443,7 @@ def _inet_memory_text(attrs: dict[int, bytes]) -> str:
 # --- per-family formatters -------------------------------------------------------------------
 
 def _unresolved_cgroup(cgroup_id: int) -> str:
-    from pyss.system.processes import cgroup_path  # /sys/fs/cgroup lookups are I/O, kept out of this module
+    from pyss.system.cgroups import cgroup_path  # /sys/fs/cgroup lookups are I/O, kept out of this module
 
     return cgroup_path(cgroup_id)
 

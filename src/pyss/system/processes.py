@@ -23,7 +23,6 @@ import errno
 import marshal
 import os
 import signal
-import sys
 from collections.abc import Iterable
 from typing import NamedTuple, NoReturn
 
@@ -439,63 +438,3 @@ def users_text(found: UserMap, inode: int) -> str | None:
         return None
     entries = found.get(inode)
     return format_users(entries) if entries else None
-
-
-def selinux_enabled() -> bool:
-    """What libselinux's is_selinux_enabled() reports: selinuxfs mounted with a policy loaded."""
-    return os.path.exists("/sys/fs/selinux/enforce")
-
-
-# --- cgroup v2 ids -> paths (ss -e / --cgroup) -------------------------------------------
-
-def _cgroup2_mount() -> str | None:
-    """The first cgroup2 mount point in /proc/mounts, as iproute2's find_fs_mount finds it."""
-    try:
-        with open("/proc/mounts", encoding="utf-8", errors="surrogateescape") as mounts:
-            for line in mounts:
-                fields = line.split()
-                if len(fields) >= 3 and fields[2] == "cgroup2":
-                    return fields[1].replace("\\040", " ")
-    except OSError:
-        return None
-    return None
-
-
-def _walk_cgroups(mount: str) -> dict[int, str]:
-    """cgroup id (the directory's inode in cgroup2fs) -> path under the mount, root as '/'."""
-    paths: dict[int, str] = {}
-    try:
-        root_dev = os.stat(mount).st_dev
-    except OSError:
-        return paths
-    for directory, subdirs, _files in os.walk(mount):
-        try:
-            info = os.stat(directory)
-        except OSError:
-            continue
-        if info.st_dev != root_dev:  # iproute2 walks with FTW_MOUNT: stay on this mount
-            subdirs.clear()
-            continue
-        paths[info.st_ino] = directory[len(mount):] or "/"
-    return paths
-
-
-class CgroupNames:
-    """cgroup id -> path, from one walk of the cgroup2 mount made on first use (iproute2's cg_map)."""
-
-    def __init__(self) -> None:
-        self._paths: dict[int, str] | None = None
-
-    def __call__(self, cgroup_id: int) -> str:
-        if self._paths is None:
-            mount = _cgroup2_mount()
-            if mount is None:
-                # ss says this on every lookup; once is enough to explain the 'unreachable' paths.
-                sys.stderr.write("Failed to find cgroup2 mount\n")
-            self._paths = _walk_cgroups(mount) if mount is not None else {}
-        path = self._paths.get(cgroup_id)
-        return path if path is not None else f"unreachable:{cgroup_id:x}"
-
-
-cgroup_path = CgroupNames()
-"""The cgroup v2 path for an INET_DIAG_CGROUP_ID, or ss's 'unreachable:ID' when it is unknown."""

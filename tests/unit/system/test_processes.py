@@ -151,22 +151,6 @@ def test_format_users() -> None:
     assert users_text({5: entries}, 6) is None
 
 
-def test_cgroup_path_falls_back_to_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    names = processes.CgroupNames()
-    monkeypatch.setattr(processes, "_cgroup2_mount", lambda: None)
-    assert names(1) == "unreachable:1"
-    assert names(0x1F) == "unreachable:1f"
-
-
-def test_cgroup_path_walks_the_mount(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = str(tmp_path)
-    os.makedirs(f"{root}/system.slice/sshd.service")
-    monkeypatch.setattr(processes, "_cgroup2_mount", lambda: root)
-    names = processes.CgroupNames()
-    assert names(os.stat(root).st_ino) == "/"
-    assert names(os.stat(f"{root}/system.slice/sshd.service").st_ino) == "/system.slice/sshd.service"
-
-
 def test_thread_lookup_names_each_thread(pair: tuple[socket.socket, socket.socket]) -> None:
     import ctypes
     import threading

@@ -1,0 +1,75 @@
+"""cgroup v2: where the hierarchy is mounted, and ids <-> paths (ss -e and --cgroup, the filter's cgroup)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from pyss.system.procfs import read_text
+
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def cgroup2_mount(mounts_path: str = "/proc/mounts") -> str | None:
+    """The first cgroup2 mount point, as iproute2's find_fs_mount finds it (getmntent's octal escapes undone)."""
+    for line in (read_text(mounts_path) or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == "cgroup2":
+            return _OCTAL_ESCAPE.sub(lambda match: chr(int(match[1], 8)), fields[1])
+    return None
+
+
+def cgroup_id(path: str) -> int | None:
+    """The id of a cgroup given as a path (absolute, or under the cgroup2 mount): its directory's inode."""
+    candidates = [path]
+    relative = path.lstrip("/")
+    mount = cgroup2_mount()
+    if relative and mount:
+        candidates.append(os.path.join(mount, relative))
+    for candidate in candidates:
+        try:
+            return os.stat(candidate).st_ino
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _walk_cgroups(mount: str) -> dict[int, str]:
+    """cgroup id (the directory's inode in cgroup2fs) -> path under the mount, root as '/'."""
+    paths: dict[int, str] = {}
+    try:
+        root_dev = os.stat(mount).st_dev
+    except OSError:
+        return paths
+    for directory, subdirs, _files in os.walk(mount):
+        try:
+            info = os.stat(directory)
+        except OSError:
+            continue
+        if info.st_dev != root_dev:  # iproute2 walks with FTW_MOUNT: stay on this mount
+            subdirs.clear()
+            continue
+        paths[info.st_ino] = directory[len(mount):] or "/"
+    return paths
+
+
+class CgroupNames:
+    """cgroup id -> path, from one walk of the cgroup2 mount made on first use (iproute2's cg_map)."""
+
+    def __init__(self) -> None:
+        self._paths: dict[int, str] | None = None
+
+    def __call__(self, cgroup_id: int) -> str:
+        if self._paths is None:
+            mount = cgroup2_mount()
+            if mount is None:
+                # ss says this on every lookup; once is enough to explain the 'unreachable' paths.
+                sys.stderr.write("Failed to find cgroup2 mount\n")
+            self._paths = _walk_cgroups(mount) if mount is not None else {}
+        path = self._paths.get(cgroup_id)
+        return path if path is not None else f"unreachable:{cgroup_id:x}"
+
+
+cgroup_path = CgroupNames()
+"""The cgroup v2 path for an INET_DIAG_CGROUP_ID, or ss's 'unreachable:ID' when it is unknown."""
