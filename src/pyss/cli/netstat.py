@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, cast
 
-from pyss.cli import write_names_as_bytes
+from pyss.cli import guarded, open_output
 from pyss.cli.options import Option, UsageError
 from pyss.cli.options import parse as parse_options
 from pyss.netlink.constants import (
@@ -558,7 +558,11 @@ def run(flags: Flags) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    write_names_as_bytes()
+    open_output()
+    return guarded(PROG, lambda: _main(args))
+
+
+def _main(args: list[str]) -> int:
     try:
         try:
             flags = parse(args)
@@ -597,11 +601,6 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # the reader went away (| head): stop quietly, and keep Python's exit-time flush from complaining
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
 
 
 if __name__ == "__main__":

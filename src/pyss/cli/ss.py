@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyss import __version__
-from pyss.cli import write_names_as_bytes
+from pyss.cli import guarded, open_output
 from pyss.cli.options import Option, UsageError, help_text, parse
 from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
@@ -104,9 +104,13 @@ class Fatal(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     # Die quietly on a closed pipe (`pyss -tan | head`), as ss does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    write_names_as_bytes()
+    open_output()
+    return guarded(PROGRAM, lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+
+
+def _main(argv: list[str]) -> int:
     try:
-        return run(list(sys.argv[1:] if argv is None else argv))
+        return run(argv)
     except Fatal as fatal:
         sys.stderr.write(f"{PROGRAM}: {fatal}\n")
         return fatal.status
@@ -248,23 +252,40 @@ def _compile_filter(words: list[str], filter_file: str | None, selection: Select
 
     file_text = None
     if filter_file is not None:
-        file_text = sys.stdin.read() if filter_file.startswith("-") else _read(filter_file)
+        file_text = _read_filter_file(filter_file)
     # ss looks service names up only in the tables it dumps: `:ssh` fails when neither tcp nor udp is.
     tables = selection.build()[0]  # the tables do not depend on the filter's states
     protocols = tuple(name for name in ("udp", "tcp") if tables & TABLE_BIT[name])
     try:
-        return compile_filter(words, file_text=file_text, preferred_family=selection.preferred_family,
-                              service_protocols=protocols)
+        compiled = compile_filter(words, file_text=file_text, preferred_family=selection.preferred_family,
+                                  service_protocols=protocols)
     except FilterError as error:
         raise Fatal(str(error), error.status) from None
+    for warning in compiled.warnings:
+        _warn(warning)
+    return compiled
 
 
-def _read(path: str) -> str:
+# A filter file is read whole before parsing; ss reads any length line by line, but a real filter
+# is a few kilobytes and this keeps `-F /dev/zero` from reading forever.
+MAX_FILTER_FILE = 1 << 20
+
+
+def _read_filter_file(path: str) -> str:
+    """The file's text (``-`` and ``-...``: stdin, as ss), decoded as argv words are: bytes that are
+    not UTF-8 become surrogates, which the value parser then refuses as ss refuses them."""
     try:
-        with open(path) as source:
-            return source.read()
+        if path.startswith("-"):
+            data = sys.stdin.buffer.read(MAX_FILTER_FILE + 1)
+        else:
+            # A FIFO is allowed: it is how `-F <(command)` reaches pyss.
+            with open(path, "rb") as source:
+                data = source.read(MAX_FILTER_FILE + 1)
     except OSError as error:
-        raise Fatal(f"cannot read filter file {path}: {error.strerror}", EXIT_USAGE) from None
+        raise Fatal(f"cannot read filter file {path}: {error.strerror or error}", EXIT_USAGE) from None
+    if len(data) > MAX_FILTER_FILE:
+        raise Fatal(f"filter file {path} is longer than {MAX_FILTER_FILE} bytes", EXIT_USAGE)
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _screen_width() -> int | None:

@@ -58,7 +58,9 @@ def compile_filter(
             from pyss.filter.parse import parse
 
             expression, families = parse(text, tokens, context)
-        return CompiledFilter(expression, states, families, tuple(words[:used]), ephemeral)
+        compiled = CompiledFilter(expression, states, families, tuple(words[:used]), ephemeral)
+        compiled.warnings = tuple(context.notes)
+        return compiled
     except RecursionError:
         # ss's parser has a deep stack; pyss's recursive descent gives up at ~50 nested levels.
         raise FilterError("the filter nests parentheses or `not` too deeply", text, 1, EXIT_SYNTAX) from None

@@ -31,7 +31,7 @@ class CompiledFilter:
     """
 
     __slots__ = ("_judges", "_program", "ephemeral", "expression", "families", "state_words", "states",
-                 "use_kernel")
+                 "use_kernel", "warnings")
 
     def __init__(self, expression: Node | None, states: int | None = None, families: int | None = None,
                  state_words: tuple[str, ...] = (), ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL_RANGE,
@@ -42,6 +42,7 @@ class CompiledFilter:
         self.state_words = state_words
         self.ephemeral = ephemeral
         self.use_kernel = use_kernel
+        self.warnings: tuple[str, ...] = ()  # things ss accepts silently that the user should hear about
         self._judges: dict[type, Judge] = {}
         self._program: bytes | None = None
         if expression is not None:
@@ -66,6 +67,7 @@ class CompiledFilter:
         """The same filter judging everything in Python (after the kernel refused the bytecode)."""
         twin = CompiledFilter(None, self.states, self.families, self.state_words, self.ephemeral, use_kernel=False)
         twin.expression, twin._judges, twin._program = self.expression, self._judges, self._program
+        twin.warnings = self.warnings
         return twin
 
     @property

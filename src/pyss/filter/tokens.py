@@ -68,6 +68,11 @@ def file_lines(text: str) -> list[str]:
     pyss keeps for compatibility, lines starting with ``0``.
     """
     lines = []
+    if "\0" in text:
+        # ss's fgets-based reader would silently drop the rest of the line; say so instead.
+        line = text[text.rfind("\n", 0, text.index("\0")) + 1:].split("\n", 1)[0]
+        raise FilterError("a filter file line holds a NUL byte", line.replace("\0", "\\0")[:60],
+                          line.index("\0") + 1, EXIT_SYNTAX)
     for line in text.split("\n"):
         if len(line) > MAX_FILE_LINE:
             raise FilterError("a filter file line is longer than 1022 characters", line[:40] + "...", 1023,

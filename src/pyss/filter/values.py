@@ -24,6 +24,7 @@ from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_
 from pyss.netlink.decode import signed32
 
 PORT_ANY: Final = -1
+PORT_MAX: Final = 0xFFFF
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
 _LONG_MAX = (1 << 63) - 1
 _ULONG_MAX = (1 << 64) - 1
@@ -54,7 +55,7 @@ class SystemResolver:
     def hosts(self, name: str, family: int) -> list[tuple[int, bytes]]:
         try:
             infos = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
+        except (OSError, ValueError):  # ValueError: a NUL byte; UnicodeError: a lone surrogate
             return []
         found: list[tuple[int, bytes]] = []
         for fam, _type, _proto, _canon, sockaddr in infos:
@@ -66,7 +67,7 @@ class SystemResolver:
     def service(self, name: str, protocol: str) -> int | None:
         try:
             return socket.getservbyname(name, protocol)
-        except (OSError, UnicodeError):
+        except (OSError, ValueError):  # ValueError: a NUL byte; UnicodeError: a lone surrogate
             return None
 
     def ifindex(self, name: str) -> int:
@@ -182,13 +183,14 @@ class CgroupSpec(NamedTuple):
 class ValueContext:
     """Settings ss's lexer reads while it parses values (mutable: a family prefix switches the family)."""
 
-    __slots__ = ("preferred_family", "resolver", "service_protocols")
+    __slots__ = ("notes", "preferred_family", "resolver", "service_protocols")
 
     def __init__(self, resolver: Resolver | None = None, preferred_family: int = AF_UNSPEC,
                  service_protocols: Sequence[str] = ("udp", "tcp")) -> None:
         self.resolver: Resolver = resolver if resolver is not None else SystemResolver()
         self.preferred_family = preferred_family  # the last of -4/-6/-0/-x/-f, or a value's family prefix
         self.service_protocols = tuple(service_protocols)  # tables dumped among tcp and udp
+        self.notes: list[str] = []  # values ss accepts silently that pyss warns about
 
 
 def _memory(packed: bytes) -> bytes:
@@ -370,6 +372,10 @@ def _parse_inet(word: str, addr: str, scope: int, is_port: bool, context: ValueC
     if port_text and not port_text.startswith("*"):
         number = get_integer(port_text)
         port = number if number is not None else _service_port(port_text, context)
+        if not 0 <= port <= PORT_MAX:
+            # ss takes any C int here: past 65535 it matches no socket, and -1 means "any port".
+            context.notes.append(f'port "{port_text}" is out of range (0-{PORT_MAX}): ss accepts it, '
+                                 f"but it {'matches any port' if port == PORT_ANY else 'is no port a socket has'}")
     if is_port or not addr or addr.startswith("*"):
         return HostSpec(word, AF_UNSPEC, scope, port)
     prefix = parse_prefix(addr, scope)

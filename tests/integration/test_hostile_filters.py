@@ -1,0 +1,74 @@
+"""Hostile and careless filter input, next to the real ss: endless files, NUL bytes, bytes that are
+not UTF-8, deep nesting, ports out of range. One clear line and ss's exit status, never a traceback
+or an endless read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import NsRun, ZooNamespace, assert_same_rows, has_traceback
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: runs sockets in a private network namespace")
+
+
+def stderr_lines(run: NsRun) -> list[str]:
+    return run.stderr.decode("utf-8", "replace").splitlines()
+
+
+def assert_one_clean_line(run: NsRun) -> None:
+    assert not has_traceback(run.stderr), run.stderr.decode(errors="replace")
+    assert len(stderr_lines(run)) == 1, run.stderr.decode(errors="replace")
+
+
+def test_an_endless_filter_file_is_refused_at_once_with_ss_status(zoo_ns: ZooNamespace) -> None:
+    expected = zoo_ns.ss("-tan", "-F", "/dev/zero")  # ss: "Invalid line"
+    found = zoo_ns.pyss("-tan", "-F", "/dev/zero")  # before: read forever, 4 GB in 10 s
+    assert found.returncode == expected.returncode == 255
+    assert_one_clean_line(found)
+    assert found.stdout == b""
+
+
+def test_a_huge_filter_file_is_refused(zoo_ns: ZooNamespace, tmp_path: Path) -> None:
+    huge = tmp_path / "huge"
+    huge.write_bytes(b"# comment\n" * 200_000)  # 2 MB of lines ss would skip
+    found = zoo_ns.pyss("-tan", "-F", str(huge))
+    assert found.returncode == 255
+    assert stderr_lines(found) == [f"pyss: filter file {huge} is longer than 1048576 bytes"]
+
+
+def test_a_nul_byte_in_a_filter_file_is_a_filter_error(zoo_ns: ZooNamespace, tmp_path: Path) -> None:
+    # ss reads the line up to the NUL and drops the rest silently; pyss refuses the line instead.
+    path = tmp_path / "nul"
+    path.write_bytes(b"dport = :22\0 or dport = :80\n")
+    found = zoo_ns.pyss("-tan", "-F", str(path))  # before: a ValueError traceback from getservbyname
+    assert found.returncode == 255
+    assert stderr_lines(found) == ['pyss: bad filter at column 12: "dport = :22\\0 or dport = :80": '
+                                   "a filter file line holds a NUL byte"]
+
+
+@pytest.mark.parametrize("content", [b"dport = :\xff\xfe\n", b"src \xff\xfe\n", b"dev \xc3\x28\n",
+                                     b"state \xff\n", b"\xff\n"])
+def test_bytes_that_are_not_utf8_in_a_filter_file_fail_as_in_ss(
+        zoo_ns: ZooNamespace, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "latin"
+    path.write_bytes(content)
+    expected = zoo_ns.ss("-tan", "-F", str(path))
+    found = zoo_ns.pyss("-tan", "-F", str(path))  # before: a UnicodeDecodeError traceback
+    assert found.returncode == expected.returncode != 0
+    assert_one_clean_line(found)
+    # the offending bytes are shown as they are, as ss shows them
+    assert content.strip().split()[-1] in found.stderr
+
+
+@pytest.mark.parametrize("words", [["dport", "=", ":99999"], ["sport", ">", ":70000"], ["dport", "=", ":-1"],
+                                   ["dport", "=", ":0x10000"]])
+def test_a_port_out_of_range_is_accepted_as_ss_does_but_said(zoo_ns: ZooNamespace, words: list[str]) -> None:
+    expected = zoo_ns.ss("-tan", *words)
+    found = zoo_ns.pyss("-tan", *words)
+    assert expected.returncode == 0
+    assert_same_rows(expected, found, normalise=True, ordered=False)
+    (line,) = stderr_lines(found)  # before: nothing said
+    assert line.startswith(f'pyss: port "{words[2][1:]}" is out of range (0-65535)')
