@@ -84,9 +84,15 @@ def open_output() -> None:
         sys.stderr = open(2, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
     elif isinstance(sys.stderr, io.TextIOWrapper) and sys.stderr.encoding.lower().replace("-", "") == "utf8":
         sys.stderr.reconfigure(errors="surrogateescape")  # a bad word is echoed as the bytes typed, as ss does
-    interactive = os.isatty(1)
+    if sys.stdout is not None and sys.stdout is not sys.__stdout__:
+        # A caller's own stream (main() run in-process, a test capturing output): its errors are its own.
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape")
+        return
+    if sys.stdout is not None:
+        sys.stdout.flush()
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(_Output()), encoding="utf-8", errors="surrogateescape",
-                                  line_buffering=interactive)
+                                  line_buffering=os.isatty(1))
 
 
 def guarded(program: str, body: Callable[[], int]) -> int:
