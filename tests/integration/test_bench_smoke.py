@@ -112,7 +112,7 @@ def test_a_failing_load_reports_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -
 def test_harness_smoke_run_writes_a_results_table(tmp_path: Path) -> None:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--sizes", "1k", "--repeat", "1",
+        [sys.executable, str(BENCH / "run.py"), "--sizes", "1k", "--repeat", "1", "--rounds", "2",
          "--json", str(tmp_path / "latest.json"), "--docs", str(tmp_path)],
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -128,6 +128,34 @@ def test_harness_smoke_run_writes_a_results_table(tmp_path: Path) -> None:
     measured = {row["command"]: row for row in results["rows"] if row["comparison"] == "tan"}
     assert measured["ss -tan"]["median"] > 0
     assert measured["ss -tan"]["rss_kb"] > 0
+    assert [len(times) for times in measured["ss -tan"]["rounds"]] == [1, 1]  # a headline comparison: each round
+    summary = next(row for row in results["rows"] if row["comparison"] == "summary" and row["status"] == "ok")
+    assert len(summary["rounds"]) == 1
     assert {t["key"] for t in results["targets"]} == {t.key for t in importlib.import_module("suite").TARGETS}
     assert "## Targets" in (tmp_path / "benchmarks.md").read_text()
     assert (tmp_path / "benchmarks.png").exists()
+
+
+def test_a_subset_run_times_only_its_rows_and_writes_no_docs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--only", "startup", "--sizes", "0", "--repeat", "2",
+         "--json", str(tmp_path / "subset.json")],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "subset.json").read_text())
+    assert {(row["comparison"], row["command"]) for row in results["rows"]} == {
+        ("startup", "pyss -tan"), ("startup", "python -c pass")}
+    python = next(row for row in results["rows"] if row["command"] == "python -c pass")
+    # The reference interpreter is pyss's own, never a shim script.
+    assert python["status"] == "ok"
+    assert [len(times) for times in python["rounds"]] == [2, 2, 2]
+    assert not (tmp_path / "benchmarks.md").exists()
+    assert "startup" in done.stdout
+
+
+def test_unknown_comparison_is_refused() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--only", "nope"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "unknown comparison nope" in done.stderr

@@ -53,8 +53,9 @@ def test_fewer_repetitions_as_runs_get_longer() -> None:
 
 
 def _row(n: int, comparison: str, command: str, times: list[float], rss: int | None = None,
-         status: str = "ok") -> Any:
-    return suite.Row(n, comparison, command, command, status=status, times=times, rss_kb=rss)
+         status: str = "ok", *more_rounds: list[float]) -> Any:
+    rounds = [times, *more_rounds] if times or more_rounds else []
+    return suite.Row(n, comparison, command, command, status=status, rounds=rounds, rss_kb=rss)
 
 
 def test_row_median_is_none_when_not_measured() -> None:
@@ -63,9 +64,16 @@ def test_row_median_is_none_when_not_measured() -> None:
 
 
 def test_row_round_trips_through_json() -> None:
-    row = _row(1000, "tan", "ss -tan", [0.1, 0.2], rss=3000)
+    row = _row(1000, "tan", "ss -tan", [0.1, 0.2], 3000, "ok", [0.3])
     again = suite.Row.from_json(row.to_json())
     assert again == row
+    assert again.times == [0.1, 0.2, 0.3]
+
+
+def test_results_from_before_rounds_read_as_one_round() -> None:
+    old = {"n": 0, "comparison": "tan", "command": "x", "argv": "x", "status": "ok", "times": [0.1, 0.3],
+           "median": 0.2, "rss_kb": None}
+    assert suite.Row.from_json(old).rounds == [[0.1, 0.3]]
 
 
 TAN = suite.Target("t", "pyss <= ss", "tan", "pyss -tan", "ss -tan", 1.0, 100_000)
@@ -77,6 +85,34 @@ def test_judge_passes_and_fails_on_the_median_ratio() -> None:
     good = suite.judge(TAN, fast, [100_000])
     assert (good.verdict, good.n, good.value) == ("PASS", 100_000, pytest.approx(0.8))
     assert suite.judge(TAN, slow, [100_000]).verdict == "FAIL"
+
+
+def test_judge_holds_a_target_to_its_worst_round_and_shows_the_best() -> None:
+    # Round 2 is lucky (0.5x), round 1 unlucky (1.2x): a target of 1.0 fails on round 1.
+    rows = [_row(100_000, "tan", "pyss -tan", [0.6, 0.6], None, "ok", [0.25, 0.25], [0.4]),
+            _row(100_000, "tan", "ss -tan", [0.5, 0.5], None, "ok", [0.5, 0.5], [0.5])]
+    verdict = suite.judge(TAN, rows, [100_000])
+    assert verdict.verdict == "FAIL"
+    assert (verdict.value, verdict.best, verdict.rounds) == (pytest.approx(1.2), pytest.approx(0.5), 3)
+    assert suite.round_ratios(rows[0], rows[1]) == [pytest.approx(1.2), pytest.approx(0.5), pytest.approx(0.8)]
+
+
+def test_ratios_pair_rounds_and_skip_a_round_one_side_lacks() -> None:
+    subject = _row(0, "tan", "a", [1.0], None, "ok", [2.0])
+    reference = _row(0, "tan", "b", [2.0])
+    assert suite.round_ratios(subject, reference) == [0.5]
+
+
+def test_tan_targets_hold_at_every_size() -> None:
+    sizes = {t.n for t in suite.TARGETS if t.comparison == "tan" and t.reference == "ss -tan"}
+    assert sizes == {10_000, 50_000, 100_000}
+    assert len({t.key for t in suite.TARGETS}) == len(suite.TARGETS)
+
+
+def test_headline_comparisons_run_in_every_round() -> None:
+    headline = {c.key for c in suite.COMPARISONS if c.headline}
+    assert {"tan", "filter", "tanp", "netstat", suite.STARTUP} <= headline
+    assert "summary" not in headline
 
 
 def test_judge_falls_back_to_the_largest_size_and_says_so() -> None:
@@ -123,13 +159,19 @@ def test_table_gives_first_over_this_ratios_and_na_reasons() -> None:
         _row(1000, "tan", "netstat -tan", [], status="n/a: timeout after 60 s"),
     ]
     lines = suite.table_rows(rows)
-    assert lines[0][:5] == ["N", "comparison", "command", "median s", "first/this"]
-    assert lines[1] == ["1k", "tan", "pyss -tan", "0.2000", "", "2.0", "1"]
-    assert lines[2][3:5] == ["0.1000", "2.00"]
+    assert lines[0][:7] == ["N", "comparison", "command", "median s", "round medians s", "first/this worst", "best"]
+    assert lines[1] == ["1k", "tan", "pyss -tan", "0.2000", "", "", "", "2.0", "1"]
+    assert lines[2][3:7] == ["0.1000", "", "2.00", ""]
     assert lines[3][3] == "n/a: timeout after 60 s"
     text = suite.format_table(lines)
     assert len(text.splitlines()) == 4
     assert text.splitlines()[2].endswith("1")
+
+
+def test_table_shows_each_round_and_the_worst_and_best_ratio() -> None:
+    rows = [_row(0, "tan", "pyss -tan", [0.2], None, "ok", [0.1]), _row(0, "tan", "ss -tan", [0.1], None, "ok", [0.1])]
+    line = suite.table_rows(rows)[2]
+    assert line[4:7] == ["0.1000 0.1000", "2.00", "1.00"]
 
 
 def test_verdict_table_lists_every_target() -> None:
