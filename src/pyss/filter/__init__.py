@@ -17,13 +17,12 @@ if TYPE_CHECKING:
     from pyss.filter.compiled import CompiledFilter
     from pyss.filter.values import Resolver
 
-__all__ = ["EXIT_SYNTAX", "EXIT_VALUE", "CompiledFilter", "FilterError", "compile_filter", "compile_filter_text"]
+__all__ = ["EXIT_SYNTAX", "EXIT_VALUE", "CompiledFilter", "FilterError", "compile_filter"]
+
 
 def compile_filter(
     words: Sequence[str],
     *,
-    numeric: bool = False,
-    resolve: bool = False,
     file_text: str | None = None,
     preferred_family: int = 0,
     service_protocols: Sequence[str] = ("udp", "tcp"),
@@ -34,9 +33,8 @@ def compile_filter(
     ``preferred_family`` is the last family set by -4/-6/-0/-x/-f (ss reads
     bare values in it: under -x, ``src *foo*`` is a unix path pattern);
     ``service_protocols`` the tables among tcp/udp being dumped (service
-    names are looked up there). ``numeric``/``resolve`` do not change what
-    a filter selects (ss resolves names in filters regardless) and are
-    accepted for symmetry with the output options. Raises FilterError.
+    names are looked up there). -n and -r do not change what a filter
+    selects (ss resolves names in filters regardless). Raises FilterError.
     """
     from pyss.filter.compiled import CompiledFilter
     from pyss.filter.states import leading_states
@@ -44,7 +42,6 @@ def compile_filter(
     from pyss.filter.values import SystemResolver, ValueContext
     from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE, ephemeral_port_range
 
-    del numeric, resolve
     states, used = leading_states(words)
     lines = file_lines(file_text) if file_text is not None else []
     prefix = " ".join(words[:used])
@@ -64,8 +61,3 @@ def compile_filter(
     except RecursionError:
         # ss's parser has a deep stack; pyss's recursive descent gives up at ~50 nested levels.
         raise FilterError("the filter nests parentheses or `not` too deeply", text, 1, EXIT_SYNTAX) from None
-
-
-def compile_filter_text(text: str, **options: object) -> CompiledFilter:
-    """Compile a filter given as one string (e.g. a ``-F`` file's content)."""
-    return compile_filter([], file_text=text, **options)  # type: ignore[arg-type]

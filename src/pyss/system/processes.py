@@ -4,7 +4,7 @@ The scan is ss's (user_ent_hash_build) with the same visible result: every
 process directory /proc/PID (threads are not visited), every fd whose link
 reads ``socket:[INODE]``, the command name from /proc/PID/stat up to the first
 ')'. For one inode ss lists the holders newest-first (it pushes each find on
-the front of a hash chain), so :func:`format_users` prints them in reverse
+the front of a hash chain), so :class:`UserLookup` prints them in reverse
 scan order.
 
 Processes and fds come and go during the scan, and an unprivileged user may
@@ -425,16 +425,3 @@ def _scan_task_links(pid: str, tid: str, found: dict[str, list[tuple[str, str, s
         pass
     finally:
         os.close(directory)
-
-
-def format_users(entries: list[User]) -> str:
-    """The body of ss's ``users:(...)``: ("comm",pid=P,fd=F),... newest-found first."""
-    return ",".join([f'("{u.comm}",pid={u.pid},fd={u.fd})' for u in reversed(entries)])
-
-
-def users_text(found: UserMap, inode: int) -> str | None:
-    """format_users for one socket, or None when no visible process holds it (or inode 0)."""
-    if not inode:
-        return None
-    entries = found.get(inode)
-    return format_users(entries) if entries else None

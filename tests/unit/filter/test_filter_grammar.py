@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.unit.filter.fake_resolver import FakeResolver
 
-from pyss.filter import FilterError, compile_filter, compile_filter_text
+from pyss.filter import FilterError, compile_filter
 from pyss.filter.ast import And, Autobound, Cond, Node, Not, Or, format_expression
 from pyss.filter.compiled import CompiledFilter
 from pyss.filter.tokens import file_lines, tokenize
@@ -90,7 +90,7 @@ def test_file_lines_skip_comments_like_ss() -> None:
 
 
 def test_filter_text_from_a_file() -> None:
-    compiled = compile_filter_text("# ssh either way\nsport = :22\nor dport = :22\n", resolver=FakeResolver())
+    compiled = compile_filter([], file_text="# ssh either way\nsport = :22\nor dport = :22\n", resolver=FakeResolver())
     assert str(compiled) == "sport = :22 or dport = :22"
 
 

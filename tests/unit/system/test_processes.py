@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from pyss.system import processes
-from pyss.system.processes import User, UserLookup, UserScan, format_users, parse_comm, scan_users, users_text
+from pyss.system.processes import User, UserLookup, UserScan, parse_comm, scan_users
 
 
 def inode_of(sock: socket.socket) -> int:
@@ -45,7 +45,7 @@ def test_every_holder_listed_newest_first_as_ss_does(pair: tuple[socket.socket, 
         entries = found[inode_of(left)]
         assert [user.fd for user in entries] == sorted([left.fileno(), duplicate])  # scan order: fd order
         comm = own_comm()
-        assert users_text(found, inode_of(left)) == (
+        assert UserLookup(workers=0)(inode_of(left)) == (
             f'("{comm}",pid={os.getpid()},fd={max(left.fileno(), duplicate)}),'
             f'("{comm}",pid={os.getpid()},fd={min(left.fileno(), duplicate)})'
         )
@@ -142,13 +142,6 @@ def test_unreadable_fd_directories_are_skipped(call: str, monkeypatch: pytest.Mo
 ])
 def test_comm_parsing_follows_ss(stat: bytes, comm: str) -> None:
     assert parse_comm(stat) == comm
-
-
-def test_format_users() -> None:
-    entries = [User("nginx", 10, 6), User("nginx", 11, 6)]
-    assert format_users(entries) == '("nginx",pid=11,fd=6),("nginx",pid=10,fd=6)'
-    assert users_text({5: entries}, 5) == format_users(entries)
-    assert users_text({5: entries}, 6) is None
 
 
 def test_thread_lookup_names_each_thread(pair: tuple[socket.socket, socket.socket]) -> None:
