@@ -11,8 +11,9 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable, Iterator
 from itertools import chain, repeat
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
+from pyss.names.netids import INET_NETIDS
 from pyss.netlink import requests, transport
 from pyss.netlink.constants import (
     AF_INET,
@@ -52,21 +53,12 @@ from pyss.netlink.decode import (
     is_missing_module,
     walk,
 )
-from pyss.query import Query
-from pyss.records import INET_NETIDS, InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.query import Extensions, Query
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.system.proc_net import read_proc_inet
 
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
-
-
-class Extensions(NamedTuple):
-    """Extra per-socket information to ask the kernel for (chosen by the detail flags)."""
-
-    inet: int = 0
-    unix: int = 0
-    packet: int = 0
-    netlink: int = 0
 
 
 class UnsupportedTable(Exception):
@@ -153,10 +145,10 @@ def _table_dumps(
     query: Query, extensions: Extensions, columns: bool, read_ahead: bool
 ) -> Iterator[tuple[type, TableDump]]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
-        yield NetlinkSocket, lambda: _netlink(extensions)
+        yield NetlinkSocket, _netlink
     if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
             and query.states & (1 << TCP_CLOSE):
-        yield PacketSocket, lambda: _packet(extensions)
+        yield PacketSocket, _packet
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
         yield UnixSocket, lambda: _unix(query, extensions)
     if query.has_family(AF_INET) or query.has_family(AF_INET6):
@@ -251,13 +243,13 @@ def _unix(query: Query, extensions: Extensions) -> Iterator[SocketRecord]:
     return filter(wanted_type, records)
 
 
-def _packet(extensions: Extensions) -> Iterator[SocketRecord]:
+def _packet() -> Iterator[SocketRecord]:
     show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT
-    return _open(requests.packet_request(show | extensions.packet), decode_packet, "packet")
+    return _open(requests.packet_request(show), decode_packet, "packet")
 
 
-def _netlink(extensions: Extensions) -> Iterator[SocketRecord]:
-    show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO | extensions.netlink
+def _netlink() -> Iterator[SocketRecord]:
+    show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO
     return _open(requests.netlink_request(show), decode_netlink, "netlink")
 
 

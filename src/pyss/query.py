@@ -20,12 +20,22 @@ from pyss.netlink.constants import (
     AF_UNIX,
     AF_VSOCK,
     AF_XDP,
+    INET_DIAG_CONG,
+    INET_DIAG_INFO,
+    INET_DIAG_MEMINFO,
+    INET_DIAG_SKMEMINFO,
+    INET_DIAG_TCLASS,
+    INET_DIAG_TOS,
+    INET_DIAG_VEGASINFO,
     TCP_CLOSE,
     TCP_ESTABLISHED,
     TCP_LISTEN,
     TCP_SYN_RECV,
     TCP_TIME_WAIT,
     TCPF_ALL,
+    UDIAG_SHOW_ICONS,
+    UDIAG_SHOW_MEMINFO,
+    UDIAG_SHOW_VFS,
 )
 
 if TYPE_CHECKING:
@@ -161,6 +171,42 @@ class Details(NamedTuple):
     tos: bool = False
     cgroup: bool = False
     oneline: bool = False
+
+
+def wants_details(details: Details) -> bool:
+    """True when some flag puts text in ss's Process column."""
+    return bool(details.options or details.extended or details.memory or details.info or details.processes
+                or details.bpf or details.tos or details.cgroup)
+
+
+class Extensions(NamedTuple):
+    """What the detail flags add to the kernel requests, beyond what every dump asks for (see pyss.dump).
+
+    ``inet`` is inet_diag_req_v2.idiag_ext, ``unix`` is added to unix_diag_req.udiag_show. Packet and
+    netlink requests gain nothing: ss always asks those for everything it can print.
+    """
+
+    inet: int = 0
+    unix: int = 0
+
+
+def _ext_bit(attr: int) -> int:
+    return 1 << (attr - 1)
+
+
+def extensions(details: Details) -> Extensions:
+    """The request bits ss sets for these detail flags."""
+    inet = unix = 0
+    if details.memory:
+        inet |= _ext_bit(INET_DIAG_MEMINFO) | _ext_bit(INET_DIAG_SKMEMINFO)
+        unix |= UDIAG_SHOW_MEMINFO
+    if details.info:
+        inet |= _ext_bit(INET_DIAG_INFO) | _ext_bit(INET_DIAG_VEGASINFO) | _ext_bit(INET_DIAG_CONG)
+    if details.tos:
+        inet |= _ext_bit(INET_DIAG_TOS) | _ext_bit(INET_DIAG_TCLASS)
+    if details.extended:
+        unix |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS
+    return Extensions(inet, unix)
 
 
 class Query(NamedTuple):

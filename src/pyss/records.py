@@ -7,26 +7,13 @@ them into text is the renderers' job. Optional extensions the kernel appends
 (tcp_info, memory, timers, ...) stay as the raw attribute block in ``attrs``
 and are decoded on demand by :mod:`pyss.netlink.decode`, because the default
 output never needs them and decoding them costs time on every socket.
+Records import nothing from pyss: every other layer may use them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import NamedTuple
-
-from pyss.netlink.constants import (
-    IPPROTO_RAW,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    SOCK_DGRAM,
-    SOCK_RAW,
-    SOCK_SEQPACKET,
-    SOCK_STREAM,
-)
-
-# An inet table's name (ss's Netid) by its protocol.
-INET_NETIDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
-_UNIX_NETIDS = {SOCK_STREAM: "u_str", SOCK_DGRAM: "u_dgr", SOCK_SEQPACKET: "u_seq"}
 
 
 class InetSocket(NamedTuple):
@@ -49,10 +36,6 @@ class InetSocket(NamedTuple):
     inode: int
     protocol: int  # the dump's table: IPPROTO_TCP, IPPROTO_UDP or IPPROTO_RAW
     attrs: bytes  # the netlink attributes that followed the message, undecoded
-
-    @property
-    def netid(self) -> str:
-        return INET_NETIDS.get(self.protocol, "???")
 
 
 class InetColumns(NamedTuple):
@@ -90,10 +73,6 @@ class UnixSocket(NamedTuple):
     wqueue: int
     attrs: bytes
 
-    @property
-    def netid(self) -> str:
-        return _UNIX_NETIDS.get(self.type, "u_dgr")
-
 
 class PacketSocket(NamedTuple):
     """An AF_PACKET socket (struct packet_diag_msg plus info and memory)."""
@@ -106,10 +85,6 @@ class PacketSocket(NamedTuple):
     rqueue: int
     uid: int
     attrs: bytes
-
-    @property
-    def netid(self) -> str:
-        return "p_raw" if self.type == SOCK_RAW else "p_dgr"
 
 
 class NetlinkSocket(NamedTuple):
@@ -126,10 +101,6 @@ class NetlinkSocket(NamedTuple):
     rqueue: int
     wqueue: int
     attrs: bytes
-
-    @property
-    def netid(self) -> str:
-        return "nl"
 
 
 SocketRecord = InetSocket | UnixSocket | PacketSocket | NetlinkSocket

@@ -106,3 +106,29 @@ def test_unknown_query_name_raises_key_error() -> None:
 def test_counts_decide_which_columns_ss_shows() -> None:
     query = Query(tables=tables("tcp"), families=families(AF_INET), states=1 << TCP_ESTABLISHED)
     assert (query.table_count, query.state_count) == (1, 1)
+
+
+def test_request_flags_follow_ss() -> None:
+    from pyss.netlink.constants import (
+        INET_DIAG_CONG,
+        INET_DIAG_INFO,
+        INET_DIAG_MEMINFO,
+        INET_DIAG_SKMEMINFO,
+        INET_DIAG_TCLASS,
+        INET_DIAG_TOS,
+        INET_DIAG_VEGASINFO,
+        UDIAG_SHOW_ICONS,
+        UDIAG_SHOW_MEMINFO,
+        UDIAG_SHOW_VFS,
+    )
+    from pyss.query import Details, Extensions, extensions
+
+    def bit(attr: int) -> int:
+        return 1 << (attr - 1)
+
+    assert extensions(Details(options=True, processes=True)) == Extensions(0, 0)
+    assert extensions(Details(memory=True)) == Extensions(bit(INET_DIAG_MEMINFO) | bit(INET_DIAG_SKMEMINFO),
+                                                          UDIAG_SHOW_MEMINFO)
+    assert extensions(Details(info=True)).inet == bit(INET_DIAG_INFO) | bit(INET_DIAG_VEGASINFO) | bit(INET_DIAG_CONG)
+    assert extensions(Details(tos=True)).inet == bit(INET_DIAG_TOS) | bit(INET_DIAG_TCLASS)
+    assert extensions(Details(extended=1)) == Extensions(0, UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS)

@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pyss.api.keys import key_names, needs_processes, raw_inet_key, socket_key
 from pyss.api.record import Process, Socket, check_details, converter
-from pyss.api.request import api_query, compile_api_filter, extensions, selection
-from pyss.query import Details, Query
+from pyss.api.request import api_query, compile_api_filter, selection
+from pyss.query import Details, Extensions, Query, extensions
 from pyss.records import InetSocket
 
 if TYPE_CHECKING:
-    from pyss.dump import Extensions
     from pyss.records import SocketRecord
     from pyss.system.netns import Namespace
     from pyss.system.processes import Links, UserScan

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from pyss.names.netids import netid
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -253,15 +254,15 @@ def _other_converter(interface: InterfaceName, holders: Holders) -> Callable[[So
 
     def convert(record: SocketRecord) -> Socket:
         if type(record) is UnixSocket:
-            return Socket(record.netid, socket.AF_UNIX, socket.SocketKind(record.type), state_of(record.state),
+            return Socket(netid(record), socket.AF_UNIX, socket.SocketKind(record.type), state_of(record.state),
                           record.name or "", "", record.rqueue, record.wqueue, record.inode, None, None,
                           record.cookie, holders(record.inode))
         if type(record) is PacketSocket:
-            return Socket(record.netid, FAMILIES[AF_PACKET], socket.SocketKind(record.type), State.UNCONN,
+            return Socket(netid(record), FAMILIES[AF_PACKET], socket.SocketKind(record.type), State.UNCONN,
                           Addr("", record.protocol), Addr("", 0), record.rqueue, 0, record.inode, record.uid,
                           interface_name(record.ifindex), record.cookie, holders(record.inode))
         assert type(record) is NetlinkSocket
-        return Socket(record.netid, socket.AF_NETLINK, socket.SocketKind(SOCK_RAW), state_of(record.state),
+        return Socket(netid(record), socket.AF_NETLINK, socket.SocketKind(SOCK_RAW), state_of(record.state),
                       Addr("", record.portid), Addr("", record.dst_portid), record.rqueue, record.wqueue,
                       record.inode, None, None, record.cookie, holders(record.inode))
 

@@ -4,7 +4,7 @@ Both command lines and the public API build their Queries here, so a kind
 name, a filter string and ss's flags all meet one set of rules:
 :func:`finish_query` merges a selection with a compiled filter the way ss
 does (a ``state`` narrows the states, a value naming a family narrows the
-families), and :func:`extensions` turns detail flags into the extra
+families); :func:`pyss.query.extensions` turns detail flags into the extra
 attributes each table's request asks the kernel for. Pure: nothing here
 reads the system.
 """
@@ -24,7 +24,6 @@ from pyss.netlink.constants import (
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, SelectionBuilder, SocketFilter
 
 if TYPE_CHECKING:
-    from pyss.dump import Extensions
     from pyss.filter.compiled import CompiledFilter
 
 _V4, _V6 = 1 << AF_INET, 1 << AF_INET6
@@ -169,10 +168,3 @@ def compile_api_filter(text: str, kind_tables: int) -> CompiledFilter:
 # --- detail flags -> what each table's request asks the kernel to add ---------------------------
 
 
-def extensions(details: Details) -> Extensions:
-    """What each table's request asks the kernel to add under these detail flags."""
-    from pyss.dump import Extensions
-    from pyss.render.details import inet_extensions, netlink_show_flags, packet_show_flags, unix_show_flags
-
-    return Extensions(inet_extensions(details), unix_show_flags(details), packet_show_flags(details),
-                      netlink_show_flags(details))

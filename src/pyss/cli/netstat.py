@@ -251,8 +251,9 @@ def _tcp_states(view: render.SocketView) -> int:
 
 def _dump(table: str, family: int, states: int, inet_extensions: int = 0, unix_extensions: int = 0) -> Iterator[SocketRecord]:
     from pyss import dump
+    from pyss.query import Extensions
 
-    extensions = dump.Extensions(inet=inet_extensions, unix=unix_extensions)
+    extensions = Extensions(inet=inet_extensions, unix=unix_extensions)
     return dump.sockets(_query(table, family, states), extensions, _warn)
 
 

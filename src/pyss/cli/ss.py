@@ -24,10 +24,11 @@ from pyss.query import (
     Query,
     SelectionBuilder,
     SocketFilter,
+    extensions,
+    wants_details,
 )
 
 if TYPE_CHECKING:
-    from pyss.dump import Extensions
     from pyss.records import SocketRecord
 
 PROGRAM = "pyss"
@@ -180,7 +181,7 @@ def run(argv: list[str]) -> int:
         _print_summary()
         if selection.by_default and not words:
             return 0
-    if flags.get("json-lines") and _wants_details(details):
+    if flags.get("json-lines") and wants_details(details):
         raise Fatal("--json-lines does not show details (-p -e -o -m -i -b --tos --cgroup) yet", EXIT_USAGE)
     query = _build_query(selection, details, words, filter_file)
     if query is None:
@@ -320,7 +321,7 @@ def _list(query: Query, header: bool) -> int:
     if details_text is None:
         failure = _write_streams(listing_streams(query, None, _warn, read_ahead_helps()), write)
     else:
-        failure = _write_streams(table_streams(query, _extensions(query), _warn, read_ahead_helps()), write)
+        failure = _write_streams(table_streams(query, extensions(query.details), _warn, read_ahead_helps()), write)
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete
     except OSError as error:
@@ -373,14 +374,9 @@ def _warn(message: str) -> None:
     sys.stderr.write(f"{PROGRAM}: {message}\n")
 
 
-def _wants_details(details: Details) -> bool:
-    return bool(details.options or details.extended or details.memory or details.info or details.processes
-                or details.bpf or details.tos or details.cgroup)
-
-
 def _details_renderer(query: Query) -> Callable[[SocketRecord], str] | None:
     """The Process-column text function, imported only when a detail flag asks for it."""
-    if not _wants_details(query.details):
+    if not wants_details(query.details):
         return None
     from pyss.render.details import record_details
 
@@ -394,18 +390,6 @@ def _details_renderer(query: Query) -> Callable[[SocketRecord], str] | None:
 
         users = UserLookup()  # starts the /proc scan now, so it overlaps the dump
     return record_details(query.details, users)
-
-
-def _extensions(query: Query) -> Extensions:
-    from pyss.dump import Extensions
-
-    if not _wants_details(query.details):
-        return Extensions()
-    from pyss.render.details import inet_extensions, netlink_show_flags, packet_show_flags, unix_show_flags
-
-    details = query.details
-    return Extensions(inet_extensions(details), unix_show_flags(details), packet_show_flags(details),
-                      netlink_show_flags(details))
 
 
 if __name__ == "__main__":

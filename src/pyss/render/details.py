@@ -38,8 +38,6 @@ from pyss.netlink.constants import (
     INET_ULP_INFO_NAME,
     INET_ULP_INFO_TLS,
     IPPROTO_UDP,
-    NDIAG_SHOW_GROUPS,
-    NDIAG_SHOW_MEMINFO,
     NETLINK_DIAG_MEMINFO,
     PACKET_DIAG_FANOUT,
     PACKET_DIAG_FILTER,
@@ -47,11 +45,6 @@ from pyss.netlink.constants import (
     PACKET_DIAG_MEMINFO,
     PACKET_DIAG_RX_RING,
     PACKET_DIAG_TX_RING,
-    PACKET_SHOW_FANOUT,
-    PACKET_SHOW_FILTER,
-    PACKET_SHOW_INFO,
-    PACKET_SHOW_MEMINFO,
-    PACKET_SHOW_RING_CFG,
     PDI_AUXDATA,
     PDI_LOSS,
     PDI_ORIGDEV,
@@ -77,12 +70,6 @@ from pyss.netlink.constants import (
     TLS_INFO_TXCONF,
     TLS_INFO_VERSION,
     TLS_INFO_ZC_RO_TX,
-    UDIAG_SHOW_ICONS,
-    UDIAG_SHOW_MEMINFO,
-    UDIAG_SHOW_NAME,
-    UDIAG_SHOW_PEER,
-    UDIAG_SHOW_RQLEN,
-    UDIAG_SHOW_VFS,
     UNIX_DIAG_ICONS,
     UNIX_DIAG_MEMINFO,
     UNIX_DIAG_SHUTDOWN,
@@ -104,7 +91,7 @@ from pyss.netlink.tcpinfo import (
     decode_u64,
     decode_vegas,
 )
-from pyss.query import Details
+from pyss.query import Details, wants_details
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 CgroupNamer = Callable[[int], str]
@@ -115,50 +102,6 @@ _FANOUT_TYPES = ("hash", "lb", "cpu", "roll", "random", "qm")
 _TLS_CONF = {TLS_CONF_BASE: "none", TLS_CONF_SW: "sw", TLS_CONF_HW: "hw", TLS_CONF_HW_RECORD: "hw-record"}
 _U64_MAX = (1 << 64) - 1
 _U32_MAX = (1 << 32) - 1
-
-
-def _ext_bit(attr: int) -> int:
-    return 1 << (attr - 1)
-
-
-def inet_extensions(details: Details) -> int:
-    """idiag_ext bits ss requests for these flags (inet_diag_req_v2.idiag_ext)."""
-    ext = 0
-    if details.memory:
-        ext |= _ext_bit(INET_DIAG_MEMINFO) | _ext_bit(INET_DIAG_SKMEMINFO)
-    if details.info:
-        ext |= _ext_bit(INET_DIAG_INFO) | _ext_bit(INET_DIAG_VEGASINFO) | _ext_bit(INET_DIAG_CONG)
-    if details.tos:
-        ext |= _ext_bit(INET_DIAG_TOS) | _ext_bit(INET_DIAG_TCLASS)
-    return ext
-
-
-def unix_show_flags(details: Details) -> int:
-    """unix_diag_req.udiag_show as ss sets it."""
-    show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN
-    if details.memory:
-        show |= UDIAG_SHOW_MEMINFO
-    if details.extended:
-        show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS
-    return show
-
-
-def packet_show_flags(details: Details) -> int:
-    """packet_diag_req.pdiag_show: ss always asks for everything (it needs MEMINFO for Recv-Q)."""
-    del details
-    return PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT
-
-
-def netlink_show_flags(details: Details) -> int:
-    """netlink_diag_req.ndiag_show: ss always asks for groups and memory (Recv-Q/Send-Q)."""
-    del details
-    return NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO
-
-
-def wants_details(details: Details) -> bool:
-    """True when some flag puts text in ss's Process column."""
-    return bool(details.options or details.extended or details.memory or details.info or details.processes
-                or details.bpf or details.tos or details.cgroup)
 
 
 # --- number formats --------------------------------------------------------------------------
@@ -547,7 +490,7 @@ def details_text(record: SocketRecord, details: Details, users: str | None,
                  cgroup_name: CgroupNamer | None = None) -> str:
     """Exactly the text ss appends after the peer column for ``record`` (leading spaces and \\n\\t included).
 
-    ``users`` is the body of ``users:(...)`` from :func:`pyss.system.processes.format_users`, or None.
+    ``users`` is the body of ``users:(...)`` from :class:`pyss.system.processes.UserLookup`, or None.
     """
     return details_formatter(details, cgroup_name)(record, users)
 

@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.ss import interface_name
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.netlink.decode import signed32
@@ -26,7 +27,7 @@ Fields = dict[str, object]
 
 def inet_fields(record: InetSocket) -> Fields:
     return {
-        "netid": record.netid, "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "netid": netid(record), "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
         "family": "inet" if record.family == AF_INET else "inet6",
         "local_address": socket.inet_ntop(record.family, record.src), "local_port": record.sport,
         "peer_address": socket.inet_ntop(record.family, record.dst), "peer_port": record.dport,
@@ -38,7 +39,7 @@ def inet_fields(record: InetSocket) -> Fields:
 
 def unix_fields(record: UnixSocket) -> Fields:
     return {
-        "netid": record.netid, "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "netid": netid(record), "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
         "family": "unix", "name": record.name, "inode": record.inode, "peer_inode": record.peer,
         "cookie": record.cookie,
     }
@@ -46,7 +47,7 @@ def unix_fields(record: UnixSocket) -> Fields:
 
 def packet_fields(record: PacketSocket) -> Fields:
     return {
-        "netid": record.netid, "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": 0,
+        "netid": netid(record), "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": 0,
         "family": "link", "protocol": record.protocol,
         "interface": interface_name(record.ifindex) if record.ifindex else None,
         "uid": record.uid, "inode": record.inode, "cookie": record.cookie,
@@ -55,7 +56,7 @@ def packet_fields(record: PacketSocket) -> Fields:
 
 def netlink_fields(record: NetlinkSocket) -> Fields:
     return {
-        "netid": record.netid, "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "netid": netid(record), "state": STATE_NAMES[7], "recv_q": record.rqueue, "send_q": record.wqueue,
         "family": "netlink", "protocol": record.protocol, "portid": signed32(record.portid),
         "dst_portid": signed32(record.dst_portid), "dst_group": record.dst_group, "groups": record.groups,
         "inode": record.inode, "cookie": record.cookie,
@@ -97,10 +98,10 @@ def _inet_line_function() -> Callable[[InetSocket], str]:
 
     def line(record: InetSocket) -> str:
         (family, state, timer, retrans, sport, dport, src, dst, ifindex,
-         cookie, expires, rqueue, wqueue, uid, inode, _protocol, _attrs) = record
+         cookie, expires, rqueue, wqueue, uid, inode, protocol, _attrs) = record
         interface = json.dumps(interface_name(ifindex)) if ifindex else "null"
         return _INET_LINE % (
-            record.netid, STATE_NAMES[state], rqueue, wqueue, family_names[family],
+            INET_NETIDS.get(protocol, "???"), STATE_NAMES[state], rqueue, wqueue, family_names[family],
             addresses.get(src) or address(family, src), sport, addresses.get(dst) or address(family, dst), dport,
             interface, uid, inode, cookie, timer, retrans, expires)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
 from typing import Any, TextIO, TypeVar
 
+from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.protocols import ETHERTYPE_NAMES, NETLINK_PROTOCOL_NAMES
 from pyss.names.ss import HostNames, ServiceNames, interface_name, protocol_name
 from pyss.netlink.constants import (
@@ -21,7 +22,7 @@ from pyss.netlink.constants import (
 )
 from pyss.netlink.decode import inet_attributes, packed_address, signed32
 from pyss.query import Query
-from pyss.records import INET_NETIDS, InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.columns import (
     LEFT,
     RIGHT,
@@ -280,7 +281,7 @@ class RowBuilder:
     def unix_row(self, record: UnixSocket) -> Row:
         name = record.name if record.name is not None else "*"
         rest = (name + " ", str(record.inode), "* ", str(record.peer))
-        return self._fields(record.netid, record.state, record.rqueue, record.wqueue, rest, record)
+        return self._fields(netid(record), record.state, record.rqueue, record.wqueue, rest, record)
 
     def packet_row(self, record: PacketSocket) -> Row:
         if record.protocol == ETH_P_ALL:
@@ -291,7 +292,7 @@ class RowBuilder:
             protocol = ETHERTYPE_NAMES.get(record.protocol) or f"[{record.protocol}]"
         device = interface_name(record.ifindex) if record.ifindex else "*"
         rest = (protocol + ":", device, "*", "")
-        return self._fields(record.netid, 7, record.rqueue, 0, rest, record)
+        return self._fields(netid(record), 7, record.rqueue, 0, rest, record)
 
     def netlink_row(self, record: NetlinkSocket) -> Row:
         if self.numeric:
@@ -303,7 +304,7 @@ class RowBuilder:
         else:
             peer = ("*", "")
         rest = (protocol + ":", self._netlink_owner(signed32(record.portid)), *peer)
-        return self._fields(record.netid, 7, record.rqueue, record.wqueue, rest, record)
+        return self._fields(netid(record), 7, record.rqueue, record.wqueue, rest, record)
 
     def _netlink_owner(self, portid: int) -> str:
         if portid == -1:

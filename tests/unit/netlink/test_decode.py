@@ -8,6 +8,7 @@ import struct
 
 import pytest
 
+from pyss.names.netids import netid
 from pyss.netlink import constants as C  # noqa: N812  # reads like the kernel headers
 from pyss.netlink.decode import (
     DumpError,
@@ -57,7 +58,7 @@ def test_inet_v4_fields() -> None:
     assert record.src == socket.inet_aton("127.0.0.1") and record.dst == socket.inet_aton("10.1.2.3")
     assert (record.cookie, record.expires, record.rqueue, record.wqueue, record.uid, record.inode) == \
         (0x1_0000_1234, 1500, 3, 5, 1000, 777)
-    assert record.netid == "tcp"
+    assert netid(record) == "tcp"
     assert inet_attributes(record) == {C.INET_DIAG_SHUTDOWN: b"\x01"}
 
 
@@ -67,7 +68,7 @@ def test_inet_v6_fields_across_buffers() -> None:
     records = list(walk([first, second], inet_decoder(C.IPPROTO_UDP)))
     assert [r.sport for r in records] == [443, 80]
     assert records[0].dst == socket.inet_pton(socket.AF_INET6, "2001:db8::5")
-    assert records[1].netid == "udp"
+    assert netid(records[1]) == "udp"
 
 
 def test_error_message_raises_with_errno() -> None:
@@ -127,7 +128,7 @@ def test_unix_path_stops_at_nul_and_abstract_nuls_become_at_signs() -> None:
                         + nlattr(C.UNIX_DIAG_PEER, struct.pack("=I", 12)))
     unbound = unix_msg(C.SOCK_SEQPACKET, C.TCP_ESTABLISHED, 12, b"")
     records = list(walk([path + abstract + unbound + DONE], decode_unix))
-    assert [(r.name, r.peer, r.rqueue, r.wqueue, r.netid) for r in records] == [
+    assert [(r.name, r.peer, r.rqueue, r.wqueue, netid(r)) for r in records] == [
         ("/run/x.sock", 0, 2, 128, "u_str"),
         ("@name@x", 12, 0, 0, "u_dgr"),
         (None, 0, 0, 0, "u_seq"),
@@ -147,7 +148,7 @@ def test_packet_record() -> None:
     payload += nlattr(C.PACKET_DIAG_INFO, info) + nlattr(C.PACKET_DIAG_MEMINFO, meminfo) \
         + nlattr(C.PACKET_DIAG_UID, struct.pack("=I", 0))
     (record,) = walk([nlmsg(C.SOCK_DIAG_BY_FAMILY, payload) + DONE], decode_packet)
-    assert (record.protocol, record.inode, record.ifindex, record.rqueue, record.netid) == (3, 55, 1, 2304, "p_raw")
+    assert (record.protocol, record.inode, record.ifindex, record.rqueue, netid(record)) == (3, 55, 1, 2304, "p_raw")
 
 
 def test_netlink_record() -> None:
@@ -157,7 +158,7 @@ def test_netlink_record() -> None:
     (record,) = walk([nlmsg(C.SOCK_DIAG_BY_FAMILY, payload) + DONE], decode_netlink)
     assert (record.protocol, record.state, record.portid, record.groups, record.rqueue, record.wqueue) == \
         (4, 1, 4242, 5, 832, 64)
-    assert record.netid == "nl"
+    assert netid(record) == "nl"
 
 
 def test_older_kernel_short_meminfo_reads_missing_entries_as_zero() -> None:

@@ -21,15 +21,7 @@ from pyss.netlink.constants import (
     INET_DIAG_TCLASS,
     INET_DIAG_TOS,
     INET_DIAG_VEGASINFO,
-    NDIAG_SHOW_GROUPS,
-    NDIAG_SHOW_MEMINFO,
     NETLINK_DIAG_MEMINFO,
-    UDIAG_SHOW_ICONS,
-    UDIAG_SHOW_MEMINFO,
-    UDIAG_SHOW_NAME,
-    UDIAG_SHOW_PEER,
-    UDIAG_SHOW_RQLEN,
-    UDIAG_SHOW_VFS,
 )
 from pyss.netlink.decode import attributes
 from pyss.netlink.requests import attribute
@@ -38,10 +30,7 @@ from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 from pyss.render.details import (
     bandwidth,
     details_text,
-    inet_extensions,
     ms_timer,
-    netlink_show_flags,
-    unix_show_flags,
 )
 
 # fmt: off
@@ -258,23 +247,6 @@ def test_ms_timer_follows_ss(millis: int, expected: str) -> None:
 )
 def test_bandwidth_units(bps: float, numeric: bool, expected: str) -> None:
     assert bandwidth(bps, numeric) == expected
-
-
-def test_request_flags_follow_ss() -> None:
-    def bit(attr: int) -> int:
-        return 1 << (attr - 1)
-
-    assert inet_extensions(Details()) == 0
-    assert inet_extensions(Details(memory=True)) == bit(INET_DIAG_MEMINFO) | bit(INET_DIAG_SKMEMINFO)
-    assert inet_extensions(Details(info=True)) == bit(INET_DIAG_INFO) | bit(INET_DIAG_VEGASINFO) | bit(INET_DIAG_CONG)
-    assert inet_extensions(Details(tos=True)) == bit(INET_DIAG_TOS) | bit(INET_DIAG_TCLASS)
-    base = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN
-    assert unix_show_flags(Details()) == base
-    assert (
-        unix_show_flags(Details(memory=True, extended=1))
-        == base | UDIAG_SHOW_MEMINFO | UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS
-    )
-    assert netlink_show_flags(Details()) == NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO
 
 
 def test_records_read_from_proc_net_get_users_only() -> None:

@@ -1,0 +1,32 @@
+"""ss's Netid column: the short name of the socket table a record came from (tcp, u_str, p_raw, nl ...)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pyss.netlink.constants import (
+    IPPROTO_RAW,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_SEQPACKET,
+    SOCK_STREAM,
+)
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+
+# An inet table's name by its protocol (also the /proc/net file it falls back to).
+INET_NETIDS: Final = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+UNIX_NETIDS: Final = {SOCK_STREAM: "u_str", SOCK_DGRAM: "u_dgr", SOCK_SEQPACKET: "u_seq"}
+
+
+def netid(record: SocketRecord) -> str:
+    """The Netid ss prints for a record."""
+    if type(record) is InetSocket:
+        return INET_NETIDS.get(record.protocol, "???")
+    if type(record) is UnixSocket:
+        return UNIX_NETIDS.get(record.type, "u_dgr")
+    if type(record) is PacketSocket:
+        return "p_raw" if record.type == SOCK_RAW else "p_dgr"
+    assert type(record) is NetlinkSocket
+    return "nl"
