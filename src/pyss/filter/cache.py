@@ -4,110 +4,186 @@ Importing pyparsing takes ~45 ms, twice what ss needs to answer a filtered
 query; the grammar's answer depends only on the words, and the same filter
 tends to come back. A hit costs one small file read.
 
-The cache is ``$XDG_CACHE_HOME/pyss/filters`` (default ``~/.cache``) and
-``PYSS_FILTER_CACHE=0`` turns it off. The file is read only when it belongs
-to the effective user and no one else can write it (``sudo pyss`` keeping a
-user's HOME must not trust that user's file), and never through a symlink.
-Whatever goes wrong reading or writing it is a miss, never an error.
+The file (``filters`` in :mod:`pyss.system.user_cache`'s directory, which
+decides whom to trust) is read by a decoder written for hostile input: a
+fixed header with a format version and pyss's version, length-prefixed
+entries whose every length is checked against what is left, a CRC-32 over
+the whole, and trees in postfix form rebuilt on an explicit stack. Any input
+is decoded in time and memory linear in its size (itself capped), and
+anything unexpected is a miss. The layout, all integers little-endian::
+
+    MAGIC  u16 format  u8 n  pyss-version[n]  u16 count
+    count x ( u32 key-length  key  u32 tree-length  tree )
+    u32 crc32 of all the bytes before it
+
+A key is the filter's synthetic text (keywords and ``v``: ASCII). A tree is a
+postfix program: ``c`` field op position(u32) pushes a condition, ``a``
+pushes autobound, ``n`` replaces the top with its negation, ``&``/``|``
+replace the top two with their conjunction/disjunction; it must leave one
+tree. An empty program is the empty filter. A condition's position must be
+where a value word stands in the key.
 """
 
 from __future__ import annotations
 
-import contextlib
-import marshal
-import os
+import zlib
 
 from pyss import __version__
 from pyss.filter.errors import Raw
+from pyss.system import user_cache
 
-_FORMAT = f"pyss {__version__} filter trees 1"
-_FORMAT_KEY = 0  # entries are keyed by str: an int key cannot clash with a filter
-_LIMIT = 64  # filters kept, the least recently stored dropped first
-_MAX_BYTES = 1 << 20
+FILE_NAME = "filters"
+MAGIC = b"pyss filter trees\n"
+FORMAT = 2  # 1 was marshal
+MAX_BYTES = 1 << 20  # the whole file
+MAX_ENTRIES = 64  # filters kept, the least recently stored dropped first
+_VERSION = __version__.encode("ascii", "replace")[:255]
+_HEADER = MAGIC + FORMAT.to_bytes(2, "little") + bytes([len(_VERSION)]) + _VERSION
+_FIELDS = ("dst", "src", "dport", "sport", "dev", "fwmark", "cgroup")
+_OPS = ("=", "!=", ">=", "<=", ">", "<")
+_COND, _AUTO, _NOT, _AND, _OR = ord("c"), ord("a"), ord("n"), ord("&"), ord("|")
+_JOINERS = {_AND: "and", _OR: "or"}
 _MISS: tuple[bool, Raw | None] = (False, None)
-_TAGS = {"cond": 4, "auto": 1, "not": 2, "and": 3, "or": 3}  # a node's tag -> its tuple's length
+
+Entries = list[tuple[bytes, bytes]]  # (key, encoded tree), oldest first
+
+
+class Damaged(Exception):
+    """The bytes are not a cache file of this format."""
+
+
+# --- the tree programs ---------------------------------------------------------------------
+
+def encode_tree(raw: Raw | None) -> bytes:
+    """The postfix program of a tree (iterative: trees can be thousands of levels deep)."""
+    out = bytearray()
+    pending: list[tuple[Raw, bool]] = [] if raw is None else [(raw, False)]
+    while pending:
+        node, expanded = pending.pop()
+        tag = node[0]
+        if tag == "cond":
+            out += bytes((_COND, _FIELDS.index(node[1]), _OPS.index(node[2]))) + node[3].to_bytes(4, "little")
+        elif tag == "auto":
+            out.append(_AUTO)
+        elif expanded:
+            out.append(_NOT if tag == "not" else _AND if tag == "and" else _OR)
+        else:
+            pending.append((node, True))
+            pending.extend((child, False) for child in reversed(node[1:]))
+    return bytes(out)
+
+
+def decode_tree(program: bytes, value_positions: frozenset[int]) -> Raw | None:
+    """The tree of a postfix program; raises Damaged for anything but a well-formed one."""
+    stack: list[Raw] = []
+    index, size = 0, len(program)
+    while index < size:
+        code = program[index]
+        if code == _COND:
+            if index + 7 > size or program[index + 1] >= len(_FIELDS) or program[index + 2] >= len(_OPS):
+                raise Damaged
+            position = int.from_bytes(program[index + 3:index + 7], "little")
+            if position not in value_positions:
+                raise Damaged
+            stack.append(("cond", _FIELDS[program[index + 1]], _OPS[program[index + 2]], position))
+            index += 7
+            continue
+        if code == _AUTO:
+            stack.append(("auto",))
+        elif code == _NOT and stack:
+            stack.append(("not", stack.pop()))
+        elif code in _JOINERS and len(stack) >= 2:
+            right = stack.pop()
+            stack.append((_JOINERS[code], stack.pop(), right))
+        else:
+            raise Damaged
+        index += 1
+    if len(stack) > 1:
+        raise Damaged
+    return stack[0] if stack else None
+
+
+def value_positions(synthetic: str) -> frozenset[int]:
+    """Where the value words (written ``v``) start in a synthetic text."""
+    positions, offset = [], 0
+    for word in synthetic.split(" "):
+        if word == "v":
+            positions.append(offset)
+        offset += len(word) + 1
+    return frozenset(positions)
+
+
+# --- the file ------------------------------------------------------------------------------
+
+def encode_file(entries: Entries) -> bytes:
+    body = bytearray(_HEADER)
+    body += len(entries).to_bytes(2, "little")
+    for key, tree in entries:
+        body += len(key).to_bytes(4, "little") + key + len(tree).to_bytes(4, "little") + tree
+    return bytes(body) + zlib.crc32(body).to_bytes(4, "little")
+
+
+def decode_file(data: bytes) -> Entries:
+    """The entries of a file; raises Damaged unless it is whole, of this format and this pyss."""
+    if len(data) < len(_HEADER) + 6 or not data.startswith(_HEADER):
+        raise Damaged
+    body, checksum = data[:-4], data[-4:]
+    if zlib.crc32(body).to_bytes(4, "little") != checksum:
+        raise Damaged
+    count = int.from_bytes(body[len(_HEADER):len(_HEADER) + 2], "little")
+    index = len(_HEADER) + 2
+    entries: Entries = []
+    for _ in range(min(count, MAX_ENTRIES)):
+        key, index = _chunk(body, index)
+        tree, index = _chunk(body, index)
+        entries.append((key, tree))
+    if index != len(body) or len(entries) != count:
+        raise Damaged
+    return entries
+
+
+def _chunk(body: bytes, index: int) -> tuple[bytes, int]:
+    if index + 4 > len(body):
+        raise Damaged
+    size = int.from_bytes(body[index:index + 4], "little")
+    end = index + 4 + size
+    if end > len(body):
+        raise Damaged
+    return body[index + 4:end], end
+
+
+def _entries() -> Entries:
+    data = user_cache.read(FILE_NAME, MAX_BYTES)
+    if data is None:
+        return []
+    try:
+        return decode_file(data)
+    except Damaged:
+        return []
 
 
 def lookup(synthetic: str) -> tuple[bool, Raw | None]:
     """(True, tree) when the cache holds the tree of this filter, else (False, None)."""
-    path = _path()
-    if path is None:
-        return _MISS
-    entries = _load(path)
-    if synthetic not in entries:
-        return _MISS
-    raw = entries[synthetic]
-    if raw is None:
-        return True, None
-    return (True, raw) if isinstance(raw, tuple) and _well_formed(raw, len(synthetic)) else _MISS
+    key = synthetic.encode("ascii", "replace")
+    for stored, tree in _entries():
+        if stored == key:
+            try:
+                return True, decode_tree(tree, value_positions(synthetic))
+            except Damaged:
+                return _MISS
+    return _MISS
 
 
 def store(synthetic: str, raw: Raw | None) -> None:
-    path = _path()
-    if path is None:
+    if not user_cache.enabled():
         return
-    entries = _load(path)
-    entries.pop(synthetic, None)
-    entries[synthetic] = raw
-    for old in [key for key in entries if key != _FORMAT_KEY][:-_LIMIT]:
-        del entries[old]
-    entries[_FORMAT_KEY] = _FORMAT
-    try:
-        data = marshal.dumps(entries)
-    except ValueError:  # a tree nested too deeply for marshal: leave it out
-        return
-    _write(path, data)
-
-
-def _path() -> str | None:
-    if os.environ.get("PYSS_FILTER_CACHE") == "0":
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pyss", "filters") if os.path.isabs(base) else None
-
-
-def _load(path: str) -> dict[object, object]:
-    try:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as source:
-            status = os.fstat(source.fileno())
-            if status.st_uid != os.geteuid() or status.st_mode & 0o022 or status.st_size > _MAX_BYTES:
-                return {}
-            data = source.read(_MAX_BYTES + 1)
-    except OSError:
-        return {}
-    try:
-        entries = marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
-        return {}
-    return entries if isinstance(entries, dict) and entries.get(_FORMAT_KEY) == _FORMAT else {}
-
-
-def _write(path: str, data: bytes) -> None:
-    partial = f"{path}.{os.getpid()}"
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(partial, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-
-
-def _well_formed(raw: object, size: int) -> bool:
-    """A tree of the grammar's shapes whose value positions fall inside the filter (a hand-edited or
-    damaged file must not reach the tree builder)."""
-    pending = [raw]
-    while pending:
-        node = pending.pop()
-        if not isinstance(node, tuple) or not node or _TAGS.get(node[0]) != len(node):
-            return False
-        tag = node[0]
-        if tag == "cond":
-            if not (isinstance(node[1], str) and isinstance(node[2], str) and isinstance(node[3], int)
-                    and 0 <= node[3] < size):
-                return False
-        elif tag != "auto":
-            pending.extend(node[1:])
-    return True
+    key = synthetic.encode("ascii", "replace")
+    entries = [(stored, tree) for stored, tree in _entries() if stored != key]
+    entries.append((key, encode_tree(raw)))
+    entries = entries[-MAX_ENTRIES:]
+    data = encode_file(entries)
+    while len(data) > MAX_BYTES and len(entries) > 1:
+        entries = entries[len(entries) // 2:]  # the newest half, until it fits
+        data = encode_file(entries)
+    if len(data) <= MAX_BYTES:
+        user_cache.write(FILE_NAME, data)
