@@ -1,7 +1,9 @@
-"""One in-process library call, timed: ``libbench.py pyss|psutil`` prints the call's seconds on stdout.
+"""One in-process library call, timed: ``libbench.py CALL`` prints the call's seconds and result size.
 
-Both calls list TCP sockets of every state, IPv4 and IPv6, and consume the
-whole result, so they do the same work; import time is left out (the
+Every call lists TCP sockets of every state, IPv4 and IPv6, and consumes the
+whole result (pyss.sockets / psutil.net_connections, pyss.net_connections with
+fds and pids, pyss.count / counting psutil's list by status), so each pair does
+the same work; import time is left out (the
 interpreter's start-up is not the library's), first-use work inside the call
 is kept in (a caller pays it).
 """
@@ -13,7 +15,8 @@ import time
 from collections.abc import Callable
 
 
-def _pyss_call() -> Callable[[], int]:
+def _dump_call() -> Callable[[], int]:
+    """pyss's internal dump, records as decoded: the floor under the public API."""
     from pyss.dump import sockets
     from pyss.netlink.constants import AF_INET, AF_INET6
     from pyss.query import STATES_ALL, TABLE_BIT, Query
@@ -22,13 +25,40 @@ def _pyss_call() -> Callable[[], int]:
     return lambda: sum(1 for _ in sockets(query))
 
 
+def _pyss_call() -> Callable[[], int]:
+    import pyss
+
+    return lambda: sum(1 for _ in pyss.sockets("tcp"))
+
+
+def _pyss_connections_call() -> Callable[[], int]:
+    import pyss
+
+    return lambda: len(pyss.net_connections("tcp"))
+
+
+def _pyss_count_call() -> Callable[[], int]:
+    import pyss
+
+    return lambda: sum(pyss.count("tcp", by="state").values())
+
+
 def _psutil_call() -> Callable[[], int]:
     import psutil
 
     return lambda: len(psutil.net_connections("tcp"))
 
 
-CALLS = {"pyss": _pyss_call, "psutil": _psutil_call}
+def _psutil_count_call() -> Callable[[], int]:
+    from collections import Counter
+
+    import psutil
+
+    return lambda: sum(Counter(conn.status for conn in psutil.net_connections("tcp")).values())
+
+
+CALLS = {"dump": _dump_call, "pyss": _pyss_call, "pyss-connections": _pyss_connections_call,
+         "pyss-count": _pyss_count_call, "psutil": _psutil_call, "psutil-count": _psutil_count_call}
 
 
 def main(argv: list[str]) -> int:

@@ -16,14 +16,15 @@ import socket
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyss.api.keys import key_names, needs_processes, raw_inet_key, socket_key
-from pyss.api.record import Process, Socket, check_details, converter
+from pyss.api.record import Process, Socket, check_details, converter, inet_converter
 from pyss.api.request import api_query, compile_api_filter, selection
 from pyss.query import Details, Extensions, Query, extensions
-from pyss.records import InetSocket
+from pyss.records import InetColumns, InetSocket
 
 if TYPE_CHECKING:
     from pyss.records import SocketRecord
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from pyss.system.processes import Links, UserScan
 
 NamespaceArgument = str | int | os.PathLike[str] | None
-Streams = Iterator[tuple[type, Iterator["SocketRecord"]]]
+Streams = Iterator[tuple[type, Iterator[Any]]]  # records, or for columns InetColumns | list[InetSocket]
 
 
 def may_fork() -> bool:
@@ -71,14 +72,20 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     return Plan(query, extensions(flags), namespace, processes, names)
 
 
-def table_streams(plan: Plan) -> Streams:
-    """Each table's record stream, every dump socket opened inside the plan's namespace."""
+def table_streams(plan: Plan, columns: bool = False) -> Streams:
+    """Each table's record stream, every dump socket opened inside the plan's namespace.
+
+    ``columns``: TCP and UDP tables come a buffer at a time, as InetColumns
+    (or a list of records), as :func:`pyss.dump.listing_streams` gives them.
+    """
     from pyss import dump
     from pyss.netlink.transport import read_ahead_helps
 
     if plan.query is None:
         return iter(())
-    streams = dump.table_streams(plan.query, plan.extensions, _warn, may_fork() and read_ahead_helps())
+    read_ahead = may_fork() and read_ahead_helps()
+    streams: Streams = dump.listing_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
+        else dump.table_streams(plan.query, plan.extensions, _warn, read_ahead)
     return streams if plan.namespace is None else _opened_inside(streams, plan.namespace)
 
 
@@ -109,14 +116,20 @@ def records(plan: Plan) -> Iterator[SocketRecord]:
 
 
 class Holders:
-    """inode -> the processes holding it, from one /proc scan started at creation (forked when allowed)."""
+    """inode -> the processes holding it, from one /proc scan started at creation (forked when allowed).
 
-    def __init__(self) -> None:
+    ``caller_share=False``: the caller has work to do until it asks (at least
+    one child then scans, and the children scan everything).
+    """
+
+    def __init__(self, caller_share: bool = True) -> None:
         from pyss.netlink.transport import read_ahead_helps
         from pyss.system.processes import UserScan, idle_cores
 
-        workers = idle_cores() if may_fork() and read_ahead_helps() else 0
-        self._scan: UserScan | None = UserScan(workers) if workers else None
+        workers = 0
+        if may_fork() and read_ahead_helps():
+            workers = idle_cores() if caller_share else max(1, idle_cores())
+        self._scan: UserScan | None = UserScan(workers, caller_share) if workers else None
         self._links: Links | None = None
         self._comms: dict[str, str] = {}
 
@@ -173,10 +186,19 @@ def sockets(
 
 
 def _sockets(checked: Plan) -> Iterator[Socket]:
+    from pyss.dump import INTERRUPTED
+    from pyss.netlink.decode import DumpInterrupted
+
     holders = Holders() if checked.processes else None
     try:
-        convert = converter(interface_names(checked), holders, checked.details)
-        yield from map(convert, records(checked))
+        names = interface_names(checked)
+        inet = inet_converter(names, holders, checked.details)
+        others = converter(names, holders, checked.details)
+        for kind, items in table_streams(checked):
+            try:
+                yield from map(inet if kind is InetSocket else others, items)
+            except DumpInterrupted:
+                _warn(INTERRUPTED)
     finally:
         if holders is not None:
             holders.close()
@@ -196,14 +218,23 @@ def count(
     checked = plan(kind, filter, processes, (), netns)
     raw = raw_inet_key(names)
     key = socket_key(names)
+    column_reader = _column_reader(names) if raw is not None and checked.query is not None \
+        and checked.query.filter is None else None
     holders = Holders() if processes else None
     counts: Counter[Hashable] = Counter()
     raw_counts: Counter[Hashable] = Counter()
     try:
         convert = converter(interface_names(checked), holders)
-        for kind_of, items in _interrupt_warned(table_streams(checked)):
-            if raw is not None and kind_of is InetSocket:
-                raw_counts.update(map(raw[0], items))  # type: ignore[arg-type]
+        streams = table_streams(checked, columns=column_reader is not None)
+        for kind_of, items in _interrupt_warned(streams):
+            if raw is not None and kind_of is InetColumns:
+                for item in items:
+                    if type(item) is list:  # a buffer that came as records
+                        raw_counts.update(map(raw[0], item))
+                    else:
+                        raw_counts.update(column_reader(item))  # type: ignore[misc]
+            elif raw is not None and kind_of is InetSocket:
+                raw_counts.update(map(raw[0], items))
             else:
                 counts.update(map(key, map(convert, items)))
     finally:
@@ -214,6 +245,24 @@ def count(
         for value, number in raw_counts.items():
             counts[translate(value)] += number
     return dict(counts.most_common())
+
+
+_COLUMNS = {"state": "states", "local-port": "sports", "peer-port": "dports"}
+
+
+def _column_reader(names: Sequence[str]) -> Callable[[InetColumns], Iterable[Hashable]] | None:
+    """The raw keys of a buffer read as columns (the same values raw_inet_key reads from records), or None
+    when a key is not among the columns. Counting a buffer's states this way builds no record at all."""
+    if not all(name in _COLUMNS or name == "netid" for name in names):
+        return None
+
+    def read(columns: InetColumns) -> Iterable[Hashable]:
+        values = [getattr(columns, _COLUMNS[name]) if name != "netid" else repeat(columns.protocol,
+                                                                                   len(columns.states))
+                  for name in names]
+        return values[0] if len(values) == 1 else zip(*values, strict=True)
+
+    return read
 
 
 def _interrupt_warned(streams: Streams) -> Streams:

@@ -78,63 +78,68 @@ def check_kind(kind: str) -> tuple[str, ...]:
     return PSUTIL_KINDS[kind]
 
 
-Entry = tuple[int, socket.AddressFamily, socket.SocketKind, "Addr | tuple[()] | str", "Addr | tuple[()] | str", str,
-              "int | None"]
-Holders = dict[int, list[tuple[int, int]]]  # inode -> [(pid, fd), ...] of the one process psutil reports
+def connections(records: Iterable[object], links: Links, embryos: bool = False) -> Iterator[sconn]:
+    """psutil's sconn for each record (``embryos``: and for each listener's connections not yet accepted,
+    which the records must carry as UNIX_DIAG_ICONS).
 
-
-def _psutil_holders(links: Links) -> Holders:
-    """Per socket, the (pid, fd)s psutil reports: those of the last process in /proc order that holds it."""
-    found: Holders = {}
-    for target, holders in links.items():
-        last = holders[-1][0]
-        found[int(target[8:-1])] = [(int(pid), int(fd)) for pid, fd in holders if pid == last]
-    return found
-
-
-_NOBODY = [(None, -1)]
-
-
-def entries(records: Iterable[object], holders: Holders, embryos: bool = False) -> Iterator[Entry]:
-    """psutil's (fd, family, type, laddr, raddr, status, pid) for each record (``embryos``: and for each
-    listener's connections not yet accepted, which the records must carry as UNIX_DIAG_ICONS)."""
+    The holder is the last process (in /proc order) holding the socket: its
+    first fd for an inet socket, each of its fds for a UNIX one; -1 and None
+    when no visible process holds it. One pass builds each tuple once: this
+    runs for every socket.
+    """
     ntop = socket.inet_ntop
     texts: dict[bytes, str] = {}
     families = {socket.AF_INET.value: socket.AF_INET, socket.AF_INET6.value: socket.AF_INET6}
     statuses = tuple(PSUTIL_STATUS[state_of(number)] for number in range(13))
-    stream, dgram, unix = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.AF_UNIX
-    new, addr = tuple.__new__, Addr
-    get = holders.get
+    stream, dgram = socket.SOCK_STREAM, socket.SOCK_DGRAM
+    new, addr, get = tuple.__new__, Addr, links.get
     for record in records:
-        if type(record) is InetSocket:
-            (family, state, _timer, _retrans, sport, dport, src, dst, _ifindex, _cookie, _expires, _rq, _wq, _uid,
-             inode, protocol, _attrs) = record
-            local: Addr | tuple[()] = ()
-            peer: Addr | tuple[()] = ()
-            if sport:
-                text = texts.get(src)
-                if text is None:
-                    text = texts[src] = ntop(family, src)
-                local = new(addr, (text, sport))
-            if dport:
-                text = texts.get(dst)
-                if text is None:
-                    text = texts[dst] = ntop(family, dst)
-                peer = new(addr, (text, dport))
-            tcp = protocol == IPPROTO_TCP
-            status = (statuses[state] if state < 13 else "NONE") if tcp else "NONE"
-            pid, fd = (get(inode) or _NOBODY)[0]
-            yield fd, families[family], stream if tcp else dgram, local, peer, status, pid
-        elif type(record) is UnixSocket:
-            name = record.name or ""
-            path = "" if len(name.split()) > 1 or name != name.strip() else name
-            kind = socket.SocketKind(record.type)
-            for pid, fd in get(record.inode) or _NOBODY:
-                yield fd, unix, kind, path, "", "NONE", pid
-            if embryos and record.state == TCP_LISTEN and _has_pending(record):
-                # A connection not yet accepted: /proc/net/unix lists it (under the listener's path,
-                # inode 0, so no holder); sock_diag only counts it among the listener's UNIX_DIAG_ICONS.
-                yield -1, unix, kind, path, "", "NONE", None
+        if type(record) is not InetSocket:
+            if type(record) is UnixSocket:
+                yield from _unix_connections(record, get(f"socket:[{record.inode}]"), embryos)
+            continue
+        (family, state, _timer, _retrans, sport, dport, src, dst, _ifindex, _cookie, _expires, _rq, _wq, _uid,
+         inode, protocol, _attrs) = record
+        local: Addr | tuple[()] = ()
+        peer: Addr | tuple[()] = ()
+        if sport:
+            text = texts.get(src)
+            if text is None:
+                text = texts[src] = ntop(family, src)
+            local = new(addr, (text, sport))
+        if dport:
+            text = texts.get(dst)
+            if text is None:
+                text = texts[dst] = ntop(family, dst)
+            peer = new(addr, (text, dport))
+        if protocol == IPPROTO_TCP:
+            kind, status = stream, statuses[state] if state < 13 else "NONE"
+        else:
+            kind, status = dgram, "NONE"
+        holders = get(f"socket:[{inode}]")
+        if holders is None:
+            yield new(sconn, (-1, families[family], kind, local, peer, status, None))
+            continue
+        last = holders[-1][0]
+        fd = holders[-1][1] if len(holders) == 1 else next(fd for pid, fd in holders if pid == last)
+        yield new(sconn, (int(fd), families[family], kind, local, peer, status, int(last)))
+
+
+def _unix_connections(record: UnixSocket, holders: list[tuple[str, str]] | None, embryos: bool) -> Iterator[sconn]:
+    name = record.name or ""
+    path = "" if len(name.split()) > 1 or name != name.strip() else name
+    kind = socket.SocketKind(record.type)
+    if not holders:
+        yield sconn(-1, socket.AF_UNIX, kind, path, "", "NONE", None)
+    else:
+        last = holders[-1][0]
+        for pid, fd in holders:
+            if pid == last:
+                yield sconn(int(fd), socket.AF_UNIX, kind, path, "", "NONE", int(pid))
+    if embryos and record.state == TCP_LISTEN and _has_pending(record):
+        # A connection not yet accepted: /proc/net/unix lists it (under the listener's path,
+        # inode 0, so no holder); sock_diag only counts it among the listener's UNIX_DIAG_ICONS.
+        yield sconn(-1, socket.AF_UNIX, kind, path, "", "NONE", None)
 
 
 def _has_pending(record: UnixSocket) -> bool:
@@ -147,7 +152,7 @@ def _dump_plan(kind: str) -> Plan:
     from pyss.api.listing import plan
 
     checked = plan(check_kind(kind), None, False, (), None)
-    # Listeners' pending connections (see entries) come with UNIX_DIAG_ICONS.
+    # Listeners' pending connections (see connections) come with UNIX_DIAG_ICONS.
     return checked._replace(extensions=checked.extensions._replace(unix=UDIAG_SHOW_ICONS))
 
 
@@ -156,14 +161,13 @@ def net_connections(kind: str = "inet") -> list[sconn]:
     from pyss.api.listing import Holders, records
 
     checked = _dump_plan(kind)
-    scan = Holders()
+    scan = Holders(caller_share=False)  # child processes scan /proc (when they may) while this one dumps
     try:
-        dumped = list(records(checked))  # while the /proc scan runs in child processes, when it may
-        holders = _psutil_holders(scan.links())
-        found = dict.fromkeys(map(new_sconn, entries(dumped, holders, embryos=True)))
+        dumped = list(records(checked))
+        links = scan.links()
     finally:
         scan.close()
-    return list(found)
+    return list(dict.fromkeys(connections(dumped, links, embryos=True)))
 
 
 def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
@@ -181,21 +185,15 @@ def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
     fds = process_socket_fds(pid)
     if not fds:
         return []
-    holders: Holders = {}
+    links: Links = {}
     for inode, fd in fds:
-        holders.setdefault(inode, []).append((pid, fd))
-    checked = _dump_plan(kind)
-    wanted = holders.keys()
-    mine = (record for record in records(checked) if record.inode in wanted)
-    found = dict.fromkeys(new_pconn(entry[:6]) for entry in entries(mine, holders))
+        links.setdefault(f"socket:[{inode}]", []).append((str(pid), str(fd)))
+    wanted = {inode for inode, _fd in fds}
+    mine = (record for record in records(_dump_plan(kind)) if record.inode in wanted)
+    found = dict.fromkeys(new_pconn(tuple(entry)[:6]) for entry in connections(mine, links))
     if not os.path.exists(f"/proc/{pid}"):  # psutil checks that the process outlived the reading
         raise ProcessLookupError(errno.ESRCH, f"no process {pid}", f"/proc/{pid}")
     return list(found)
-
-
-def new_sconn(entry: Entry) -> sconn:
-    result: sconn = tuple.__new__(sconn, entry)
-    return result
 
 
 def new_pconn(entry: tuple[object, ...]) -> pconn:

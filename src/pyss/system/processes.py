@@ -204,11 +204,15 @@ class UserScan:
     (they hold copies of the caller's fds). The caller scans one more share
     itself when it first asks for the result: the first row that shows a
     process asks before most of the dump is read, and the caller would
-    otherwise only wait. If fork fails the scan runs in-process then.
+    otherwise only wait. A caller with work of its own to do meanwhile (the
+    library's net_connections decodes the dump) passes ``caller_share=False``
+    and the children split the whole scan. If fork fails the scan runs
+    in-process then.
     """
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 2, caller_share: bool = True) -> None:
         self._children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+        self._caller_share = caller_share
         pipes: list[tuple[int, int]] = []
         try:
             pipes = [os.pipe() for _ in range(max(1, workers))]
@@ -227,10 +231,12 @@ class UserScan:
         """Fork one child per pipe; each learns all scanner pids before scanning (to skip them)."""
         ready = [os.pipe() for _ in pipes]
         try:
-            for share, (read_end, write_end) in enumerate(pipes, start=1):  # share 0 is the caller's
+            first = 1 if self._caller_share else 0  # share 0 is the caller's, if it takes one
+            shares = len(pipes) + first
+            for mine, (read_end, write_end) in enumerate(pipes):
                 child = os.fork()
                 if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
-                    _child(share, pipes, ready)
+                    _child(first + mine, shares, mine, pipes, ready)
                 os.close(write_end)
                 self._children.append((child, read_end))
             # Every child holds copies of our fds: tell each which pids are scanners.
@@ -247,7 +253,8 @@ class UserScan:
             return _scan_links()
         children, self._children = self._children, []
         atexit.unregister(self._abandon)
-        parts = [_scan_links(0, len(children) + 1, frozenset(str(pid) for pid, _ in children))]
+        parts = [_scan_links(0, len(children) + 1, frozenset(str(pid) for pid, _ in children))] \
+            if self._caller_share else []
         failed = False
         for child, read_end in children:
             with os.fdopen(read_end, "rb") as pipe:
@@ -276,10 +283,13 @@ class UserScan:
                 os.close(read_end)
 
 
-def _child(share: int, pipes: list[tuple[int, int]], ready: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
-    """A scanning child: wait for the scanner pids, scan its share (1..len(pipes)), send it back, exit."""
+def _child(share: int, shares: int, mine: int, pipes: list[tuple[int, int]],
+           ready: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
+    """A scanning child: wait for the scanner pids, scan its share of ``shares``, send it back, exit.
+
+    ``mine`` is the index of this child's pipes.
+    """
     status = 1
-    mine = share - 1  # the index of this child's pipes
     try:
         for index, ((read_end, write_end), (ready_read, ready_write)) in enumerate(zip(pipes, ready, strict=True)):
             os.close(read_end)
@@ -292,7 +302,7 @@ def _child(share: int, pipes: list[tuple[int, int]], ready: list[tuple[int, int]
         while chunk := os.read(ready[mine][0], 4096):  # until the parent closes its end
             names += chunk
         skip = frozenset(name.decode() for name in names.split())
-        data = marshal.dumps(_scan_links(share, len(pipes) + 1, skip))
+        data = marshal.dumps(_scan_links(share, shares, skip))
         view = memoryview(data)
         write_end = pipes[mine][1]
         while view:
