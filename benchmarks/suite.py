@@ -104,11 +104,21 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("lib", "library API, TCP of all states, in-process call", (
         Command("pyss.sockets", ("python", "libbench.py", "pyss"), self_timed=True),
         Command("psutil.net_connections", ("python", "libbench.py", "psutil"), self_timed=True),
+        Command("pyss dump records", ("python", "libbench.py", "dump"), self_timed=True),
+    ), slow=True),
+    Comparison("lib-conn", "psutil's shape with fds and pids: pyss.net_connections('tcp')", (
+        Command("pyss.net_connections", ("python", "libbench.py", "pyss-connections"), self_timed=True),
+        Command("psutil.net_connections", ("python", "libbench.py", "psutil"), self_timed=True),
+    ), slow=True),
+    Comparison("lib-count", "TCP sockets counted by state", (
+        Command("pyss.count", ("python", "libbench.py", "pyss-count"), self_timed=True),
+        Command("Counter(psutil)", ("python", "libbench.py", "psutil-count"), self_timed=True),
     ), slow=True),
     Comparison(STARTUP, "start-up in an empty namespace", (
         Command("pyss -tan", ("pyss", "-tan")),
         # "python" is the interpreter pyss's own script runs on (its shebang), never a version manager's shim.
         Command("python -c pass", ("python", "-c", "pass")),
+        Command("import pyss", ("python", "-c", "import pyss")),
     ), headline=True),
 )
 
@@ -134,6 +144,7 @@ def _tan_targets() -> tuple[Target, ...]:
     return tuple(targets)
 
 
+API_N = 50_000  # issue 10 states the library API's targets at 50k sockets
 TARGETS: tuple[Target, ...] = (
     *_tan_targets(),
     Target("netstat", "pynetstat -tan <= 0.5 x netstat -tan at 100k", "netstat", "pynetstat -tan", "netstat -tan",
@@ -153,6 +164,14 @@ TARGETS: tuple[Target, ...] = (
            "stream", "pyss --json-lines", None, 1.5, BIG, "rss_growth"),
     Target("lib-psutil", "library API >= 5 x faster than psutil.net_connections('tcp') at 100k (ratio <= 0.2)",
            "lib", "pyss.sockets", "psutil.net_connections", 0.2, BIG),
+    Target("api-sockets", "sum(1 for _ in pyss.sockets('tcp')) >= 10 x faster than psutil.net_connections('tcp') "
+           "at 50k (ratio <= 0.1)", "lib", "pyss.sockets", "psutil.net_connections", 0.1, API_N),
+    Target("api-connections", "pyss.net_connections('tcp') >= 5 x faster than psutil's at 50k (ratio <= 0.2)",
+           "lib-conn", "pyss.net_connections", "psutil.net_connections", 0.2, API_N),
+    Target("api-count", "pyss.count('tcp', by='state') >= 20 x faster than counting psutil's list at 50k "
+           "(ratio <= 0.05)", "lib-count", "pyss.count", "Counter(psutil)", 0.05, API_N),
+    Target("api-import", "import pyss costs no more than pyss -tan's start-up", STARTUP, "import pyss", "pyss -tan",
+           1.0, 0),
 )
 
 
