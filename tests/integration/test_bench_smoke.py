@@ -145,7 +145,7 @@ def test_a_subset_run_times_only_its_rows_and_writes_no_docs(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "subset.json").read_text())
     assert {(row["comparison"], row["command"]) for row in results["rows"]} == {
-        ("startup", "pyss -tan"), ("startup", "python -c pass")}
+        ("startup", "pyss -tan"), ("startup", "python -c pass"), ("startup", "import pyss")}
     python = next(row for row in results["rows"] if row["command"] == "python -c pass")
     # The reference interpreter is pyss's own, never a shim script.
     assert python["status"] == "ok"
