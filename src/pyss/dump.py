@@ -125,7 +125,7 @@ def _streams(
     query: Query, extensions: Extensions | None, warn: Warn | None, columns: bool, read_ahead: bool
 ) -> Iterator[Stream]:
     keep = query.filter
-    for kind, open_dump in _table_dumps(query, extensions or Extensions(), columns, read_ahead):
+    for kind, open_dump in _table_dumps(query, extensions or Extensions(), columns, read_ahead, warn):
         try:
             items = open_dump()
         except UnsupportedTable as missing:
@@ -142,7 +142,7 @@ InetItem = InetColumns | list[InetSocket]
 
 
 def _table_dumps(
-    query: Query, extensions: Extensions, columns: bool, read_ahead: bool
+    query: Query, extensions: Extensions, columns: bool, read_ahead: bool, warn: Warn | None = None
 ) -> Iterator[tuple[type, TableDump]]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
         yield NetlinkSocket, _netlink
@@ -153,7 +153,9 @@ def _table_dumps(
         yield UnixSocket, lambda: _unix(query, extensions)
     if query.has_family(AF_INET) or query.has_family(AF_INET6):
         for table, protocol in _INET_TABLES:
-            if query.has(table):
+            if query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
+                yield InetSocket, _tcp_file_dump(query.tcp_file, warn)
+            elif query.has(table):
                 for family in _inet_families(query):
                     if columns and protocol != IPPROTO_RAW:
                         yield InetColumns, _inet_columns_dump(query, extensions, family, protocol, read_ahead)
@@ -161,6 +163,19 @@ def _table_dumps(
                         yield InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead)
     # Tables pyss has no dumper for (sctp, dccp, mptcp, vsock, tipc, xdp) are skipped here; the CLI
     # says so when the user named one (see cli.ss.unsupported_tables).
+
+
+def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
+    def open_dump() -> Iterator[SocketRecord]:
+        from pyss.tcpdiag_file import replay_tcp
+
+        return replay_tcp(path, warn or _ignore)
+
+    return open_dump
+
+
+def _ignore(message: str) -> None:
+    del message
 
 
 def _inet_families(query: Query) -> list[int]:

@@ -218,6 +218,7 @@ class Query(NamedTuple):
     preferred_family: int = 0  # the last family named with -4/-6/-f (ss starts inet dumps there)
     filter: SocketFilter | None = None
     details: Details = Details()
+    tcp_file: str | None = None  # read the TCP table from this ss -D dump file (ss's $TCPDIAG_FILE)
 
     def has(self, table: str) -> bool:
         return bool(self.tables & TABLE_BIT[table])

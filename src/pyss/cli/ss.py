@@ -87,7 +87,7 @@ OPTIONS = (
 SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
 
 # Flags pyss parses but cannot act on yet: saying so beats silently ignoring them.
-_NOT_YET = {"events": "-E", "kill": "-K", "diag": "-D", "tipcinfo": "--tipcinfo",
+_NOT_YET = {"events": "-E", "kill": "-K", "tipcinfo": "--tipcinfo",
             "inet-sockopt": "--inet-sockopt"}
 _TABLE_FLAGS = {"tcp": "tcp", "udp": "udp", "raw": "raw", "dccp": "dccp", "sctp": "sctp", "mptcp": "mptcp"}
 _FAMILY_FLAGS = {"ipv4": "inet", "ipv6": "inet6", "packet": "link", "unix": "unix", "vsock": "vsock",
@@ -181,6 +181,8 @@ def run(argv: list[str]) -> int:
         _print_summary()
         if selection.by_default and not words:
             return 0
+    if "diag" in flags:
+        return _record_tcp_dump(str(flags["diag"]), selection, details, words)
     if flags.get("json-lines") and wants_details(details):
         raise Fatal("--json-lines does not show details (-p -e -o -m -i -b --tos --cgroup) yet", EXIT_USAGE)
     query = _build_query(selection, details, words, filter_file)
@@ -244,8 +246,45 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
         families = narrowed
         preferred_family = narrowed.bit_length() - 1
     query = Query(tables=tables, families=families, states=states, preferred_family=preferred_family,
-                  details=details)
+                  details=details, tcp_file=os.environ.get("TCPDIAG_FILE"))
     return query._replace(filter=compiled) if compiled is not None else query
+
+
+def _record_tcp_dump(path: str, selection: SelectionBuilder, details: Details, words: list[str]) -> int:
+    """-D FILE: save the kernel's raw TCP dump as ss does (FILE "-", or any name starting with "-", is
+    stdout). Like ss, only leading ``state``/``exclude`` words count: the rest of the filter is not read."""
+    from pyss.filter import FilterError
+    from pyss.filter.states import leading_states
+    from pyss.netlink.decode import MalformedMessage
+    from pyss.tcpdiag_file import dump_families, record_tcp_dump
+
+    try:
+        states_from_words = leading_states(words)[0]
+    except FilterError as error:
+        raise Fatal(str(error), error.status) from None
+    tables, families, states = selection.build(states_from_words)
+    for empty, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
+        if not empty:
+            sys.stderr.write(f"{PROGRAM}: no {what} to show with such filter.\n")
+            return 0
+    if not tables & TABLE_BIT["tcp"]:
+        sys.stderr.write(f"{PROGRAM}: tcpdiag dump requested and no tcp in filter.\n")
+        return 0
+    to_stdout = path.startswith("-")
+    try:
+        out = sys.stdout.buffer if to_stdout else open(path, "wb")  # noqa: SIM115
+    except OSError as error:
+        raise Fatal(f"cannot write the dump to {path}: {error.strerror}", EXIT_USAGE) from None
+    try:
+        try:
+            record_tcp_dump(out, dump_families(selection.preferred_family), states, extensions(details).inet)
+        finally:
+            out.flush() if to_stdout else out.close()
+    except MalformedMessage as error:
+        raise Fatal(f"malformed reply from the kernel: {error} (the dump in {path} is incomplete)") from None
+    except OSError as error:
+        raise Fatal(f"cannot dump TCP sockets to {path}: {error.strerror or error}") from None
+    return 0
 
 
 def _compile_filter(words: list[str], filter_file: str | None, selection: SelectionBuilder) -> SocketFilter:
