@@ -167,7 +167,7 @@ def _table_dumps(
 
 def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
     def open_dump() -> Iterator[SocketRecord]:
-        from pyss.tcpdiag_file import replay_tcp
+        from pyss.netlink.dumpfile import replay_tcp
 
         return replay_tcp(path, warn or _ignore)
 

@@ -256,7 +256,7 @@ def _record_tcp_dump(path: str, selection: SelectionBuilder, details: Details, w
     from pyss.filter import FilterError
     from pyss.filter.states import leading_states
     from pyss.netlink.decode import MalformedMessage
-    from pyss.tcpdiag_file import dump_families, record_tcp_dump
+    from pyss.netlink.dumpfile import dump_families, record_tcp_dump
 
     try:
         states_from_words = leading_states(words)[0]

@@ -1,4 +1,4 @@
-"""tcpdiag_file: reading dump files message by message, on files built here (no kernel needed)."""
+"""netlink.dumpfile: reading dump files message by message, on files built here (no kernel needed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_DONE, NLMSG_ERROR, SOCK_DIAG_BY_FAMILY
-from pyss.tcpdiag_file import MAX_MESSAGE, dump_families, message_buffers, replay_tcp
+from pyss.netlink.dumpfile import MAX_MESSAGE, dump_families, message_buffers, replay_tcp
 
 _HEADER = struct.Struct("=IHHII")
 
