@@ -1,0 +1,159 @@
+"""pyss-exporter's command line (typer): serve /metrics over HTTP, or write one textfile and exit.
+
+Start-up checks everything it can before serving: the --listen address, the
+namespaces (one trial dump of each), the port. Each failure is one line on
+stderr and a non-zero exit (2 for a usage error, 1 for a fault), never a
+traceback. Once serving, a failing scrape is counted and logged by the
+collector and the exporter goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, NamedTuple
+
+import typer
+from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server, write_to_textfile
+
+from pyss import __version__
+from pyss.exporter import source
+from pyss.exporter.collector import SocketCollector
+from pyss.exporter.metrics import DEFAULT_MAX_SERIES
+
+PROG = "pyss-exporter"
+DEFAULT_PORT = 9433
+DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
+
+app = typer.Typer(add_completion=True, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+class Failure(Exception):
+    """A fault found at start-up: the message is the one line to print; the exit status is 1."""
+
+
+class Address(NamedTuple):
+    host: str
+    port: int
+
+
+def parse_listen(text: str) -> Address:
+    """HOST:PORT, [IPV6]:PORT; raises ValueError with the reason."""
+    host, colon, port_text = text.rpartition(":")
+    if not colon or not host:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9433 or [::1]:9433")
+    if host.startswith("["):
+        if not host.endswith("]") or len(host) < 3:
+            raise ValueError("an IPv6 address goes in brackets: [::1]:9433")
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError("an IPv6 address goes in brackets: [::1]:9433")
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError(f"port {port_text!r} is not a number from 0 to 65535")
+    return Address(host, int(port_text))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} (pyss) {__version__}")
+        raise typer.Exit()
+
+
+@app.command(help="Serve socket metrics (counts per namespace, kind and state; listeners; processes) for Prometheus.")
+def serve(
+    listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="Address to serve /metrics on (IPv6 in brackets: [::1]:9433).")] = DEFAULT_LISTEN,
+    all_netns: Annotated[bool, typer.Option("--all-netns", help="Export the own namespace and every named one (/run/netns), enumerated at each scrape.")] = False,
+    netns: Annotated[list[str] | None, typer.Option("--netns", metavar="NAME", help="Export this named namespace instead of the own one (repeatable).")] = None,
+    processes: Annotated[bool, typer.Option("--processes", help="Add sockets per process name and state (reads /proc/*/fd at each scrape).")] = False,
+    tcp_info: Annotated[bool, typer.Option("--tcp-info", help="Add retransmission, loss and RTT aggregates over established TCP sockets.")] = False,
+    max_series: Annotated[int, typer.Option("--max-series", metavar="N", min=1, help="Per namespace, keep at most N listeners, ports and processes; sum the rest as \"other\".")] = DEFAULT_MAX_SERIES,
+    textfile: Annotated[Path | None, typer.Option("--textfile", metavar="PATH", help="Write the metrics once to PATH (atomically, for node_exporter's textfile collector) and exit.")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    if all_netns and netns:
+        raise typer.BadParameter("--all-netns and --netns exclude each other", param_hint="--netns")
+    try:
+        address = parse_listen(listen)
+    except ValueError as error:
+        raise typer.BadParameter(f"{listen!r}: {error}", param_hint="--listen") from None
+    options = source.Options(namespaces=netns or None, all_namespaces=all_netns, processes=processes,
+                             tcp_info=tcp_info)
+    collector = SocketCollector(lambda: source.scrape(options), max_series)
+    check_start(options, collector)
+    if textfile is not None:
+        write_textfile(textfile, collector)
+        return
+    run_server(address, collector)
+
+
+def check_start(options: source.Options, collector: SocketCollector) -> None:
+    """One trial dump: what would make every scrape fail stops the exporter now, with one line."""
+    trial = source.scrape(options)
+    for problem in trial.problems:
+        if problem.reason == source.UNSUPPORTED and problem.table != "tcp":
+            LOG.warning("%s (its series will be missing)", problem.message)
+        elif problem.reason == source.VANISHED and options.all_namespaces:
+            continue  # a namespace deleted while it was being enumerated: normal churn
+        elif problem.reason != source.INTERRUPTED:
+            where = f'netns "{problem.netns}": ' if problem.netns else ""
+            raise Failure(f"{where}{problem.message}")
+
+
+def write_textfile(path: Path, collector: SocketCollector) -> None:
+    """The exposition written to a temporary file beside PATH, then renamed over it (readers never see half)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    try:
+        write_to_textfile(str(path), registry)
+    except OSError as error:
+        raise Failure(f"cannot write {path}: {error.strerror}") from None
+
+
+def run_server(address: Address, collector: SocketCollector) -> None:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    registry.register(ProcessCollector(registry=None))
+    try:
+        server, thread = start_http_server(address.port, address.host, registry)
+    except OSError as error:
+        shown = f"[{address.host}]" if ":" in address.host else address.host
+        raise Failure(f"cannot listen on {shown}:{address.port}: {error.strerror or error}") from None
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in str(host) else str(host)
+    LOG.info("serving http://%s:%s/metrics", shown, port)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    while not stop.wait(3600):
+        pass
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+LOG = logging.getLogger("pyss.exporter")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: typer parses, this turns every failure into one line on stderr."""
+    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s", stream=sys.stderr)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(argv if argv is not None else sys.argv[1:], prog_name=PROG, standalone_mode=False)
+    except typer.TyperException as error:
+        sys.stderr.write(f"{PROG}: {error.format_message()}\n")
+        return getattr(error, "exit_code", 2)
+    except Failure as failure:
+        sys.stderr.write(f"{PROG}: {failure}\n")
+        return 1
+    except (typer.Abort, KeyboardInterrupt):
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

@@ -1,0 +1,140 @@
+"""One network namespace's sockets, counted: what the exporter's series are made of (pure).
+
+A tally keeps counts, never sockets, so its size is bounded by the number of
+distinct label values (netids x states, listening sockets, ports, process
+names), not by the number of sockets; :mod:`pyss.exporter.metrics` bounds
+those further. It is fed either records (one at a time) or, on the default
+path, the columns of a whole receive buffer, counted by C-level Counter calls.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from collections.abc import Iterable
+from itertools import compress, repeat
+from operator import eq
+from typing import NamedTuple
+
+from pyss.netlink.constants import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
+from pyss.netlink.decode import packed_address
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+
+# Upper bounds (seconds) of the RTT histogram's buckets: from loopback (~10 us) to a congested
+# intercontinental path (seconds). A fixed list, so the histogram's series count is fixed too.
+RTT_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Listener(NamedTuple):
+    """A listening TCP socket as ss shows it: Recv-Q is its accept queue, Send-Q the queue's limit."""
+
+    address: str  # the local address as text ("0.0.0.0", "::", "127.0.0.1")
+    port: int
+    queue: int  # connections completed and waiting for accept()
+    limit: int  # the backlog: past it the kernel drops or refuses new connections
+
+
+class TcpInfoTally:
+    """Sums over the established TCP sockets' tcp_info (--tcp-info)."""
+
+    __slots__ = ("lost", "retransmits", "rtt_buckets", "rtt_count", "rtt_sum")
+
+    def __init__(self) -> None:
+        self.retransmits = 0  # tcpi_total_retrans: segments retransmitted over each socket's life
+        self.lost = 0  # tcpi_lost: segments currently presumed lost
+        self.rtt_buckets = [0] * len(RTT_BUCKETS)  # per bucket, not cumulative; above the last: rtt_count - sum
+        self.rtt_count = 0
+        self.rtt_sum = 0.0
+
+    def add(self, retransmits: int, lost: int, rtt_us: int) -> None:
+        self.retransmits += retransmits
+        self.lost += lost
+        rtt = rtt_us / 1e6
+        self.rtt_count += 1
+        self.rtt_sum += rtt
+        for index, bound in enumerate(RTT_BUCKETS):
+            if rtt <= bound:
+                self.rtt_buckets[index] += 1
+                break
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(le, count at or below it) for each bucket, then "+Inf": the exposition's form."""
+        running = 0
+        buckets: list[tuple[str, int]] = []
+        for bound, count in zip(RTT_BUCKETS, self.rtt_buckets, strict=True):
+            running += count
+            buckets.append((repr(bound), running))
+        buckets.append(("+Inf", self.rtt_count))
+        return buckets
+
+
+class NamespaceTally:
+    """The counts behind one namespace's series."""
+
+    __slots__ = ("established_ports", "listeners", "netns", "processes", "sockets", "tcp")
+
+    def __init__(self, netns: str, tcp_info: bool = False) -> None:
+        self.netns = netns
+        self.sockets: Counter[tuple[str, int]] = Counter()  # (netid, kernel state) -> sockets
+        self.listeners: list[Listener] = []
+        self.established_ports: Counter[int] = Counter()  # local port -> established TCP sockets on it
+        self.processes: Counter[tuple[str, int]] = Counter()  # (command name, state) -> sockets
+        self.tcp = TcpInfoTally() if tcp_info else None
+
+    @property
+    def seen(self) -> int:
+        return sum(self.sockets.values())
+
+    def listening_ports(self) -> Counter[int]:
+        """Established TCP connections per listening port (the local port of the accepted side)."""
+        return Counter({listener.port: self.established_ports[listener.port] for listener in self.listeners})
+
+    def add_columns(self, netid: str, columns: InetColumns) -> None:
+        """Count one receive buffer of an inet dump, taken as columns."""
+        states = columns.states
+        sockets = self.sockets
+        for state, count in Counter(states).items():
+            sockets[netid, state] += count
+        if netid != "tcp":
+            return
+        self.established_ports.update(compress(columns.sports, map(eq, states, repeat(TCP_ESTABLISHED))))
+        if TCP_LISTEN in states:
+            for index in compress(range(len(states)), map(eq, states, repeat(TCP_LISTEN))):
+                self.listeners.append(Listener(
+                    address_text(columns.family, packed_address(columns.srcs[index])),
+                    columns.sports[index], columns.rqueues[index], columns.wqueues[index]))
+
+    def add_record(self, record: SocketRecord, processes: Iterable[str] = ()) -> None:
+        """Count one socket; ``processes`` are the command names of the processes holding it."""
+        state = record_state(record)
+        self.sockets[record.netid, state] += 1
+        for name in set(processes):
+            self.processes[name, state] += 1
+        if not isinstance(record, InetSocket) or record.netid != "tcp":
+            return
+        if state == TCP_ESTABLISHED:
+            self.established_ports[record.sport] += 1
+        elif state == TCP_LISTEN:
+            self.listeners.append(
+                Listener(address_text(record.family, record.src), record.sport, record.rqueue, record.wqueue))
+
+    def add_tcp_info(self, retransmits: int, lost: int, rtt_us: int) -> None:
+        if self.tcp is not None:
+            self.tcp.add(retransmits, lost, rtt_us)
+
+
+def record_state(record: SocketRecord) -> int:
+    """The state ss shows for a record: packet and netlink sockets are always UNCONN (TCP_CLOSE)."""
+    if isinstance(record, InetSocket | UnixSocket):
+        return record.state
+    assert isinstance(record, PacketSocket | NetlinkSocket)
+    return TCP_CLOSE
+
+
+def address_text(family: int, packed: bytes) -> str:
+    """A packed IPv4 or IPv6 address as text, unbracketed ("::1", not "[::1]")."""
+    try:
+        return socket.inet_ntop(family, packed)
+    except (ValueError, OSError):  # a malformed length: say so rather than fail the scrape
+        return "?"
+
