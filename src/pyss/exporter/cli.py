@@ -65,7 +65,7 @@ def _version(value: bool) -> None:
 @app.command(help="Serve socket metrics (counts per namespace, kind and state; listeners; processes) for Prometheus.")
 def serve(
     listen: Annotated[str, typer.Option(metavar="HOST:PORT", help="Address to serve /metrics on (IPv6 in brackets: [::1]:9433).")] = DEFAULT_LISTEN,
-    all_netns: Annotated[bool, typer.Option("--all-netns", help="Export the own namespace and every named one (/run/netns), enumerated at each scrape.")] = False,
+    all_netns: Annotated[bool, typer.Option("--all-netns", help="Export every network namespace: the own one, the named ones (/run/netns) and those only processes hold (pid:N), found again at each scrape.")] = False,
     netns: Annotated[list[str] | None, typer.Option("--netns", metavar="NAME", help="Export this named namespace instead of the own one (repeatable).")] = None,
     processes: Annotated[bool, typer.Option("--processes", help="Add sockets per process name and state (reads /proc/*/fd at each scrape).")] = False,
     tcp_info: Annotated[bool, typer.Option("--tcp-info", help="Add retransmission, loss and RTT aggregates over established TCP sockets.")] = False,
@@ -81,25 +81,30 @@ def serve(
         raise typer.BadParameter(f"{listen!r}: {error}", param_hint="--listen") from None
     options = source.Options(namespaces=netns or None, all_namespaces=all_netns, processes=processes,
                              tcp_info=tcp_info)
-    collector = SocketCollector(lambda: source.scrape(options), max_series)
-    check_start(options, collector)
+    trial = source.scrape(options)
+    check_start(trial, options)
     if textfile is not None:
-        write_textfile(textfile, collector)
+        write_textfile(textfile, SocketCollector(lambda: trial, max_series))
         return
+    collector = SocketCollector(lambda: source.scrape(options), max_series)
+    collector.account(trial.problems)  # logs the warnings the trial dump had
     run_server(address, collector)
 
 
-def check_start(options: source.Options, collector: SocketCollector) -> None:
-    """One trial dump: what would make every scrape fail stops the exporter now, with one line."""
-    trial = source.scrape(options)
+def check_start(trial: source.Scrape, options: source.Options) -> None:
+    """What would make every scrape fail stops the exporter now, with one line (Failure).
+
+    Not fatal: a table the kernel cannot list other than TCP (its series are
+    missing), an interrupted dump, and with --all-netns a namespace deleted
+    while being enumerated (normal churn) or one we may not inspect.
+    """
     for problem in trial.problems:
-        if problem.reason == source.UNSUPPORTED and problem.table != "tcp":
-            LOG.warning("%s (its series will be missing)", problem.message)
-        elif problem.reason == source.VANISHED and options.all_namespaces:
-            continue  # a namespace deleted while it was being enumerated: normal churn
-        elif problem.reason != source.INTERRUPTED:
-            where = f'netns "{problem.netns}": ' if problem.netns else ""
-            raise Failure(f"{where}{problem.message}")
+        if problem.reason == source.INTERRUPTED or (problem.reason == source.UNSUPPORTED and problem.table != "tcp"):
+            continue
+        if options.all_namespaces and (problem.reason == source.VANISHED or problem.table == source.ENUMERATION):
+            continue
+        where = f'netns "{problem.netns}": ' if problem.netns else ""
+        raise Failure(f"{where}{problem.message}")
 
 
 def write_textfile(path: Path, collector: SocketCollector) -> None:
@@ -122,8 +127,8 @@ def run_server(address: Address, collector: SocketCollector) -> None:
         shown = f"[{address.host}]" if ":" in address.host else address.host
         raise Failure(f"cannot listen on {shown}:{address.port}: {error.strerror or error}") from None
     host, port = server.server_address[:2]
-    shown = f"[{host}]" if ":" in str(host) else str(host)
-    LOG.info("serving http://%s:%s/metrics", shown, port)
+    host = host.decode() if isinstance(host, bytes) else host
+    LOG.info("serving http://%s:%s/metrics", f"[{host}]" if ":" in host else host, port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: stop.set())

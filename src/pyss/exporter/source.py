@@ -14,22 +14,21 @@ than partial counts.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from pyss.dump import Extensions, listing_streams, table_streams
 from pyss.exporter.tally import NamespaceTally
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, INET_DIAG_INFO, TCP_ESTABLISHED
-from pyss.netlink.decode import DumpError, DumpInterrupted, MalformedMessage, inet_attributes
+from pyss.netlink.decode import DumpInterrupted, MalformedMessage, inet_attributes
 from pyss.netlink.tcpinfo import decode_tcp_info
-from pyss.netns import CLONE_NEWNET, NETNS_RUN_DIR
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query
 from pyss.records import INET_NETIDS, InetColumns, InetSocket
 from pyss.render.details import inet_extensions
+from pyss.system.netns import NETNS_RUN_DIR, Namespace, NamespaceError, all_namespaces, inside
 
 OWN = ""  # the netns label of the exporter's own namespace
 
@@ -55,7 +54,10 @@ class Problem(NamedTuple):
     netns: str
     reason: str
     message: str
-    table: str = ""  # the table concerned, for UNSUPPORTED
+    table: str = ""  # the table concerned (UNSUPPORTED, INTERRUPTED), or ENUMERATION
+
+
+ENUMERATION = "namespaces"  # a Problem's table when --all-netns could not inspect some namespace
 
 
 class Scrape(NamedTuple):
@@ -68,7 +70,7 @@ class Options(NamedTuple):
     """What a scrape covers."""
 
     namespaces: Sequence[str] | None = None  # named namespaces (/run/netns); None: the exporter's own
-    all_namespaces: bool = False  # the own namespace and every named one, enumerated at each scrape
+    all_namespaces: bool = False  # the own namespace and every other one (named or held by a process), at each scrape
     processes: bool = False
     tcp_info: bool = False
 
@@ -79,51 +81,89 @@ def scrape(options: Options) -> Scrape:
     tallies: list[NamespaceTally] = []
     problems: list[Problem] = []
     users = _process_names() if options.processes else None
-    for name in _namespaces(options):
-        tally = tally_namespace(name, options, problems, users)
+    for label, namespace in _namespaces(options, problems):
+        tally = tally_namespace(label, namespace, options, problems, users)
         if tally is not None:
             tallies.append(tally)
     return Scrape(tallies, problems, time.perf_counter() - started)
 
 
-def _namespaces(options: Options) -> list[str]:
+Target = tuple[str, Namespace | None]  # (netns label, namespace to enter; None: stay in the own one)
+
+
+def _namespaces(options: Options, problems: list[Problem]) -> list[Target]:
     if options.all_namespaces:
-        return [OWN, *named_namespaces()]
+        return _every_namespace(problems)
     if options.namespaces:
-        return list(dict.fromkeys(options.namespaces))
-    return [OWN]
+        targets: list[Target] = []
+        for name in dict.fromkeys(options.namespaces):
+            namespace = named_namespace(name)
+            if namespace is None:
+                problems.append(Problem(name, VANISHED, f'no network namespace "{name}" in {NETNS_RUN_DIR}'))
+            else:
+                targets.append((name, namespace))
+        return targets
+    return [(OWN, None)]
 
 
-def named_namespaces() -> list[str]:
-    """The names under /run/netns (``ip netns add``), sorted; none when the directory does not exist."""
+def _every_namespace(problems: list[Problem]) -> list[Target]:
+    """The own namespace (label "") and every other one, named or held only by processes ("pid:N")."""
+    own = _identity("/proc/thread-self/ns/net")
+    enumeration = all_namespaces()
+    problems.extend(Problem("", REFUSED, line, ENUMERATION) for line in enumeration.refused)
+    others: list[Target] = [(namespace.name, namespace) for namespace in enumeration.namespaces
+                            if (namespace.device, namespace.inode) != own]
+    return [(OWN, None), *others]
+
+
+def named_namespace(name: str) -> Namespace | None:
+    """/run/netns/NAME as a Namespace, or None when there is no such namespace."""
+    if "/" in name or name in ("", ".", ".."):
+        return None
+    path = f"{NETNS_RUN_DIR}/{name}"
+    identity = _identity(path)
+    return None if identity is None else Namespace(name, identity[0], identity[1], path)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
     try:
-        return sorted(entry for entry in os.listdir(NETNS_RUN_DIR) if not entry.startswith("."))
+        status = os.stat(path)
     except OSError:
-        return []
+        return None
+    return status.st_dev, status.st_ino
 
 
 def tally_namespace(
-    name: str, options: Options, problems: list[Problem], users: dict[int, list[str]] | None = None
+    label: str, namespace: Namespace | None, options: Options, problems: list[Problem],
+    users: dict[int, list[str]] | None = None,
 ) -> NamespaceTally | None:
     """One namespace's tally, or None (with the reason in ``problems``) when it could not be read whole."""
-    tally = NamespaceTally(name, tcp_info=options.tcp_info)
+    tally = NamespaceTally(label, tcp_info=options.tcp_info)
     try:
-        with entered(name):
-            if options.processes or options.tcp_info:
-                _tally_records(tally, options, problems, users)
-            else:
-                _tally_columns(tally, problems)
-    except NamespaceProblem as problem:
-        problems.append(Problem(name, problem.reason, str(problem)))
+        if namespace is None:
+            _tally(tally, options, problems, users)
+        else:
+            with inside(namespace):
+                _tally(tally, options, problems, users)
+    except NamespaceError as error:
+        gone = namespace is not None and _identity(namespace.path) != (namespace.device, namespace.inode)
+        problems.append(Problem(label, VANISHED if gone else REFUSED, str(error)))
         return None
-    except (DumpError, OSError) as error:
+    except OSError as error:  # DumpError included
         reason = REFUSED if error.errno in (errno.EPERM, errno.EACCES) else FAILED
-        problems.append(Problem(name, reason, f"dump failed: {error.strerror or error}"))
+        problems.append(Problem(label, reason, f"dump failed: {error.strerror or error}"))
         return None
     except MalformedMessage as error:
-        problems.append(Problem(name, FAILED, f"malformed netlink reply: {error}"))
+        problems.append(Problem(label, FAILED, f"malformed netlink reply: {error}"))
         return None
     return tally
+
+
+def _tally(tally: NamespaceTally, options: Options, problems: list[Problem], users: dict[int, list[str]] | None) -> None:
+    if options.processes or options.tcp_info:
+        _tally_records(tally, options, problems, users)
+    else:
+        _tally_columns(tally, problems)
 
 
 class _Warnings:
@@ -185,54 +225,6 @@ def _tally_records(
 
 def _process_names() -> dict[int, list[str]]:
     """Socket inode -> the command names of the processes holding it (one pass over /proc/*/fd)."""
-    from pyss.procs import scan_users
+    from pyss.system.processes import scan_users
 
     return {inode: [user.comm for user in holders] for inode, holders in scan_users().items()}
-
-
-class NamespaceProblem(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@contextlib.contextmanager
-def entered(name: str) -> Iterator[None]:
-    """This thread inside network namespace /run/netns/NAME (OWN: stay), back in its own afterwards."""
-    if name == OWN:
-        yield
-        return
-    from pyss.netns import _libc
-
-    libc = _libc()
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        _join(libc, name)
-        try:
-            yield
-        finally:
-            if libc.setns(home, CLONE_NEWNET) < 0:  # pragma: no cover - would need the kernel to refuse our own
-                raise RuntimeError("cannot return to the exporter's own network namespace")
-    finally:
-        os.close(home)
-
-
-def _join(libc: object, name: str) -> None:
-    import ctypes
-
-    path = f"{NETNS_RUN_DIR}/{name}"
-    if "/" in name or name in (".", ".."):
-        raise NamespaceProblem(VANISHED, f'no network namespace "{name}": not a name under {NETNS_RUN_DIR}')
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as error:
-        reason = VANISHED if error.errno == errno.ENOENT else REFUSED if error.errno in (errno.EPERM, errno.EACCES) \
-            else FAILED
-        raise NamespaceProblem(reason, f'cannot open network namespace "{name}": {error.strerror}') from None
-    try:
-        if libc.setns(fd, CLONE_NEWNET) < 0:  # type: ignore[attr-defined]
-            code = ctypes.get_errno()
-            reason = REFUSED if code in (errno.EPERM, errno.EACCES) else FAILED
-            raise NamespaceProblem(reason, f'cannot enter network namespace "{name}": {os.strerror(code)}')
-    finally:
-        os.close(fd)

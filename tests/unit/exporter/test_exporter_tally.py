@@ -1,0 +1,123 @@
+"""NamespaceTally on records and on columns: the counts behind every series (pure)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+from pyss.exporter.tally import RTT_BUCKETS, Listener, NamespaceTally, record_state
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    SOCK_STREAM,
+    TCP_CLOSE,
+    TCP_CLOSE_WAIT,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+    TCP_TIME_WAIT,
+)
+from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+
+
+def inet(state: int, sport: int, src: str = "127.0.0.1", family: int = AF_INET, rqueue: int = 0, wqueue: int = 0,
+         protocol: int = IPPROTO_TCP, inode: int = 0) -> InetSocket:
+    return InetSocket(family, state, 0, 0, sport, 4000, socket.inet_pton(family, src),
+                      bytes(4 if family == AF_INET else 16), 0, 0, 0, rqueue, wqueue, 0, inode, protocol, b"")
+
+
+SOCKETS = [
+    inet(TCP_LISTEN, 80, "0.0.0.0", rqueue=3, wqueue=128),
+    inet(TCP_LISTEN, 443, "127.0.0.1", rqueue=0, wqueue=4096),
+    inet(TCP_ESTABLISHED, 80),
+    inet(TCP_ESTABLISHED, 80),
+    inet(TCP_ESTABLISHED, 41000),  # the client side: its local port listens nowhere
+    inet(TCP_CLOSE_WAIT, 80),
+    inet(TCP_TIME_WAIT, 443),
+]
+
+
+def columns(records: list[InetSocket]) -> InetColumns:
+    """The columns inet_columns() would build for these records' buffer (IPv4 address keys are native ints)."""
+    def key(packed: bytes) -> int | bytes:
+        return int.from_bytes(packed, sys.byteorder) if len(packed) == 4 else packed
+
+    return InetColumns(
+        records[0].family, records[0].protocol, [r.state for r in records], [r.sport for r in records],
+        [r.dport for r in records], [key(r.src) for r in records], [key(r.dst) for r in records], [0] * len(records),
+        [r.rqueue for r in records], [r.wqueue for r in records])
+
+
+def test_records_count_per_netid_and_state() -> None:
+    tally = NamespaceTally("ns")
+    for record in SOCKETS:
+        tally.add_record(record)
+    assert tally.sockets == {("tcp", TCP_LISTEN): 2, ("tcp", TCP_ESTABLISHED): 3, ("tcp", TCP_CLOSE_WAIT): 1,
+                             ("tcp", TCP_TIME_WAIT): 1}
+    assert tally.seen == len(SOCKETS)
+    assert tally.listeners == [Listener("0.0.0.0", 80, 3, 128), Listener("127.0.0.1", 443, 0, 4096)]
+    # Established per listening port: 80 has two, 443 none; 41000 is no listener's.
+    assert tally.listening_ports() == {80: 2, 443: 0}
+
+
+def test_columns_count_as_records_do() -> None:
+    by_records, by_columns = NamespaceTally("ns"), NamespaceTally("ns")
+    for record in SOCKETS:
+        by_records.add_record(record)
+    by_columns.add_columns("tcp", columns(SOCKETS))
+    assert by_columns.sockets == by_records.sockets
+    assert by_columns.listeners == by_records.listeners
+    assert by_columns.listening_ports() == by_records.listening_ports()
+
+
+def test_ipv6_listener_address_and_udp_columns() -> None:
+    tally = NamespaceTally("")
+    tally.add_columns("tcp", columns([inet(TCP_LISTEN, 22, "::", family=AF_INET6, wqueue=128)]))
+    udp = [inet(TCP_CLOSE, 53, protocol=IPPROTO_UDP), inet(TCP_ESTABLISHED, 53, protocol=IPPROTO_UDP)]
+    tally.add_columns("udp", columns(udp))
+    assert tally.listeners == [Listener("::", 22, 0, 128)]
+    assert tally.sockets[("udp", TCP_CLOSE)] == 1
+    assert tally.sockets[("udp", TCP_ESTABLISHED)] == 1
+    assert not tally.established_ports  # UDP "ESTAB" is no accepted connection
+
+
+def test_packet_and_netlink_sockets_are_unconn_as_ss_shows_them() -> None:
+    packet = PacketSocket(3, 0x0800, 1, 0, 0, 0, 0, b"")
+    netlink = NetlinkSocket(0, 0, 1, 0, 0, 2, 0, 0, 0, 0, b"")
+    unix = UnixSocket(SOCK_STREAM, TCP_LISTEN, 3, 0, "/run/x", 0, 0, 5, b"")
+    assert [record_state(r) for r in (packet, netlink, unix)] == [TCP_CLOSE, TCP_CLOSE, TCP_LISTEN]
+    tally = NamespaceTally("")
+    for record in (packet, netlink, unix):
+        tally.add_record(record)
+    assert tally.sockets == {("p_raw", TCP_CLOSE): 1, ("nl", TCP_CLOSE): 1, ("u_str", TCP_LISTEN): 1}
+    assert tally.listeners == []  # only TCP listeners have address/port series
+
+
+def test_processes_count_a_socket_once_per_name() -> None:
+    tally = NamespaceTally("")
+    tally.add_record(inet(TCP_ESTABLISHED, 80), ["nginx", "nginx", "sidecar"])  # forked workers share it
+    tally.add_record(inet(TCP_LISTEN, 80), ["nginx"])
+    assert tally.processes == {("nginx", TCP_ESTABLISHED): 1, ("sidecar", TCP_ESTABLISHED): 1,
+                               ("nginx", TCP_LISTEN): 1}
+
+
+def test_tcp_info_sums_and_rtt_buckets() -> None:
+    tally = NamespaceTally("", tcp_info=True)
+    tally.add_tcp_info(retransmits=3, lost=1, rtt_us=50)  # 50 us: first bucket
+    tally.add_tcp_info(retransmits=2, lost=0, rtt_us=20_000)  # 20 ms
+    tally.add_tcp_info(retransmits=0, lost=0, rtt_us=10_000_000)  # 10 s: above every bound
+    assert tally.tcp is not None
+    assert (tally.tcp.retransmits, tally.tcp.lost, tally.tcp.rtt_count) == (5, 1, 3)
+    assert abs(tally.tcp.rtt_sum - 10.02005) < 1e-9
+    cumulative = dict(tally.tcp.cumulative())
+    assert cumulative[repr(RTT_BUCKETS[0])] == 1
+    assert cumulative["0.025"] == 2
+    assert cumulative[repr(RTT_BUCKETS[-1])] == 2
+    assert cumulative["+Inf"] == 3
+
+
+def test_tcp_info_ignored_without_the_option() -> None:
+    tally = NamespaceTally("")
+    tally.add_tcp_info(1, 1, 1)
+    assert tally.tcp is None
