@@ -16,7 +16,9 @@ _FILES = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
 
 
 def proc_path(family: int, protocol: int) -> str:
-    return f"/proc/net/{_FILES[protocol]}{'6' if family == AF_INET6 else ''}"
+    # thread-self, not /proc/net (= /proc/self/net, the main thread's namespace): a thread that entered
+    # another namespace (pyss-exporter, --all-netns) must read that namespace's table.
+    return f"/proc/thread-self/net/{_FILES[protocol]}{'6' if family == AF_INET6 else ''}"
 
 
 def read_proc_inet(family: int, protocol: int, states: int) -> Iterator[InetSocket]:
