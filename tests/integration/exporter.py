@@ -69,7 +69,8 @@ class Exporter:
         self.process = process
         self.namespace = namespace
         self.port = port
-        self.log = log
+        self.log = log  # stderr: what it logged until it served, and all of it once stopped
+        self.status: int | None = None  # its exit status once stopped
 
     def get(self, path: str = "/metrics") -> tuple[int, str]:
         return http_get(self.namespace, f"http://127.0.0.1:{self.port}{path}")
@@ -81,13 +82,18 @@ def running_exporter(namespace: Namespace, *args: str) -> Iterator[Exporter]:
     process = subprocess.Popen(
         ["ip", "netns", "exec", namespace.name, str(EXPORTER), "--listen", "127.0.0.1:0", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=TOOL_ENV)
+    exporter: Exporter | None = None
     try:
         log = _wait_for(process, _SERVING)
         match = _SERVING.search(log)
         assert match is not None
-        yield Exporter(process, namespace, int(match["port"]), log)
+        exporter = Exporter(process, namespace, int(match["port"]), log)
+        yield exporter
     finally:
-        stop(process)
+        status, rest = stop(process)
+        if exporter is not None:
+            exporter.log += rest
+            exporter.status = status
 
 
 def _wait_for(process: subprocess.Popen[bytes], pattern: re.Pattern[bytes]) -> bytes:
