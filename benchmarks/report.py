@@ -39,6 +39,10 @@ METHOD = """\
 - The table gives the median of all timed runs, each round's median, and *first/this*: the first command's
   median divided by this row's in the same round, worst and best round, the form the targets are stated in. Library calls are timed inside the process (`benchmarks/libbench.py`;
   interpreter start-up and imports excluded), both consuming TCP sockets of every state.
+- The scrape comparison (`benchmarks/scrapebench.py`) starts each exporter inside the namespace on a loopback port
+  (pyss-exporter with its default options, Debian's node_exporter with only `--collector.tcpstat`), scrapes it
+  once untimed, then times one `GET /metrics` reading the whole body, and stops it; the body must hold the
+  exporter's socket-state series. Each timed run starts a fresh exporter, so runs interleave like the others.
 - A command that is missing, exits with an error or runs past the timeout shows as n/a, and so does one whose
   warm-up output shows it skipped the work (no `users:((...))` from `-p`, not exactly the 10 probe connections
   from the filtered query), so that it cannot look fast.

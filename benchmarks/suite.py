@@ -114,6 +114,10 @@ COMPARISONS: tuple[Comparison, ...] = (
         Command("pyss.count", ("python", "libbench.py", "pyss-count"), self_timed=True),
         Command("Counter(psutil)", ("python", "libbench.py", "psutil-count"), self_timed=True),
     ), slow=True),
+    Comparison("scrape", "one Prometheus scrape (GET /metrics) of a running exporter", (
+        Command("pyss-exporter", ("python", "scrapebench.py", "pyss"), self_timed=True),
+        Command("node_exporter tcpstat", ("python", "scrapebench.py", "node"), self_timed=True),
+    ), slow=True),
     Comparison(STARTUP, "start-up in an empty namespace", (
         Command("pyss -tan", ("pyss", "-tan")),
         # "python" is the interpreter pyss's own script runs on (its shebang), never a version manager's shim.
@@ -162,6 +166,8 @@ TARGETS: tuple[Target, ...] = (
     Target("rss", "peak RSS of pyss -tan at 100k <= 80 MB", "tan", "pyss -tan", None, 80.0, BIG, "rss_mb"),
     Target("rss-flat", "peak RSS of the streaming output (--json-lines) at 100k <= 1.5 x at the smallest N",
            "stream", "pyss --json-lines", None, 1.5, BIG, "rss_growth"),
+    Target("scrape-node", "pyss-exporter scrape <= 0.5 x node_exporter's tcpstat scrape at 100k", "scrape",
+           "pyss-exporter", "node_exporter tcpstat", 0.5, BIG),
     Target("lib-psutil", "library API >= 5 x faster than psutil.net_connections('tcp') at 100k (ratio <= 0.2)",
            "lib", "pyss.sockets", "psutil.net_connections", 0.2, BIG),
     Target("api-sockets", "sum(1 for _ in pyss.sockets('tcp')) >= 10 x faster than psutil.net_connections('tcp') "

@@ -25,6 +25,7 @@ from pyss.exporter.tally import NamespaceTally
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, INET_DIAG_INFO, TCP_ESTABLISHED
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage, inet_attributes
 from pyss.netlink.tcpinfo import decode_tcp_info
+from pyss.netlink.transport import read_ahead_helps
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query
 from pyss.records import INET_NETIDS, InetColumns, InetSocket
 from pyss.render.details import inet_extensions
@@ -40,6 +41,10 @@ QUERY = Query(
     families=(1 << AF_INET) | (1 << AF_INET6) | (1 << AF_UNIX) | (1 << AF_PACKET) | (1 << AF_NETLINK),
     states=STATES_ALL,
 )
+
+# A large dump is received by a child process while this one counts what came before (see
+# pyss.netlink.transport): the kernel's share of a scrape runs on a second CPU.
+READ_AHEAD = read_ahead_helps()
 
 # The reason label's values.
 INTERRUPTED = "interrupted"  # the kernel flagged a dump as inconsistent (sockets changed during it)
@@ -184,7 +189,7 @@ class _Warnings:
 
 def _tally_columns(tally: NamespaceTally, problems: list[Problem]) -> None:
     warnings = _Warnings(tally.netns, problems)
-    for _kind, items in listing_streams(QUERY, warn=warnings):
+    for _kind, items in listing_streams(QUERY, warn=warnings, read_ahead=READ_AHEAD):
         table = ""
         try:
             for item in items:
