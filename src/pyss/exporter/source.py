@@ -20,15 +20,15 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from pyss.dump import Extensions, listing_streams, table_streams
+from pyss.dump import listing_streams, table_streams
 from pyss.exporter.tally import NamespaceTally
+from pyss.names.netids import INET_NETIDS, netid
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, INET_DIAG_INFO, TCP_ESTABLISHED
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage, inet_attributes
 from pyss.netlink.tcpinfo import decode_tcp_info
 from pyss.netlink.transport import read_ahead_helps
-from pyss.query import STATES_ALL, TABLE_BIT, Details, Query
-from pyss.records import INET_NETIDS, InetColumns, InetSocket
-from pyss.render.details import inet_extensions
+from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, extensions
+from pyss.records import InetColumns, InetSocket
 from pyss.system.netns import NETNS_RUN_DIR, Namespace, NamespaceError, all_namespaces, inside
 
 OWN = ""  # the netns label of the exporter's own namespace
@@ -200,7 +200,7 @@ def _tally_columns(tally: NamespaceTally, problems: list[Problem]) -> None:
                     for record in item:
                         tally.add_record(record)
                 else:
-                    table = item.netid
+                    table = netid(item)
                     tally.add_record(item)
         except DumpInterrupted:
             warnings.interrupted(table)
@@ -210,13 +210,13 @@ def _tally_records(
     tally: NamespaceTally, options: Options, problems: list[Problem], users: dict[int, list[str]] | None
 ) -> None:
     warnings = _Warnings(tally.netns, problems)
-    extensions = Extensions(inet=inet_extensions(Details(info=True))) if options.tcp_info else None
+    wanted = extensions(Details(info=True)) if options.tcp_info else None
     no_users: list[str] = []
-    for _kind, records in table_streams(QUERY, extensions, warn=warnings):
+    for _kind, records in table_streams(QUERY, wanted, warn=warnings):
         table = ""
         try:
             for record in records:
-                table = record.netid
+                table = netid(record)
                 tally.add_record(record, users.get(record.inode, no_users) if users is not None else no_users)
                 if (options.tcp_info and isinstance(record, InetSocket) and record.state == TCP_ESTABLISHED
                         and table == "tcp"):

@@ -16,7 +16,8 @@ from itertools import compress, repeat
 from operator import eq
 from typing import NamedTuple
 
-from pyss.netlink.constants import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
+from pyss.names.netids import netid
+from pyss.netlink.constants import IPPROTO_TCP, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
 from pyss.netlink.decode import packed_address
 from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
@@ -107,10 +108,10 @@ class NamespaceTally:
     def add_record(self, record: SocketRecord, processes: Iterable[str] = ()) -> None:
         """Count one socket; ``processes`` are the command names of the processes holding it."""
         state = record_state(record)
-        self.sockets[record.netid, state] += 1
+        self.sockets[netid(record), state] += 1
         for name in set(processes):
             self.processes[name, state] += 1
-        if not isinstance(record, InetSocket) or record.netid != "tcp":
+        if not isinstance(record, InetSocket) or record.protocol != IPPROTO_TCP:
             return
         if state == TCP_ESTABLISHED:
             self.established_ports[record.sport] += 1
