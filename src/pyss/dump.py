@@ -21,7 +21,10 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
+    IPPROTO_DCCP,
+    IPPROTO_MPTCP,
     IPPROTO_RAW,
+    IPPROTO_SCTP,
     IPPROTO_TCP,
     IPPROTO_UDP,
     NDIAG_SHOW_GROUPS,
@@ -55,9 +58,12 @@ from pyss.netlink.decode import (
 )
 from pyss.query import Extensions, Query
 from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.system.proc_net import read_proc_inet
+from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_inet
 
-_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
+# ss's order of the inet tables it lists before vsock, tipc and xdp (mptcp comes after those).
+_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP), ("dccp", IPPROTO_DCCP),
+                ("sctp", IPPROTO_SCTP))
+_COLUMN_PROTOCOLS = (IPPROTO_TCP, IPPROTO_UDP)  # the tables a plain listing reads as columns
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
 
 
@@ -125,12 +131,15 @@ def _streams(
     query: Query, extensions: Extensions | None, warn: Warn | None, columns: bool, read_ahead: bool
 ) -> Iterator[Stream]:
     keep = query.filter
+    missing_tables: set[str] = set()
     for kind, open_dump in _table_dumps(query, extensions or Extensions(), columns, read_ahead, warn):
         try:
             items = open_dump()
         except UnsupportedTable as missing:
-            if warn is not None:
+            # Said once per table, though each table is asked for in IPv4 and in IPv6.
+            if warn is not None and missing.table not in missing_tables:
                 warn(str(missing))
+            missing_tables.add(missing.table)
             continue
         yield kind, items if keep is None else filter(keep, items)  # type: ignore[misc, arg-type]
 
@@ -151,18 +160,26 @@ def _table_dumps(
         yield PacketSocket, _packet
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
         yield UnixSocket, lambda: _unix(query, extensions)
-    if query.has_family(AF_INET) or query.has_family(AF_INET6):
-        for table, protocol in _INET_TABLES:
-            if query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
-                yield InetSocket, _tcp_file_dump(query.tcp_file, warn)
-            elif query.has(table):
-                for family in _inet_families(query):
-                    if columns and protocol != IPPROTO_RAW:
-                        yield InetColumns, _inet_columns_dump(query, extensions, family, protocol, read_ahead)
-                    else:
-                        yield InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead)
-    # Tables pyss has no dumper for (sctp, dccp, mptcp, vsock, tipc, xdp) are skipped here; the CLI
-    # says so when the user named one (see cli.ss.unsupported_tables).
+    yield from _inet_table_dumps(query, extensions, _INET_TABLES, columns, read_ahead, warn)
+    # ss lists MPTCP last, after the vsock, tipc and xdp tables.
+    yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), columns, read_ahead, warn)
+
+
+def _inet_table_dumps(
+    query: Query, extensions: Extensions, tables: tuple[tuple[str, int], ...], columns: bool, read_ahead: bool,
+    warn: Warn | None,
+) -> Iterator[tuple[type, TableDump]]:
+    if not (query.has_family(AF_INET) or query.has_family(AF_INET6)):
+        return
+    for table, protocol in tables:
+        if query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
+            yield InetSocket, _tcp_file_dump(query.tcp_file, warn)
+        elif query.has(table):
+            for family in _inet_families(query):
+                if columns and protocol in _COLUMN_PROTOCOLS:
+                    yield InetColumns, _inet_columns_dump(query, extensions, family, protocol, read_ahead)
+                else:
+                    yield InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead)
 
 
 def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
@@ -207,6 +224,8 @@ def _inet_dump(
             return _open(requests.inet_request(family, protocol, query.states, extensions.inet), decode, table,
                          read_ahead)
         except UnsupportedTable:
+            if protocol not in PROC_PROTOCOLS:
+                raise  # ss has no /proc fallback for dccp, sctp or mptcp
             # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does.
             return read_proc_inet(family, protocol, query.states)
 

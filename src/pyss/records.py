@@ -34,7 +34,7 @@ class InetSocket(NamedTuple):
     wqueue: int
     uid: int
     inode: int
-    protocol: int  # the dump's table: IPPROTO_TCP, IPPROTO_UDP or IPPROTO_RAW
+    protocol: int  # the dump's table: IPPROTO_TCP, _UDP, _RAW, _DCCP, _SCTP or _MPTCP
     attrs: bytes  # the netlink attributes that followed the message, undecoded
 
 

@@ -144,8 +144,9 @@ def stale_namespaces() -> Iterator[str]:
             yield name
 
 
-def start_zoo(name: str) -> ZooNamespace:
-    """Create namespace ``name``, bring lo up, start the holder and wait for its READY line."""
+def start_zoo(name: str, script: Path = ZOO_SCRIPT) -> ZooNamespace:
+    """Create namespace ``name``, bring lo up, start the holder (``script``, by default the
+    zoo) and wait for its READY line."""
     for stale in stale_namespaces():
         ip("netns", "del", stale, check=False)
     ip("netns", "add", name)
@@ -153,7 +154,7 @@ def start_zoo(name: str) -> ZooNamespace:
         ip("-n", name, "link", "set", "lo", "up")
         unix_dir = tempfile.mkdtemp(prefix=f"{name}-")
         holder = subprocess.Popen(
-            ["ip", "netns", "exec", name, sys.executable, str(ZOO_SCRIPT), unix_dir],
+            ["ip", "netns", "exec", name, sys.executable, str(script), unix_dir],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

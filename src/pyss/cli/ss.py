@@ -196,7 +196,7 @@ def run(argv: list[str]) -> int:
 
 
 # What pyss cannot list yet, by the names a user may ask for them with (-S, -A sctp, --vsock, ...).
-_UNSUPPORTED_NAMES = {"sctp": "sctp", "dccp": "dccp", "mptcp": "mptcp", "vsock": "vsock", "vsock_stream": "vsock",
+_UNSUPPORTED_NAMES = {"sctp": "sctp", "dccp": "dccp", "vsock": "vsock", "vsock_stream": "vsock",
                       "v_str": "vsock", "vsock_dgram": "vsock", "v_dgr": "vsock", "tipc": "tipc", "xdp": "xdp"}
 
 

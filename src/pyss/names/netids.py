@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Final
 
 from pyss.netlink.constants import (
+    IPPROTO_DCCP,
+    IPPROTO_MPTCP,
     IPPROTO_RAW,
+    IPPROTO_SCTP,
     IPPROTO_TCP,
     IPPROTO_UDP,
     SOCK_DGRAM,
@@ -15,8 +18,9 @@ from pyss.netlink.constants import (
 )
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
-# An inet table's name by its protocol (also the /proc/net file it falls back to).
-INET_NETIDS: Final = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+# An inet table's name by its protocol.
+INET_NETIDS: Final = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw", IPPROTO_DCCP: "dccp",
+                      IPPROTO_SCTP: "sctp", IPPROTO_MPTCP: "mptcp"}
 UNIX_NETIDS: Final = {SOCK_STREAM: "u_str", SOCK_DGRAM: "u_dgr", SOCK_SEQPACKET: "u_seq"}
 
 

@@ -14,11 +14,11 @@ from pyss.system.procfs import ephemeral_port_range
 
 
 class ServiceNames:
-    """port -> service name for one transport ("tcp", "udp"), numeric when unknown."""
+    """port -> service name for one transport ("tcp", "udp"; None: any), numeric when unknown."""
 
     __slots__ = ("_high", "_low", "_proto", "cache")
 
-    def __init__(self, proto: str) -> None:
+    def __init__(self, proto: str | None) -> None:
         self._proto = proto
         self._low, self._high = ephemeral_port_range()
         self.cache: dict[int, str] = {0: "*"}  # hot loops read it directly and call only on a miss
@@ -34,6 +34,8 @@ class ServiceNames:
         if self._low <= port <= self._high:
             return str(port)
         try:
+            if self._proto is None:
+                return socket.getservbyport(port)
             return socket.getservbyport(port, self._proto)
         except (OSError, OverflowError):
             return str(port)

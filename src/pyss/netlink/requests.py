@@ -9,6 +9,7 @@ from pyss.netlink.constants import (
     AF_PACKET,
     AF_UNIX,
     INET_DIAG_REQ_BYTECODE,
+    INET_DIAG_REQ_PROTOCOL,
     NDIAG_PROTO_ALL,
     NLM_F_DUMP,
     NLM_F_REQUEST,
@@ -25,6 +26,7 @@ _UNIX_REQ = struct.Struct("=BBHIII8x")  # family, protocol, pad, states, ino, sh
 _PACKET_REQ = struct.Struct("=BBHII8x")  # family, protocol, pad, ino, show, cookie
 _NETLINK_REQ = struct.Struct("=BBHII8x")
 _NLATTR = struct.Struct("=HH")
+_U32 = struct.Struct("=I")
 
 DUMP_SEQ = 0x5053  # an arbitrary sequence number, checked on replies
 
@@ -47,10 +49,17 @@ def inet_request(
     bytecode: bytes | None = None,
     raw_protocol: int = 0,
 ) -> bytes:
-    """inet_diag_req_v2 for one family and protocol, with optional filter bytecode."""
-    payload = _INET_REQ.pack(family, protocol, extensions, raw_protocol, states)
+    """inet_diag_req_v2 for one family and protocol, with optional filter bytecode.
+
+    A protocol above 255 (IPPROTO_MPTCP) does not fit sdiag_protocol: it goes
+    in an INET_DIAG_REQ_PROTOCOL attribute, which the kernel reads instead;
+    the byte keeps the low 8 bits, as ss's truncating assignment leaves them.
+    """
+    payload = _INET_REQ.pack(family, protocol & 0xFF, extensions, raw_protocol, states)
     if bytecode:
         payload += attribute(INET_DIAG_REQ_BYTECODE, bytecode)
+    if protocol > 0xFF:
+        payload += attribute(INET_DIAG_REQ_PROTOCOL, _U32.pack(protocol))
     return _message(payload)
 
 

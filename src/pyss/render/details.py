@@ -35,8 +35,10 @@ from pyss.netlink.constants import (
     INET_DIAG_TOS,
     INET_DIAG_ULP_INFO,
     INET_DIAG_VEGASINFO,
+    INET_ULP_INFO_MPTCP,
     INET_ULP_INFO_NAME,
     INET_ULP_INFO_TLS,
+    IPPROTO_MPTCP,
     IPPROTO_UDP,
     NETLINK_DIAG_MEMINFO,
     PACKET_DIAG_FANOUT,
@@ -92,6 +94,7 @@ from pyss.netlink.tcpinfo import (
     decode_vegas,
 )
 from pyss.query import Details, wants_details
+from pyss.render.mptcp import mptcp_info_text, subflow_text
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 CgroupNamer = Callable[[int], str]
@@ -343,15 +346,24 @@ def _congestion_state(attrs: dict[int, bytes], numeric: bool, add: Callable[[str
 
 
 def _ulp_text(raw: bytes) -> str:
-    """' tcp-ulp-tls version: 1.3 cipher: aes-gcm-256 rxconf: sw txconf: sw' (kTLS sockets)."""
+    """' tcp-ulp-tls version: 1.3 cipher: aes-gcm-256 rxconf: sw txconf: sw' (kTLS sockets),
+    ' tcp-ulp-mptcp flags:Mmec token:...' (MPTCP subflows)."""
     ulp = attributes(raw, 0, len(raw))
     text = ""
     name = ulp.get(INET_ULP_INFO_NAME)
     if name is not None:
         text += f" tcp-ulp-{decode_string(name)}"
     tls_raw = ulp.get(INET_ULP_INFO_TLS)
-    if tls_raw is None:
-        return text
+    if tls_raw is not None:
+        text += _tls_text(tls_raw)
+    subflow_raw = ulp.get(INET_ULP_INFO_MPTCP)
+    if subflow_raw is not None:
+        text += subflow_text(subflow_raw)
+    return text
+
+
+def _tls_text(tls_raw: bytes) -> str:
+    text = ""
     tls = attributes(tls_raw, 0, len(tls_raw))
     version = tls.get(TLS_INFO_VERSION)
     if version is not None:
@@ -428,7 +440,11 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
         if proto_raw is not None:
             protocol = decode_u8(proto_raw)
         if mem or (info and protocol != IPPROTO_UDP):
-            text += newline + _inet_memory_text(attrs) + tcp_info_text(attrs, record.state, timers, numeric)
+            text += newline + _inet_memory_text(attrs)
+            if protocol == IPPROTO_MPTCP:
+                mptcp_raw = attrs.get(INET_DIAG_INFO)
+                return text + (mptcp_info_text(mptcp_raw) if mptcp_raw is not None else "")
+            text += tcp_info_text(attrs, record.state, timers, numeric)
             ulp = attrs.get(INET_DIAG_ULP_INFO)
             if ulp is not None:
                 text += _ulp_text(ulp)

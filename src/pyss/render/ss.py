@@ -106,7 +106,8 @@ class RowBuilder:
         self.numeric = query.details.numeric
         self.hosts = HostNames() if query.details.resolve else None
         self.details = details
-        self._services = {"tcp": ServiceNames("tcp"), "udp": ServiceNames("udp")}
+        self._services: dict[str | None, ServiceNames] = {}
+        self._service_protocol = _service_protocol(query)
         self._addresses: dict[bytes, str] = {}
         self._netlink_names: dict[int, str] = {}
         self._queue_table: _Table[int] = _Table(lambda value: f"{value:<6d}")
@@ -152,7 +153,7 @@ class RowBuilder:
         address_texts = self._addresses  # packed address -> "text:" (v6 wildcard excluded: it depends on v6only)
         address_text = self._address_text
         # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
-        by_protocol = {protocol: self._port_function(protocol) for protocol in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW)}
+        by_protocol = {protocol: self._port_function(protocol) for protocol in INET_NETIDS}
         state_names = STATE_NAMES
         netids = INET_NETIDS
         details = self.details
@@ -241,10 +242,13 @@ class RowBuilder:
 
     def _port_function(self, protocol: int) -> tuple[Callable[[int], str], dict[int, str]]:
         """(port -> text, the cache that function fills) for one inet table."""
+        if protocol not in _SERVICE_PROTOCOLS:
+            protocol = self._service_protocol
         if protocol == IPPROTO_RAW:
             return self._raw_port, {}
         if not self.numeric:
-            service = self._services["udp" if protocol == IPPROTO_UDP else "tcp"]
+            name = _SERVICE_PROTOCOLS.get(protocol)  # None: any protocol's
+            service = self._services.get(name) or self._services.setdefault(name, ServiceNames(name))
             return service, service.cache
         texts = {0: "*"}
 
@@ -331,6 +335,18 @@ def _process_label(pid: int) -> str:
     if start < 0 or end < 0:
         return str(pid)
     return f"{head[start + 1 : end].decode('utf-8', 'surrogateescape')}/{pid}"
+
+
+# The inet tables whose ports ss names with their own protocol's services (a raw "port" is an IP protocol).
+_SERVICE_PROTOCOLS = {IPPROTO_RAW: "raw", IPPROTO_UDP: "udp", IPPROTO_TCP: "tcp"}
+
+
+def _service_protocol(query: Query) -> int:
+    """The protocol whose names dccp, sctp and mptcp ports take: ss names them as the last of its
+    raw, udp and tcp listings that ran before did (its global dg_proto), or by any protocol's
+    services (0) when none ran."""
+    return next((protocol for protocol in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW)
+                 if query.has(INET_NETIDS[protocol])), 0)
 
 
 def _is_v6only(record: InetSocket) -> bool:

@@ -13,6 +13,7 @@ from pyss.records import InetSocket
 
 _new = tuple.__new__
 _FILES = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+PROC_PROTOCOLS = tuple(_FILES)  # the inet tables /proc/net has a file for
 
 
 def proc_path(family: int, protocol: int) -> str:
