@@ -21,10 +21,8 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
-    IPPROTO_DCCP,
     IPPROTO_MPTCP,
     IPPROTO_RAW,
-    IPPROTO_SCTP,
     IPPROTO_TCP,
     IPPROTO_UDP,
     NDIAG_SHOW_GROUPS,
@@ -60,9 +58,8 @@ from pyss.query import Extensions, Query
 from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_inet
 
-# ss's order of the inet tables it lists before vsock, tipc and xdp (mptcp comes after those).
-_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP), ("dccp", IPPROTO_DCCP),
-                ("sctp", IPPROTO_SCTP))
+# ss's order of the inet tables it lists before dccp, sctp, vsock, tipc and xdp (mptcp comes after those).
+_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
 _COLUMN_PROTOCOLS = (IPPROTO_TCP, IPPROTO_UDP)  # the tables a plain listing reads as columns
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
 

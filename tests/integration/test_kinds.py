@@ -24,7 +24,6 @@ from pyss.netlink.constants import (
 )
 from pyss.netlink.requests import attribute
 from pyss.render.details import details_text
-
 from tests.integration.harness import (
     NS_PREFIX,
     ZooNamespace,

@@ -94,8 +94,8 @@ from pyss.netlink.tcpinfo import (
     decode_vegas,
 )
 from pyss.query import Details, wants_details
-from pyss.render.mptcp import mptcp_info_text, subflow_text
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.render.mptcp import mptcp_info_text, subflow_text
 
 CgroupNamer = Callable[[int], str]
 Formatter = Callable[[SocketRecord, "str | None"], str]
