@@ -13,7 +13,7 @@ next to nothing and the command lines load only what they need.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not typing's: importing typing costs more than pyss -tan's start-up allows
 
 __version__ = "0.1.0"
 
@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyss.api.keys import KEYS as COUNT_KEYS
     from pyss.api.listing import count, sockets
     from pyss.api.psutil_compat import net_connections, process_net_connections

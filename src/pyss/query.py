@@ -9,8 +9,7 @@ command line said, so the CLI stays a thin translation of flags.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Protocol
-
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -39,7 +38,11 @@ from pyss.netlink.constants import (
 )
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from pyss.records import SocketRecord
+else:
+    Protocol = object  # SocketFilter is a type checker's interface only: nothing tests it at run time
 
 # Socket tables, in ss's numbering of its "dbs" (the order matters only for bit masks).
 TABLES = (

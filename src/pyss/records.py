@@ -7,13 +7,14 @@ them into text is the renderers' job. Optional extensions the kernel appends
 (tcp_info, memory, timers, ...) stay as the raw attribute block in ``attrs``
 and are decoded on demand by :mod:`pyss.netlink.decode`, because the default
 output never needs them and decoding them costs time on every socket.
-Records import nothing from pyss: every other layer may use them.
+Records import nothing from pyss but lite_typing: every other layer may use them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+
+from pyss.lite_typing import NamedTuple
 
 
 class InetSocket(NamedTuple):

@@ -11,7 +11,8 @@ budget (see docs/design.md), so the CLI uses this small parser.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+
+from pyss.lite_typing import NamedTuple
 
 
 class Option(NamedTuple):

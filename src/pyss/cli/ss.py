@@ -6,15 +6,15 @@ read sockets or a namespace, 0 otherwise (also when there is nothing to show).
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal's C core: typeshed has no stub for it
 import os
-import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
 
 from pyss import __version__
 from pyss.cli import guarded, open_output
 from pyss.cli.options import Option, UsageError, help_text, parse
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
     STATES_ALL,
@@ -29,6 +29,8 @@ from pyss.query import (
 )
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyss.records import SocketRecord
 
 PROGRAM = "pyss"
@@ -103,8 +105,10 @@ class Fatal(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Die quietly on a closed pipe (`pyss -tan | head`), as ss does.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # Die quietly on a closed pipe (`pyss -tan | head`), as ss does. _signal, not signal: the
+    # signal module wraps its constants in enums, and importing enum costs more start-up than this
+    # whole command spends on anything else but the interpreter.
+    _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     open_output()
     return guarded(PROGRAM, lambda: _main(list(sys.argv[1:] if argv is None else argv)))
 

@@ -8,7 +8,10 @@ proto_n2a finds it) and names to numbers for filters (``link:ipv4``,
 
 from __future__ import annotations
 
-from typing import Final
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final
 
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_TIPC, AF_UNIX, AF_VSOCK, AF_XDP
 

@@ -7,7 +7,9 @@ again and again. Lookups go through the C library (NSS), like ss's, so
 
 from __future__ import annotations
 
-import socket
+# The resolver functions live in _socket; the socket module around them adds enums and selectors,
+# whose import costs more than a plain listing's whole start-up budget allows.
+import _socket as socket
 from functools import lru_cache
 
 from pyss.system.procfs import ephemeral_port_range

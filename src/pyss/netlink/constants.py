@@ -7,7 +7,10 @@ reader can check each against the header it names.
 
 from __future__ import annotations
 
-from typing import Final
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final
 
 # linux/socket.h address families
 AF_UNSPEC: Final = 0

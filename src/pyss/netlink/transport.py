@@ -11,15 +11,21 @@ another CPU while this process decodes and prints what came before.
 
 from __future__ import annotations
 
-import contextlib
+# _socket, not socket: the socket module wraps its constants in enums and imports selectors,
+# which costs more start-up than this module's whole job; _socket.socket is its C base class.
+import _socket
 import errno
 import os
-import socket
 import struct
 from collections.abc import Iterator
-from types import TracebackType
 
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+_SIGKILL = 9  # signal.SIGKILL without the signal module (see above); the same number on every Linux
 
 # The kernel fills at most ~32 KiB per dump read; a larger buffer only wastes allocation.
 RECV_SIZE = 65536
@@ -37,7 +43,7 @@ class DiagSocket:
     """A NETLINK_SOCK_DIAG socket, optionally opened inside another network namespace's fd."""
 
     def __init__(self) -> None:
-        self._sock = socket.socket(AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+        self._sock = _socket.socket(AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
 
     def __enter__(self) -> DiagSocket:
         return self
@@ -111,7 +117,7 @@ def _tail_is(data: bytes, size: int, kind: int) -> bool:
     return len(data) >= size and _HEADER.unpack_from(data, len(data) - size) == (size, kind)
 
 
-def _read_ahead(sock: socket.socket) -> Iterator[bytes]:
+def _read_ahead(sock: _socket.socket) -> Iterator[bytes]:
     """The rest of a dump, received by a child process and passed on through a SOCK_SEQPACKET pair.
 
     SOCK_SEQPACKET keeps each buffer whole. The child ends after the buffer
@@ -121,25 +127,25 @@ def _read_ahead(sock: socket.socket) -> Iterator[bytes]:
     before it is reaped, so that no oversight can leave this process waiting
     on a child blocked in recv().
     """
-    import signal
-
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         ours.close()
         _relay(sock, theirs)
     theirs.close()
     try:
-        with ours:
-            while data := ours.recv(RECV_SIZE):
-                yield data
+        while data := ours.recv(RECV_SIZE):
+            yield data
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        ours.close()
+        try:  # noqa: SIM105 - contextlib is kept off the start-up path
+            os.kill(pid, _SIGKILL)
+        except ProcessLookupError:
+            pass
         os.waitpid(pid, 0)
 
 
-def _relay(sock: socket.socket, out: socket.socket) -> None:  # pragma: no cover - runs in the child
+def _relay(sock: _socket.socket, out: _socket.socket) -> None:  # pragma: no cover - runs in the child
     try:
         while True:
             try:

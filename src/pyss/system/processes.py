@@ -22,9 +22,12 @@ import contextlib
 import errno
 import marshal
 import os
-import signal
 from collections.abc import Iterable
-from typing import NamedTuple, NoReturn
+
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 _SOCKET_PREFIX = "socket:["
 
@@ -276,6 +279,8 @@ class UserScan:
         """At exit without having asked (nothing was listed): stop the children and reap them."""
         children, self._children = self._children, []
         for child, read_end in children:
+            import signal  # rare (nothing was listed), and the signal module's enums cost start-up
+
             with contextlib.suppress(OSError):
                 os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
