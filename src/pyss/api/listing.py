@@ -65,6 +65,8 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     if filter is not None and not isinstance(filter, str):
         raise TypeError(f"filter must be a string, not {type(filter).__name__}")
     compiled = compile_api_filter(filter, tables) if filter and filter.strip() else None
+    for warning in compiled.warnings if compiled is not None else ():
+        warnings.warn(warning, UserWarning, stacklevel=3)
     flags = Details(info="info" in names, memory="memory" in names, options="timers" in names,
                     extended=int("extended" in names), processes=processes)
     query = api_query(kind, compiled, flags)

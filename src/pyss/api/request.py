@@ -21,7 +21,7 @@ from pyss.netlink.constants import (
     AF_PACKET,
     AF_UNIX,
 )
-from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, SelectionBuilder, SocketFilter
+from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, SocketFilter
 
 if TYPE_CHECKING:
     from pyss.filter.compiled import CompiledFilter
@@ -105,39 +105,33 @@ def api_query(
 ) -> Query | None:
     """The Query for an API call: every state of the kind's tables, narrowed by the filter as ss narrows.
 
-    None when the filter leaves nothing to dump (e.g. ``state listening`` on
-    UDP-only families would still dump; a family the kind excludes would not).
+    None when the filter leaves nothing to dump (a value naming a family the
+    kind does not list: a query never reaches beyond its kind).
     """
     tables, families = selection(kind)
-    return finish_query(tables, families, STATES_ALL, 0, compiled, details or Details())
+    query = finish_query(tables, families, STATES_ALL, 0, compiled, details or Details())
+    if isinstance(query, str):
+        return None
+    confined = query.families & families
+    return query._replace(families=confined) if confined else None
 
 
 def finish_query(
     tables: int, families: int, states: int, preferred_family: int, compiled: SocketFilter | None, details: Details
-) -> Query | None:
-    """Merge a filter into a selection as ss does; None when no table, family or state is left."""
-    if compiled is not None:
-        if compiled.states is not None:
-            states = compiled.states
-        narrowed = compiled.families
-        if narrowed:
-            # A filter value naming a family (unix:..., inet6:...) narrows the dump to it, as ss's
-            # parser does after the options are merged.
-            families &= narrowed
-            preferred_family = narrowed.bit_length() - 1
-    if not (tables and families and states):
-        return None
-    return Query(tables=tables, families=families, states=states, preferred_family=preferred_family,
-                 filter=compiled, details=details)
+) -> Query | str:
+    """Merge a compiled filter into a selection as ss does, or say what is left empty.
 
-
-def cli_query(selection_builder: SelectionBuilder, compiled: SocketFilter | None, details: Details) -> Query | str:
-    """The Query for ss's command line, or what it has nothing of ("socket tables", "families", "socket states")."""
-    tables, families, states = selection_builder.build(compiled.states if compiled is not None else None)
+    The filter's ``state`` words replace the states; a value naming a family
+    (unix:..., inet6:..., or any value under -4/-6/-x) replaces the families,
+    as ss's parser does after the options are merged. The result is what ss
+    has none of ("socket tables", "families", "socket states") when a mask
+    is empty.
+    """
+    if compiled is not None and compiled.states is not None:
+        states = compiled.states
     for mask, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
         if not mask:
             return what
-    preferred_family = selection_builder.preferred_family
     narrowed = compiled.families if compiled is not None else None
     if narrowed:
         families = narrowed
@@ -146,11 +140,30 @@ def cli_query(selection_builder: SelectionBuilder, compiled: SocketFilter | None
                  filter=compiled, details=details)
 
 
-def table_query(table: str, family: int, states: int) -> Query:
-    """One table of one family, as netstat lists them one at a time ("unix" stands for all three unix tables)."""
-    tables = TABLE_BIT[table] if table != "unix" else (
-        TABLE_BIT["unix_stream"] | TABLE_BIT["unix_dgram"] | TABLE_BIT["unix_seqpacket"])
-    return Query(tables=tables, families=1 << family, states=states, preferred_family=family)
+def kind_query(kind: str | Sequence[str], states: int, details: Details | None = None) -> Query:
+    """The kind's tables in these states, no filter: what a command line that lists tables one at a time asks.
+
+    A kind of one family (``tcp4``, ``unix``) dumps that family first and only.
+    """
+    tables, families = selection(kind)
+    preferred = families.bit_length() - 1 if families & (families - 1) == 0 else 0
+    return Query(tables=tables, families=families, states=states, preferred_family=preferred,
+                 details=details or Details())
+
+
+def compile_request_filter(
+    words: Sequence[str], tables: int, *, file_text: str | None = None, preferred_family: int = 0
+) -> CompiledFilter:
+    """Compile filter words for a dump of ``tables`` (a TABLE_BIT mask); raises FilterError.
+
+    ss looks service names up only in the tables it dumps: ``:ssh`` fails
+    when neither tcp nor udp is. ``preferred_family`` is the last family the
+    options named (ss reads bare values in it).
+    """
+    from pyss.filter import compile_filter
+
+    protocols = tuple(name for name in ("udp", "tcp") if tables & TABLE_BIT[name])
+    return compile_filter(words, file_text=file_text, preferred_family=preferred_family, service_protocols=protocols)
 
 
 def compile_api_filter(text: str, kind_tables: int) -> CompiledFilter:
@@ -159,10 +172,7 @@ def compile_api_filter(text: str, kind_tables: int) -> CompiledFilter:
     The string is split into words at white space, as a shell splits an
     unquoted command line.
     """
-    from pyss.filter import compile_filter
-
-    protocols = tuple(name for name in ("udp", "tcp") if kind_tables & TABLE_BIT[name])
-    return compile_filter(text.split(), service_protocols=protocols)
+    return compile_request_filter(text.split(), kind_tables)
 
 
 # --- detail flags -> what each table's request asks the kernel to add ---------------------------

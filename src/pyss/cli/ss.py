@@ -19,7 +19,6 @@ from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
     STATES_ALL,
     STATES_LISTENING,
-    TABLE_BIT,
     Details,
     Query,
     SelectionBuilder,
@@ -236,22 +235,15 @@ def _print_summary() -> None:
 
 
 def _build_query(selection: SelectionBuilder, details: Details, words: list[str], filter_file: str | None) -> Query | None:
+    from pyss.api.request import finish_query
+
     compiled = _compile_filter(words, filter_file, selection) if words or filter_file else None
     tables, families, states = selection.build(compiled.states if compiled is not None else None)
-    for empty, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
-        if not empty:
-            sys.stderr.write(f"{PROGRAM}: no {what} to show with such filter.\n")
-            return None
-    preferred_family = selection.preferred_family
-    narrowed = compiled.families if compiled is not None else None
-    if narrowed:
-        # A filter value naming a family (unix:..., inet6:..., or any value under -4/-6/-x) narrows
-        # the dump to that family, as ss's parser does after the options are merged.
-        families = narrowed
-        preferred_family = narrowed.bit_length() - 1
-    query = Query(tables=tables, families=families, states=states, preferred_family=preferred_family,
-                  details=details, tcp_file=os.environ.get("TCPDIAG_FILE"))
-    return query._replace(filter=compiled) if compiled is not None else query
+    query = finish_query(tables, families, states, selection.preferred_family, compiled, details)
+    if isinstance(query, str):
+        sys.stderr.write(f"{PROGRAM}: no {query} to show with such filter.\n")
+        return None
+    return query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"))
 
 
 def _record_tcp_dump(path: str, selection: SelectionBuilder, details: Details, words: list[str]) -> int:
@@ -292,17 +284,16 @@ def _record_tcp_dump(path: str, selection: SelectionBuilder, details: Details, w
 
 
 def _compile_filter(words: list[str], filter_file: str | None, selection: SelectionBuilder) -> SocketFilter:
-    from pyss.filter import FilterError, compile_filter
+    from pyss.api.request import compile_request_filter
+    from pyss.filter import FilterError
 
     file_text = None
     if filter_file is not None:
         file_text = _read_filter_file(filter_file)
-    # ss looks service names up only in the tables it dumps: `:ssh` fails when neither tcp nor udp is.
     tables = selection.build()[0]  # the tables do not depend on the filter's states
-    protocols = tuple(name for name in ("udp", "tcp") if tables & TABLE_BIT[name])
     try:
-        compiled = compile_filter(words, file_text=file_text, preferred_family=selection.preferred_family,
-                                  service_protocols=protocols)
+        compiled = compile_request_filter(words, tables, file_text=file_text,
+                                          preferred_family=selection.preferred_family)
     except FilterError as error:
         raise Fatal(str(error), error.status) from None
     for warning in compiled.warnings:
