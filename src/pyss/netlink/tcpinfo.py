@@ -116,6 +116,23 @@ def decode_tcp_info(raw: bytes) -> TcpInfo:
     return TcpInfo._make((*TCP_INFO_STRUCT.unpack_from(raw), min(size, TCP_INFO_SIZE)))
 
 
+_RETRANSMITS_PROBES: Final = struct.Struct("=2x2B")  # tcpi_retransmits, tcpi_probes: TCP_INFO_STRUCT's 3rd, 4th u8
+
+
+def retransmits_and_probes(raw: bytes) -> tuple[int, int] | None:
+    """(tcpi_retransmits, tcpi_probes) of an INET_DIAG_INFO payload without decoding the rest (netstat -o reads
+    only these, once per socket); None when the payload is too short to hold them."""
+    if len(raw) < _RETRANSMITS_PROBES.size:
+        return None
+    retransmits, probes = _RETRANSMITS_PROBES.unpack_from(raw)
+    return retransmits, probes
+
+
+def decode_icons(raw: bytes) -> list[int]:
+    """UNIX_DIAG_ICONS: the inode of each pending connection's peer, one u32 each (a partial one is dropped)."""
+    return list(struct.unpack_from(f"={len(raw) // 4}I", raw))
+
+
 class DiagMeminfo(NamedTuple):
     """struct inet_diag_meminfo (INET_DIAG_MEMINFO): the pre-skmem memory summary."""
 

@@ -51,10 +51,10 @@ def test_unknown_family() -> None:
 
 def test_selection_defaults() -> None:
     named_family = cli.parse(["-4"])
-    cli._finish_selection(named_family)
+    cli.finish_selection(named_family)
     assert (named_family.tcp, named_family.udp, named_family.raw, named_family.no_protocol) == (1, 1, 1, True)
     named_protocol = cli.parse(["-t"])
-    cli._finish_selection(named_protocol)
+    cli.finish_selection(named_protocol)
     assert named_protocol.inet and named_protocol.inet6 and not named_protocol.udp
     assert cli.parse(["-tx"]).selected == 2
     assert cli.parse([]).selected == 0
