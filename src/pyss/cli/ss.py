@@ -19,6 +19,7 @@ from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
     STATES_ALL,
     STATES_LISTENING,
+    TABLE_BIT,
     Details,
     Query,
     SelectionBuilder,
