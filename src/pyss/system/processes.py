@@ -10,9 +10,10 @@ scan order.
 Processes and fds come and go during the scan, and an unprivileged user may
 not read other users' fds: each such error skips what cannot be seen, as ss
 does. Speed comes from doing only the work that answers the question: the
-link text is the map key (an inode is parsed only for sockets printed), the
-command name is read once per process that holds a socket, and the scan can
-run in a forked child while the caller dumps (UserScan, UserLookup).
+command name is read once per process that holds a socket, and the scan is
+split into contiguous shares of /proc order that forked children scan while
+the caller dumps (UserScan, UserLookup); for ss -p they send back each
+socket's users:(...) text ready to print, keyed by inode.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import contextlib
 import errno
 import marshal
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import NoReturn, TypeVar
+
+    Result = TypeVar("Result")
 
 _SOCKET_PREFIX = "socket:["
 
@@ -72,70 +75,138 @@ def _comm(pid: str) -> str:
 
 Links = dict[str, list[tuple[str, str]]]  # "socket:[INODE]" -> [(pid, fd), ...] in scan order
 Scan = tuple[Links, dict[str, str]]  # the links, and the command name of each pid holding a socket
+Texts = dict[int, str]  # inode -> the body of ss's users:(...), holders newest-found first
+
+# A share of the scan: (pid, first fd, end fd) for each process it reads, in /proc order; a share reads
+# the fds numbered first <= fd < end. Shares are contiguous pieces of /proc order (pid, then fd),
+# so the shares' results joined in share order are the scan's in /proc order.
+Share = list[tuple[str, int, int]]
+_ALL_FDS = 1 << 31  # an end beyond every fd number
+_FD_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-def _scan_links(share: int = 0, shares: int = 1, skip: frozenset[str] = frozenset()) -> Scan:
-    """Every socket fd of every visible process (but ``skip``), in /proc order (pid, then fd).
+def plan_shares(shares: int) -> list[Share]:
+    """Split the scan of every /proc/PID/fd into ``shares`` contiguous shares with about as many fds each.
 
-    With ``shares`` > 1 only the fds whose number is ``share`` modulo ``shares``
-    are read, so that several processes can split one scan evenly even when a
-    few processes hold nearly all the sockets. The link text ("socket:[INODE]")
-    is kept as read: it is the map key, and the inode is parsed only for the
-    sockets that end up printed.
+    A process's fd count is the size stat() reports for its /proc/PID/fd (Linux 6.2 and later);
+    a process holding most fds is cut between shares at fd numbers that split its count (fd
+    numbers are dense in practice; a skewed cut only unbalances the shares, the partition stays
+    exact). Where the kernel reports no counts, each process counts one.
     """
-    found: Links = {}
-    comms: dict[str, str] = {}
     try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit() and name not in skip]
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
     except OSError:
-        return found, comms
-    readlink, listdir, get = os.readlink, os.listdir, found.get
-    for pid in pids:
+        pids = []
+    counts = [_fd_count(pid) for pid in pids]
+    if not any(counts):
+        counts = [1] * len(pids)
+    plan: list[Share] = [[] for _ in range(max(1, shares))]
+    per_share = -(-sum(counts) // len(plan))
+    share, room = 0, per_share
+    for pid, count in zip(pids, counts, strict=True):
+        first = 0
+        while share < len(plan) - 1 and count - first > room:
+            if room > 0:
+                plan[share].append((pid, first, first + room))
+                first += room
+            share, room = share + 1, per_share
+        plan[share].append((pid, first, _ALL_FDS))
+        room -= count - first
+    return plan
+
+
+def _fd_count(pid: str) -> int:
+    try:
+        return os.stat(f"/proc/{pid}/fd").st_size
+    except OSError:
+        return 0
+
+
+def _everything() -> Share:
+    """The whole scan as one share."""
+    return plan_shares(1)[0]
+
+
+def _socket_fds(share: Share) -> Iterator[tuple[str, str, str]]:
+    """(pid, fd, link text) of each socket fd the share reads, in /proc order."""
+    readlink, listdir, prefix = os.readlink, os.listdir, _SOCKET_PREFIX
+    for pid, first, end in share:
         # Links are read relative to the fd directory: the kernel then resolves one name per
         # readlink instead of four (~2.8 us an fd instead of ~3.5 us, measured on 16k fds).
         try:
-            directory = os.open(f"/proc/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            directory = os.open(f"/proc/{pid}/fd", _FD_DIRECTORY)
         except OSError:  # gone, or not ours to read
             continue
         try:
-            fds = listdir(directory)
-        except OSError:
-            fds = []
-        for fd in fds:
-            if shares > 1 and int(fd) % shares != share:
-                continue
             try:
-                target = readlink(fd, dir_fd=directory)
+                fds = listdir(directory)
             except OSError:
                 continue
-            if not target.startswith(_SOCKET_PREFIX):
-                continue
-            if pid not in comms:
-                comms[pid] = _comm(pid)
-            holders = get(target)
-            if holders is None:
-                found[target] = [(pid, fd)]
-            else:
-                holders.append((pid, fd))
-        os.close(directory)
+            if first or end != _ALL_FDS:
+                fds = [fd for fd in fds if first <= int(fd) < end]
+            for fd in fds:
+                try:
+                    target = readlink(fd, dir_fd=directory)
+                except OSError:
+                    continue
+                if target.startswith(prefix):
+                    yield pid, fd, target
+        finally:
+            os.close(directory)
+
+
+def _collect_links(share: Share) -> Scan:
+    """The share's socket fds by link text, and the command names of their processes."""
+    found: Links = {}
+    comms: dict[str, str] = {}
+    get = found.get
+    for pid, fd, target in _socket_fds(share):
+        if pid not in comms:
+            comms[pid] = _comm(pid)
+        holders = get(target)
+        if holders is None:
+            found[target] = [(pid, fd)]
+        else:
+            holders.append((pid, fd))
     return found, comms
 
 
-def _merge(parts: list[Scan]) -> Scan:
-    """Join the shares of a split scan back into /proc order."""
-    if len(parts) == 1:
-        return parts[0]
+def _merge_links(parts: list[Scan]) -> Scan:
+    """Join the shares' links in share order, which is /proc order."""
     found, comms = parts[0]
     for links, names in parts[1:]:
         comms.update(names)
-        for target, holders in links.items():
-            mine = found.get(target)
-            if mine is None:
-                found[target] = holders
-            else:  # a socket held by fds in several shares: restore pid-then-fd order
-                mine.extend(holders)
-                mine.sort(key=lambda holder: (int(holder[0]), int(holder[1])))
+        for target in found.keys() & links.keys():  # a socket held in several shares: keep scan order
+            links[target] = found[target] + links[target]
+        found.update(links)
     return found, comms
+
+
+def _collect_texts(share: Share) -> Texts:
+    """users:(...) bodies of the share's sockets, by inode: formatted where the scan runs (in a child,
+    beside the dump), so the caller only looks them up, and kept small (an int and a str a socket)."""
+    found: Texts = {}
+    comms: dict[str, str] = {}
+    get = found.get
+    for pid, fd, target in _socket_fds(share):
+        comm = comms.get(pid)
+        if comm is None:
+            comm = comms[pid] = _comm(pid)
+        inode = int(target[8:-1])
+        older = get(inode)
+        text = f'("{comm}",pid={pid},fd={fd})'
+        found[inode] = text if older is None else f"{text},{older}"
+    return found
+
+
+def _merge_texts(parts: list[Texts]) -> Texts:
+    """Join the shares' texts: a later share's holders were found later, so they come first."""
+    found = parts[0]
+    for texts in parts[1:]:
+        for inode in found.keys() & texts.keys():
+            texts[inode] = f"{texts[inode]},{found[inode]}"
+        found.update(texts)
+    return found
 
 
 def scan_users(inodes: Iterable[int] | None = None) -> UserMap:
@@ -145,7 +216,7 @@ def scan_users(inodes: Iterable[int] | None = None) -> UserMap:
     which sockets it will print); the /proc walk itself is the same.
     """
     wanted = None if inodes is None else frozenset(inodes)
-    links, comms = _scan_links()
+    links, comms = _collect_links(_everything())
     return _user_map(links, comms, wanted)
 
 
@@ -161,7 +232,7 @@ def _user_map(links: Links, comms: dict[str, str], wanted: frozenset[int] | None
 def socket_links(workers: int = 0) -> Scan:
     """Every socket fd of every visible process (the scan ss -p makes), split over ``workers`` forked
     children when more than 0; processes and fds this user may not read are skipped."""
-    return UserScan(workers).links() if workers > 0 else _scan_links()
+    return UserScan(workers).links() if workers > 0 else _collect_links(_everything())
 
 
 def process_socket_fds(pid: int) -> list[tuple[int, int]]:
@@ -201,25 +272,31 @@ class UserScan:
     is pure Python holding the GIL; a thread that drops the GIL for every
     syscall then waits up to a switch interval to get it back (CPython's
     convoy effect), which made an overlapped threaded scan slower than a
-    sequential one. Each child reads every ``workers``-th fd of each process
-    and sends its share back through a pipe with marshal (fast, and safe: both
-    ends are this program). The children leave themselves out of the scan
-    (they hold copies of the caller's fds). The caller scans one more share
-    itself when it first asks for the result: the first row that shows a
-    process asks before most of the dump is read, and the caller would
-    otherwise only wait. A caller with work of its own to do meanwhile (the
-    library's net_connections decodes the dump) passes ``caller_share=False``
-    and the children split the whole scan. If fork fails the scan runs
-    in-process then.
+    sequential one. The scan is planned here (:func:`plan_shares`), before
+    any child exists, so no scanner lists another (children hold copies of
+    the caller's fds); each child scans its share and sends the result back
+    through a pipe with marshal (fast, and safe: both ends are this
+    program). The caller scans the first share itself when it first asks
+    for the result: the first row that shows a process asks before most of
+    the dump is read, and the caller would otherwise only wait. A caller with
+    work of its own to do meanwhile (the library's net_connections decodes
+    the dump) passes ``caller_share=False`` and the children split the whole
+    scan. ``texts`` makes the shares users:(...) bodies by inode (see
+    :meth:`texts`) rather than links. If fork fails the scan runs in-process
+    then.
     """
 
-    def __init__(self, workers: int = 2, caller_share: bool = True) -> None:
+    def __init__(self, workers: int = 2, caller_share: bool = True, texts: bool = False) -> None:
         self._children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
-        self._caller_share = caller_share
+        self._texts = texts
+        collect: Callable[[Share], Scan | Texts] = _collect_texts if texts else _collect_links
+        plan = plan_shares(max(1, workers) + (1 if caller_share else 0))
+        self._own: Share | None = plan.pop(0) if caller_share else None
         pipes: list[tuple[int, int]] = []
         try:
-            pipes = [os.pipe() for _ in range(max(1, workers))]
-            self._fork(pipes)
+            for share in plan:
+                pipes.append(os.pipe())
+                self._fork(share, collect, pipes)
         except OSError:
             self._abandon()
             for read_end, write_end in pipes:
@@ -230,34 +307,33 @@ class UserScan:
             return
         atexit.register(self._abandon)
 
-    def _fork(self, pipes: list[tuple[int, int]]) -> None:
-        """Fork one child per pipe; each learns all scanner pids before scanning (to skip them)."""
-        ready = [os.pipe() for _ in pipes]
-        try:
-            first = 1 if self._caller_share else 0  # share 0 is the caller's, if it takes one
-            shares = len(pipes) + first
-            for mine, (read_end, write_end) in enumerate(pipes):
-                child = os.fork()
-                if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
-                    _child(first + mine, shares, mine, pipes, ready)
-                os.close(write_end)
-                self._children.append((child, read_end))
-            # Every child holds copies of our fds: tell each which pids are scanners.
-            names = " ".join(str(pid) for pid, _ in self._children).encode()
-            for _ready_read, ready_write in ready:
-                os.write(ready_write, names)
-        finally:
-            for ready_read, ready_write in ready:
-                os.close(ready_read)
-                os.close(ready_write)
+    def _fork(self, share: Share, collect: Callable[[Share], Scan | Texts], pipes: list[tuple[int, int]]) -> None:
+        """Fork the child for the last pipe; it closes what its older siblings' pipes left it."""
+        read_end, write_end = pipes[-1]
+        child = os.fork()
+        if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
+            _child(share, collect, pipes)
+        os.close(write_end)
+        self._children.append((child, read_end))
 
     def links(self) -> Scan:
+        """Every socket fd's link text -> its holders, and their command names (a links scan)."""
+        if self._texts:
+            raise ValueError("this scan makes texts")
+        return self._gather(_collect_links, _merge_links)
+
+    def texts(self) -> Texts:
+        """inode -> the body of ss's users:(...) for every socket a process holds (a texts scan)."""
+        if not self._texts:
+            raise ValueError("this scan makes links")
+        return self._gather(_collect_texts, _merge_texts)
+
+    def _gather(self, collect: Callable[[Share], Result], merge: Callable[[list[Result]], Result]) -> Result:
         if not self._children:
-            return _scan_links()
+            return collect(_everything())
         children, self._children = self._children, []
         atexit.unregister(self._abandon)
-        parts = [_scan_links(0, len(children) + 1, frozenset(str(pid) for pid, _ in children))] \
-            if self._caller_share else []
+        parts = [collect(self._own)] if self._own is not None else []
         failed = False
         for child, read_end in children:
             with os.fdopen(read_end, "rb") as pipe:
@@ -268,8 +344,8 @@ class UserScan:
             else:
                 parts.append(marshal.loads(data))
         if failed:
-            return _scan_links()  # a child failed: scan here instead
-        return _merge(parts)
+            return collect(_everything())  # a child failed: scan here instead
+        return merge(parts)
 
     def result(self) -> UserMap:
         """The scan as scan_users() returns it."""
@@ -288,28 +364,17 @@ class UserScan:
                 os.close(read_end)
 
 
-def _child(share: int, shares: int, mine: int, pipes: list[tuple[int, int]],
-           ready: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
-    """A scanning child: wait for the scanner pids, scan its share of ``shares``, send it back, exit.
-
-    ``mine`` is the index of this child's pipes.
-    """
+def _child(share: Share, collect: Callable[[Share], Scan | Texts], pipes: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
+    """A scanning child (of the last pipe): scan its share, send the result back, exit."""
     status = 1
     try:
-        for index, ((read_end, write_end), (ready_read, ready_write)) in enumerate(zip(pipes, ready, strict=True)):
-            os.close(read_end)
-            os.close(ready_write)
-            if index != mine:
-                with contextlib.suppress(OSError):  # earlier siblings' ends are already closed
-                    os.close(write_end)
-                os.close(ready_read)
-        names = b""
-        while chunk := os.read(ready[mine][0], 4096):  # until the parent closes its end
-            names += chunk
-        skip = frozenset(name.decode() for name in names.split())
-        data = marshal.dumps(_scan_links(share, shares, skip))
+        for read_end, _write_end in pipes[:-1]:  # older siblings' read ends (their write ends are closed)
+            with contextlib.suppress(OSError):
+                os.close(read_end)
+        os.close(pipes[-1][0])
+        data = marshal.dumps(collect(share))
         view = memoryview(data)
-        write_end = pipes[mine][1]
+        write_end = pipes[-1][1]
         while view:
             view = view[os.write(write_end, view) :]
         status = 0
@@ -349,30 +414,24 @@ class UserLookup:
 
     Create it before the dump starts: the scan then runs in child processes
     while the dump decodes (see UserScan); the first lookup waits for it, and
-    if no socket is ever listed nothing waits at all. Only the sockets printed
-    are formatted. ``workers=None`` forks one scanner per idle core (none on
+    if no socket is ever listed nothing waits at all. The scanners format each
+    socket's text where they find it, so a lookup is one dict access by inode.
+    ``workers=None`` forks one scanner per idle core (none on
     a saturated host, where a child would only compete with the dump: the scan
     then runs here, after it).
     """
 
     def __init__(self, workers: int | None = None) -> None:
         count = idle_cores() if workers is None else workers
-        self._scan: UserScan | None = UserScan(count) if count > 0 else None
-        self._links: Links = {}
-        self._comms: dict[str, str] = {}
-        self._scanned = False
+        self._scan: UserScan | None = UserScan(count, texts=True) if count > 0 else None
+        self._texts: Texts | None = None
 
     def __call__(self, inode: int) -> str | None:
-        if not self._scanned:
-            self._links, self._comms = self._scan.links() if self._scan is not None else _scan_links()
-            self._scan, self._scanned = None, True
-        if not inode:
-            return None
-        holders = self._links.get(f"socket:[{inode}]")
-        if not holders:
-            return None
-        comms = self._comms
-        return ",".join([f'("{comms[pid]}",pid={pid},fd={fd})' for pid, fd in reversed(holders)])
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = self._scan.texts() if self._scan is not None else _collect_texts(_everything())
+            self._scan = None
+        return texts.get(inode) if inode else None
 
 
 class ThreadLookup:

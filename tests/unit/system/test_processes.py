@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 from collections.abc import Iterator
@@ -176,3 +177,65 @@ def test_thread_lookup_names_each_thread(pair: tuple[socket.socket, socket.socke
 
 def test_thread_lookup_knows_no_holder_for_inode_zero() -> None:
     assert processes.ThreadLookup()(0) is None
+
+
+@pytest.mark.parametrize("shares", [1, 2, 3, 7])
+def test_shares_cover_every_fd_once_in_proc_order(shares: int) -> None:
+    plan = processes.plan_shares(shares)
+    assert len(plan) == shares
+    flat = [entry for share in plan for entry in share]
+    pids = [pid for pid, _, _ in flat]
+    assert pids == sorted(pids, key=int)  # /proc order, share after share
+    for pid in dict.fromkeys(pids):
+        ranges = [(first, end) for p, first, end in flat if p == pid]
+        assert ranges[0][0] == 0
+        assert ranges[-1][1] == processes._ALL_FDS
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))  # contiguous, no overlap
+
+
+def test_a_process_with_most_fds_is_cut_between_shares(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = {"1": 10, "2": 1000, "3": 10}
+    monkeypatch.setattr(processes.os, "listdir", lambda path: list(counts) if path == "/proc" else [])
+    monkeypatch.setattr(processes, "_fd_count", counts.__getitem__)
+    plan = processes.plan_shares(3)
+    assert plan == [[("1", 0, processes._ALL_FDS), ("2", 0, 330)], [("2", 330, 670)],
+                    [("2", 670, processes._ALL_FDS), ("3", 0, processes._ALL_FDS)]]
+
+
+def test_without_fd_counts_each_process_weighs_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes.os, "listdir", lambda path: ["1", "2", "3", "4"] if path == "/proc" else [])
+    monkeypatch.setattr(processes, "_fd_count", lambda pid: 0)
+    assert [[pid for pid, _, _ in share] for share in processes.plan_shares(2)] == [["1", "2"], ["3", "4"]]
+
+
+def test_texts_of_a_socket_split_between_shares_keep_ss_order(pair: tuple[socket.socket, socket.socket]) -> None:
+    """A socket whose holders fall in several shares: joined, the newest-found holder still comes first."""
+    left, right = pair
+    extra = [os.dup(left.fileno()) for _ in range(4)]
+    try:
+        me = str(os.getpid())
+        fds = sorted([left.fileno(), *extra])
+        cuts = [0, fds[1], fds[3], processes._ALL_FDS]  # holders in three shares: 1, 2 and 2 of them
+        shares = [[(me, cuts[i], cuts[i + 1])] for i in range(3)]
+        whole = processes._collect_texts([(me, 0, processes._ALL_FDS)])
+        joined = processes._merge_texts([processes._collect_texts(share) for share in shares])
+        comm = own_comm()
+        assert whole[inode_of(left)] == ",".join(f'("{comm}",pid={me},fd={fd})' for fd in reversed(fds))
+        assert joined[inode_of(left)] == whole[inode_of(left)]
+        assert joined[inode_of(right)] == whole[inode_of(right)]
+        links = processes._merge_links([processes._collect_links(share) for share in shares])[0]
+        assert links[f"socket:[{inode_of(left)}]"] == [(me, str(fd)) for fd in fds]
+    finally:
+        for fd in extra:
+            os.close(fd)
+
+
+def test_texts_scan_split_over_children_equals_the_in_process_one(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    plain = processes._collect_texts(processes._everything())
+    for workers, caller_share in ((1, True), (2, True), (2, False)):
+        texts = UserScan(workers, caller_share, texts=True).texts()
+        assert texts[inode_of(left)] == plain[inode_of(left)]
+        assert texts[inode_of(right)] == plain[inode_of(right)]
+    with pytest.raises(ValueError, match="texts"):
+        UserScan(0, texts=True).links()
