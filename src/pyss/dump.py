@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable, Iterator
-from itertools import chain, repeat
+from itertools import chain
 from typing import TypeVar
 
+from pyss.columnar import RecordBatch, inet_batches
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.netids import INET_NETIDS
 from pyss.netlink import requests, transport
 from pyss.netlink.constants import (
@@ -43,20 +45,19 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import (
     DumpError,
     DumpInterrupted,
-    MessageBatch,
-    batch_records,
     decode_netlink,
     decode_packet,
     decode_unix,
-    inet_batches,
-    inet_columns,
     inet_decoder,
     is_missing_module,
     walk,
 )
 from pyss.query import Extensions, Query
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_inet
+
+if TYPE_CHECKING:
+    from pyss.columnar import Batch
 
 # ss's order of the inet tables it lists before dccp, sctp, vsock, tipc and xdp (mptcp comes after those).
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
@@ -105,78 +106,92 @@ def table_streams(
     ``read_ahead`` lets large inet dumps be received by a child process
     while this one works (see :mod:`pyss.netlink.transport`).
     """
-    return _streams(query, extensions, warn, columns=False, read_ahead=read_ahead)  # type: ignore[return-value]
-
-
-Stream = tuple[type[SocketRecord], Iterator[SocketRecord]] | tuple[type[InetColumns], Iterator["InetItem"]]
-
-
-def listing_streams(
-    query: Query, extensions: Extensions | None = None, warn: Warn | None = None, read_ahead: bool = False
-) -> Iterator[Stream]:
-    """:func:`table_streams` for a listing of ss's plain rows (no details, which need records):
-    the TCP and UDP tables of an unfiltered query come as columns.
-
-    Such a table is ``(InetColumns, items)``: one item per receive buffer, an
-    InetColumns or, for a buffer whose text needs per-socket attributes, its
-    list of records.
-    """
-    return _streams(query, extensions, warn, columns=query.filter is None, read_ahead=read_ahead)
-
-
-def _streams(
-    query: Query, extensions: Extensions | None, warn: Warn | None, columns: bool, read_ahead: bool
-) -> Iterator[Stream]:
     keep = query.filter
+    for table in _opened(_table_dumps(query, extensions or Extensions(), read_ahead, warn), warn, columns=False):
+        records = table.records
+        yield table.kind, records if keep is None else filter(keep, records)
+
+
+def batch_streams(
+    query: Query, extensions: Extensions | None = None, warn: Warn | None = None, read_ahead: bool = False,
+    *, columns: bool = True,
+) -> Iterator[tuple[type[SocketRecord], Iterator[Batch]]]:
+    """:func:`table_streams` as batches for a listing writer (a :class:`pyss.columnar.BatchSink`).
+
+    With ``columns`` (a listing of ss's plain rows: no details, which need
+    records) the TCP and UDP tables of an unfiltered query come a receive
+    buffer at a time as columns; every other table is one RecordBatch of its
+    streamed records.
+    """
+    keep = query.filter
+    dumps = _table_dumps(query, extensions or Extensions(), read_ahead, warn)
+    for table in _opened(dumps, warn, columns and keep is None):
+        if table.batches is not None:
+            yield table.kind, table.batches
+        else:
+            records = table.records if keep is None else filter(keep, table.records)
+            yield table.kind, iter((RecordBatch(table.kind, records),))
+
+
+class _TableDump(NamedTuple):
+    """How to start one table's dump: as records, and for TCP/UDP also as batches of columns."""
+
+    kind: type[SocketRecord]
+    open_records: Callable[[], Iterator[SocketRecord]]
+    open_batches: Callable[[], Iterator[Batch]] | None = None
+
+
+class _OpenTable(NamedTuple):
+    kind: type[SocketRecord]
+    records: Iterator[SocketRecord]
+    batches: Iterator[Batch] | None
+
+
+def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool) -> Iterator[_OpenTable]:
+    """Start each dump in turn (as batches when ``columns`` and the table has them); skip, and report
+    through ``warn``, the tables the kernel cannot list."""
     missing_tables: set[str] = set()
-    for kind, open_dump in _table_dumps(query, extensions or Extensions(), columns, read_ahead, warn):
+    for dump in dumps:
         try:
-            items = open_dump()
+            if columns and dump.open_batches is not None:
+                table = _OpenTable(dump.kind, iter(()), dump.open_batches())
+            else:
+                table = _OpenTable(dump.kind, dump.open_records(), None)
         except UnsupportedTable as missing:
             # Said once per table, though each table is asked for in IPv4 and in IPv6.
             if warn is not None and missing.table not in missing_tables:
                 warn(str(missing))
             missing_tables.add(missing.table)
             continue
-        yield kind, items if keep is None else filter(keep, items)  # type: ignore[misc, arg-type]
+        yield table
 
 
-TableDump = Callable[[], Iterator[SocketRecord]] | Callable[[], Iterator["InetItem"]]
-
-
-InetItem = InetColumns | list[InetSocket]
-
-
-def _table_dumps(
-    query: Query, extensions: Extensions, columns: bool, read_ahead: bool, warn: Warn | None = None
-) -> Iterator[tuple[type, TableDump]]:
+def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None) -> Iterator[_TableDump]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
-        yield NetlinkSocket, _netlink
+        yield _TableDump(NetlinkSocket, _netlink)
     if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
             and query.states & (1 << TCP_CLOSE):
-        yield PacketSocket, _packet
+        yield _TableDump(PacketSocket, _packet)
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
-        yield UnixSocket, lambda: _unix(query, extensions)
-    yield from _inet_table_dumps(query, extensions, _INET_TABLES, columns, read_ahead, warn)
+        yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
+    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
-    yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), columns, read_ahead, warn)
+    yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), read_ahead, warn)
 
 
 def _inet_table_dumps(
-    query: Query, extensions: Extensions, tables: tuple[tuple[str, int], ...], columns: bool, read_ahead: bool,
-    warn: Warn | None,
-) -> Iterator[tuple[type, TableDump]]:
+    query: Query, extensions: Extensions, tables: tuple[tuple[str, int], ...], read_ahead: bool, warn: Warn | None,
+) -> Iterator[_TableDump]:
     if not (query.has_family(AF_INET) or query.has_family(AF_INET6)):
         return
     for table, protocol in tables:
         if query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
-            yield InetSocket, _tcp_file_dump(query.tcp_file, warn)
+            yield _TableDump(InetSocket, _tcp_file_dump(query.tcp_file, warn))
         elif query.has(table):
             for family in _inet_families(query):
-                if columns and protocol in _COLUMN_PROTOCOLS:
-                    yield InetColumns, _inet_columns_dump(query, extensions, family, protocol, read_ahead)
-                else:
-                    yield InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead)
+                batches = _inet_batches_dump(query, extensions, family, protocol, read_ahead) \
+                    if protocol in _COLUMN_PROTOCOLS else None
+                yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead), batches)
 
 
 def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
@@ -229,30 +244,17 @@ def _inet_dump(
     return open_dump
 
 
-def _inet_columns_dump(
+def _inet_batches_dump(
     query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool
-) -> TableDump:
-    def open_dump() -> Iterator[InetItem]:
+) -> Callable[[], Iterator[Batch]]:
+    def open_dump() -> Iterator[Batch]:
         message = requests.inet_request(family, protocol, query.states, extensions.inet)
-        batches = inet_batches(transport.dump(message, read_ahead))
         try:
-            return _first_read(map(_inet_item, batches, repeat(protocol)), _table_name(protocol))
+            return _first_read(inet_batches(transport.dump(message, read_ahead), protocol), _table_name(protocol))
         except UnsupportedTable:
-            return iter([list(read_proc_inet(family, protocol, query.states))])
+            return iter((RecordBatch(InetSocket, read_proc_inet(family, protocol, query.states)),))
 
     return open_dump
-
-
-def _inet_item(batch: MessageBatch, protocol: int) -> InetItem:
-    """A batch's columns, or its records when a socket's text needs its attributes or interface."""
-    columns = inet_columns(batch, protocol)
-    if columns is None or any(columns.ifindexes) or (
-            columns.family == AF_INET6 and (_V6_ANY in columns.srcs or _V6_ANY in columns.dsts)):
-        return batch_records(batch, inet_decoder(protocol))
-    return columns
-
-
-_V6_ANY = bytes(16)  # shown as "*" or "[::]" depending on the socket's v6only attribute
 
 
 # EINVAL: the verifier rejected the program; EPERM: a mark condition without CAP_NET_ADMIN.

@@ -12,8 +12,6 @@ Records import nothing from pyss but lite_typing: every other layer may use them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pyss.lite_typing import NamedTuple
 
 
@@ -37,28 +35,6 @@ class InetSocket(NamedTuple):
     inode: int
     protocol: int  # the dump's table: IPPROTO_TCP, _UDP, _RAW, _DCCP, _SCTP or _MPTCP
     attrs: bytes  # the netlink attributes that followed the message, undecoded
-
-
-class InetColumns(NamedTuple):
-    """The inet sockets of one receive buffer, one list per field: what a plain listing reads.
-
-    A listing of 100k sockets reads a few fields of each; taking each field
-    of a whole buffer at once costs a fraction of building 100k records.
-    Addresses are dictionary keys rather than packed bytes: for AF_INET the
-    four address bytes read as one native-order int, for AF_INET6 the 16
-    packed bytes (``pyss.netlink.decode.packed_address`` turns a key back).
-    """
-
-    family: int  # every socket of a batch has the same
-    protocol: int
-    states: list[int]
-    sports: list[int]
-    dports: list[int]
-    srcs: Sequence[int | bytes]
-    dsts: Sequence[int | bytes]
-    ifindexes: list[int]
-    rqueues: list[int]
-    wqueues: list[int]
 
 
 class UnixSocket(NamedTuple):

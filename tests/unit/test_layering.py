@@ -25,7 +25,7 @@ LAYERS = (
     ("records",),
     ("netlink",),
     ("system",),
-    ("names", "network"),
+    ("names", "network", "columnar"),
     ("query",),
     ("filter", "dump"),
     ("render",),

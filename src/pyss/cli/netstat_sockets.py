@@ -102,16 +102,12 @@ def _plain_tcp_rows(family: int, view: render.SocketView, names: render.Names, w
     from pyss.netlink.decode import DumpInterrupted
     from pyss.netlink.transport import read_ahead_helps
 
-    formatter = render.RowFormatter("tcp", view, names)
-    keep = None if view.all else lambda record: render.shows_tcp(record, view)
+    listing = render.TcpListing(render.RowFormatter("tcp", view, names), write)
     query = kind_query(INET_KINDS["tcp", family], _tcp_states(view))
-    for _kind, items in dumps.listing_streams(query, None, warn, read_ahead_helps()):
+    for _kind, batches in dumps.batch_streams(query, None, warn, read_ahead_helps()):
         try:
-            for item in items:
-                if isinstance(item, list):  # a buffer whose sockets needed their records
-                    write(render.plain_tcp_rows(item, formatter, keep))
-                else:
-                    write(render.tcp_column_rows(item, formatter))  # type: ignore[arg-type]
+            for batch in batches:
+                batch.send(listing)
         except DumpInterrupted:
             warn(dumps.INTERRUPTED)
 

@@ -31,6 +31,7 @@ from pyss.query import (
 if TYPE_CHECKING:
     from typing import Any
 
+    from pyss.columnar import Batch
     from pyss.records import SocketRecord
 
 PROGRAM = "pyss"
@@ -336,27 +337,24 @@ def _screen_width() -> int | None:
 
 
 def _list(query: Query, header: bool) -> int:
-    from pyss.dump import listing_streams, table_streams
+    from pyss.dump import batch_streams
     from pyss.netlink.transport import read_ahead_helps
-    from pyss.records import InetColumns
-    from pyss.render.ss import RowBuilder, SsWriter, write_inet_items
+    from pyss.render.ss import RowBuilder, SsListing, SsWriter
 
     details_text = _details_renderer(query)
     builder = RowBuilder(query, details_text)
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
+    listing = SsListing(writer, builder)
 
-    def write(kind: type, items: Iterator[Any]) -> None:
-        if kind is InetColumns:
-            write_inet_items(writer, builder, items)
-        else:
-            writer.extend(map(builder.row_function(kind), items))
+    def write(_kind: type, batches: Iterator[Batch]) -> None:
+        for batch in batches:
+            batch.send(listing)
 
-    if details_text is None:
-        failure = _write_streams(listing_streams(query, None, _warn, read_ahead_helps()), write)
-    else:
-        failure = _write_streams(table_streams(query, extensions(query.details), _warn, read_ahead_helps()), write)
+    wanted = extensions(query.details) if details_text is not None else None
+    streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=details_text is None)
+    failure = _write_streams(streams, write)
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete
     except OSError as error:

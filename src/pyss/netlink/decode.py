@@ -12,7 +12,7 @@ import errno as _errno
 import os
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, chain, repeat
 from operator import add
 from typing import Final, NamedTuple, TypeVar
@@ -35,19 +35,28 @@ from pyss.netlink.constants import (
     UNIX_DIAG_PEER,
     UNIX_DIAG_RQLEN,
 )
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+from pyss.netlink.layout import Layout
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
-_NLMSGHDR: Final = struct.Struct("=IHH")  # length, type, flags: the sequence and port are not checked
+# struct nlmsghdr
+NLMSGHDR: Final = Layout("nlmsghdr", (("len", "I"), ("type", "H"), ("flags", "H"), ("seq", "I"), ("pid", "I")),
+                         NLMSG_HDRLEN)
+_NLMSGHDR: Final = NLMSGHDR.prefix("flags")  # length, type, flags: the sequence and port are not checked
 _NLMSGERR: Final = struct.Struct("=i")
 _NLATTR: Final = struct.Struct("=HH")
 _U32: Final = struct.Struct("=I")
 _U32X2: Final = struct.Struct("=II")
 
-# struct inet_diag_msg (72 bytes). Ports are big-endian in the kernel struct; they are
-# read native and swapped, which is cheaper than a second unpack call per socket.
-_INET4: Final = struct.Struct("=BBBBHH4s12x4s12xIIIIIIII")
-_INET6: Final = struct.Struct("=BBBBHH16s16sIIIIIIII")
-INET_DIAG_MSG_SIZE: Final = 72
+# struct inet_diag_msg with its struct inet_diag_sockid. Ports are big-endian in the kernel
+# struct; they are read native and swapped, which is cheaper than a second unpack call per socket.
+INET_DIAG_MSG: Final = Layout("inet_diag_msg", (
+    ("family", "B"), ("state", "B"), ("timer", "B"), ("retrans", "B"),
+    ("sport", "H"), ("dport", "H"), ("src", "16s"), ("dst", "16s"), ("ifindex", "I"), ("cookie", "2I"),
+    ("expires", "I"), ("rqueue", "I"), ("wqueue", "I"), ("uid", "I"), ("inode", "I"),
+), 72)
+INET_DIAG_MSG_SIZE: Final = INET_DIAG_MSG.size
+_INET6: Final = INET_DIAG_MSG.struct
+_INET4: Final = INET_DIAG_MSG.variant({"src": "4s12x", "dst": "4s12x"}).struct  # an IPv4 address fills 4 of 16
 _UNIX: Final = struct.Struct("=BBBxIII")  # unix_diag_msg: family, type, state, ino, cookie[2]
 UNIX_DIAG_MSG_SIZE: Final = 16
 _PACKET: Final = struct.Struct("=BBHIII")  # packet_diag_msg: family, type, num, ino, cookie[2]
@@ -59,7 +68,10 @@ _SK_MEMINFO: Final = struct.Struct("=9I")
 _new = tuple.__new__
 _little = struct.pack("=H", 1) == b"\x01\x00"
 _DATA_TYPE: Final = struct.pack("=H", SOCK_DIAG_BY_FAMILY)
-_LENGTH_LOW_BYTE: Final = 0 if sys.byteorder == "little" else 3  # nlmsg_len's least significant byte
+# nlmsg_len's least significant byte; nlmsg_type and nlmsg_flags as 16-bit words
+_LENGTH_LOW_BYTE: Final = NLMSGHDR.offset("len") + (0 if sys.byteorder == "little" else 3)
+_TYPE_HALFWORD: Final = NLMSGHDR.offset("type") // 2
+_FLAGS_HALFWORD: Final = NLMSGHDR.offset("flags") // 2
 _LOW_TWO_BITS: Final = bytes(value & 3 for value in range(256))
 
 
@@ -184,8 +196,8 @@ def _plain_batch(buf: bytes, fixed_size: int) -> MessageBatch | None:
     view = memoryview(fixed)
     halfwords = view.cast("H")
     lengths = view.cast("I")[:: fixed_size // 4].tolist()
-    if (halfwords[2 :: fixed_size // 2].tobytes() != _DATA_TYPE * count
-            or any(flag & NLM_F_DUMP_INTR for flag in set(halfwords[3 :: fixed_size // 2].tolist()))
+    if (halfwords[_TYPE_HALFWORD :: fixed_size // 2].tobytes() != _DATA_TYPE * count
+            or any(flag & NLM_F_DUMP_INTR for flag in set(halfwords[_FLAGS_HALFWORD :: fixed_size // 2].tolist()))
             or min(lengths) < fixed_size
             or view[_LENGTH_LOW_BYTE::fixed_size].tobytes().translate(_LOW_TWO_BITS).count(0) != count):
         return None
@@ -298,54 +310,9 @@ def inet_decoder(protocol: int) -> Decoder[InetSocket]:
     return decode
 
 
-_INET_FIXED: Final = NLMSG_HDRLEN + INET_DIAG_MSG_SIZE  # one message's share of a batch's fixed bytes
-
-
-def inet_batches(buffers: Iterable[bytes]) -> Iterator[MessageBatch]:
-    """The batches of an inet_diag dump, each holding every message's whole inet_diag_msg."""
-    return walk_batches(buffers, _INET_FIXED, "inet_diag_msg")
-
-
-def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
-    """The fields of an inet batch as columns; None unless every message is of one family.
-
-    (The records of such a batch say what is wrong with it when decoded.)
-    Offsets below are within one message's 88 fixed bytes: the 16-byte
-    netlink header, then struct inet_diag_msg.
-    """
-    view = memoryview(batch.fixed)
-    count = len(batch.offsets)
-    family = view[16]
-    if family not in (AF_INET, AF_INET6) or view[16::_INET_FIXED].tobytes() != bytes((family,)) * count:
-        return None
-    words = view.cast("I")
-    step = _INET_FIXED // 4
-    if family == AF_INET:
-        srcs: Sequence[int | bytes] = words[6::step].tolist()
-        dsts: Sequence[int | bytes] = words[10::step].tolist()
-    else:
-        fixed = batch.fixed
-        end = count * _INET_FIXED
-        srcs = list(map(fixed.__getitem__, map(slice, range(24, end, _INET_FIXED), range(40, end + 16, _INET_FIXED))))
-        dsts = list(map(fixed.__getitem__, map(slice, range(40, end, _INET_FIXED), range(56, end + 16, _INET_FIXED))))
-    halfwords = view.cast("H")
-    ports = f">{count}H"  # ports are big-endian in the kernel struct
-    return InetColumns(
-        family, protocol, view[17::_INET_FIXED].tolist(),
-        list(struct.unpack(ports, halfwords[10 :: step * 2].tobytes())),
-        list(struct.unpack(ports, halfwords[11 :: step * 2].tobytes())),
-        srcs, dsts, words[14::step].tolist(), words[18::step].tolist(), words[19::step].tolist(),
-    )
-
-
 def signed32(value: int) -> int:
     """A u32 the kernel means as a C int (a netlink port id, a route priority) as that int."""
     return value - (1 << 32) if value >= 1 << 31 else value
-
-
-def packed_address(key: int | bytes) -> bytes:
-    """The packed address behind an InetColumns address key."""
-    return key.to_bytes(4, sys.byteorder) if isinstance(key, int) else key
 
 
 def decode_unix(buf: bytes, start: int, end: int) -> UnixSocket:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import mul, not_, truth
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
+from pyss.columnar import InetColumns, packed_address
 from pyss.names.netstat import PROGRAM_WIDTH
 from pyss.netlink.constants import (
     AF_INET,
@@ -26,8 +27,7 @@ from pyss.netlink.constants import (
     TCP_ESTABLISHED,
     TCP_LISTEN,
 )
-from pyss.netlink.decode import packed_address
-from pyss.records import InetColumns, InetSocket, UnixSocket
+from pyss.records import InetSocket, SocketRecord, UnixSocket
 
 # Index = kernel TCP state; NEW_SYN_RECV (12) is a request socket, shown as SYN_RECV like /proc does.
 TCP_STATE_NAMES = (
@@ -227,6 +227,27 @@ def tcp_column_rows(batch: InetColumns, formatter: RowFormatter) -> str:
     if not view.all:  # servers (no remote port) with -l, the others without
         rows = compress(rows, map(not_ if view.listening else truth, batch.dports))
     return "".join(rows)
+
+
+class TcpListing:
+    """netstat's TCP rows from a listing's batches (a :class:`pyss.columnar.BatchSink`), for listings
+    without -e/-p/-o: columns through :func:`tcp_column_rows`, records through :func:`plain_tcp_rows`."""
+
+    __slots__ = ("_formatter", "_keep", "_write")
+
+    def __init__(self, formatter: RowFormatter, write: Callable[[str], None]) -> None:
+        view = formatter.view
+        self._formatter = formatter
+        self._write = write
+        self._keep: Callable[[InetSocket], bool] | None = None if view.all else lambda r: shows_tcp(r, view)
+
+    def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        if kind is not InetSocket:
+            raise TypeError(f"netstat's TCP rows are made of InetSocket records, not {kind.__name__}")
+        self._write(plain_tcp_rows(cast("Iterable[InetSocket]", records), self._formatter, self._keep))
+
+    def add_columns(self, columns: InetColumns) -> None:
+        self._write(tcp_column_rows(columns, self._formatter))
 
 
 class _EndpointTable(dict[tuple[int | bytes, int], str]):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
 from typing import Any, TextIO, TypeVar
 
+from pyss.columnar import InetColumns, packed_address
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.protocols import ETHERTYPE_NAMES, NETLINK_PROTOCOL_NAMES
 from pyss.names.ss import HostNames, ServiceNames, interface_name, protocol_name
@@ -20,9 +21,9 @@ from pyss.netlink.constants import (
     IPPROTO_UDP,
     NETLINK_CONNECTED,
 )
-from pyss.netlink.decode import inet_attributes, packed_address, signed32
+from pyss.netlink.decode import inet_attributes, signed32
 from pyss.query import Query
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.columns import (
     LEFT,
     RIGHT,
@@ -354,14 +355,24 @@ def _is_v6only(record: InetSocket) -> bool:
     return bool(flag and flag[0])
 
 
-def write_inet_items(writer: SsWriter, builder: RowBuilder, items: Iterable[InetColumns | list[InetSocket]]) -> None:
-    """Write a TCP or UDP dump that comes as columns (and, for a few buffers, as records)."""
-    row = builder.row_function(InetSocket)
-    for item in items:
-        if isinstance(item, list):
-            writer.extend(map(row, item))
-        else:
-            writer.add_columns(*builder.inet_columns(item))
+class SsListing:
+    """ss's rows written from a listing's batches: the :class:`pyss.columnar.BatchSink` of ``pyss``."""
+
+    __slots__ = ("_builder", "_rows", "_writer")
+
+    def __init__(self, writer: SsWriter, builder: RowBuilder) -> None:
+        self._writer = writer
+        self._builder = builder
+        self._rows: dict[type[SocketRecord], Callable[[SocketRecord], Row]] = {}
+
+    def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        row = self._rows.get(kind)
+        if row is None:
+            row = self._rows[kind] = self._builder.row_function(kind)
+        self._writer.extend(map(row, records))
+
+    def add_columns(self, columns: InetColumns) -> None:
+        self._writer.add_columns(*self._builder.inet_columns(columns))
 
 
 class SsWriter:

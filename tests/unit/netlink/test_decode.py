@@ -22,6 +22,7 @@ from pyss.netlink.decode import (
     inet_decoder,
     walk,
 )
+from pyss.netlink.transport import ends_dump
 from pyss.records import InetSocket
 
 
@@ -47,6 +48,19 @@ def inet_diag_msg(family: int = C.AF_INET, state: int = C.TCP_ESTABLISHED, sport
 
 
 DONE = nlmsg(C.NLMSG_DONE, struct.pack("=i", 0))
+
+
+SHUTDOWN = nlattr(C.INET_DIAG_SHUTDOWN, b"\x00")
+MARK = nlattr(15, struct.pack("=I", 7))
+
+
+def mixed_v4_buffer() -> bytes:
+    """Messages of three lengths, as a real dump mixes full sockets and TIME-WAIT ones."""
+    return b"".join([
+        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(sport=22, dport=0, dst="0.0.0.0", state=C.TCP_LISTEN) + SHUTDOWN),
+        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(sport=40001, dport=22, rq=1234567) + SHUTDOWN + MARK),
+        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(sport=40002, dport=22, state=C.TCP_TIME_WAIT, src="10.0.0.9")),
+    ])
 
 
 def test_inet_v4_fields() -> None:
@@ -166,85 +180,6 @@ def test_older_kernel_short_meminfo_reads_missing_entries_as_zero() -> None:
     payload += nlattr(C.NETLINK_DIAG_MEMINFO, struct.pack("=3I", 10, 0, 20))
     (record,) = walk([nlmsg(C.SOCK_DIAG_BY_FAMILY, payload) + DONE], decode_netlink)
     assert (record.rqueue, record.wqueue) == (10, 20)
-
-
-# --- batches and columns (the plain listing's path) ---------------------------------------------
-
-from pyss.netlink.decode import inet_batches, inet_columns, packed_address  # noqa: E402
-from pyss.netlink.transport import ends_dump  # noqa: E402
-
-SHUTDOWN = nlattr(C.INET_DIAG_SHUTDOWN, b"\x00")
-MARK = nlattr(15, struct.pack("=I", 7))
-
-
-def mixed_v4_buffer() -> bytes:
-    """Messages of three lengths, as a real dump mixes full sockets and TIME-WAIT ones."""
-    return b"".join([
-        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(sport=22, dport=0, dst="0.0.0.0", state=C.TCP_LISTEN) + SHUTDOWN),
-        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(sport=40001, dport=22, rq=1234567) + SHUTDOWN + MARK),
-        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(sport=40002, dport=22, state=C.TCP_TIME_WAIT, src="10.0.0.9")),
-    ])
-
-
-def as_columns(buffers: list[bytes], protocol: int = C.IPPROTO_TCP) -> list[tuple[object, ...]]:
-    rows = []
-    for batch in inet_batches(buffers):
-        columns = inet_columns(batch, protocol)
-        assert columns is not None and columns.protocol == protocol
-        rows += list(zip(columns.states, columns.sports, columns.dports, map(packed_address, columns.srcs),
-                         map(packed_address, columns.dsts), columns.ifindexes, columns.rqueues, columns.wqueues,
-                         strict=True))
-    return rows
-
-
-def as_records(buffers: list[bytes]) -> list[tuple[object, ...]]:
-    return [(r.state, r.sport, r.dport, r.src, r.dst, r.ifindex, r.rqueue, r.wqueue)
-            for r in walk(buffers, inet_decoder(C.IPPROTO_TCP))]
-
-
-@pytest.mark.parametrize("done_apart", [True, False])
-def test_columns_hold_what_the_records_hold(done_apart: bool) -> None:
-    data = mixed_v4_buffer()
-    # NLMSG_DONE in a buffer of its own (the bulk path) or after the data (the message-by-message one)
-    buffers = [data, DONE] if done_apart else [data + DONE]
-    assert as_columns(buffers) == as_records(buffers)
-    assert as_columns(buffers)[1][1:3] == (40001, 22)
-
-
-def test_ipv6_columns_hold_packed_addresses() -> None:
-    buffers = [nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(C.AF_INET6, src="::1", dst="2001:db8::5") + SHUTDOWN),
-               DONE]
-    ((_state, _sport, _dport, src, dst, *_rest),) = as_columns(buffers)
-    assert (src, dst) == (socket.inet_pton(socket.AF_INET6, "::1"), socket.inet_pton(socket.AF_INET6, "2001:db8::5"))
-
-
-def test_a_batch_of_mixed_families_has_no_columns() -> None:
-    v6 = inet_diag_msg(C.AF_INET6, src="::1", dst="::1")
-    data = nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg()) + nlmsg(C.SOCK_DIAG_BY_FAMILY, v6)
-    (batch,) = inet_batches([data, DONE])
-    assert inet_columns(batch, C.IPPROTO_TCP) is None
-
-
-def test_batches_report_an_interrupted_dump_after_the_last_batch() -> None:
-    flagged = nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(), flags=C.NLM_F_MULTI | C.NLM_F_DUMP_INTR)
-    batches = inet_batches([mixed_v4_buffer(), flagged, DONE])
-    assert len(next(batches).offsets) == 3
-    assert len(next(batches).offsets) == 1
-    with pytest.raises(DumpInterrupted):
-        next(batches)
-
-
-@pytest.mark.parametrize(
-    ("buffers", "message"),
-    [
-        ([nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg()[:40]), DONE], "inet_diag_msg of 40 bytes"),
-        ([struct.pack("=IHHII", 0, C.SOCK_DIAG_BY_FAMILY, 0, 0, 0) * 2], "length 0 does not fit"),
-        ([mixed_v4_buffer()], "without NLMSG_DONE"),
-    ],
-)
-def test_malformed_batches_are_a_clear_error(buffers: list[bytes], message: str) -> None:
-    with pytest.raises(MalformedMessage, match=message):
-        list(inet_batches(buffers))
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,7 @@ def test_unix_state_from_socket_presence() -> None:
 @pytest.mark.parametrize("view", [render.SocketView(all=True), render.SocketView(), render.SocketView(listening=True),
                                   render.SocketView(all=True, wide=True)])
 def test_tcp_rows_from_columns_are_the_rows_from_records(view: render.SocketView) -> None:
-    from pyss.records import InetColumns
+    from pyss.columnar import InetColumns
 
     records = [
         inet("0.0.0.0", 22, "0.0.0.0", 0, TCP_LISTEN, rqueue=1, wqueue=128),

@@ -7,8 +7,9 @@ import struct
 
 import pytest
 
+from pyss.columnar import inet_columns, message_batches
 from pyss.netlink import constants as C  # noqa: N812
-from pyss.netlink.decode import inet_batches, inet_columns, inet_decoder, walk
+from pyss.netlink.decode import inet_decoder, walk
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query
 from pyss.records import InetSocket
 from pyss.render.ss import RowBuilder
@@ -52,7 +53,7 @@ def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states
         rows = list(map(RowBuilder(query).row_function(InetSocket), walk(buffers, inet_decoder(C.IPPROTO_TCP))))
         builder = RowBuilder(query)
         sideways = []
-        for batch in inet_batches(buffers):
+        for batch in message_batches(buffers):
             columns = inet_columns(batch, C.IPPROTO_TCP)
             assert columns is not None
             texts, known = builder.inet_columns(columns)

@@ -1,0 +1,67 @@
+"""A/B timing of two pyss source trees on one command, interleaved, against N held sockets.
+
+Used to check that a refactor keeps the speed: the same interpreter runs
+``pyss.cli.ss.main`` from tree A and from tree B, alternating, inside one
+namespace holding N sockets (benchmarks/loadgen.py); the output goes to
+/dev/null and is also compared once between the trees (it must be identical).
+The figure quoted is the ratio of medians B/A, which is fair on a loaded
+machine only because the runs interleave.
+
+    python benchmarks/ab_trees.py --a /tmp/before/src --b src -n 50000 --rounds 15 -- -tan
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import Load  # noqa: E402
+
+PROGRAM = "import sys; sys.path.insert(0, sys.argv.pop(1)); from pyss.cli.{tool} import main; sys.exit(main())"
+
+
+def command(tree: str, args: list[str], tool: str) -> list[str]:
+    return [sys.executable, "-c", PROGRAM.format(tool=tool), tree, *args]
+
+
+def timed(load: Load, argv: list[str]) -> float:
+    start = time.perf_counter()
+    load.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--a", required=True, help="reference source tree (the directory holding pyss/)")
+    parser.add_argument("--b", required=True, help="candidate source tree")
+    parser.add_argument("-n", type=int, default=20_000, help="sockets to hold")
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--tool", default="ss", choices=("ss", "netstat"))
+    parser.add_argument("args", nargs="*", default=["-tan"])
+    options = parser.parse_args()
+    trees = [str(Path(options.a).resolve()), str(Path(options.b).resolve())]
+    with Load(n=options.n) as load:
+        outputs = [load.run(command(tree, options.args, options.tool), check=True, capture_output=True).stdout
+                   for tree in trees]
+        if outputs[0] != outputs[1]:
+            print("outputs differ between the trees", file=sys.stderr)
+            return 1
+        times: list[list[float]] = [[], []]
+        for round_ in range(options.rounds):
+            order = (0, 1) if round_ % 2 == 0 else (1, 0)
+            for index in order:
+                times[index].append(timed(load, command(trees[index], options.args, options.tool)))
+    a, b = (statistics.median(series) for series in times)
+    lines = len(outputs[0].splitlines())
+    print(f"N={options.n} ({lines} lines) {options.tool} {' '.join(options.args)}: "
+          f"A median {a * 1000:.1f} ms, B median {b * 1000:.1f} ms, B/A = {b / a:.3f} ({options.rounds} rounds each)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""The columnar fast path: plain TCP and UDP listings read a receive buffer at a time, field by field.
+
+A record and a row per socket cost ~2.5 us of Python; a listing without
+details or filter needs neither. Here each buffer of an inet_diag dump
+becomes one :class:`InetColumns`: the fixed bytes of every message are
+gathered into one string (the only per-message Python loop, in
+:func:`pyss.netlink.decode.walk_batches`), and each field of the whole buffer
+is read at once through a strided memoryview. The offsets come from the
+``inet_diag_msg`` field table (:data:`pyss.netlink.decode.INET_DIAG_MSG`),
+the same table the record decoder unpacks with; they are derived, and
+checked, when this module is imported.
+
+The seam between the dump and the writers is typed: a listing's dump yields
+:class:`Batch` items, and each item sends itself to a :class:`BatchSink`,
+which the ss and netstat writers implement: ``add_columns`` for a buffer read
+as columns, ``add_records`` for records (a table that has no columnar path, or
+a buffer whose text needs per-socket attributes: an IPv6 wildcard reads ``*``
+or ``[::]`` depending on v6only, and an interface scope is printed).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from itertools import repeat
+
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_HDRLEN
+from pyss.netlink.decode import INET_DIAG_MSG, MessageBatch, batch_records, inet_decoder, walk_batches
+from pyss.netlink.layout import LayoutError
+from pyss.records import InetSocket
+
+if TYPE_CHECKING:  # the plain-listing path does not import typing (see pyss.lite_typing)
+    from collections.abc import Iterable, Iterator, Sequence
+    from typing import Final, Protocol
+
+    from pyss.records import SocketRecord
+
+    class BatchSink(Protocol):
+        """What a listing writes to: records of one table, or one buffer's inet sockets as columns."""
+
+        def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None: ...
+
+        def add_columns(self, columns: InetColumns) -> None: ...
+
+    class Batch(Protocol):
+        """One item of a listing's dump; it knows which of the sink's two doors it goes through."""
+
+        def send(self, sink: BatchSink) -> None: ...
+
+
+class InetColumns(NamedTuple):
+    """The inet sockets of one receive buffer, one list per field.
+
+    Addresses are dictionary keys rather than packed bytes: for AF_INET the
+    four address bytes read as one native-order int, for AF_INET6 the 16
+    packed bytes (:func:`packed_address` turns a key back).
+    """
+
+    family: int  # every socket of a batch has the same
+    protocol: int
+    states: list[int]
+    sports: list[int]
+    dports: list[int]
+    srcs: Sequence[int | bytes]
+    dsts: Sequence[int | bytes]
+    ifindexes: list[int]
+    rqueues: list[int]
+    wqueues: list[int]
+
+    def send(self, sink: BatchSink) -> None:
+        sink.add_columns(self)
+
+
+class RecordBatch(NamedTuple):
+    """Records of one kind: a whole table's stream, or one buffer that could not go as columns."""
+
+    kind: type[SocketRecord]
+    records: Iterable[SocketRecord]
+
+    def send(self, sink: BatchSink) -> None:
+        sink.add_records(self.kind, self.records)
+
+
+# --- where each field sits in a message's fixed bytes (netlink header, then inet_diag_msg) -----------
+
+FIXED_SIZE: Final = NLMSG_HDRLEN + INET_DIAG_MSG.size
+
+
+def _at(field: str) -> int:
+    return NLMSG_HDRLEN + INET_DIAG_MSG.offset(field)
+
+
+_FAMILY: Final = _at("family")
+_STATE: Final = _at("state")
+_SRC: Final = _at("src")
+_DST: Final = _at("dst")
+_ADDRESS_SIZE: Final = _DST - _SRC
+_SPORT_HALFWORD: Final = _at("sport") // 2
+_DPORT_HALFWORD: Final = _at("dport") // 2
+_SRC_WORD: Final = _SRC // 4
+_DST_WORD: Final = _DST // 4
+_IFINDEX_WORD: Final = _at("ifindex") // 4
+_RQUEUE_WORD: Final = _at("rqueue") // 4
+_WQUEUE_WORD: Final = _at("wqueue") // 4
+_WORDS: Final = FIXED_SIZE // 4  # the stride of a 32-bit view
+
+if FIXED_SIZE % 4 or _ADDRESS_SIZE != 16 or _at("sport") % 2 or _SRC % 4 or _DST % 4:
+    raise LayoutError("inet_diag_msg: the columnar views need whole-word strides and 16-byte, word-aligned addresses")
+
+
+def message_batches(buffers: Iterable[bytes]) -> Iterator[MessageBatch]:
+    """The batches of an inet_diag dump, each holding every message's whole inet_diag_msg."""
+    return walk_batches(buffers, FIXED_SIZE, "inet_diag_msg")
+
+
+def inet_batches(buffers: Iterable[bytes], protocol: int) -> Iterator[Batch]:
+    """A TCP or UDP dump as batches: columns where the text needs no per-socket attribute, else records."""
+    return map(_inet_batch, message_batches(buffers), repeat(protocol))
+
+
+def _inet_batch(batch: MessageBatch, protocol: int) -> Batch:
+    columns = inet_columns(batch, protocol)
+    if columns is None or any(columns.ifindexes) or (
+            columns.family == AF_INET6 and (_V6_ANY in columns.srcs or _V6_ANY in columns.dsts)):
+        return RecordBatch(InetSocket, batch_records(batch, inet_decoder(protocol)))
+    return columns
+
+
+_V6_ANY = bytes(16)  # shown as "*" or "[::]" depending on the socket's v6only attribute
+
+
+def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
+    """The fields of an inet batch as columns; None unless every message is of one family.
+
+    (The records of such a batch say what is wrong with it when decoded.)
+    """
+    view = memoryview(batch.fixed)
+    count = len(batch.offsets)
+    family = view[_FAMILY]
+    if family not in (AF_INET, AF_INET6) or view[_FAMILY::FIXED_SIZE].tobytes() != bytes((family,)) * count:
+        return None
+    words = view.cast("I")
+    if family == AF_INET:
+        srcs: Sequence[int | bytes] = words[_SRC_WORD::_WORDS].tolist()
+        dsts: Sequence[int | bytes] = words[_DST_WORD::_WORDS].tolist()
+    else:
+        fixed = batch.fixed
+        end = count * FIXED_SIZE
+        srcs = list(map(fixed.__getitem__, map(slice, range(_SRC, end, FIXED_SIZE),
+                                               range(_SRC + _ADDRESS_SIZE, end + _ADDRESS_SIZE, FIXED_SIZE))))
+        dsts = list(map(fixed.__getitem__, map(slice, range(_DST, end, FIXED_SIZE),
+                                               range(_DST + _ADDRESS_SIZE, end + _ADDRESS_SIZE, FIXED_SIZE))))
+    halfwords = view.cast("H")
+    ports = f">{count}H"  # ports are big-endian in the kernel struct
+    return InetColumns(
+        family, protocol, view[_STATE::FIXED_SIZE].tolist(),
+        list(struct.unpack(ports, halfwords[_SPORT_HALFWORD :: _WORDS * 2].tobytes())),
+        list(struct.unpack(ports, halfwords[_DPORT_HALFWORD :: _WORDS * 2].tobytes())),
+        srcs, dsts, words[_IFINDEX_WORD::_WORDS].tolist(), words[_RQUEUE_WORD::_WORDS].tolist(),
+        words[_WQUEUE_WORD::_WORDS].tolist(),
+    )
+
+
+def packed_address(key: int | bytes) -> bytes:
+    """The packed address behind an InetColumns address key."""
+    return key.to_bytes(4, sys.byteorder) if isinstance(key, int) else key
