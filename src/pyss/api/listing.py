@@ -18,21 +18,22 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from pyss.api.keys import key_names, needs_processes, raw_inet_key, socket_key
 from pyss.api.record import Process, Socket, check_details, converter, inet_converter
 from pyss.api.request import api_query, compile_api_filter, selection
 from pyss.query import Details, Extensions, Query, extensions
-from pyss.records import InetColumns, InetSocket
+from pyss.records import InetSocket
 
 if TYPE_CHECKING:
+    from pyss.columnar import InetColumns
     from pyss.records import SocketRecord
     from pyss.system.netns import Namespace
     from pyss.system.processes import Links, UserScan
 
 NamespaceArgument = str | int | os.PathLike[str] | None
-Streams = Iterator[tuple[type, Iterator[Any]]]  # records, or for columns InetColumns | list[InetSocket]
+Streams = Iterator[tuple[type, Iterator[Any]]]  # records, or with columns pyss.columnar batches
 
 
 def may_fork() -> bool:
@@ -77,8 +78,8 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
 def table_streams(plan: Plan, columns: bool = False) -> Streams:
     """Each table's record stream, every dump socket opened inside the plan's namespace.
 
-    ``columns``: TCP and UDP tables come a buffer at a time, as InetColumns
-    (or a list of records), as :func:`pyss.dump.listing_streams` gives them.
+    ``columns``: every table comes as :mod:`pyss.columnar` batches (TCP and UDP a buffer at a time,
+    as columns where they can), as :func:`pyss.dump.batch_streams` gives them.
     """
     from pyss import dump
     from pyss.netlink.transport import read_ahead_helps
@@ -86,7 +87,7 @@ def table_streams(plan: Plan, columns: bool = False) -> Streams:
     if plan.query is None:
         return iter(())
     read_ahead = may_fork() and read_ahead_helps()
-    streams: Streams = dump.listing_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
+    streams: Streams = dump.batch_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
         else dump.table_streams(plan.query, plan.extensions, _warn, read_ahead)
     return streams if plan.namespace is None else _opened_inside(streams, plan.namespace)
 
@@ -226,19 +227,10 @@ def count(
     counts: Counter[Hashable] = Counter()
     raw_counts: Counter[Hashable] = Counter()
     try:
-        convert = converter(interface_names(checked), holders)
-        streams = table_streams(checked, columns=column_reader is not None)
-        for kind_of, items in _interrupt_warned(streams):
-            if raw is not None and kind_of is InetColumns:
-                for item in items:
-                    if type(item) is list:  # a buffer that came as records
-                        raw_counts.update(map(raw[0], item))
-                    else:
-                        raw_counts.update(column_reader(item))  # type: ignore[misc]
-            elif raw is not None and kind_of is InetSocket:
-                raw_counts.update(map(raw[0], items))
-            else:
-                counts.update(map(key, map(convert, items)))
+        counting = _Counting(counts, key, converter(interface_names(checked), holders), raw_counts,
+                             raw[0] if raw is not None else None, column_reader)
+        for kind_of, items in table_streams(checked, columns=column_reader is not None):
+            _count_stream(counting, kind_of, items, column_reader is not None)
     finally:
         if holders is not None:
             holders.close()
@@ -247,6 +239,42 @@ def count(
         for value, number in raw_counts.items():
             counts[translate(value)] += number
     return dict(counts.most_common())
+
+
+class _Counting:
+    """Counts records, or inet buffers read as columns: a :class:`pyss.columnar.BatchSink`."""
+
+    def __init__(self, counts: Counter[Hashable], key: Callable[[Socket], Hashable],
+                 convert: Callable[[SocketRecord], Socket], raw_counts: Counter[Hashable],
+                 raw_key: Callable[[InetSocket], Hashable] | None,
+                 column_reader: Callable[[InetColumns], Iterable[Hashable]] | None) -> None:
+        self.counts, self.key, self.convert = counts, key, convert
+        self.raw_counts, self.raw_key, self.column_reader = raw_counts, raw_key, column_reader
+
+    def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        if kind is InetSocket and self.raw_key is not None:
+            self.raw_counts.update(map(self.raw_key, cast("Iterable[InetSocket]", records)))
+        else:
+            self.counts.update(map(self.key, map(self.convert, records)))
+
+    def add_columns(self, columns: InetColumns) -> None:
+        assert self.column_reader is not None  # columns are asked for only with a reader
+        self.raw_counts.update(self.column_reader(columns))
+
+
+def _count_stream(counting: _Counting, kind: type[SocketRecord], items: Iterator[Any], batches: bool) -> None:
+    """Count one table's stream (records, or batches when ``batches``); an interrupted dump warns after it."""
+    from pyss.dump import INTERRUPTED
+    from pyss.netlink.decode import DumpInterrupted
+
+    try:
+        if batches:
+            for batch in items:
+                batch.send(counting)
+        else:
+            counting.add_records(kind, items)
+    except DumpInterrupted:
+        _warn(INTERRUPTED)
 
 
 _COLUMNS = {"state": "states", "local-port": "sports", "peer-port": "dports"}
@@ -265,18 +293,3 @@ def _column_reader(names: Sequence[str]) -> Callable[[InetColumns], Iterable[Has
         return values[0] if len(values) == 1 else zip(*values, strict=True)
 
     return read
-
-
-def _interrupt_warned(streams: Streams) -> Streams:
-    from pyss.dump import INTERRUPTED
-    from pyss.netlink.decode import DumpInterrupted
-
-    for kind, items in streams:
-        yield kind, _warned(items, DumpInterrupted, INTERRUPTED)
-
-
-def _warned(items: Iterator[SocketRecord], interrupted: type[Exception], message: str) -> Iterator[SocketRecord]:
-    try:
-        yield from items
-    except interrupted:
-        _warn(message)

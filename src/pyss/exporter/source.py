@@ -17,10 +17,11 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from pyss.dump import listing_streams, table_streams
+from pyss.columnar import InetColumns
+from pyss.dump import batch_streams, table_streams
 from pyss.exporter.tally import NamespaceTally
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, INET_DIAG_INFO, TCP_ESTABLISHED
@@ -28,7 +29,7 @@ from pyss.netlink.decode import DumpInterrupted, MalformedMessage, inet_attribut
 from pyss.netlink.tcpinfo import decode_tcp_info
 from pyss.netlink.transport import read_ahead_helps
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, extensions
-from pyss.records import InetColumns, InetSocket
+from pyss.records import InetSocket, SocketRecord
 from pyss.system.netns import NETNS_RUN_DIR, Namespace, NamespaceError, all_namespaces, inside
 
 OWN = ""  # the netns label of the exporter's own namespace
@@ -187,23 +188,32 @@ class _Warnings:
                                      "during the dump: counts may be off by the sockets that changed", table))
 
 
+class _TallySink:
+    """Feeds a listing's batches to a tally (a :class:`pyss.columnar.BatchSink`), noting the table it is in."""
+
+    def __init__(self, tally: NamespaceTally) -> None:
+        self.tally = tally
+        self.table = ""
+
+    def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        for record in records:
+            self.table = netid(record)
+            self.tally.add_record(record)
+
+    def add_columns(self, columns: InetColumns) -> None:
+        self.table = INET_NETIDS[columns.protocol]
+        self.tally.add_columns(self.table, columns)
+
+
 def _tally_columns(tally: NamespaceTally, problems: list[Problem]) -> None:
     warnings = _Warnings(tally.netns, problems)
-    for _kind, items in listing_streams(QUERY, warn=warnings, read_ahead=READ_AHEAD):
-        table = ""
+    for _kind, batches in batch_streams(QUERY, warn=warnings, read_ahead=READ_AHEAD):
+        sink = _TallySink(tally)
         try:
-            for item in items:
-                if isinstance(item, InetColumns):
-                    table = INET_NETIDS[item.protocol]
-                    tally.add_columns(table, item)
-                elif isinstance(item, list):
-                    for record in item:
-                        tally.add_record(record)
-                else:
-                    table = netid(item)
-                    tally.add_record(item)
+            for batch in batches:
+                batch.send(sink)
         except DumpInterrupted:
-            warnings.interrupted(table)
+            warnings.interrupted(sink.table)
 
 
 def _tally_records(

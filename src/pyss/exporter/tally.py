@@ -16,10 +16,10 @@ from itertools import compress, repeat
 from operator import eq
 from typing import NamedTuple
 
+from pyss.columnar import InetColumns, packed_address
 from pyss.names.netids import netid
 from pyss.netlink.constants import IPPROTO_TCP, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
-from pyss.netlink.decode import packed_address
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 # Upper bounds (seconds) of the RTT histogram's buckets: from loopback (~10 us) to a congested
 # intercontinental path (seconds). A fixed list, so the histogram's series count is fixed too.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 
+from pyss.columnar import InetColumns
 from pyss.exporter.tally import RTT_BUCKETS, Listener, NamespaceTally, record_state
 from pyss.netlink.constants import (
     AF_INET,
@@ -18,7 +19,7 @@ from pyss.netlink.constants import (
     TCP_LISTEN,
     TCP_TIME_WAIT,
 )
-from pyss.records import InetColumns, InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 
 def inet(state: int, sport: int, src: str = "127.0.0.1", family: int = AF_INET, rqueue: int = 0, wqueue: int = 0,
