@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 report = importlib.import_module("report")
 suite = importlib.import_module("suite")
@@ -46,6 +48,7 @@ def test_markdown_without_plot_has_no_image() -> None:
 
 
 def test_write_docs_draws_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="drawing the plot needs matplotlib (the bench extra)")
     report.write_docs(_results(), tmp_path)
     assert (tmp_path / "benchmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "benchmarks.png" in (tmp_path / "benchmarks.md").read_text()

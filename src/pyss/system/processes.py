@@ -56,21 +56,23 @@ def parse_comm(stat: bytes) -> str:
     return name.decode("utf-8", "surrogateescape")
 
 
-def stat_head(pid: int, size: int = 512) -> bytes | None:
-    """The first ``size`` bytes of /proc/PID/stat, or None when the process is gone (or was never there)."""
+def read_head(path: str, size: int) -> bytes | None:
+    """The first ``size`` bytes of a small /proc file, or None when it cannot be read (a process gone)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read(size)
+        with open(path, "rb") as file:
+            return file.read(size)
     except OSError:
         return None
 
 
+def stat_head(pid: int, size: int = 512) -> bytes | None:
+    """The first ``size`` bytes of /proc/PID/stat, or None when the process is gone (or was never there)."""
+    return read_head(f"/proc/{pid}/stat", size)
+
+
 def _comm(pid: str) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return parse_comm(stat.read(64))
-    except OSError:  # the process ended: ss prints an empty name then
-        return ""
+    stat = read_head(f"/proc/{pid}/stat", 64)
+    return parse_comm(stat) if stat is not None else ""  # the process ended: ss prints an empty name then
 
 
 Links = dict[str, list[tuple[str, str]]]  # "socket:[INODE]" -> [(pid, fd), ...] in scan order
@@ -395,17 +397,20 @@ def idle_cores(limit: int = 2) -> int:
         cores = len(os.sched_getaffinity(0))
     except OSError:
         return 0
-    running = _running_tasks()
+    return free_cores(cores, running_tasks(read_head("/proc/loadavg", 128)), limit)
+
+
+def free_cores(cores: int, running: int, limit: int) -> int:
+    """Cores not taken by the ``running`` tasks (this process among them), between 0 and ``limit``."""
     return max(0, min(limit, cores - running))
 
 
-def _running_tasks() -> int:
-    """Runnable tasks now, this process included (1 when /proc/loadavg cannot say)."""
+def running_tasks(loadavg: bytes | None) -> int:
+    """Runnable tasks now, from /proc/loadavg's text, this process included (1 when it cannot say)."""
     try:
-        with open("/proc/loadavg", "rb") as loadavg:
-            fields = loadavg.read(128).split()
+        fields = (loadavg or b"").split()
         return max(1, int(fields[3].split(b"/")[0]))
-    except (OSError, IndexError, ValueError):
+    except (IndexError, ValueError):
         return 1
 
 

@@ -63,7 +63,7 @@ def test_columns_are_the_rows_turned_sideways(numeric: bool, tables: int, states
         assert sideways == rows
 
 
-def test_json_lines_of_inet_sockets_are_json_dumps_of_their_fields() -> None:
+def test_json_lines_of_inet_sockets_say_what_the_messages_hold() -> None:
     import json
 
     from pyss.render.jsonl import inet_fields, json_lines
@@ -71,5 +71,21 @@ def test_json_lines_of_inet_sockets_are_json_dumps_of_their_fields() -> None:
     records = list(walk([message(*fields) for fields in SOCKETS] + [DONE], inet_decoder(C.IPPROTO_TCP)))
     records.append(records[0]._replace(ifindex=1))  # interface 1 is lo
     lines = list(json_lines(InetSocket, records))
+    # Written out from SOCKETS and message(): cookie words 1 and 2, inode 99, no timer, uid 0.
+    same = {"netid": "tcp", "uid": 0, "inode": 99, "cookie": 1 | 2 << 32, "timer": 0, "retrans": 0, "expires_ms": 0}
+    expected = [
+        {"state": "LISTEN", "recv_q": 0, "send_q": 4096, "family": "inet", "local_address": "0.0.0.0",
+         "local_port": 22, "peer_address": "0.0.0.0", "peer_port": 0, "interface": None},
+        {"state": "ESTAB", "recv_q": 1234567, "send_q": 63, "family": "inet", "local_address": "192.0.2.1",
+         "local_port": 53022, "peer_address": "198.51.100.7", "peer_port": 22, "interface": None},
+        {"state": "TIME-WAIT", "recv_q": 64, "send_q": 0, "family": "inet", "local_address": "127.0.0.1",
+         "local_port": 7, "peer_address": "127.0.0.1", "peer_port": 65535, "interface": None},
+        {"state": "ESTAB", "recv_q": 0, "send_q": 0, "family": "inet6", "local_address": "2001:db8::1",
+         "local_port": 443, "peer_address": "::ffff:192.0.2.9", "peer_port": 1, "interface": None},
+        {"state": "LISTEN", "recv_q": 0, "send_q": 4096, "family": "inet", "local_address": "0.0.0.0",
+         "local_port": 22, "peer_address": "0.0.0.0", "peer_port": 0, "interface": "lo"},
+    ]
+    assert [json.loads(line) for line in lines] == [{**same, **fields} for fields in expected]
+    assert all(line.endswith("}\n") and "\n" not in line[:-1] for line in lines)
+    # the fast line formatter and the generic field function agree to the byte
     assert lines == [json.dumps(inet_fields(record), separators=(",", ":")) + "\n" for record in records]
-    assert json.loads(lines[-1])["interface"] == "lo"
