@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import Load  # noqa: E402
+from loadgen import Load
 
 PROGRAM = "import sys; sys.path.insert(0, sys.argv.pop(1)); from pyss.cli.{tool} import main; sys.exit(main())"
 
