@@ -26,6 +26,7 @@ from pyss.netlink.constants import (
     INET_DIAG_TCLASS,
     INET_DIAG_TOS,
     INET_DIAG_VEGASINFO,
+    TCP_BOUND_INACTIVE,
     TCP_CLOSE,
     TCP_ESTABLISHED,
     TCP_LISTEN,
@@ -69,6 +70,7 @@ STATES_ALL = TCPF_ALL
 STATES_CONNECTED = TCPF_ALL & ~((1 << TCP_LISTEN) | (1 << TCP_CLOSE) | (1 << TCP_TIME_WAIT) | (1 << TCP_SYN_RECV))
 _STATES_TIPC = (1 << TCP_ESTABLISHED) | (1 << TCP_LISTEN) | (1 << TCP_CLOSE)
 STATES_LISTENING = (1 << TCP_LISTEN) | (1 << TCP_CLOSE)
+STATES_BOUND_INACTIVE = 1 << TCP_BOUND_INACTIVE  # -B: the kernel reports such sockets as TCP_CLOSE
 
 _INET = (1 << AF_INET) | (1 << AF_INET6)
 # table -> (default states, families it lives in)
@@ -174,12 +176,14 @@ class Details(NamedTuple):
     tos: bool = False
     cgroup: bool = False
     oneline: bool = False
+    inet_sockopt: bool = False  # --inet-sockopt
+    queues: bool = True  # the Recv-Q and Send-Q columns (-Q drops them)
 
 
 def wants_details(details: Details) -> bool:
     """True when some flag puts text in ss's Process column."""
     return bool(details.options or details.extended or details.memory or details.info or details.processes
-                or details.bpf or details.tos or details.cgroup)
+                or details.bpf or details.tos or details.cgroup or details.inet_sockopt)
 
 
 class Extensions(NamedTuple):

@@ -8,6 +8,9 @@ tested on built bytes in tests/unit; here, pyss must say once that it cannot lis
 from __future__ import annotations
 
 import os
+import re
+import struct
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,18 +24,31 @@ from pyss.netlink.constants import (
     MPTCP_SUBFLOW_FLAG_BKUP_LOC,
     MPTCP_SUBFLOW_FLAG_JOIN_REM,
     MPTCP_SUBFLOW_FLAG_MAPVALID,
+    NLMSG_DONE,
 )
 from pyss.netlink.requests import attribute
 from pyss.render.details import details_text
 from tests.integration.harness import (
     NS_PREFIX,
+    TOOL_ENV,
+    NsRun,
     ZooNamespace,
     assert_matches_reference,
     missing_prerequisites,
+    normalise_layout,
     start_zoo,
     stop_zoo,
 )
-from tests.integration.test_details import by_shape, captured, constructed, details_for, needs_ss, ss_process_column
+from tests.integration.test_details import (
+    by_shape,
+    captured,
+    constructed,
+    details_for,
+    diag_message,
+    needs_ss,
+    ss_process_column,
+    without_newer,
+)
 from tests.unit.netlink.test_mptcp import subflow_attrs
 
 KINDS_SCRIPT = Path(__file__).with_name("zoo_kinds.py")
@@ -105,4 +121,113 @@ def test_mptcp_subflow_as_ss_prints_it(flags: int, tmp_path: Path) -> None:
         attrs=attribute(INET_DIAG_INFO, constructed.FULL) + attribute(INET_DIAG_ULP_INFO, ulp))
     expected = ss_process_column(record, ["-i"], tmp_path)
     assert " tcp-ulp-mptcp" in expected
-    assert details_text(record, details_for(["-i"]), None) == expected
+    assert without_newer(details_text(record, details_for(["-i"]), None)) == expected
+
+
+# --- what iproute2 6.5+ prints (pyss follows 7.1.0) -------------------------------------------
+
+def test_tcp_info_fields_newer_ss_prints_are_the_kernels(kinds_ns: ZooNamespace) -> None:
+    """rcv_wnd (and rehash, when not 0) as the kernel reports them to the socket's owner."""
+    info = kinds_ns.zoo["tcp_info"]
+    if "client_rcv_wnd" not in info:
+        pytest.skip(f"this kernel's tcp_info ({info['client_size']} bytes) has no tcpi_rcv_wnd")
+    for end, flt in (("client", "dport = :47200"), ("server", "sport = :47200")):
+        text = kinds_ns.pyss("-tinHO", *flt.split()).text
+        assert " snd_wnd:" in text and f" rcv_wnd:{info[f'{end}_rcv_wnd']}" in text, (end, info, text)
+        assert (" rehash:" in text) == bool(info[f"{end}_rehash"]), text
+        assert (" usec_ts" in kinds_ns.pyss("-tinoHO", *flt.split()).text) == bool(info[f"{end}_options"] & 64)
+
+
+def test_tcp_info_matches_ss_61_but_for_the_newer_fields(kinds_ns: ZooNamespace) -> None:
+    argv = ["-tino", "sport", "=", ":47200", "or", "dport", "=", ":47200"]
+    assert_matches_reference(by_shape(kinds_ns.ss), by_shape(kinds_ns.pyss), argv)
+
+
+NEWER_SS = os.environ.get("PYSS_NEWER_SS")  # an iproute2 >= 6.7 ss binary, e.g. built from 7.1.0
+needs_newer_ss = pytest.mark.skipif(not NEWER_SS, reason="set PYSS_NEWER_SS to a newer ss (iproute2 >= 6.7)")
+
+
+@needs_newer_ss
+@pytest.mark.parametrize("size", [232, 240])
+@pytest.mark.parametrize("usec_ts", [False, True])
+def test_tcp_info_as_newer_ss_prints_it(size: int, usec_ts: bool, tmp_path: Path) -> None:
+    """Byte for byte against the newer ss, through its TCPDIAG_FILE reader."""
+    assert NEWER_SS is not None
+    raw = constructed.FULL[:size]
+    if usec_ts:
+        raw = raw[:5] + bytes((raw[5] | 64,)) + raw[6:]
+    record = captured.TCP_ESTAB_RECEIVER._replace(attrs=attribute(INET_DIAG_INFO, raw))
+    dump = tmp_path / "tcpdiag"
+    dump.write_bytes(diag_message(record) + struct.pack("=IHHIIi", 20, NLMSG_DONE, 2, 0, 0, 0))
+    done = subprocess.run([NEWER_SS, "-taHOnio"], env={**TOOL_ENV, "TCPDIAG_FILE": str(dump)},
+                          capture_output=True, text=True, timeout=20, check=True)
+    fields = re.match(r"\S+ +\d+ +\d+ +\S+ +\S+", done.stdout)  # state, queues, addresses (one row)
+    assert fields is not None, done.stdout
+    assert details_text(record, details_for(["-i", "-o"]), None) == done.stdout.rstrip("\n")[fields.end():]
+
+
+def test_bound_inactive_lists_the_bound_sockets_only(kinds_ns: ZooNamespace) -> None:
+    """-B (iproute2 6.5+): the kernel's bound-but-inactive TCP sockets, no State column (one state)."""
+    done = kinds_ns.pyss("-tBn")
+    lines = done.text.splitlines()
+    assert lines[0].split()[:5] == ["Recv-Q", "Send-Q", "Local", "Address:Port", "Peer"]
+    assert sorted(line.split()[2] for line in lines[1:]) == sorted(kinds_ns.zoo["bound_inactive"]), lines
+    assert all(line.split()[:2] == ["0", "0"] for line in lines[1:]), lines
+    # the same through a state filter, through -A and under a filter the kernel applies
+    assert kinds_ns.pyss("-tn", "state", "bound-inactive").stdout == done.stdout
+    assert kinds_ns.pyss("-A", "tcp", "-Bn").stdout == done.stdout
+    only_v4 = kinds_ns.pyss("-tBn", "src", "127.0.0.1").text.splitlines()[1:]
+    assert [line.split()[2] for line in only_v4] == ["127.0.0.1:47300"], only_v4
+    # -a stays ss 6.1's "all": bound-inactive sockets are not in it (newer ss lists them there too)
+    assert "47300" not in kinds_ns.pyss("-tan").text
+    assert kinds_ns.pyss("-uxBn").text.splitlines()[1:] == []  # no UDP or UNIX socket is "bound-inactive"
+
+
+def _without_queue_fields(text: str) -> str:
+    """ss's output with its Recv-Q and Send-Q fields removed, padding collapsed."""
+    lines = normalise_layout(text).splitlines()
+    first = lines[0].split().index("Recv-Q")
+    return "".join(" ".join(fields[:first] + fields[first + 2:]) + "\n" for fields in map(str.split, lines))
+
+
+@pytest.mark.parametrize("args", ["-tan", "-tuan", "-xa", "-uwan", "-0a", "-tanH", "-tanp"])
+def test_no_queues_drops_the_two_columns(zoo_ns: ZooNamespace, args: str) -> None:
+    """-Q (iproute2 6.5+): ss 6.1's rows without their queue fields (compared content for content)."""
+    def ss_without_queues(*argv: str) -> NsRun:
+        shown = [arg.replace("H", "") if arg.startswith("-") and not arg.startswith("--") else arg
+                 for arg in argv if arg != "-Q"]
+        done = zoo_ns.ss(*shown)
+        lines = _without_queue_fields(done.text).splitlines(True)
+        text = "".join(lines[1:] if "H" in args else lines)  # the header names the columns: dropped after
+        return NsRun(done.args, done.pid, done.returncode, text.encode(), done.stderr)
+
+    def pyss_collapsed(*argv: str) -> NsRun:
+        done = zoo_ns.pyss(*argv)
+        return NsRun(done.args, done.pid, done.returncode, normalise_layout(done.text).encode(), done.stderr)
+
+    assert_matches_reference(ss_without_queues, pyss_collapsed, ["-Q", *args.split()])
+    assert "Recv-Q" not in zoo_ns.pyss("-Q", *args.split()).text
+
+
+# --inet-sockopt is ss 6.1's too: byte for byte, on the main zoo and on the kinds zoo's sockets
+# that set every option it names.
+SOCKOPT_ZOO = ["-tan --inet-sockopt", "-uan --inet-sockopt", "-tuanO --inet-sockopt", "-xa --inet-sockopt",
+               "-tanp --inet-sockopt", "-0a --inet-sockopt", "-wan --inet-sockopt"]
+SOCKOPT_KINDS = ["-tuan --inet-sockopt", "-Ma --inet-sockopt", "-uanO --inet-sockopt", "-tuanH --inet-sockopt"]
+
+
+@pytest.mark.parametrize("args", SOCKOPT_ZOO)
+def test_inet_sockopt_as_ss(zoo_ns: ZooNamespace, args: str) -> None:
+    assert_matches_reference(zoo_ns.ss, zoo_ns.pyss, args.split())
+
+
+@pytest.mark.parametrize("args", SOCKOPT_KINDS)
+def test_inet_sockopt_options_as_ss(kinds_ns: ZooNamespace, args: str) -> None:
+    assert_matches_reference(kinds_ns.ss, kinds_ns.pyss, args.split())
+
+
+def test_inet_sockopt_names_every_option(kinds_ns: ZooNamespace) -> None:
+    text = kinds_ns.pyss("-tuanO", "--inet-sockopt").text
+    for word in ("recverr", "is_icsk", "freebind", "transparent", "bind_addr_no_port", "recverr_rfc4884",
+                 "defer_connect", "mc_loop", "mc_all"):
+        assert f" {word}" in text, (word, text)

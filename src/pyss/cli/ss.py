@@ -18,6 +18,7 @@ from pyss.lite_typing import TYPE_CHECKING
 from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
     STATES_ALL,
+    STATES_BOUND_INACTIVE,
     STATES_LISTENING,
     TABLE_BIT,
     Details,
@@ -47,6 +48,7 @@ OPTIONS = (
     _O("resolve", "r", "resolve", False, "show host names instead of addresses"),
     _O("all", "a", "all", False, "list sockets in every state"),
     _O("listening", "l", "listening", False, "list listening (and unconnected) sockets only"),
+    _O("bound-inactive", "B", "bound-inactive", False, "list TCP sockets that are bound but neither listen nor connect"),
     _O("options", "o", "options", False, "add timer information"),
     _O("extended", "e", "extended", False, "add uid, inode, cookie and more"),
     _O("memory", "m", "memory", False, "add socket memory use"),
@@ -78,6 +80,7 @@ OPTIONS = (
     _O("family", "f", "family", True, "inet, inet6, link, unix, netlink, vsock, tipc or xdp", "FAMILY"),
     _O("kill", "K", "kill", False, "close the listed sockets forcibly"),
     _O("no-header", "H", "no-header", False, "leave out the header line"),
+    _O("no-queues", "Q", "no-queues", False, "leave out the Recv-Q and Send-Q columns"),
     _O("oneline", "O", "oneline", False, "print each socket on one line"),
     _O("json-lines", None, "json-lines", False, "print one JSON object per socket, as the kernel sends them"),
     _O("inet-sockopt", None, "inet-sockopt", False, "add inet socket options"),
@@ -90,8 +93,7 @@ OPTIONS = (
 SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
 
 # Flags pyss parses but cannot act on yet: saying so beats silently ignoring them.
-_NOT_YET = {"events": "-E", "kill": "-K", "tipcinfo": "--tipcinfo",
-            "inet-sockopt": "--inet-sockopt"}
+_NOT_YET = {"events": "-E", "kill": "-K", "tipcinfo": "--tipcinfo"}
 _TABLE_FLAGS = {"tcp": "tcp", "udp": "udp", "raw": "raw", "dccp": "dccp", "sctp": "sctp", "mptcp": "mptcp"}
 _FAMILY_FLAGS = {"ipv4": "inet", "ipv6": "inet6", "packet": "link", "unix": "unix", "vsock": "vsock",
                  "tipc": "tipc", "xdp": "xdp"}
@@ -161,6 +163,8 @@ def run(argv: list[str]) -> int:
             selection.state_override = STATES_ALL
         elif key == "listening":
             selection.state_override = STATES_LISTENING
+        elif key == "bound-inactive":
+            selection.state_override = STATES_BOUND_INACTIVE
         elif key == "filter-file":
             if filter_file is not None:
                 raise Fatal("only one filter file can be given", EXIT_USAGE)
@@ -181,6 +185,7 @@ def run(argv: list[str]) -> int:
         extended=int(flags["extended"]), memory=bool(flags.get("memory")), info=bool(flags.get("info")),  # type: ignore[call-overload]
         processes=bool(flags.get("processes") or flags.get("threads")), threads=bool(flags.get("threads")), bpf=bool(flags.get("bpf")), tos=bool(flags.get("tos")),
         cgroup=bool(flags.get("cgroup")), oneline=bool(flags.get("oneline")),
+        inet_sockopt=bool(flags.get("inet-sockopt")), queues=not flags.get("no-queues"),
     )
     if flags.get("summary"):
         _print_summary()
@@ -353,7 +358,8 @@ def _list(query: Query, header: bool) -> int:
             batch.send(listing)
 
     wanted = extensions(query.details) if details_text is not None else None
-    streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=details_text is None)
+    columns = details_text is None and query.details.queues  # (a plain listing's columns carry the queues)
+    streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=columns)
     failure = _write_streams(streams, write)
     try:
         writer.close()  # what was read is shown; a failure then says the list is incomplete

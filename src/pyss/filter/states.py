@@ -12,6 +12,7 @@ from typing import Final
 
 from pyss.filter.errors import EXIT_SYNTAX, FilterError
 from pyss.netlink.constants import (
+    TCP_BOUND_INACTIVE,
     TCP_CLOSE,
     TCP_CLOSE_WAIT,
     TCP_CLOSING,
@@ -44,6 +45,7 @@ STATE_NAMES: Final[dict[str, int]] = {
     "last-ack": TCP_LAST_ACK,
     "listening": TCP_LISTEN,
     "closing": TCP_CLOSING,
+    "bound-inactive": TCP_BOUND_INACTIVE,  # iproute2 6.5+; the kernel then reports TCP_CLOSE
 }
 ALIASES: Final[dict[str, int]] = {"close": TCP_CLOSE, "closed": TCP_CLOSE, "syn-rcv": TCP_SYN_RECV}
 

@@ -179,7 +179,8 @@ TCP_LAST_ACK: Final = 9
 TCP_LISTEN: Final = 10
 TCP_CLOSING: Final = 11
 TCP_NEW_SYN_RECV: Final = 12
-TCP_MAX_STATES: Final = 13
+TCP_BOUND_INACTIVE: Final = 13  # a request bit only (Linux 6.6+): bound, neither listening nor connected
+TCP_MAX_STATES: Final = 14
 TCPF_ALL: Final = (1 << 12) - 1
 
 # linux/tcp.h: tcp_info.tcpi_options bits
@@ -189,6 +190,8 @@ TCPI_OPT_WSCALE: Final = 4
 TCPI_OPT_ECN: Final = 8
 TCPI_OPT_ECN_SEEN: Final = 16
 TCPI_OPT_SYN_DATA: Final = 32
+TCPI_OPT_USEC_TS: Final = 64
+TCPI_OPT_TFO_CHILD: Final = 128
 
 # linux/inet_diag.h: INET_DIAG_ULP_INFO nested attributes
 INET_ULP_INFO_UNSPEC: Final = 0
@@ -225,6 +228,7 @@ TLS_INFO_CIPHER: Final = 2
 TLS_INFO_TXCONF: Final = 3
 TLS_INFO_RXCONF: Final = 4
 TLS_INFO_ZC_RO_TX: Final = 5
+TLS_INFO_RX_NO_PAD: Final = 6
 TLS_1_2_VERSION: Final = 0x0303
 TLS_1_3_VERSION: Final = 0x0304
 TLS_CIPHER_AES_GCM_128: Final = 51

@@ -14,11 +14,13 @@ as the kernel writes them.
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Final, NamedTuple
 
-# struct tcp_info as ss 6.1 knows it: eight u8, 24 u32, then the later additions.
-TCP_INFO_STRUCT: Final = struct.Struct("=8B24I4Q6IQ3Q2I2Q4I")
-TCP_INFO_SIZE: Final = TCP_INFO_STRUCT.size  # 232
+# struct tcp_info up to what iproute2 7.1's ss prints: eight u8, 24 u32, then the later
+# additions, ending with tcpi_rcv_wnd and tcpi_rehash (Linux 6.2; ss 6.1 stops at tcpi_snd_wnd).
+TCP_INFO_STRUCT: Final = struct.Struct("=8B24I4Q6IQ3Q2I2Q4I2I")
+TCP_INFO_SIZE: Final = TCP_INFO_STRUCT.size  # 240
 TCPI_REORDERING_END: Final = 92  # offset of tcpi_reordering + 4
 
 _INET_DIAG_MEMINFO: Final = struct.Struct("=4I")
@@ -89,6 +91,8 @@ class TcpInfo(NamedTuple):
     reord_seen: int
     rcv_ooopack: int
     snd_wnd: int
+    rcv_wnd: int
+    rehash: int
     size: int
 
     @property
@@ -206,3 +210,23 @@ def decode_u32(raw: bytes) -> int:
 
 def decode_u64(raw: bytes) -> int:
     return int(_U64.unpack_from(raw.ljust(8, b"\0"))[0])
+
+
+# struct inet_diag_sockopt (INET_DIAG_SOCKOPT): two bytes of one-bit fields, in declaration order.
+INET_DIAG_SOCKOPT_FIELDS: Final = (
+    ("recverr", "is_icsk", "freebind", "hdrincl", "mc_loop", "transparent", "mc_all", "nodefrag"),
+    ("bind_address_no_port", "recverr_rfc4884", "defer_connect"),
+)
+INET_DIAG_SOCKOPT_SIZE: Final = 2
+_BITFIELDS_FROM_LSB: Final = sys.byteorder == "little"  # C allocates bit-fields from the low bit on LE ABIs
+
+
+def decode_inet_sockopt(raw: bytes) -> tuple[str, ...]:
+    """The names of the inet_diag_sockopt fields that are set, in declaration order."""
+    names: list[str] = []
+    for byte, fields in zip(raw[:INET_DIAG_SOCKOPT_SIZE], INET_DIAG_SOCKOPT_FIELDS, strict=False):
+        for index, name in enumerate(fields):
+            bit = index if _BITFIELDS_FROM_LSB else 7 - index
+            if byte >> bit & 1:
+                names.append(name)
+    return tuple(names)

@@ -5,6 +5,9 @@ breaks included, so :func:`details_text` returns exactly that token for one
 record. The order of the pieces and every format follow ss 6.1 (misc/ss.c:
 inet_show_sock, tcp_show_info, unix_show_sock, packet_show_sock,
 netlink_show_one): any reordering would break scripts that parse the line.
+Where newer ss prints more (tcp_info's rcv_wnd and rehash, the usec_ts
+option, kTLS's no_pad_rx, --inet-sockopt), pyss prints it as iproute2 7.1.0
+does; ss 6.1 shows none of these (see docs/kinds.md).
 
 Extensions are decoded only when a flag that prints them is on, and the flag
 tests are resolved once per :class:`~pyss.query.Details` (see
@@ -31,6 +34,7 @@ from pyss.netlink.constants import (
     INET_DIAG_SHUTDOWN,
     INET_DIAG_SKMEMINFO,
     INET_DIAG_SKV6ONLY,
+    INET_DIAG_SOCKOPT,
     INET_DIAG_TCLASS,
     INET_DIAG_TOS,
     INET_DIAG_ULP_INFO,
@@ -58,6 +62,7 @@ from pyss.netlink.constants import (
     TCPI_OPT_SACK,
     TCPI_OPT_SYN_DATA,
     TCPI_OPT_TIMESTAMPS,
+    TCPI_OPT_USEC_TS,
     TCPI_OPT_WSCALE,
     TLS_1_2_VERSION,
     TLS_1_3_VERSION,
@@ -68,6 +73,7 @@ from pyss.netlink.constants import (
     TLS_CONF_HW_RECORD,
     TLS_CONF_SW,
     TLS_INFO_CIPHER,
+    TLS_INFO_RX_NO_PAD,
     TLS_INFO_RXCONF,
     TLS_INFO_TXCONF,
     TLS_INFO_VERSION,
@@ -79,12 +85,14 @@ from pyss.netlink.constants import (
 )
 from pyss.netlink.decode import attributes, signed32
 from pyss.netlink.tcpinfo import (
+    INET_DIAG_SOCKOPT_SIZE,
     TCP_INFO_SIZE,
     TCP_INFO_STRUCT,
     TCPI_REORDERING_END,
     decode_bbr,
     decode_dctcp,
     decode_diag_meminfo,
+    decode_inet_sockopt,
     decode_sk_meminfo,
     decode_string,
     decode_u8,
@@ -198,7 +206,8 @@ def tcp_info_text(attrs: dict[int, bytes], state: int, options: bool, numeric: b
      pacing_rate, max_pacing_rate, bytes_acked, bytes_received,
      segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out,
      delivery_rate, busy, rwnd_limited, sndbuf_limited, delivered, delivered_ce,
-     bytes_sent, bytes_retrans, dsack_dups, reord_seen, rcv_ooopack, snd_wnd) = TCP_INFO_STRUCT.unpack_from(raw)
+     bytes_sent, bytes_retrans, dsack_dups, reord_seen, rcv_ooopack, snd_wnd,
+     rcv_wnd, rehash) = TCP_INFO_STRUCT.unpack_from(raw)
     out: list[str] = []
     add = out.append
     if options and opts & _SHOWN_OPTIONS:
@@ -312,13 +321,20 @@ def tcp_info_text(attrs: dict[int, bytes], state: int, options: bool, numeric: b
         add(f" rcv_ooopack:{rcv_ooopack}")
     if snd_wnd:
         add(f" snd_wnd:{snd_wnd}")
+    # iproute2 6.5+ (pyss follows 7.1): fields ss 6.1 does not print
+    if rcv_wnd:
+        add(f" rcv_wnd:{rcv_wnd}")
+    if rehash:
+        add(f" rehash:{rehash}")
     return "".join(out)
 
 
-_SHOWN_OPTIONS = TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_ECN | TCPI_OPT_ECN_SEEN | TCPI_OPT_SYN_DATA
-# " ts sack ..." for each combination of the option bits ss names under -o
+_SHOWN_OPTIONS = (TCPI_OPT_TIMESTAMPS | TCPI_OPT_USEC_TS | TCPI_OPT_SACK | TCPI_OPT_ECN | TCPI_OPT_ECN_SEEN
+                  | TCPI_OPT_SYN_DATA)
+# " ts sack ..." for each combination of the option bits ss names under -o (usec_ts: iproute2 6.7+)
 _OPTION_WORDS = tuple(
-    "".join(word for bit, word in ((TCPI_OPT_TIMESTAMPS, " ts"), (TCPI_OPT_SACK, " sack"), (TCPI_OPT_ECN, " ecn"),
+    "".join(word for bit, word in ((TCPI_OPT_TIMESTAMPS, " ts"), (TCPI_OPT_USEC_TS, " usec_ts"),
+                                   (TCPI_OPT_SACK, " sack"), (TCPI_OPT_ECN, " ecn"),
                                    (TCPI_OPT_ECN_SEEN, " ecnseen"), (TCPI_OPT_SYN_DATA, " fastopen"))
             if mask & bit)
     for mask in range(_SHOWN_OPTIONS + 1)
@@ -381,7 +397,19 @@ def _tls_text(tls_raw: bytes) -> str:
             text += f" {label}: {_TLS_CONF.get(value, f'unknown({value})')}"
     if TLS_INFO_ZC_RO_TX in tls:
         text += " zc_ro_tx"
+    if TLS_INFO_RX_NO_PAD in tls:  # iproute2 6.6+
+        text += " no_pad_rx"
     return text
+
+
+# ss's words for the inet_diag_sockopt fields (one differs from the kernel's name).
+_SOCKOPT_WORDS = {"bind_address_no_port": "bind_addr_no_port"}
+
+
+def sockopt_text(raw: bytes, oneline: bool) -> str:
+    """'\n\tinet-sockopt: ( is_icsk mc_loop)' from INET_DIAG_SOCKOPT (--inet-sockopt)."""
+    words = "".join(f" {_SOCKOPT_WORDS.get(name, name)}" for name in decode_inet_sockopt(raw))
+    return f"{' ' if oneline else chr(10) + chr(9)}inet-sockopt: ({words})"
 
 
 def _inet_memory_text(attrs: dict[int, bytes]) -> str:
@@ -415,7 +443,8 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
     oneline, numeric = details.oneline, details.numeric
     # ss prints the details of a socket on a continuation line unless -O is given.
     newline = "" if oneline else "\n\t"
-    need_inet_attrs = extended or mem or info or tos or cgroup
+    sockopt = details.inet_sockopt
+    need_inet_attrs = extended or mem or info or tos or cgroup or sockopt
 
     def inet(record: InetSocket, users: str | None) -> str:
         text = f" users:({users})" if users and users_on else ""
@@ -439,6 +468,10 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
         proto_raw = attrs.get(INET_DIAG_PROTOCOL)
         if proto_raw is not None:
             protocol = decode_u8(proto_raw)
+        if sockopt:
+            sockopt_raw = attrs.get(INET_DIAG_SOCKOPT)
+            if sockopt_raw is not None and len(sockopt_raw) >= INET_DIAG_SOCKOPT_SIZE:
+                text += sockopt_text(sockopt_raw, oneline)
         if mem or (info and protocol != IPPROTO_UDP):
             text += newline + _inet_memory_text(attrs)
             if protocol == IPPROTO_MPTCP:

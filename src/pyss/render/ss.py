@@ -104,6 +104,7 @@ class RowBuilder:
     def __init__(self, query: Query, details: DetailText | None = None) -> None:
         self.show_netid = query.table_count > 1
         self.show_state = query.state_count > 1
+        self.show_queues = query.details.queues
         self.numeric = query.details.numeric
         self.hosts = HostNames() if query.details.resolve else None
         self.details = details
@@ -111,7 +112,8 @@ class RowBuilder:
         self._service_protocol = _service_protocol(query)
         self._addresses: dict[bytes, str] = {}
         self._netlink_names: dict[int, str] = {}
-        self._queue_table: _Table[int] = _Table(lambda value: f"{value:<6d}")
+        # ss prints the queues with %-6d: a u32 the kernel computes as a difference can show negative
+        self._queue_table: _Table[int] = _Table(lambda value: f"{signed32(value):<6d}")
         self._address_keys: _Table[int | bytes] | None = None
         self._port_tables: dict[int, _Table[int]] = {}
         self._every_port: list[str] | None = None
@@ -120,10 +122,13 @@ class RowBuilder:
         return tuple(column.header for column in self.columns())
 
     def columns(self) -> tuple[Column, ...]:
-        """ss's columns less Netid and State when ss hides them (one table, one state)."""
+        """ss's columns less Netid and State when ss hides them (one table, one state), less the
+        queues under -Q."""
         hidden = {0} if not self.show_netid else set()
         if not self.show_state:
             hidden.add(1)
+        if not self.show_queues:
+            hidden.update((2, 3))
         return tuple(column for index, column in enumerate(COLUMNS) if index not in hidden)
 
     def _queue(self, value: int) -> str:
@@ -132,8 +137,20 @@ class RowBuilder:
     def row_function(self, kind: type[SocketRecord]) -> Callable[[SocketRecord], Row]:
         """The function that turns a record of ``kind`` into its row of fields."""
         if kind is InetSocket:
-            return self._inet_row_function()  # type: ignore[return-value]
-        return {UnixSocket: self.unix_row, PacketSocket: self.packet_row, NetlinkSocket: self.netlink_row}[kind]  # type: ignore[return-value]
+            row: Callable[[SocketRecord], Row] = self._inet_row_function()  # type: ignore[assignment]
+        else:
+            row = {UnixSocket: self.unix_row, PacketSocket: self.packet_row, NetlinkSocket: self.netlink_row}[kind]  # type: ignore[assignment]
+        return row if self.show_queues else self._without_queues(row)
+
+    def _without_queues(self, row: Callable[[SocketRecord], Row]) -> Callable[[SocketRecord], Row]:
+        """-Q (rare, so a wrapper rather than one more variant of each row function)."""
+        first = int(self.show_netid) + int(self.show_state)
+
+        def without(record: SocketRecord) -> Row:
+            fields = row(record)
+            return fields[:first] + fields[first + 2:]
+
+        return without
 
     def _fields(self, netid: str, state: int, rq: int, wq: int, rest: tuple[str, ...], record: SocketRecord) -> Row:
         extra = self.details(record) if self.details else ""

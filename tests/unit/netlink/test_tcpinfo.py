@@ -29,25 +29,27 @@ TAIL = (
     (11, 12),  # delivered, delivered_ce (u32)
     (13, 14),  # bytes sent, bytes retrans (u64)
     (15, 16, 17, 18),  # dsack_dups, reord_seen, rcv_ooopack, snd_wnd (u32)
+    (19, 20),  # rcv_wnd, rehash (u32, Linux 6.2)
 )
-FULL = struct.pack("=8B24I4Q6IQ3Q2I2Q4I", *HEAD, *U32S, *(v for group in TAIL for v in group))
+FULL = struct.pack("=8B24I4Q6IQ3Q2I2Q4I2I", *HEAD, *U32S, *(v for group in TAIL for v in group))
 
 # (struct size, the last field it carries) for each time tcp_info grew
 SIZES = [
     (104, "total_retrans"), (120, "max_pacing_rate"), (136, "bytes_received"), (144, "segs_in"),
     (160, "data_segs_out"), (168, "delivery_rate"), (192, "sndbuf_limited"), (200, "delivered_ce"),
-    (216, "bytes_retrans"), (224, "reord_seen"), (228, "rcv_ooopack"), (232, "snd_wnd"),
+    (216, "bytes_retrans"), (224, "reord_seen"), (228, "rcv_ooopack"), (232, "snd_wnd"), (240, "rehash"),
 ]
 
 
 def test_full_struct_fields_land_where_the_kernel_put_them() -> None:
     info = decode_tcp_info(FULL)
-    assert len(FULL) == TCP_INFO_SIZE == 232
+    assert len(FULL) == TCP_INFO_SIZE == 240
     assert (info.snd_wscale, info.rcv_wscale, info.app_limited) == (10, 7, True)
     assert (info.rto, info.total_retrans) == (1001, 1024)
     assert (info.pacing_rate, info.bytes_received, info.min_rtt, info.delivery_rate) == (125_000_000, 4_000, 8, 12_500_000)
     assert (info.busy_time, info.delivered_ce, info.bytes_retrans, info.snd_wnd) == (200_000, 12, 14, 18)
-    assert info.size == 232
+    assert (info.rcv_wnd, info.rehash) == (19, 20)
+    assert info.size == 240
 
 
 @pytest.mark.parametrize(("size", "last"), SIZES)
@@ -67,7 +69,8 @@ def test_shorter_structs_leave_later_fields_zero(size: int, last: str) -> None:
     (136, ["segs_out", "minrtt", "delivery_rate", "busy", "delivered", "bytes_sent", "snd_wnd"]),
     (168, ["busy", "delivered", "bytes_sent", "dsack_dups", "reord_seen", "rcv_ooopack", "snd_wnd"]),
     (216, ["dsack_dups", "reord_seen", "rcv_ooopack", "snd_wnd"]),
-    (232, []),
+    (232, ["rcv_wnd", "rehash"]),
+    (240, []),
 ])
 def test_absent_fields_are_not_printed(size: int, missing: list[str]) -> None:
     text = tcp_info_text({INET_DIAG_INFO: FULL[:size], INET_DIAG_CONG: b"cubic\0"}, TCP_ESTABLISHED, True, True)
@@ -77,13 +80,15 @@ def test_absent_fields_are_not_printed(size: int, missing: list[str]) -> None:
     assert " reordering:1021" in text  # present in every size above
     if size == 232:
         assert text.endswith(" rcv_ooopack:17 snd_wnd:18")
+    if size == 240:  # iproute2 7.1's fields after snd_wnd
+        assert text.endswith(" rcv_ooopack:17 snd_wnd:18 rcv_wnd:19 rehash:20")
         assert " busy:200ms rwnd_limited:50ms(25.0%) sndbuf_limited:20ms(10.0%)" in text
         assert " pacing_rate 1000000000bps/2000000000bps delivery_rate 100000000bps" in text
 
 
 def test_longer_structs_from_newer_kernels_are_cut_at_what_ss_knows() -> None:
     info = decode_tcp_info(FULL + bytes(range(1, 25)))
-    assert info.snd_wnd == 18
+    assert (info.snd_wnd, info.rehash) == (18, 20)
     assert info.size == TCP_INFO_SIZE
 
 
@@ -108,3 +113,10 @@ def test_congestion_extras() -> None:
     assert (bbr.bw, bbr.min_rtt, bbr.pacing_gain) == ((1 << 32) | 0x10, 22, 739)
     dctcp = decode_dctcp(struct.pack("=HHIII", 1, 0, 1024, 5, 9))
     assert dctcp == (1, 0, 1024, 5, 9)
+
+
+def test_usec_ts_option_follows_ts() -> None:
+    usec = FULL[:5] + bytes((0x07 | 64,)) + FULL[6:]
+    text = tcp_info_text({INET_DIAG_INFO: usec}, TCP_ESTABLISHED, True, True)
+    assert text.startswith(" ts usec_ts sack wscale:10,7")
+    assert not tcp_info_text({INET_DIAG_INFO: usec}, TCP_ESTABLISHED, False, True).startswith(" ts")

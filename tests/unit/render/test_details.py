@@ -3,7 +3,9 @@
 The records below are real sock_diag replies, captured in a private netns (kernel 6.18, congestion
 control bbr) with every extension ss requests for -oemi --tos --cgroup -b. Each expected string is
 ss's own output for the same socket at the same moment, except lastsnd/lastrcv/lastack (milliseconds
-since the last segment), which moved between the capture and ss's run and are given at capture time.
+since the last segment), which moved between the capture and ss's run and are given at capture time,
+and the " rcv_wnd:N" that iproute2 7.1's ss adds (what that ss printed for the same bytes through
+TCPDIAG_FILE), which pyss follows (docs/kinds.md).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ SS_ESTAB_KEEPALIVE = (
     " mss:35328 pmtu:65535 rcvmss:536 advmss:65483 cwnd:11 bytes_sent:1000 bytes_acked:1001 segs_out:3 segs_in:2"
     " data_segs_out:1 bbr:(bw:28262389888bps,mrtt:0.01,pacing_gain:2.88672,cwnd_gain:2.88672) send 107202206897bps"
     " lastsnd:465564 lastrcv:465564 lastack:465564 pacing_rate 233922295016bps delivery_rate 28262400000bps"
-    " delivered:2 app_limited rcv_space:65495 rcv_ssthresh:65495 minrtt:0.01 snd_wnd:70656"
+    " delivered:2 app_limited rcv_space:65495 rcv_ssthresh:65495 minrtt:0.01 snd_wnd:70656" + " rcv_wnd:65536"
 )
 SS_ESTAB_RECEIVER = (
     " ino:8288 sk:25 cgroup:unreachable:1 <-> tos:0 class_id:0 cgroup:unreachable:1"
@@ -85,7 +87,7 @@ SS_ESTAB_RECEIVER = (
     " ato:40 mss:32768 pmtu:65535 rcvmss:1000 advmss:65483 cwnd:10 bytes_received:1000 segs_out:1 segs_in:3"
     " data_segs_in:1 bbr:(bw:0bps,mrtt:0.022) send 119156363636bps lastsnd:465564 lastrcv:465564 lastack:465564"
     " pacing_rate 340531187816bps delivered:1 app_limited rcv_space:65483 rcv_ssthresh:70173 minrtt:0.022"
-    " snd_wnd:65536"
+    " snd_wnd:65536" + " rcv_wnd:70656"
 )
 SS_FIN_WAIT2_MARKED = (
     " ino:8294 sk:24 fwmark:0x7 cgroup:unreachable:1 <-- tos:0x10 class_id:0x6 cgroup:unreachable:1"
@@ -93,7 +95,7 @@ SS_FIN_WAIT2_MARKED = (
     " mss:32768 pmtu:65535 rcvmss:536 advmss:65483 cwnd:11 bytes_acked:2 segs_out:3 segs_in:2"
     " bbr:(bw:129250000bps,mrtt:0.007,pacing_gain:2.88672,cwnd_gain:2.88672) send 11133528958bps lastsnd:465564"
     " lastrcv:465564 lastack:465560 pacing_rate 1069359043824bps delivery_rate 129262320bps delivered:2"
-    " app_limited busy:4ms rcv_space:65495 rcv_ssthresh:65495 minrtt:0.007 snd_wnd:65536"
+    " app_limited busy:4ms rcv_space:65495 rcv_ssthresh:65495 minrtt:0.007 snd_wnd:65536" + " rcv_wnd:65536"
 )
 SS_LISTEN4 = (
     " ino:8286 sk:21 cgroup:unreachable:1 <-> tos:0 class_id:0 cgroup:unreachable:1"
