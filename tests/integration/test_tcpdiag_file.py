@@ -29,6 +29,7 @@ from tests.integration.harness import (
     has_traceback,
     run_command,
 )
+from tests.integration.test_details import without_newer
 from tests.integration.test_filter import TCP_EXPRESSIONS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: records dumps in a private network namespace")
@@ -44,8 +45,18 @@ def replay(tool: str, dump: Path, *args: str) -> NsRun:
 def assert_replays_alike(dump: Path, *args: str) -> NsRun:
     expected, actual = replay("ss", dump, *args), replay(str(PYSS), dump, *args)
     assert not has_traceback(actual.stderr), actual.stderr.decode()
-    assert_same_output(expected, actual)
+    if any(arg.startswith("-") and not arg.startswith("--") and ("i" in arg or "m" in arg) for arg in args):
+        # Under -i (and -m, which shows tcp_info too) pyss also prints the tcp_info fields newer ss prints (docs/kinds.md): compared
+        # with ss 6.1 they are left out, and with them the trailing padding they widened.
+        assert_same_output(_without_newer_fields(expected), _without_newer_fields(actual))
+    else:
+        assert_same_output(expected, actual)
     return actual
+
+
+def _without_newer_fields(run: NsRun) -> NsRun:
+    text = "".join(line.rstrip(" ") + "\n" for line in without_newer(run.text).splitlines())
+    return NsRun(run.args, run.pid, run.returncode, text.encode(), run.stderr)
 
 
 @pytest.fixture(scope="module")
