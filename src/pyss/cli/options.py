@@ -22,6 +22,7 @@ class Option(NamedTuple):
     takes_value: bool
     help: str
     metavar: str = ""
+    optional_value: bool = False  # takes a value only as --long=VALUE (getopt's optional_argument)
 
 
 class UsageError(Exception):
@@ -70,6 +71,9 @@ def _parse_long(
         found.append((option.key, None))
         return index
     if not has_value:
+        if option.optional_value:
+            found.append((option.key, None))
+            return index
         if index >= len(argv):
             raise UsageError(f"option '--{option.long}' requires an argument")
         value = argv[index]
@@ -108,6 +112,7 @@ def help_text(program: str, synopsis: str, options: Sequence[Option]) -> str:
         short = f"-{option.short}," if option.short else "   "
         long = f"--{option.long}" if option.long else ""
         if option.takes_value and option.metavar:
-            long += f"={option.metavar}" if option.long else f" {option.metavar}"
+            long += f"[={option.metavar}]" if option.optional_value else \
+                f"={option.metavar}" if option.long else f" {option.metavar}"
         lines.append(f"  {short} {long:<24} {option.help}")
     return "\n".join(lines) + "\n"

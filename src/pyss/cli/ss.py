@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from pyss.columnar import Batch
     from pyss.records import SocketRecord
+    from pyss.render.ss import RowBuilder, SsWriter
 
 PROGRAM = "pyss"
 EXIT_USAGE = 255
@@ -82,7 +83,14 @@ OPTIONS = (
     _O("no-header", "H", "no-header", False, "leave out the header line"),
     _O("no-queues", "Q", "no-queues", False, "leave out the Recv-Q and Send-Q columns"),
     _O("oneline", "O", "oneline", False, "print each socket on one line"),
-    _O("json-lines", None, "json-lines", False, "print one JSON object per socket, as the kernel sends them"),
+    _O("json", None, "json", False, "print one JSON array of the sockets, details included (docs/json.md)"),
+    _O("json-lines", None, "json-lines", False, "print one JSON object per socket, streamed (docs/json.md)"),
+    _O("count-by", None, "count-by", True, "count the sockets by KEY[,KEY...] instead of listing them: state, "
+       "netid, local-address, local-port, peer-address, peer-port, process, pid, uid, interface, netns", "KEYS"),
+    _O("top", None, "top", True, "with --count-by, show only the N largest groups", "N"),
+    _O("watch", None, "watch", True, "list again every SECONDS (default 1) and show what changed", "SECONDS",
+       optional_value=True),
+    _O("all-netns", None, "all-netns", False, "list the sockets of every network namespace on the host"),
     _O("inet-sockopt", None, "inet-sockopt", False, "add inet socket options"),
     _O("query", "A", "query", True, "socket tables, comma-separated: all, inet, tcp, udp, raw, unix, "
        "unix_stream, unix_dgram, unix_seqpacket, packet, packet_raw, packet_dgram, netlink, ...", "QUERY"),
@@ -176,6 +184,7 @@ def run(argv: list[str]) -> int:
             flags["bpf"] = flags["options"] = True
         else:
             flags[key] = value if value is not None else True
+    _check_views(flags)
     if "net" in flags:
         _enter_namespace(str(flags["net"]))
     if flags.get("context") or flags.get("contexts"):
@@ -193,16 +202,24 @@ def run(argv: list[str]) -> int:
             return 0
     if "diag" in flags:
         return _record_tcp_dump(str(flags["diag"]), selection, details, words)
-    if flags.get("json-lines") and wants_details(details):
-        raise Fatal("--json-lines does not show details (-p -e -o -m -i -b --tos --cgroup) yet", EXIT_USAGE)
     query = _build_query(selection, details, words, filter_file)
     if query is None:
         return 0
     for table in unsupported_tables(named):
         _warn(f"{table} sockets are not supported yet: none are listed")
-    if flags.get("json-lines"):
-        return _list_json_lines(query)
-    return _list(query, header=not flags.get("no-header"))
+    if flags.get("json") or flags.get("json-lines"):
+        return _list_json(query, array=bool(flags.get("json")), all_netns=bool(flags.get("all-netns")))
+    return _list(query, header=not flags.get("no-header"), all_netns=bool(flags.get("all-netns")))
+
+
+def _check_views(flags: dict[str, object]) -> None:
+    """Refuse the view flags' combinations that have no meaning, before anything is dumped."""
+    if flags.get("json") and flags.get("json-lines"):
+        raise Fatal("--json and --json-lines cannot be combined: choose one", EXIT_USAGE)
+    if flags.get("summary") and (flags.get("json") or flags.get("json-lines")):
+        raise Fatal("-s/--summary has no JSON form: leave out --json/--json-lines", EXIT_USAGE)
+    if flags.get("all-netns") and "net" in flags:
+        raise Fatal("--all-netns lists every namespace: it cannot be combined with -N/--net", EXIT_USAGE)
 
 
 # What pyss cannot list yet, by the names a user may ask for them with (-S, -A sctp, --vsock, ...).
@@ -341,13 +358,15 @@ def _screen_width() -> int | None:
     return columns or None
 
 
-def _list(query: Query, header: bool) -> int:
+def _list(query: Query, header: bool, all_netns: bool = False) -> int:
     from pyss.dump import batch_streams
     from pyss.netlink.transport import read_ahead_helps
     from pyss.render.ss import RowBuilder, SsListing, SsWriter
 
     details_text = _details_renderer(query)
     builder = RowBuilder(query, details_text)
+    if all_netns:
+        return _list_all_netns(query, builder, details_text is not None, header)
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
@@ -361,23 +380,51 @@ def _list(query: Query, header: bool) -> int:
     columns = details_text is None and query.details.queues  # (a plain listing's columns carry the queues)
     streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=columns)
     failure = _write_streams(streams, write)
-    try:
-        writer.close()  # what was read is shown; a failure then says the list is incomplete
-    except OSError as error:
-        raise Fatal(f"cannot write the output: {error.strerror or error}") from None
+    _close(writer)
     _finish(failure)
     return 0
 
 
-def _list_json_lines(query: Query) -> int:
-    from pyss.dump import table_streams
+def _list_all_netns(query: Query, builder: RowBuilder, details: bool, header: bool) -> int:
+    """ss's table with a leading Netns column, the namespaces one after the other."""
+    from pyss.cli.views import NamespaceStreams, netns_columns
+    from pyss.render.ss import SsWriter
+
+    writer = SsWriter(sys.stdout, netns_columns(builder.columns()), _screen_width())
+    if header:
+        writer.add(("Netns", *builder.header()))
+    streams = NamespaceStreams(query, extensions(query.details) if details else None, _warn, all_netns=True)
+
+    def write(kind: type, items: Iterator[Any]) -> None:
+        name, row = streams.current or "", builder.row_function(kind)
+        writer.extend((name, *row(record)) for record in items)
+
+    failure = _write_streams(streams, write)
+    _close(writer)
+    _finish(failure)
+    return 0
+
+
+def _close(writer: SsWriter) -> None:
+    try:
+        writer.close()  # what was read is shown; a failure then says the list is incomplete
+    except OSError as error:
+        raise Fatal(f"cannot write the output: {error.strerror or error}") from None
+
+
+def _list_json(query: Query, array: bool, all_netns: bool) -> int:
+    from pyss.cli.views import NamespaceStreams, json_writer
     from pyss.netlink.transport import read_ahead_helps
-    from pyss.render.jsonl import write_json_lines
 
-    def write(kind: type, records: Iterator[Any]) -> None:
-        write_json_lines(sys.stdout, kind, records)
-
-    _finish(_write_streams(table_streams(query, None, _warn, read_ahead_helps()), write))
+    request = extensions(query.details) if wants_details(query.details) else None
+    streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps())
+    write, close = json_writer(streams, query.details, array)
+    failure = _write_streams(streams, write)
+    try:
+        close()
+    except OSError as error:
+        raise Fatal(f"cannot write the output: {error.strerror or error}") from None
+    _finish(failure)
     return 0
 
 

@@ -108,8 +108,8 @@ from pyss.render.mptcp import mptcp_info_text, subflow_text
 CgroupNamer = Callable[[int], str]
 Formatter = Callable[[SocketRecord, "str | None"], str]
 
-_TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")
-_FANOUT_TYPES = ("hash", "lb", "cpu", "roll", "random", "qm")
+TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")
+FANOUT_TYPES = ("hash", "lb", "cpu", "roll", "random", "qm")
 _TLS_CONF = {TLS_CONF_BASE: "none", TLS_CONF_SW: "sw", TLS_CONF_HW: "hw", TLS_CONF_HW_RECORD: "hw-record"}
 _U64_MAX = (1 << 64) - 1
 _U32_MAX = (1 << 32) - 1
@@ -181,7 +181,7 @@ def timer_text(timer: int, expires: int, retrans: int) -> str:
     """' timer:(keepalive,1min52sec,0)' (tcp_timer_print); empty when no timer runs."""
     if not timer:
         return ""
-    return f" timer:({_TIMER_NAMES[min(timer, 5)]},{ms_timer(expires)},{retrans})"
+    return f" timer:({TIMER_NAMES[min(timer, 5)]},{ms_timer(expires)},{retrans})"
 
 
 # --- tcp_info ----------------------------------------------------------------------------
@@ -630,7 +630,7 @@ def _packet_extended(attrs: dict[int, bytes], oneline: bool) -> str:
     if fanout_raw is not None:
         fanout = decode_u32(fanout_raw)
         kind = fanout >> 16
-        name = _FANOUT_TYPES[kind] if kind < len(_FANOUT_TYPES) else f"0x{kind:x}"
+        name = FANOUT_TYPES[kind] if kind < len(FANOUT_TYPES) else f"0x{kind:x}"
         text += f"{sep}fanout(id:{fanout & 0xFFFF},type:{name})"
     return text
 

@@ -63,7 +63,6 @@ def netlink_fields(record: NetlinkSocket) -> Fields:
     }
 
 
-
 FIELDS: dict[type, Callable[[SocketRecord], Fields]] = {
     InetSocket: inet_fields,  # type: ignore[dict-item]
     UnixSocket: unix_fields,  # type: ignore[dict-item]
@@ -72,13 +71,61 @@ FIELDS: dict[type, Callable[[SocketRecord], Fields]] = {
 }
 
 
-def json_lines(kind: type[SocketRecord], records: Iterable[SocketRecord]) -> Iterable[str]:
-    """One line of JSON per record (non-UTF-8 bytes of a name come out as \\udcXX escapes)."""
-    if kind is InetSocket:
-        return map(_inet_line_function(), records)  # type: ignore[arg-type]
+Extra = Callable[[SocketRecord, Fields], None]  # adds the detail flags' keys (render/jsondetails.py)
+
+
+def json_lines(kind: type[SocketRecord], records: Iterable[SocketRecord], extra: Extra | None = None,
+               netns: str | None = None) -> Iterable[str]:
+    """One line of JSON per record (non-UTF-8 bytes of a name come out as \\udcXX escapes).
+
+    ``extra`` adds the keys of the detail flags; ``netns`` puts a leading "netns" key (--all-netns).
+    """
+    lines: Iterable[str]
+    if kind is InetSocket and extra is None:
+        lines = map(_inet_line_function(), records)  # type: ignore[arg-type]
+        return lines if netns is None else map(_netns_prefix(netns).__add__, (line[1:] for line in lines))
     encode = json.JSONEncoder(separators=(",", ":")).encode
     fields = FIELDS[kind]
-    return (encode(fields(record)) + "\n" for record in records)
+    if extra is None and netns is None:
+        return (encode(fields(record)) + "\n" for record in records)
+    prefix = _netns_prefix(netns) if netns is not None else "{"
+    add = extra or (lambda record, values: None)
+
+    def line(record: SocketRecord) -> str:
+        values = fields(record)
+        add(record, values)
+        return prefix + encode(values)[1:] + "\n"
+
+    return map(line, records)
+
+
+def _netns_prefix(netns: str) -> str:
+    return '{"netns":' + json.dumps(netns) + ","
+
+
+class JsonWriter:
+    """Writes objects' lines as JSON Lines, or (``array``) as one JSON array, element by element.
+
+    The array is streamed like the lines are: nothing is held, so --json's memory
+    stays flat however many sockets there are.
+    """
+
+    __slots__ = ("_array", "_empty", "_out")
+
+    def __init__(self, out: TextIO, array: bool) -> None:
+        self._out, self._array, self._empty = out, array, True
+
+    def write(self, lines: Iterable[str]) -> None:
+        if not self._array:
+            self._out.writelines(lines)
+            return
+        for line in lines:
+            self._out.write(("[\n" if self._empty else ",\n") + line[:-1])
+            self._empty = False
+
+    def close(self) -> None:
+        if self._array:
+            self._out.write("[]\n" if self._empty else "\n]\n")
 
 
 # An inet socket's fields are all numbers or texts that need no escaping: one %-format builds its
@@ -106,7 +153,3 @@ def _inet_line_function() -> Callable[[InetSocket], str]:
             interface, uid, inode, cookie, timer, retrans, expires)
 
     return line
-
-
-def write_json_lines(out: TextIO, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
-    out.writelines(json_lines(kind, records))

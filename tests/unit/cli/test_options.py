@@ -63,3 +63,13 @@ def test_help_lists_every_option() -> None:
     assert text.startswith("Usage: prog [ OPTIONS ]\n")
     for option in OPTIONS:
         assert f"--{option.long}" in text
+
+
+def test_an_optional_value_is_taken_only_after_equals() -> None:
+    from pyss.cli.options import Option, parse
+
+    options = (Option("watch", None, "watch", True, "", "SECONDS", optional_value=True),
+               Option("tcp", "t", "tcp", False, ""))
+    assert parse(["--watch", "-t"], options) == ([("watch", None), ("tcp", None)], [])
+    assert parse(["--watch=2.5", "5"], options) == ([("watch", "2.5")], ["5"])
+    assert parse(["--wa=1"], options) == ([("watch", "1")], [])

@@ -1,0 +1,103 @@
+"""The pyss views ss has no flag for: --json, --json-lines with details, --all-netns (and their sources).
+
+Each view consumes the same streams the ss table does, one table dump at a
+time, and holds nothing it does not print: the JSON array is written element
+by element, and --all-netns dumps one namespace after the other, entering each
+on this thread only while its sockets are read (see :func:`pyss.netns.inside`).
+Imported only when one of these flags is given: `pyss -tan` never loads it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from pyss.dump import table_streams
+from pyss.query import Details, Extensions, Query, wants_details
+from pyss.records import SocketRecord
+from pyss.render.columns import LEFT, Column
+
+Warn = Callable[[str], None]
+
+
+class Views(NamedTuple):
+    """What the view flags asked for."""
+
+    json: bool = False  # --json: one array
+    json_lines: bool = False
+    all_netns: bool = False
+
+
+class NamespaceStreams:
+    """The query's table streams as (record type, records): from this namespace, or (--all-netns) from each
+    of the host's in turn, with ``current`` naming the namespace of the stream last produced (None: ours).
+
+    Under --all-netns each namespace's streams are produced, and must be consumed, while this thread is
+    inside that namespace: a consumer that reads each stream before asking for the next one (as every
+    writer does) sees the interface names and sockets of the right namespace.
+    """
+
+    def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
+                 read_ahead: bool = False) -> None:
+        self.query, self.extensions, self.warn = query, extensions, warn
+        self.all_netns, self.read_ahead = all_netns, read_ahead
+        self.current: str | None = None
+
+    def __iter__(self) -> Iterator[tuple[type, Iterator[Any]]]:
+        if not self.all_netns:
+            return table_streams(self.query, self.extensions, self.warn, self.read_ahead)
+        return self._every_namespace()
+
+    def _every_namespace(self) -> Iterator[tuple[type, Iterator[Any]]]:
+        from pyss.netns import NamespaceError, all_namespaces, inside
+        from pyss.resolve import interface_name
+
+        warn = self.warn
+        enumeration = all_namespaces()
+        for refusal in enumeration.refused:
+            warn(f"{refusal}: not listed")
+        for namespace in enumeration.namespaces:
+            self.current = namespace.name
+            try:
+                with inside(namespace):
+                    interface_name.cache_clear()  # interface indexes are per namespace
+                    yield from table_streams(self.query, self.extensions, warn)
+            except NamespaceError as error:
+                warn(f"{error}: not listed")
+        interface_name.cache_clear()
+
+
+def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], None] | None:
+    """The detail flags' keys for JSON objects, or None when no detail flag is on."""
+    if not wants_details(details):
+        return None
+    from pyss.procs import cgroup_path
+    from pyss.render.jsondetails import detail_fields
+
+    holders = None
+    if details.processes:
+        from pyss.procs import UserLookup
+
+        holders = UserLookup().holders  # starts the /proc scan now, so it overlaps the dump
+    return detail_fields(details, holders, cgroup_path)
+
+
+def json_writer(streams: NamespaceStreams, details: Details, array: bool) \
+        -> tuple[Callable[[type, Iterator[Any]], None], Callable[[], None]]:
+    """(write one table's stream, finish) for --json (one array) or --json-lines (one object a line)."""
+    from pyss.render.jsonl import JsonWriter, json_lines
+
+    extra = json_extra(details)
+    writer = JsonWriter(sys.stdout, array)
+
+    def write(kind: type, records: Iterator[Any]) -> None:
+        writer.write(json_lines(kind, records, extra, streams.current))
+
+    return write, writer.close
+
+
+def netns_columns(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """ss's columns behind a leading Netns column (--all-netns)."""
+    first, *rest = columns
+    return (Column(LEFT, "Netns", ""), first._replace(delimiter=" "), *rest)
