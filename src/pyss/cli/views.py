@@ -3,7 +3,7 @@
 Each view consumes the same streams the ss table does, one table dump at a
 time, and holds nothing it does not print: the JSON array is written element
 by element, and --all-netns dumps one namespace after the other, entering each
-on this thread only while its sockets are read (see :func:`pyss.netns.inside`).
+on this thread only while its sockets are read (see :func:`pyss.system.netns.inside`).
 Imported only when one of these flags is given: `pyss -tan` never loads it.
 """
 
@@ -50,8 +50,8 @@ class NamespaceStreams:
         return self._every_namespace()
 
     def _every_namespace(self) -> Iterator[tuple[type, Iterator[Any]]]:
-        from pyss.netns import NamespaceError, all_namespaces, inside
-        from pyss.resolve import interface_name
+        from pyss.names.ss import interface_name
+        from pyss.system.netns import NamespaceError, all_namespaces, inside
 
         warn = self.warn
         enumeration = all_namespaces()
@@ -72,12 +72,12 @@ def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], 
     """The detail flags' keys for JSON objects, or None when no detail flag is on."""
     if not wants_details(details):
         return None
-    from pyss.procs import cgroup_path
     from pyss.render.jsondetails import detail_fields
+    from pyss.system.processes import cgroup_path
 
     holders = None
     if details.processes:
-        from pyss.procs import UserLookup
+        from pyss.system.processes import UserLookup
 
         holders = UserLookup().holders  # starts the /proc scan now, so it overlaps the dump
     return detail_fields(details, holders, cgroup_path)
