@@ -73,7 +73,7 @@ def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], 
     if not wants_details(details):
         return None
     from pyss.render.jsondetails import detail_fields
-    from pyss.system.processes import cgroup_path
+    from pyss.system.cgroups import cgroup_path
 
     holders = None
     if details.processes:
