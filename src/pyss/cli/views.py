@@ -77,9 +77,14 @@ def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], 
 
     holders = None
     if details.processes:
-        from pyss.system.processes import UserLookup
+        from pyss.api.listing import Holders
 
-        holders = UserLookup().holders  # starts the /proc scan now, so it overlaps the dump
+        scan = Holders(caller_share=False)  # starts the /proc scan now, so it overlaps the dump
+
+        def holders(inode: int) -> list[tuple[str, int, int]]:
+            # The scan finds holders oldest first; ss prints them newest first, and so does JSON.
+            return [(found.name, found.pid, found.fd) for found in reversed(scan(inode))]
+
     return detail_fields(details, holders, cgroup_path)
 
 

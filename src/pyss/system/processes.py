@@ -432,33 +432,11 @@ class UserLookup:
         self._texts: Texts | None = None
 
     def __call__(self, inode: int) -> str | None:
-<<<<<<< HEAD
         texts = self._texts
         if texts is None:
             texts = self._texts = self._scan.texts() if self._scan is not None else _collect_texts(_everything())
             self._scan = None
         return texts.get(inode) if inode else None
-=======
-        self._wait_for_scan()
-        if not inode:
-            return None
-        holders = self._links.get(f"socket:[{inode}]")
-        if not holders:
-            return None
-        comms = self._comms
-        return ",".join([f'("{comms[pid]}",pid={pid},fd={fd})' for pid, fd in reversed(holders)])
->>>>>>> 3fe1b1e (--json: one array of every socket with every detail flag's keys; --json-lines gets the details too)
-
-    def holders(self, inode: int) -> list[tuple[str, int, int]]:
-        """(command, pid, fd) of each holder of the socket, in the order ss prints them (for JSON)."""
-        self._wait_for_scan()
-        comms = self._comms
-        return [(comms[pid], int(pid), int(fd)) for pid, fd in reversed(self._links.get(f"socket:[{inode}]", ()))]
-
-    def _wait_for_scan(self) -> None:
-        if not self._scanned:
-            self._links, self._comms = self._scan.links() if self._scan is not None else _scan_links()
-            self._scan, self._scanned = None, True
 
 
 class ThreadLookup:
