@@ -81,12 +81,13 @@ def serve(
         raise typer.BadParameter(f"{listen!r}: {error}", param_hint="--listen") from None
     options = source.Options(namespaces=netns or None, all_namespaces=all_netns, processes=processes,
                              tcp_info=tcp_info)
-    trial = source.scrape(options)
+    scraper = source.Scraper(options)
+    trial = scraper()
     check_start(trial, options)
     if textfile is not None:
         write_textfile(textfile, SocketCollector(lambda: trial, max_series))
         return
-    collector = SocketCollector(lambda: source.scrape(options), max_series)
+    collector = SocketCollector(scraper, max_series)
     collector.account(trial.problems)  # logs the warnings the trial dump had
     run_server(address, collector)
 

@@ -20,16 +20,17 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from pyss.api.record import converter
 from pyss.columnar import InetColumns
-from pyss.dump import batch_streams, table_streams
+from pyss.dump import INTERRUPTED as DUMP_INTERRUPTED
+from pyss.dump import batch_streams
 from pyss.exporter.tally import NamespaceTally
 from pyss.names.netids import INET_NETIDS, netid
-from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, INET_DIAG_INFO, TCP_ESTABLISHED
-from pyss.netlink.decode import DumpInterrupted, MalformedMessage, inet_attributes
-from pyss.netlink.tcpinfo import decode_tcp_info
+from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX
+from pyss.netlink.decode import DumpInterrupted, MalformedMessage
 from pyss.netlink.transport import read_ahead_helps
-from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, extensions
-from pyss.records import InetSocket, SocketRecord
+from pyss.query import STATES_ALL, TABLE_BIT, Query
+from pyss.records import SocketRecord
 from pyss.system.netns import NETNS_RUN_DIR, Namespace, NamespaceError, all_namespaces, inside
 
 OWN = ""  # the netns label of the exporter's own namespace
@@ -43,8 +44,12 @@ QUERY = Query(
     states=STATES_ALL,
 )
 
-# A large dump is received by a child process while this one counts what came before (see
-# pyss.netlink.transport): the kernel's share of a scrape runs on a second CPU.
+# A large dump is received by a forked child while this process counts what came before (see
+# pyss.netlink.transport): the kernel's share of a scrape runs on a second CPU. Forking costs a few
+# milliseconds, so only a namespace whose last scrape saw this many sockets gets it. The child only
+# receives and forwards buffers, then _exits: the exporter's other threads cannot leave it a held lock
+# it would need (glibc's malloc is made fork-safe by glibc itself; the GIL is the forking thread's).
+READ_AHEAD_FROM = 20_000
 READ_AHEAD = read_ahead_helps()
 
 # The reason label's values.
@@ -81,17 +86,30 @@ class Options(NamedTuple):
     tcp_info: bool = False
 
 
+class Scraper:
+    """Scrapes for one set of options; remembers each namespace's socket count to plan the next scrape."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.sizes: dict[str, int] = {}  # netns label -> sockets seen by the last scrape
+
+    def __call__(self) -> Scrape:
+        """Tally every selected namespace; never raises for a namespace's or a table's failure."""
+        started = time.perf_counter()
+        tallies: list[NamespaceTally] = []
+        problems: list[Problem] = []
+        for label, namespace in _namespaces(self.options, problems):
+            read_ahead = READ_AHEAD and self.sizes.get(label, 0) >= READ_AHEAD_FROM
+            tally = tally_namespace(label, namespace, self.options, problems, read_ahead)
+            if tally is not None:
+                tallies.append(tally)
+        self.sizes = {tally.netns: tally.seen for tally in tallies}
+        return Scrape(tallies, problems, time.perf_counter() - started)
+
+
 def scrape(options: Options) -> Scrape:
-    """Tally every selected namespace; never raises for a namespace's or a table's failure."""
-    started = time.perf_counter()
-    tallies: list[NamespaceTally] = []
-    problems: list[Problem] = []
-    users = _process_names() if options.processes else None
-    for label, namespace in _namespaces(options, problems):
-        tally = tally_namespace(label, namespace, options, problems, users)
-        if tally is not None:
-            tallies.append(tally)
-    return Scrape(tallies, problems, time.perf_counter() - started)
+    """One scrape with nothing known beforehand."""
+    return Scraper(options)()
 
 
 Target = tuple[str, Namespace | None]  # (netns label, namespace to enter; None: stay in the own one)
@@ -140,17 +158,16 @@ def _identity(path: str) -> tuple[int, int] | None:
 
 
 def tally_namespace(
-    label: str, namespace: Namespace | None, options: Options, problems: list[Problem],
-    users: dict[int, list[str]] | None = None,
+    label: str, namespace: Namespace | None, options: Options, problems: list[Problem], read_ahead: bool = False
 ) -> NamespaceTally | None:
     """One namespace's tally, or None (with the reason in ``problems``) when it could not be read whole."""
     tally = NamespaceTally(label, tcp_info=options.tcp_info)
     try:
         if namespace is None:
-            _tally(tally, options, problems, users)
+            _tally(tally, options, problems, read_ahead)
         else:
             with inside(namespace):
-                _tally(tally, options, problems, users)
+                _tally(tally, options, problems, read_ahead)
     except NamespaceError as error:
         gone = namespace is not None and _identity(namespace.path) != (namespace.device, namespace.inode)
         problems.append(Problem(label, VANISHED if gone else REFUSED, str(error)))
@@ -165,11 +182,11 @@ def tally_namespace(
     return tally
 
 
-def _tally(tally: NamespaceTally, options: Options, problems: list[Problem], users: dict[int, list[str]] | None) -> None:
+def _tally(tally: NamespaceTally, options: Options, problems: list[Problem], read_ahead: bool) -> None:
     if options.processes or options.tcp_info:
-        _tally_records(tally, options, problems, users)
+        _tally_sockets(tally, options, problems)
     else:
-        _tally_columns(tally, problems)
+        _tally_columns(tally, problems, read_ahead)
 
 
 class _Warnings:
@@ -189,25 +206,32 @@ class _Warnings:
 
 
 class _TallySink:
-    """Feeds a listing's batches to a tally (a :class:`pyss.columnar.BatchSink`), noting the table it is in."""
+    """Feeds a listing's batches to a tally (a :class:`pyss.columnar.BatchSink`), noting the table it is in.
+
+    Columns are counted as they are; records (tables without a columnar path, odd buffers) become the
+    public API's Socket records first.
+    """
 
     def __init__(self, tally: NamespaceTally) -> None:
         self.tally = tally
         self.table = ""
+        self.convert = converter(_no_interface)
 
     def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        add, convert = self.tally.add_socket, self.convert
         for record in records:
             self.table = netid(record)
-            self.tally.add_record(record)
+            add(convert(record))
 
     def add_columns(self, columns: InetColumns) -> None:
         self.table = INET_NETIDS[columns.protocol]
         self.tally.add_columns(self.table, columns)
 
 
-def _tally_columns(tally: NamespaceTally, problems: list[Problem]) -> None:
+def _tally_columns(tally: NamespaceTally, problems: list[Problem], read_ahead: bool) -> None:
+    """The default path: TCP and UDP as columns, the other tables as records."""
     warnings = _Warnings(tally.netns, problems)
-    for _kind, batches in batch_streams(QUERY, warn=warnings, read_ahead=READ_AHEAD):
+    for _kind, batches in batch_streams(QUERY, warn=warnings, read_ahead=read_ahead):
         sink = _TallySink(tally)
         try:
             for batch in batches:
@@ -216,30 +240,28 @@ def _tally_columns(tally: NamespaceTally, problems: list[Problem]) -> None:
             warnings.interrupted(sink.table)
 
 
-def _tally_records(
-    tally: NamespaceTally, options: Options, problems: list[Problem], users: dict[int, list[str]] | None
-) -> None:
-    warnings = _Warnings(tally.netns, problems)
-    wanted = extensions(Details(info=True)) if options.tcp_info else None
-    no_users: list[str] = []
-    for _kind, records in table_streams(QUERY, wanted, warn=warnings):
-        table = ""
-        try:
-            for record in records:
-                table = netid(record)
-                tally.add_record(record, users.get(record.inode, no_users) if users is not None else no_users)
-                if (options.tcp_info and isinstance(record, InetSocket) and record.state == TCP_ESTABLISHED
-                        and table == "tcp"):
-                    raw = inet_attributes(record).get(INET_DIAG_INFO)
-                    if raw is not None:
-                        info = decode_tcp_info(raw)
-                        tally.add_tcp_info(info.total_retrans, info.lost, info.rtt)
-        except DumpInterrupted:
-            warnings.interrupted(table)
+def _no_interface(_index: int) -> None:
+    return None  # no series carries the interface: skip the lookups
 
 
-def _process_names() -> dict[int, list[str]]:
-    """Socket inode -> the command names of the processes holding it (one pass over /proc/*/fd)."""
-    from pyss.system.processes import scan_users
+def _tally_sockets(tally: NamespaceTally, options: Options, problems: list[Problem]) -> None:
+    """--processes / --tcp-info: every socket through the public API (pyss.sockets), in this thread's namespace.
 
-    return {inode: [user.comm for user in holders] for inode, holders in scan_users().items()}
+    The API reports a table it cannot list and an interrupted dump as RuntimeWarnings; they become Problems.
+    Scrapes never overlap (see the collector), so catching warnings here races with no other scrape.
+    """
+    import warnings
+
+    from pyss.api.listing import sockets
+
+    details = ("info",) if options.tcp_info else ()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        for sock in sockets("all", processes=options.processes, details=details):
+            tally.add_socket(sock)
+    for warning in caught:
+        message = str(warning.message)
+        if message == DUMP_INTERRUPTED:
+            problems.append(Problem(tally.netns, INTERRUPTED, message))
+        else:
+            problems.append(Problem(tally.netns, UNSUPPORTED, message, message.split(":", 1)[0]))

@@ -3,23 +3,23 @@
 A tally keeps counts, never sockets, so its size is bounded by the number of
 distinct label values (netids x states, listening sockets, ports, process
 names), not by the number of sockets; :mod:`pyss.exporter.metrics` bounds
-those further. It is fed either records (one at a time) or, on the default
-path, the columns of a whole receive buffer, counted by C-level Counter calls.
+those further. It is fed the public API's :class:`pyss.Socket` records one
+at a time or, on the default path, the columns of a whole receive buffer of
+an inet dump, counted by C-level Counter calls (building a Socket per socket
+would cost more than the whole scrape may; see docs/exporter.md).
 """
 
 from __future__ import annotations
 
 import socket
 from collections import Counter
-from collections.abc import Iterable
 from itertools import compress, repeat
 from operator import eq
 from typing import NamedTuple
 
+from pyss.api.record import Addr, Socket
 from pyss.columnar import InetColumns, packed_address
-from pyss.names.netids import netid
-from pyss.netlink.constants import IPPROTO_TCP, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.netlink.constants import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
 
 # Upper bounds (seconds) of the RTT histogram's buckets: from loopback (~10 us) to a congested
 # intercontinental path (seconds). A fixed list, so the histogram's series count is fixed too.
@@ -105,31 +105,21 @@ class NamespaceTally:
                     address_text(columns.family, packed_address(columns.srcs[index])),
                     columns.sports[index], columns.rqueues[index], columns.wqueues[index]))
 
-    def add_record(self, record: SocketRecord, processes: Iterable[str] = ()) -> None:
-        """Count one socket; ``processes`` are the command names of the processes holding it."""
-        state = record_state(record)
-        self.sockets[netid(record), state] += 1
-        for name in set(processes):
+    def add_socket(self, sock: Socket) -> None:
+        """Count one socket of the public API (with its processes and tcp_info when they were asked for)."""
+        # ss shows every netlink socket as UNCONN whatever its netlink state; the API keeps the kernel's number.
+        state = TCP_CLOSE if sock.kind == "nl" else int(sock.state)
+        self.sockets[sock.kind, state] += 1
+        for name in {process.name for process in sock.processes}:
             self.processes[name, state] += 1
-        if not isinstance(record, InetSocket) or record.protocol != IPPROTO_TCP:
+        if sock.kind != "tcp" or not isinstance(sock.laddr, Addr):
             return
         if state == TCP_ESTABLISHED:
-            self.established_ports[record.sport] += 1
+            self.established_ports[sock.laddr.port] += 1
+            if sock.info is not None and self.tcp is not None:
+                self.tcp.add(sock.info.total_retrans, sock.info.lost, sock.info.rtt)
         elif state == TCP_LISTEN:
-            self.listeners.append(
-                Listener(address_text(record.family, record.src), record.sport, record.rqueue, record.wqueue))
-
-    def add_tcp_info(self, retransmits: int, lost: int, rtt_us: int) -> None:
-        if self.tcp is not None:
-            self.tcp.add(retransmits, lost, rtt_us)
-
-
-def record_state(record: SocketRecord) -> int:
-    """The state ss shows for a record: packet and netlink sockets are always UNCONN (TCP_CLOSE)."""
-    if isinstance(record, InetSocket | UnixSocket):
-        return record.state
-    assert isinstance(record, PacketSocket | NetlinkSocket)
-    return TCP_CLOSE
+            self.listeners.append(Listener(sock.laddr.ip, sock.laddr.port, sock.recv_q, sock.send_q))
 
 
 def address_text(family: int, packed: bytes) -> str:

@@ -1,11 +1,24 @@
-"""pyss-exporter's command line without serving: --listen parsing, usage errors as one line, --version."""
+"""pyss-exporter's command line without serving: --listen parsing, one-line errors, --version, start-up checks."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from pyss import __version__
-from pyss.exporter.cli import Address, main, parse_listen
+from pyss.exporter.cli import Address, Failure, check_start, main, parse_listen
+from pyss.exporter.source import (
+    ENUMERATION,
+    FAILED,
+    INTERRUPTED,
+    REFUSED,
+    UNSUPPORTED,
+    VANISHED,
+    Options,
+    Problem,
+    Scrape,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -47,3 +60,37 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     for option in ("--listen", "--all-netns", "--netns", "--processes", "--tcp-info", "--max-series", "--textfile",
                    "--version", "--install-completion", "--show-completion"):
         assert option in out
+
+
+def test_shell_completion_script(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:  # typer's completion options exit by themselves
+        main(["--show-completion", "bash"])
+    assert done.value.code == 0
+    script = capsys.readouterr().out
+    assert "_PYSS_EXPORTER_COMPLETE" in script and "complete " in script
+
+
+def problems(*found: Problem) -> Scrape:
+    return Scrape([], list(found), 0.0)
+
+
+@pytest.mark.parametrize("problem", [
+    Problem("", UNSUPPORTED, "tcp: the kernel cannot list these sockets (No such file or directory)", "tcp"),
+    Problem("blue", VANISHED, 'no network namespace "blue" in /run/netns'),
+    Problem("blue", REFUSED, 'cannot enter network namespace "blue": Operation not permitted'),
+    Problem("", FAILED, "dump failed: Invalid argument"),
+])
+def test_start_up_stops_on_what_would_fail_every_scrape(problem: Problem) -> None:
+    with pytest.raises(Failure, match=re.escape(problem.message)):
+        check_start(problems(problem), Options(namespaces=["blue"]))
+
+
+@pytest.mark.parametrize(("problem", "options"), [
+    (Problem("", UNSUPPORTED, "packet: the kernel cannot list these sockets", "packet"), Options()),
+    (Problem("", INTERRUPTED, "tcp: the kernel reported that sockets changed", "tcp"), Options()),
+    (Problem("gone", VANISHED, 'network namespace "gone" is gone'), Options(all_namespaces=True)),
+    (Problem("", REFUSED, "the network namespace of process 1: permission denied", ENUMERATION),
+     Options(all_namespaces=True)),
+])
+def test_start_up_goes_on_despite(problem: Problem, options: Options) -> None:
+    check_start(problems(problem), options)

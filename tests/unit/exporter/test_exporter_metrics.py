@@ -84,7 +84,8 @@ def test_tcp_info_families_only_with_the_option() -> None:
     assert not any(name.startswith("pyss_tcp_") for name in plain)
     assert "pyss_process_sockets" not in plain
     tally = NamespaceTally("", tcp_info=True)
-    tally.add_tcp_info(4, 1, 300)
+    assert tally.tcp is not None
+    tally.tcp.add(4, 1, 300)
     metrics = list(families([tally]))
     assert samples(metrics, "pyss_tcp_retransmitted_segments") == {(("netns", ""),): 4}
     assert samples(metrics, "pyss_tcp_lost_segments") == {(("netns", ""),): 1}
@@ -108,7 +109,8 @@ def test_worst_case_series_at_100k_sockets_is_what_the_docs_say() -> None:
         tally.listeners.append(Listener(f"10.{index >> 16}.{(index >> 8) & 255}.{index & 255}", index % 65536, 1, 2))
         tally.processes[f"p{index}", index % len(STATE_NAMES)] += 1
         tally.established_ports[index % 65536] += 1
+    assert tally.tcp is not None
     for rtt in (1, 10**7):
-        tally.add_tcp_info(0, 0, rtt)
+        tally.tcp.add(0, 0, rtt)
     series = sum(len(metric.samples) for metric in families([tally]))
     assert series <= DOCUMENTED_WORST_CASE == 1640

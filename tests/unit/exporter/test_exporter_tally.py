@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import sys
 
+from pyss.api.record import Process, Socket, converter
 from pyss.columnar import InetColumns
-from pyss.exporter.tally import RTT_BUCKETS, Listener, NamespaceTally, record_state
+from pyss.exporter.tally import RTT_BUCKETS, Listener, NamespaceTally
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -19,6 +20,7 @@ from pyss.netlink.constants import (
     TCP_LISTEN,
     TCP_TIME_WAIT,
 )
+from pyss.netlink.tcpinfo import TCP_INFO_SIZE, decode_tcp_info
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 
@@ -39,6 +41,12 @@ SOCKETS = [
 ]
 
 
+def api(record: InetSocket | UnixSocket | PacketSocket | NetlinkSocket, *names: str) -> Socket:
+    """The public API's record for a decoder record (as pyss.sockets yields it), held by processes ``names``."""
+    sock = converter(lambda _index: None)(record)
+    return sock._replace(processes=tuple(Process(100 + i, 3, name) for i, name in enumerate(names)))
+
+
 def columns(records: list[InetSocket]) -> InetColumns:
     """The columns inet_columns() would build for these records' buffer (IPv4 address keys are native ints)."""
     def key(packed: bytes) -> int | bytes:
@@ -50,10 +58,10 @@ def columns(records: list[InetSocket]) -> InetColumns:
         [r.rqueue for r in records], [r.wqueue for r in records])
 
 
-def test_records_count_per_netid_and_state() -> None:
+def test_api_records_count_per_netid_and_state() -> None:
     tally = NamespaceTally("ns")
     for record in SOCKETS:
-        tally.add_record(record)
+        tally.add_socket(api(record))
     assert tally.sockets == {("tcp", TCP_LISTEN): 2, ("tcp", TCP_ESTABLISHED): 3, ("tcp", TCP_CLOSE_WAIT): 1,
                              ("tcp", TCP_TIME_WAIT): 1}
     assert tally.seen == len(SOCKETS)
@@ -65,7 +73,7 @@ def test_records_count_per_netid_and_state() -> None:
 def test_columns_count_as_records_do() -> None:
     by_records, by_columns = NamespaceTally("ns"), NamespaceTally("ns")
     for record in SOCKETS:
-        by_records.add_record(record)
+        by_records.add_socket(api(record))
     by_columns.add_columns("tcp", columns(SOCKETS))
     assert by_columns.sockets == by_records.sockets
     assert by_columns.listeners == by_records.listeners
@@ -85,29 +93,35 @@ def test_ipv6_listener_address_and_udp_columns() -> None:
 
 def test_packet_and_netlink_sockets_are_unconn_as_ss_shows_them() -> None:
     packet = PacketSocket(3, 0x0800, 1, 0, 0, 0, 0, b"")
-    netlink = NetlinkSocket(0, 0, 1, 0, 0, 2, 0, 0, 0, 0, b"")
+    connected_netlink = NetlinkSocket(0, 1, 1, 0, 0, 2, 0, 0, 0, 0, b"")  # netlink state 1: NETLINK_CONNECTED
     unix = UnixSocket(SOCK_STREAM, TCP_LISTEN, 3, 0, "/run/x", 0, 0, 5, b"")
-    assert [record_state(r) for r in (packet, netlink, unix)] == [TCP_CLOSE, TCP_CLOSE, TCP_LISTEN]
     tally = NamespaceTally("")
-    for record in (packet, netlink, unix):
-        tally.add_record(record)
+    for record in (packet, connected_netlink, unix):
+        tally.add_socket(api(record))
     assert tally.sockets == {("p_raw", TCP_CLOSE): 1, ("nl", TCP_CLOSE): 1, ("u_str", TCP_LISTEN): 1}
     assert tally.listeners == []  # only TCP listeners have address/port series
 
 
 def test_processes_count_a_socket_once_per_name() -> None:
     tally = NamespaceTally("")
-    tally.add_record(inet(TCP_ESTABLISHED, 80), ["nginx", "nginx", "sidecar"])  # forked workers share it
-    tally.add_record(inet(TCP_LISTEN, 80), ["nginx"])
+    tally.add_socket(api(inet(TCP_ESTABLISHED, 80), "nginx", "nginx", "sidecar"))  # forked workers share it
+    tally.add_socket(api(inet(TCP_LISTEN, 80), "nginx"))
+    tally.add_socket(api(inet(TCP_TIME_WAIT, 80)))  # held by no process
     assert tally.processes == {("nginx", TCP_ESTABLISHED): 1, ("sidecar", TCP_ESTABLISHED): 1,
                                ("nginx", TCP_LISTEN): 1}
 
 
+def with_info(record: InetSocket, retransmits: int, lost: int, rtt_us: int) -> Socket:
+    info = decode_tcp_info(bytes(TCP_INFO_SIZE))._replace(total_retrans=retransmits, lost=lost, rtt=rtt_us)
+    return api(record)._replace(info=info)
+
+
 def test_tcp_info_sums_and_rtt_buckets() -> None:
     tally = NamespaceTally("", tcp_info=True)
-    tally.add_tcp_info(retransmits=3, lost=1, rtt_us=50)  # 50 us: first bucket
-    tally.add_tcp_info(retransmits=2, lost=0, rtt_us=20_000)  # 20 ms
-    tally.add_tcp_info(retransmits=0, lost=0, rtt_us=10_000_000)  # 10 s: above every bound
+    tally.add_socket(with_info(inet(TCP_ESTABLISHED, 80), retransmits=3, lost=1, rtt_us=50))  # 50 us: first bucket
+    tally.add_socket(with_info(inet(TCP_ESTABLISHED, 80), retransmits=2, lost=0, rtt_us=20_000))  # 20 ms
+    tally.add_socket(with_info(inet(TCP_ESTABLISHED, 80), retransmits=0, lost=0, rtt_us=10_000_000))  # above all
+    tally.add_socket(with_info(inet(TCP_LISTEN, 80), retransmits=9, lost=9, rtt_us=1))  # not established: not counted
     assert tally.tcp is not None
     assert (tally.tcp.retransmits, tally.tcp.lost, tally.tcp.rtt_count) == (5, 1, 3)
     assert abs(tally.tcp.rtt_sum - 10.02005) < 1e-9
@@ -120,5 +134,5 @@ def test_tcp_info_sums_and_rtt_buckets() -> None:
 
 def test_tcp_info_ignored_without_the_option() -> None:
     tally = NamespaceTally("")
-    tally.add_tcp_info(1, 1, 1)
+    tally.add_socket(with_info(inet(TCP_ESTABLISHED, 80), 1, 1, 1))
     assert tally.tcp is None
