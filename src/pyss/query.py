@@ -304,3 +304,27 @@ class SelectionBuilder:
                 for table in implied:
                     tables |= TABLE_BIT[table]
         return tables, families, states
+
+
+def finish_query(
+    tables: int, families: int, states: int, preferred_family: int, compiled: SocketFilter | None, details: Details
+) -> Query | str:
+    """Merge a compiled filter into a selection as ss does, or say what is left empty.
+
+    The filter's ``state`` words replace the states; a value naming a family
+    (unix:..., inet6:..., or any value under -4/-6/-x) replaces the families,
+    as ss's parser does after the options are merged. The result is what ss
+    has none of ("socket tables", "families", "socket states") when a mask
+    is empty.
+    """
+    if compiled is not None and compiled.states is not None:
+        states = compiled.states
+    for mask, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
+        if not mask:
+            return what
+    narrowed = compiled.families if compiled is not None else None
+    if narrowed:
+        families = narrowed
+        preferred_family = narrowed.bit_length() - 1
+    return Query(tables=tables, families=families, states=states, preferred_family=preferred_family,
+                 filter=compiled, details=details)

@@ -181,7 +181,7 @@ def test_no_such_process_is_a_process_lookup_error() -> None:
 
 
 NOBODY_PROBE = """
-import os, sys, pyss
+import ctypes, os, sys, pyss  # imported while root may read the interpreter's library directory
 list(pyss.sockets("tcp", processes=True)), pyss.process_net_connections(os.getpid())  # imports, while we may
 os.setgid(65534); os.setuid(65534)
 held = [s for s in pyss.sockets("tcp", processes=True) if s.processes]
@@ -190,15 +190,20 @@ try:
     pyss.process_net_connections(int(sys.argv[1]))
 except PermissionError as error:
     print("PermissionError", error.filename)
+try:
+    pyss.sockets("tcp", netns=sys.argv[2])
+except PermissionError as error:
+    print("PermissionError", error.filename)
 """
 
 
 def test_without_privilege_processes_fill_what_they_can(zoo_ns: ZooNamespace) -> None:
-    done = zoo_ns.run_in_ns([sys.executable, "-c", NOBODY_PROBE, str(zoo_ns.zoo["pid"])])
+    done = zoo_ns.run_in_ns([sys.executable, "-c", NOBODY_PROBE, str(zoo_ns.zoo["pid"]), zoo_ns.name])
     assert done.returncode == 0, done.stderr.decode(errors="replace")
-    held, denied = done.text.splitlines()
+    held, denied, refused = done.text.splitlines()
     assert held == "0", "root's processes cannot be seen by nobody"
     assert denied == f"PermissionError /proc/{zoo_ns.zoo['pid']}/fd"
+    assert refused == f"PermissionError /run/netns/{zoo_ns.name}", "entering a namespace needs privilege"
 
 
 def test_threads_may_list_namespaces_side_by_side(zoo_ns: ZooNamespace) -> None:

@@ -11,9 +11,7 @@ reads the system.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
-
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -21,9 +19,11 @@ from pyss.netlink.constants import (
     AF_PACKET,
     AF_UNIX,
 )
-from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, SocketFilter
+from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, SocketFilter, finish_query
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pyss.filter.compiled import CompiledFilter
 
 _V4, _V6 = 1 << AF_INET, 1 << AF_INET6
@@ -32,15 +32,11 @@ _UNIX_TABLES = ("unix_stream", "unix_dgram", "unix_seqpacket")
 _PACKET_TABLES = ("packet_raw", "packet_dgram")
 
 
-class Kind(NamedTuple):
-    """What one kind name selects: socket tables and the address families they are read in."""
-
-    tables: tuple[str, ...]
-    families: int  # bit mask over address families
+Kind = tuple[tuple[str, ...], int]  # what one kind name selects: socket tables, and a mask of their families
 
 
 def _kind(tables: tuple[str, ...], families: int) -> Kind:
-    return Kind(tables, families)
+    return tables, families
 
 
 # psutil's kind names keep psutil's meaning (so "inet" is TCP and UDP, without RAW), except "all",
@@ -91,10 +87,10 @@ def selection(kind: str | Sequence[str]) -> tuple[int, int]:
     """(tables, families) bit masks for one kind or several (their union)."""
     tables = families = 0
     for name in kind_names(kind):
-        selected = KINDS[name]
-        for table in selected.tables:
+        kind_tables, kind_families = KINDS[name]
+        for table in kind_tables:
             tables |= TABLE_BIT[table]
-        families |= selected.families
+        families |= kind_families
     return tables, families
 
 
@@ -114,30 +110,6 @@ def api_query(
         return None
     confined = query.families & families
     return query._replace(families=confined) if confined else None
-
-
-def finish_query(
-    tables: int, families: int, states: int, preferred_family: int, compiled: SocketFilter | None, details: Details
-) -> Query | str:
-    """Merge a compiled filter into a selection as ss does, or say what is left empty.
-
-    The filter's ``state`` words replace the states; a value naming a family
-    (unix:..., inet6:..., or any value under -4/-6/-x) replaces the families,
-    as ss's parser does after the options are merged. The result is what ss
-    has none of ("socket tables", "families", "socket states") when a mask
-    is empty.
-    """
-    if compiled is not None and compiled.states is not None:
-        states = compiled.states
-    for mask, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
-        if not mask:
-            return what
-    narrowed = compiled.families if compiled is not None else None
-    if narrowed:
-        families = narrowed
-        preferred_family = narrowed.bit_length() - 1
-    return Query(tables=tables, families=families, states=states, preferred_family=preferred_family,
-                 filter=compiled, details=details)
 
 
 def kind_query(kind: str | Sequence[str], states: int, details: Details | None = None) -> Query:

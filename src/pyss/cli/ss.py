@@ -26,6 +26,7 @@ from pyss.query import (
     SelectionBuilder,
     SocketFilter,
     extensions,
+    finish_query,
     wants_details,
 )
 
@@ -259,8 +260,6 @@ def _print_summary() -> None:
 
 
 def _build_query(selection: SelectionBuilder, details: Details, words: list[str], filter_file: str | None) -> Query | None:
-    from pyss.api.request import finish_query
-
     compiled = _compile_filter(words, filter_file, selection) if words or filter_file else None
     tables, families, states = selection.build(compiled.states if compiled is not None else None)
     query = finish_query(tables, families, states, selection.preferred_family, compiled, details)

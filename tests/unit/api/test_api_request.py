@@ -7,7 +7,7 @@ import pytest
 from pyss.api.request import KINDS, api_query, kind_names, selection
 from pyss.filter import FilterError, compile_filter
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_UNIX, TCP_ESTABLISHED, TCP_LISTEN
-from pyss.query import STATES_ALL, TABLE_BIT
+from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, finish_query
 
 
 def test_psutil_kinds_mean_what_psutil_means() -> None:
@@ -70,3 +70,13 @@ def test_a_malformed_filter_says_where() -> None:
     with pytest.raises(FilterError) as raised:
         compile_filter(["dport", "=", "=", ":22"])
     assert raised.value.column == len("dport = ") + 1
+
+
+def test_finish_query_merges_a_filter_as_ss_does() -> None:
+    tcp, inet = TABLE_BIT["tcp"], 1 << AF_INET | 1 << AF_INET6
+    listening = finish_query(tcp, inet, STATES_ALL, 0, compile_filter(["state", "listening"]), Details())
+    assert isinstance(listening, Query) and listening.states == 1 << TCP_LISTEN and listening.families == inet
+    v6 = finish_query(tcp, inet, STATES_ALL, AF_INET, compile_filter(["src", "inet6:[::1]"]), Details())
+    assert isinstance(v6, Query) and v6.families == 1 << AF_INET6 and v6.preferred_family == AF_INET6
+    assert finish_query(0, inet, STATES_ALL, 0, None, Details()) == "socket tables"
+    assert finish_query(tcp, 0, STATES_ALL, 0, None, Details()) == "families"
