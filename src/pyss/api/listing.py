@@ -47,7 +47,7 @@ def _warn(message: str) -> None:
 
 
 class Plan(NamedTuple):
-    """A checked request: the query, the namespace fd (or None) and what each socket needs."""
+    """A checked request: the query, the namespace to open its dumps in (or None) and what each socket needs."""
 
     query: Query | None  # None: the filter leaves nothing to dump
     extensions: Extensions
@@ -105,9 +105,7 @@ def _opened_inside(streams: Streams, namespace: Namespace) -> Streams:
 
 
 def records(plan: Plan) -> Iterator[SocketRecord]:
-    """Every record the plan selects; a dump the kernel flags as interrupted warns after its records.
-
-    """
+    """Every record the plan selects; a dump the kernel flags as interrupted warns after its records."""
     from pyss.dump import INTERRUPTED
     from pyss.netlink.decode import DumpInterrupted
 

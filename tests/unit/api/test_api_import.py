@@ -36,3 +36,13 @@ def test_filter_error_is_a_value_error_with_a_column() -> None:
         assert isinstance(error, ValueError) and error.column == len("dport = ") + 1
     else:
         raise AssertionError("a malformed filter was accepted")
+
+
+def test_the_package_ships_its_type_marker() -> None:
+    import tomllib
+    from importlib.resources import files
+    from pathlib import Path
+
+    assert files("pyss").joinpath("py.typed").is_file()
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
+    assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["pyss"]
