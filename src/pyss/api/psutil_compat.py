@@ -20,9 +20,11 @@ caller sees, and what this module reproduces, is:
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import socket
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 from pyss.api.record import PSUTIL_STATUS, Addr, state_of
@@ -163,11 +165,30 @@ def net_connections(kind: str = "inet") -> list[sconn]:
     checked = _dump_plan(kind)
     scan = Holders(caller_share=False)  # child processes scan /proc (when they may) while this one dumps
     try:
-        dumped = list(records(checked))
-        links = scan.links()
+        with _collector_paused():
+            dumped = list(records(checked))
+            links = scan.links()
+            return list(dict.fromkeys(connections(dumped, links, embryos=True)))
     finally:
         scan.close()
-    return list(dict.fromkeys(connections(dumped, links, embryos=True)))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a call builds its list.
+
+    The records, the scan's map and the answer are ~150k tuples alive at once
+    and none can form a cycle, yet each few hundred allocations make the
+    collector walk them: at 50k sockets it more than doubled the time spent
+    building the list. The caller's setting is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:

@@ -213,10 +213,9 @@ def inet_converter(interface: InterfaceName, holders: Holders | None, details: S
     texts: dict[bytes, str] = {}
     ntop = socket.inet_ntop
     families, kinds, types, states = FAMILIES, _INET_KINDS, _INET_TYPES, _STATES
-    names: dict[int, str | None] = {0: None}
+    names: dict[int, str | None] = {}
     addr = Addr
     decorate = _details_function(details)
-    lookup = holders or _no_holders
 
     def text(family: int, packed: bytes) -> str:
         found = ntop(family, packed)
@@ -228,13 +227,15 @@ def inet_converter(interface: InterfaceName, holders: Holders | None, details: S
          inode, protocol, _attrs) = record
         local = texts.get(src) or text(family, src)
         peer = texts.get(dst) or text(family, dst)
-        name = names.get(ifindex, _MISSING)
-        if name is _MISSING:
-            name = names[ifindex] = interface(ifindex)
+        name = None
+        if ifindex:  # bound to a device: rare, so looked up only then
+            name = names.get(ifindex, _MISSING)
+            if name is _MISSING:
+                name = names[ifindex] = interface(ifindex)
         result: Socket = new(Socket, (
             kinds[protocol], families[family], types[protocol], states[state] if state < 13 else State.UNKNOWN,
             new(addr, (local, sport)), new(addr, (peer, dport)), rqueue, wqueue, inode, uid, name, cookie,
-            lookup(inode), None, None, None, None,
+            _NO_PROCESSES if holders is None else holders(inode), None, None, None, None,
         ))
         return result if decorate is None else decorate(result, record)
 
