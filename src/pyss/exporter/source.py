@@ -1,7 +1,7 @@
 """Where the exporter's sockets come from: one dump of every table per namespace (the exporter's only I/O).
 
-:func:`scrape` is the one function the collector calls. A namespace other
-than the exporter's own is entered by the dumping thread alone (setns(2)
+A :class:`Scraper` is what the collector calls for each dump. A namespace
+other than the exporter's own is entered by the dumping thread alone (setns(2)
 changes only the calling thread), only while its sockets are opened and read,
 so that the HTTP server and other scrapes stay where they are.
 
