@@ -42,7 +42,8 @@ METHOD = """\
 - The scrape comparison (`benchmarks/scrapebench.py`) starts each exporter inside the namespace on a loopback port
   (pyss-exporter with its default options, Debian's node_exporter with only `--collector.tcpstat`), scrapes it
   once untimed, then times one `GET /metrics` reading the whole body, and stops it; the body must hold the
-  exporter's socket-state series. Each timed run starts a fresh exporter, so runs interleave like the others.
+  exporter's socket-state series. Each timed run starts a fresh exporter, so runs interleave like the others;
+  the RSS column of these rows is the largest process of the run (the script or the exporter it started).
 - A command that is missing, exits with an error or runs past the timeout shows as n/a, and so does one whose
   warm-up output shows it skipped the work (no `users:((...))` from `-p`, not exactly the 10 probe connections
   from the filtered query), so that it cannot look fast.
