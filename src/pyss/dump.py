@@ -54,7 +54,7 @@ from pyss.netlink.decode import (
 )
 from pyss.query import Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_inet
+from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_file, read_proc_inet
 
 if TYPE_CHECKING:
     from pyss.columnar import Batch
@@ -185,8 +185,11 @@ def _inet_table_dumps(
     if not (query.has_family(AF_INET) or query.has_family(AF_INET6)):
         return
     for table, protocol in tables:
+        proc_table = next((found for found in query.proc_tables if found[0] == protocol), None)
         if query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
             yield _TableDump(InetSocket, _tcp_file_dump(query.tcp_file, warn))
+        elif query.has(table) and proc_table is not None:
+            yield _TableDump(InetSocket, _proc_files_dump(query, *proc_table, warn))
         elif query.has(table):
             for family in _inet_families(query):
                 batches = _inet_batches_dump(query, extensions, family, protocol, read_ahead) \
@@ -199,6 +202,25 @@ def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[Socket
         from pyss.netlink.dumpfile import replay_tcp
 
         return replay_tcp(path, warn or _ignore)
+
+    return open_dump
+
+
+def _proc_files_dump(query: Query, protocol: int, ipv4_path: str, ipv6_path: str, warn: Warn | None) \
+        -> Callable[[], Iterator[SocketRecord]]:
+    """A table ss's environment sends to /proc-format files: IPv4's then IPv6's, whatever family was
+    named last. An IPv4 file that cannot be read ends the table (ss then lists none of it); a
+    missing IPv6 file is skipped, as ss skips it."""
+    def open_dump() -> Iterator[SocketRecord]:
+        if query.has_family(AF_INET):
+            records = read_proc_file(ipv4_path, AF_INET, protocol, query.states)
+            if records is None:
+                (warn or _ignore)(f"cannot read {ipv4_path} (a regular file in /proc/net's format): "
+                                  f"no {INET_NETIDS[protocol]} sockets are listed")
+                return
+            yield from records
+        if query.has_family(AF_INET6):
+            yield from read_proc_file(ipv6_path, AF_INET6, protocol, query.states) or ()
 
     return open_dump
 

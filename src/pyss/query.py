@@ -226,6 +226,8 @@ class Query(NamedTuple):
     filter: SocketFilter | None = None
     details: Details = Details()
     tcp_file: str | None = None  # read the TCP table from this ss -D dump file (ss's $TCPDIAG_FILE)
+    # inet tables read from /proc-format files instead of the kernel: (protocol, IPv4 file, IPv6 file)
+    proc_tables: tuple[tuple[int, str, str], ...] = ()
 
     def has(self, table: str) -> bool:
         return bool(self.tables & TABLE_BIT[table])

@@ -99,6 +99,23 @@ def test_filters_replay_like_ss(zoo_dumps: dict[str, Path], dump: str, expressio
     assert_replays_alike(zoo_dumps[dump], "-tan", *shlex.split(expression))
 
 
+# The shapes of iproute2's testsuite/tests/ss/ssfilter.t (which replays a dump of its own with -Htna),
+# over the zoo's recorded dump: bare and "=" ports, a lone parenthesised term, addresses with and
+# without "=", implicit and explicit "and", and parentheses around each part of a conjunction.
+SSFILTER_T_SHAPES = [
+    "dport = 22", "dport 22", "( dport = 22 )", "src = 0.0.0.0", "src 0.0.0.0", "src 0.0.0.0 sport = 22",
+    "src 0.0.0.0 and sport = 22", "src 127.0.0.1 and sport = 22 and dport = 40007",
+    "src 127.0.0.1 and sport = 22 and ( dport = 40007 )", "src 127.0.0.1 and ( sport = 22 and dport = 40007 )",
+    "( src 127.0.0.1 and sport = 22 ) and dport = 40007", "( src 0.0.0.0 or src 127.0.0.1 ) and dst 127.0.0.1",
+]
+
+
+@pytest.mark.parametrize("expression", SSFILTER_T_SHAPES)
+def test_ssfilter_t_shapes_replay_like_ss(zoo_dumps: dict[str, Path], expression: str) -> None:
+    listing = assert_replays_alike(zoo_dumps["all"], "-Htna", *shlex.split(expression))
+    assert listing.stdout, "each shape selects some socket of the zoo"
+
+
 def test_replay_is_the_recorded_table_not_the_live_one(zoo_dumps: dict[str, Path]) -> None:
     """The replay cannot be passing by reading the kernel: states the selection excludes still show
     (ss applies no state mask to a replay), and the IPv6 dump shows no IPv4 socket."""

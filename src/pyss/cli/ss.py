@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pyss.columnar import Batch
+    from pyss.netlink.destroy import SocketCloser
     from pyss.records import SocketRecord
     from pyss.render.ss import RowBuilder, SsWriter
 
@@ -80,7 +81,8 @@ OPTIONS = (
     _O("vsock", None, "vsock", False, "VSOCK sockets"),
     _O("xdp", None, "xdp", False, "XDP sockets"),
     _O("family", "f", "family", True, "inet, inet6, link, unix, netlink, vsock, tipc or xdp", "FAMILY"),
-    _O("kill", "K", "kill", False, "close the listed sockets forcibly"),
+    _O("kill", "K", "kill", False, "close the sockets the filter selects, listing those closed"),
+    _O("force", None, "force", False, "with -K: close sockets even without a filter (every listed one)"),
     _O("no-header", "H", "no-header", False, "leave out the header line"),
     _O("no-queues", "Q", "no-queues", False, "leave out the Recv-Q and Send-Q columns"),
     _O("oneline", "O", "oneline", False, "print each socket on one line"),
@@ -102,7 +104,7 @@ OPTIONS = (
 SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
 
 # Flags pyss parses but cannot act on yet: saying so beats silently ignoring them.
-_NOT_YET = {"events": "-E", "kill": "-K", "tipcinfo": "--tipcinfo"}
+_NOT_YET = {"tipcinfo": "--tipcinfo"}
 _TABLE_FLAGS = {"tcp": "tcp", "udp": "udp", "raw": "raw", "dccp": "dccp", "sctp": "sctp", "mptcp": "mptcp"}
 _FAMILY_FLAGS = {"ipv4": "inet", "ipv6": "inet6", "packet": "link", "unix": "unix", "vsock": "vsock",
                  "tipc": "tipc", "xdp": "xdp"}
@@ -203,14 +205,23 @@ def run(argv: list[str]) -> int:
             return 0
     if "diag" in flags:
         return _record_tcp_dump(str(flags["diag"]), selection, details, words)
+    if flags.get("kill") and (flags.get("all-netns") or flags.get("json") or flags.get("json-lines")):
+        raise Fatal("-K lists what it closes in ss's table, in one namespace: leave out --all-netns, --json, "
+                    "--json-lines", EXIT_USAGE)
+    if flags.get("kill") and not flags.get("events") and not (words or filter_file or flags.get("force")):
+        raise Fatal("-K without a filter would close every socket listed: give a filter (e.g. dst 10.1.2.3) "
+                    "or add --force", EXIT_USAGE)
     query = _build_query(selection, details, words, filter_file)
     if query is None:
         return 0
     for table in unsupported_tables(named):
         _warn(f"{table} sockets are not supported yet: none are listed")
+    if flags.get("events"):
+        return _follow_events(query, header=not flags.get("no-header"))
     if flags.get("json") or flags.get("json-lines"):
         return _list_json(query, array=bool(flags.get("json")), all_netns=bool(flags.get("all-netns")))
-    return _list(query, header=not flags.get("no-header"), all_netns=bool(flags.get("all-netns")))
+    return _list(query, header=not flags.get("no-header"), all_netns=bool(flags.get("all-netns")),
+                 kill=bool(flags.get("kill")))
 
 
 def _check_views(flags: dict[str, object]) -> None:
@@ -266,7 +277,26 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
     if isinstance(query, str):
         sys.stderr.write(f"{PROGRAM}: no {query} to show with such filter.\n")
         return None
-    return query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"))
+    return query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"), proc_tables=_proc_tables(tables))
+
+
+# Tables ss would read from PROC_ROOT's or PROC_NET_*'s files that pyss still reads from the kernel.
+_PROC_UNREAD = {"UNIX": ("unix", ("unix_stream", "unix_dgram", "unix_seqpacket")),
+                "PACKET": ("packet", ("packet_raw", "packet_dgram")), "NETLINK": ("netlink", ("netlink",))}
+
+
+def _proc_tables(tables: int) -> tuple[tuple[int, str, str], ...]:
+    """The inet tables ss's environment sends to /proc-format files (PROC_ROOT, PROC_NET_TCP, ...)."""
+    environ = os.environ
+    if "PROC_ROOT" not in environ and not any(name.startswith("PROC_NET_") for name in environ):
+        return ()
+    from pyss.system.proc_net import proc_tables
+
+    for name, (kind, names) in _PROC_UNREAD.items():
+        variable = f"PROC_NET_{name}" if f"PROC_NET_{name}" in environ else "PROC_ROOT"
+        if variable in environ and any(tables & TABLE_BIT[table] for table in names):
+            _warn(f"{variable} is not read for {kind} sockets: they are listed from the kernel")
+    return tuple(proc_tables(environ))
 
 
 def _record_tcp_dump(path: str, selection: SelectionBuilder, details: Details, words: list[str]) -> int:
@@ -357,7 +387,7 @@ def _screen_width() -> int | None:
     return columns or None
 
 
-def _list(query: Query, header: bool, all_netns: bool = False) -> int:
+def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = False) -> int:
     from pyss.dump import batch_streams
     from pyss.netlink.transport import read_ahead_helps
     from pyss.render.ss import RowBuilder, SsListing, SsWriter
@@ -375,12 +405,77 @@ def _list(query: Query, header: bool, all_netns: bool = False) -> int:
         for batch in batches:
             batch.send(listing)
 
-    wanted = extensions(query.details) if details_text is not None else None
-    columns = details_text is None and query.details.queues  # (a plain listing's columns carry the queues)
+    closer = _socket_closer(query) if kill else None
+    wanted = extensions(query.details) if details_text is not None or closer is not None else None
+    # (a plain listing's columns carry the queues; -K needs records)
+    columns = details_text is None and query.details.queues and closer is None
     streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=columns)
-    failure = _write_streams(streams, write)
+    failure = _write_streams(streams if closer is None else _closing(streams, closer), write)
     _close(writer)
     _finish(failure)
+    if closer is not None:
+        closer.close()
+        refusals = closer.failures()
+        for line in refusals:
+            _warn(line)
+        return EXIT_FAILURE if refusals else 0
+    return 0
+
+
+def _closing(streams: Iterable[tuple[type, Iterator[Batch]]], closer: SocketCloser) \
+        -> Iterator[tuple[type, Iterator[Batch]]]:
+    """The listing's streams with each inet table cut to the sockets -K closed (record batches only:
+    the listing was asked for without columns)."""
+    from pyss.columnar import RecordBatch
+    from pyss.records import InetSocket
+
+    for kind, batches in streams:
+        if kind is not InetSocket:
+            yield kind, batches
+            continue
+        records = (record for batch in batches for record in batch.records)  # type: ignore[attr-defined]
+        yield kind, iter((RecordBatch(kind, closer.closed(records)),))
+
+
+def _socket_closer(query: Query) -> SocketCloser:
+    from pyss.netlink.destroy import SocketCloser
+
+    try:
+        return SocketCloser(replayed_tcp=query.tcp_file is not None)
+    except OSError as error:
+        raise Fatal(f"cannot open a sock_diag socket to close sockets: {error.strerror or error}") from None
+
+
+def _follow_events(query: Query, header: bool) -> int:
+    """-E: one row per destroyed socket the filter selects, written and flushed as it comes (ss lays out
+    what it holds after each event, with the widths measured so far); Ctrl-C ends it, exit 0."""
+    from pyss.netlink.events import destroyed_sockets, destruction_groups
+    from pyss.records import InetSocket
+    from pyss.render.ss import RowBuilder, SsWriter
+
+    groups = destruction_groups(query.families, query.has("tcp"), query.has("udp"))
+    if not groups:
+        raise Fatal("-E follows TCP and UDP sockets only, and none are selected", EXIT_USAGE)
+    builder = RowBuilder(query, _details_renderer(query), any_service=True)
+    writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
+    if header:
+        writer.add_header(builder.header())
+    row = builder.row_function(InetSocket)
+    keep = query.filter
+
+    def lost() -> None:
+        _warn("the kernel dropped socket events: pyss did not read them fast enough")
+
+    try:
+        for record in destroyed_sockets(groups, lost):
+            if keep is None or keep(record):
+                writer.add(row(record))
+            writer.render()
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        return 0
+    except OSError as error:
+        raise Fatal(f"cannot follow socket events: {error.strerror or error}") from None
     return 0
 
 

@@ -45,6 +45,11 @@ NETLINK_GET_STRICT_CHK: Final = 12
 # linux/sock_diag.h
 SOCK_DIAG_BY_FAMILY: Final = 20
 SOCK_DESTROY: Final = 21
+# enum sknetlink_groups: the multicast groups that report destroyed sockets
+SKNLGRP_INET_TCP_DESTROY: Final = 1
+SKNLGRP_INET_UDP_DESTROY: Final = 2
+SKNLGRP_INET6_TCP_DESTROY: Final = 3
+SKNLGRP_INET6_UDP_DESTROY: Final = 4
 SK_MEMINFO_RMEM_ALLOC: Final = 0
 SK_MEMINFO_RCVBUF: Final = 1
 SK_MEMINFO_WMEM_ALLOC: Final = 2

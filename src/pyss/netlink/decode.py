@@ -240,6 +240,24 @@ def _scan(buf: bytes) -> tuple[list[int], list[int], int, bool]:
     return starts, ends, all_flags, False
 
 
+def message_spans(buf: bytes) -> list[tuple[int, int]]:
+    """(payload start, message end) of each SOCK_DIAG_BY_FAMILY message of a buffer that is no
+    dump (the multicast reports of destroyed sockets). Errors as in :func:`walk`."""
+    starts, ends, _flags, _done = _scan(buf)
+    return list(zip(starts, ends, strict=True))
+
+
+def acknowledgement(buf: bytes) -> int:
+    """The errno an NLMSG_ERROR acknowledgement carries (0: the request was carried out)."""
+    if len(buf) < NLMSG_HDRLEN + 4:
+        raise MalformedMessage(f"acknowledgement of {len(buf)} bytes")
+    length, kind, _flags = _NLMSGHDR.unpack_from(buf)
+    if kind != NLMSG_ERROR or not NLMSG_HDRLEN + 4 <= length <= len(buf):
+        raise MalformedMessage(f"netlink message type {kind} of {length} bytes where an acknowledgement belongs")
+    code: int = _NLMSGERR.unpack_from(buf, NLMSG_HDRLEN)[0]
+    return -code
+
+
 def _batch(buf: bytes, offsets: list[int], fixed_size: int, name: str) -> MessageBatch:
     unpack = _U32.unpack_from
     for offset in offsets:

@@ -11,9 +11,11 @@ from pyss.netlink.constants import (
     INET_DIAG_REQ_BYTECODE,
     INET_DIAG_REQ_PROTOCOL,
     NDIAG_PROTO_ALL,
+    NLM_F_ACK,
     NLM_F_DUMP,
     NLM_F_REQUEST,
     NLMSG_HDRLEN,
+    SOCK_DESTROY,
     SOCK_DIAG_BY_FAMILY,
 )
 
@@ -61,6 +63,21 @@ def inet_request(
     if protocol > 0xFF:
         payload += attribute(INET_DIAG_REQ_PROTOCOL, _U32.pack(protocol))
     return _message(payload)
+
+
+# inet_diag_req_v2 naming one socket: family, protocol, ext, raw protocol, states, then inet_diag_sockid:
+# ports (big-endian, given as bytes), addresses (16 bytes each, IPv4 in the first 4), interface, cookie
+_INET_SOCKET_REQ = struct.Struct("=BBBBI2s2s16s16sIII")
+
+
+def inet_destroy_request(
+    family: int, protocol: int, sport: int, dport: int, src: bytes, dst: bytes, ifindex: int, cookie: int,
+    raw_protocol: int = 0,
+) -> bytes:
+    """SOCK_DESTROY for one inet socket, identified as a dump reported it (cookie included)."""
+    payload = _INET_SOCKET_REQ.pack(family, protocol, 0, raw_protocol, 0, sport.to_bytes(2, "big"),
+                                    dport.to_bytes(2, "big"), src, dst, ifindex, cookie & 0xFFFFFFFF, cookie >> 32)
+    return NLMSGHDR.pack(NLMSG_HDRLEN + len(payload), SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, DUMP_SEQ, 0) + payload
 
 
 def unix_request(states: int, show: int) -> bytes:

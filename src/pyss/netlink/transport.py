@@ -54,6 +54,19 @@ class DiagSocket:
     def close(self) -> None:
         self._sock.close()
 
+    def acknowledge(self, message: bytes) -> bytes:
+        """Send a request that asks for an acknowledgement (NLM_F_ACK) and return the reply buffer."""
+        self._sock.sendto(message, (0, 0))
+        return self._sock.recv(RECV_SIZE)
+
+    def subscribe(self, groups: int) -> None:
+        """Join the multicast groups in the ``groups`` mask (sock_diag's destruction reports)."""
+        self._sock.bind((0, groups))
+
+    def receive(self) -> bytes:
+        """The next buffer the kernel sends (a multicast message, for a subscribed socket)."""
+        return self._sock.recv(RECV_SIZE)
+
     def request(self, message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
         """Send a dump request and yield each buffer of replies until NLMSG_DONE.
 

@@ -101,7 +101,7 @@ DetailText = Callable[[SocketRecord], str]
 class RowBuilder:
     """Turns records into ss's fields; one instance per command, caching names as it goes."""
 
-    def __init__(self, query: Query, details: DetailText | None = None) -> None:
+    def __init__(self, query: Query, details: DetailText | None = None, any_service: bool = False) -> None:
         self.show_netid = query.table_count > 1
         self.show_state = query.state_count > 1
         self.show_queues = query.details.queues
@@ -110,6 +110,7 @@ class RowBuilder:
         self.details = details
         self._services: dict[str | None, ServiceNames] = {}
         self._service_protocol = _service_protocol(query)
+        self._any_service = any_service  # ss -E names ports by any protocol's services: it never sets dg_proto
         self._addresses: dict[bytes, str] = {}
         self._netlink_names: dict[int, str] = {}
         # ss prints the queues with %-6d: a u32 the kernel computes as a difference can show negative
@@ -265,7 +266,7 @@ class RowBuilder:
         if protocol == IPPROTO_RAW:
             return self._raw_port, {}
         if not self.numeric:
-            name = _SERVICE_PROTOCOLS.get(protocol)  # None: any protocol's
+            name = None if self._any_service else _SERVICE_PROTOCOLS.get(protocol)  # None: any protocol's
             service = self._services.get(name) or self._services.setdefault(name, ServiceNames(name))
             return service, service.cache
         texts = {0: "*"}
@@ -465,6 +466,21 @@ class SsWriter:
             for block in self.batch:
                 self.out.write(render_block(self.columns, widths, block))
             self.batch = []
+
+    def add_header(self, row: Row) -> None:
+        """The header row: ss moves past its last field at once, so that field is measured now."""
+        self.add(row)
+        self._measure_last()
+
+    def render(self) -> None:
+        """Lay out and write what is held now, as ss's render() does after each event of ss -E.
+
+        ss then frees its buffer: the last row's last field is never measured
+        and a new batch starts, while the column widths measured so far stay.
+        """
+        self.flush()
+        self.unmeasured = None
+        self.tracker = BatchTracker()
 
     def close(self) -> None:
         """Write what is left; the very last field stays unmeasured, as in ss."""

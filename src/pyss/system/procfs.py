@@ -49,10 +49,17 @@ def read_text(path: str, limit: int = MAX_FILE_BYTES) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
+def proc_file(variable: str, name: str) -> str:
+    """Where ss reads a /proc file: the file its environment variable names, else $PROC_ROOT/NAME
+    (PROC_ROOT defaulting to /proc)."""
+    path = os.environ.get(variable)
+    return path if path is not None else f"{os.environ.get('PROC_ROOT', '/proc')}/{name}"
+
+
 @lru_cache(maxsize=1)
 def ephemeral_port_range() -> tuple[int, int]:
     """The kernel's local (ephemeral) port range, or ss's fallback when it cannot be read."""
-    text = read_text("/proc/sys/net/ipv4/ip_local_port_range", limit=4096)
+    text = read_text(proc_file("PROC_IP_LOCAL_PORT_RANGE", "sys/net/ipv4/ip_local_port_range"), limit=4096)
     try:
         low, high = (text or "").split()[:2]
         return int(low), int(high)

@@ -1,0 +1,104 @@
+"""-E/--events against the real ss: both follow the same destructions, and pyss's lines come one by one.
+
+ss block-buffers stdout on a pipe, so it runs under ``stdbuf -o0`` here (its
+output is then written as produced); pyss needs nothing of the kind. Both
+watch the zoo's namespace at once while a churn script there opens and closes
+TCP and UDP sockets on ports of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from tests.integration.harness import PYSS, TOOL_ENV, ZooNamespace, has_traceback
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: watches a private network namespace")
+
+CHURN = textwrap.dedent(
+    """
+    import socket, time
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 46301))
+    listener.listen()
+    client = socket.socket()
+    client.bind(("127.0.0.1", 46302))
+    client.connect(("127.0.0.1", 46301))
+    server, _ = listener.accept()
+    client.sendall(b"unread")
+    for sock in (client, server, listener):
+        sock.close()
+        time.sleep(0.1)
+    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp.bind(("::1", 46303))
+    udp.close()
+    """
+)
+
+
+def _start(ns: ZooNamespace, argv: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["ip", "netns", "exec", ns.name, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=TOOL_ENV)
+
+
+def _lines_while_running(proc: subprocess.Popen[bytes], count: int, timeout: float) -> bytes:
+    """Read until ``count`` lines have come or time is up; the process must still be running."""
+    assert proc.stdout is not None
+    data = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while data.count(b"\n") < count and time.monotonic() < deadline:
+            if sel.select(deadline - time.monotonic()):
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                data += chunk
+    assert proc.poll() is None, "the tool ended by itself"
+    return data
+
+
+def _interrupt(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=10)
+
+
+CASES = [
+    ([], 5),  # every table: the Netid column, both TCP ends, the listener and the UDP socket
+    (["-tn"], 4),
+    (["-tn", "sport", "=", ":46301"], 3),  # the filter keeps the server end and the listener
+    (["-un"], 2),
+    (["-6", "-e"], 2),
+]
+
+
+@pytest.mark.parametrize(("args", "lines"), CASES, ids=[" ".join(["-E", *args]) for args, _ in CASES])
+def test_events_like_ss(zoo_ns: ZooNamespace, args: list[str], lines: int) -> None:
+    ss = _start(zoo_ns, ["stdbuf", "-o0", "ss", "-E", *args])
+    pyss = _start(zoo_ns, [str(PYSS), "-E", *args])
+    try:
+        time.sleep(1.0)  # both subscribed
+        churn = zoo_ns.run_in_ns([sys.executable, "-c", CHURN])
+        assert churn.returncode == 0, churn.stderr.decode()
+        early = _lines_while_running(pyss, lines, timeout=10)
+        time.sleep(0.3)  # ss has written too
+    finally:
+        ss_out, _ = _interrupt(ss)
+        pyss_rest, pyss_err = _interrupt(pyss)
+    assert early.count(b"\n") == lines, early  # line by line through a pipe, before pyss ended
+    assert not has_traceback(pyss_err) and pyss.returncode == 0, pyss_err.decode()
+    assert early + pyss_rest == ss_out
+
+
+def test_events_without_tcp_or_udp_refuse(zoo_ns: ZooNamespace) -> None:
+    done = zoo_ns.pyss("-E", "-x")
+    assert done.returncode == 255 and done.stdout == b""
+    assert done.stderr.decode().count("\n") == 1
+    assert zoo_ns.ss("-E", "-x").returncode == 255  # ss exits the same way, without a word

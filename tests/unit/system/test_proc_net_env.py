@@ -1,0 +1,49 @@
+"""proc_net.proc_tables: which inet tables ss's environment sends to /proc-format files, and where."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyss.netlink.constants import IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP
+from pyss.system import procfs
+from pyss.system.proc_net import ProcTable, proc_tables
+
+
+def test_nothing_set_reads_the_kernel() -> None:
+    assert proc_tables({"PATH": "/bin"}) == ()
+
+
+def test_proc_root_sends_every_table_there() -> None:
+    assert proc_tables({"PROC_ROOT": "/snap"}) == (
+        ProcTable(IPPROTO_TCP, "/snap/net/tcp", "/snap/net/tcp6"),
+        ProcTable(IPPROTO_UDP, "/snap/net/udp", "/snap/net/udp6"),
+        ProcTable(IPPROTO_RAW, "/snap/net/raw", "/snap/net/raw6"),
+    )
+
+
+def test_one_variable_sends_one_table_and_its_ipv6_file_defaults_to_proc() -> None:
+    assert proc_tables({"PROC_NET_UDP": "/tmp/u"}) == (ProcTable(IPPROTO_UDP, "/tmp/u", "/proc/net/udp6"),)
+
+
+def test_the_ipv6_variable_alone_sends_nothing() -> None:
+    """ss tests PROC_NET_TCP (and PROC_ROOT) only to choose /proc over the kernel."""
+    assert proc_tables({"PROC_NET_TCP6": "/tmp/t6"}) == ()
+
+
+def test_variables_override_proc_root() -> None:
+    tables = proc_tables({"PROC_ROOT": "/r", "PROC_NET_TCP6": "/x/t6", "PROC_NET_RAW": ""})
+    assert tables[0] == ProcTable(IPPROTO_TCP, "/r/net/tcp", "/x/t6")
+    assert tables[2] == ProcTable(IPPROTO_RAW, "", "/r/net/raw6")  # set but empty: ss opens "" and fails
+
+
+@pytest.mark.parametrize(("environ", "path"), [
+    ({}, "/proc/sys/net/ipv4/ip_local_port_range"),
+    ({"PROC_ROOT": "/r"}, "/r/sys/net/ipv4/ip_local_port_range"),
+    ({"PROC_ROOT": "/r", "PROC_IP_LOCAL_PORT_RANGE": "/e"}, "/e"),
+])
+def test_proc_file_follows_ss(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], path: str) -> None:
+    for name in ("PROC_ROOT", "PROC_IP_LOCAL_PORT_RANGE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert procfs.proc_file("PROC_IP_LOCAL_PORT_RANGE", "sys/net/ipv4/ip_local_port_range") == path
