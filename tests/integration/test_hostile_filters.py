@@ -72,3 +72,22 @@ def test_a_port_out_of_range_is_accepted_as_ss_does_but_said(zoo_ns: ZooNamespac
     assert_same_rows(expected, found, normalise=True, ordered=False)
     (line,) = stderr_lines(found)  # before: nothing said
     assert line.startswith(f'pyss: port "{words[2][1:]}" is out of range (0-65535)')
+
+
+@pytest.mark.parametrize(("levels", "inner"), [(1000, "sport = :22 or dport = :22"), (3000, "not sport = :22"),
+                                               (9000, "autobound")])
+def test_deep_nesting_that_ss_accepts_selects_what_ss_selects(zoo_ns: ZooNamespace, levels: int, inner: str) -> None:
+    words = ("( " * levels + inner + " )" * levels).split()
+    expected = zoo_ns.ss("-tan", *words)
+    found = zoo_ns.pyss("-tan", *words)  # before: "nests too deeply" from 50 levels on
+    assert expected.returncode == 0
+    assert found.stderr == b""
+    assert_same_rows(expected, found, normalise=True, ordered=False)
+
+
+def test_nesting_deeper_than_ss_can_parse_is_refused_with_its_status(zoo_ns: ZooNamespace) -> None:
+    words = ("( " * 10_001 + "autobound" + " )" * 10_001).split()
+    expected = zoo_ns.ss("-tan", *words)  # bison: "memory exhausted"
+    found = zoo_ns.pyss("-tan", *words)
+    assert found.returncode == expected.returncode == 255
+    assert_one_clean_line(found)

@@ -158,24 +158,35 @@ def _escape(word: str) -> str:
     return "".join("\\" + ch if ch in " \t\\" else ch for ch in word)
 
 
-def _operand(node: Node) -> str:
+def _operand(node: Node) -> list[Node | str]:
     """A node as the operand of `not` or the right side of and/or: one `expr` in ss's grammar."""
-    text = format_expression(node)
-    return f"( {text} )" if isinstance(node, And | Or) else text
+    return ["( ", node, " )"] if isinstance(node, And | Or) else [node]
 
 
 def format_expression(node: Node) -> str:
-    """Canonical filter text for a tree (parses back to an equal tree)."""
-    if isinstance(node, Cond):
-        return f"{node.field} {node.op} {_escape(node.value.text)}"
-    if isinstance(node, Autobound):
-        return "autobound"
-    if isinstance(node, Not):
-        return f"not {_operand(node.operand)}"
-    # Walk the left spine iteratively: and/or group left to right, so it needs no parentheses.
-    tail: list[str] = []
-    current: Node = node
-    while isinstance(current, And | Or):
-        tail.append(f"{'and' if isinstance(current, And) else 'or'} {_operand(current.right)}")
-        current = current.left
-    return " ".join([format_expression(current), *reversed(tail)])
+    """Canonical filter text for a tree (parses back to an equal tree).
+
+    Iterative, with an explicit stack of pieces still to write: a filter may nest thousands of levels.
+    """
+    out: list[str] = []
+    pending: list[Node | str] = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, Cond):
+            out.append(f"{item.field} {item.op} {_escape(item.value.text)}")
+        elif isinstance(item, Autobound):
+            out.append("autobound")
+        elif isinstance(item, Not):
+            pending.extend(reversed(["not ", *_operand(item.operand)]))
+        else:
+            # and/or group left to right, so the left spine needs no parentheses
+            tail: list[Node | str] = []  # the spine's right sides, last first, each reversed
+            current: Node = item
+            while isinstance(current, And | Or):
+                tail += reversed([f" {'and' if isinstance(current, And) else 'or'} ", *_operand(current.right)])
+                current = current.left
+            pending += tail
+            pending.append(current)
+    return "".join(out)

@@ -244,10 +244,83 @@ def _leaf(prim: Prim, view: View) -> Judge:
     return lambda record: bool(cgroup_of(record) == cgroup_id)
 
 
+# Beyond this nesting, a tree of closures would recurse too deeply while judging a record:
+# such a filter is judged by a jump program in a loop instead.
+_CLOSURE_DEPTH = 100
+
+
+def depth(prim: Prim) -> int:
+    """How deeply and/or/not nest in prim (iterative: a filter may nest thousands of levels)."""
+    deepest = 0
+    pending = [(prim, 1)]
+    while pending:
+        node, level = pending.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, PAnd | POr):
+            pending.extend((item, level + 1) for item in node.items)
+        elif isinstance(node, PNot):
+            pending.append((node.operand, level + 1))
+    return deepest
+
+
+class _Label:
+    __slots__ = ("position",)
+
+    def __init__(self) -> None:
+        self.position = -1
+
+
+def jump_program(prim: Prim, view: View) -> Judge:
+    """A judge that runs prim's conditions in a loop, each jumping on to the next condition to test
+    (short-circuit order, as the closures and ss evaluate): no recursion at any depth."""
+    tests: list[Judge] = []
+    on_true: list[_Label] = []
+    on_false: list[_Label] = []
+    accept, reject = _Label(), _Label()
+    pending: list[tuple[Prim, _Label, _Label] | _Label] = [(prim, accept, reject)]
+    while pending:
+        task = pending.pop()
+        if isinstance(task, _Label):
+            task.position = len(tests)
+            continue
+        node, yes, no = task
+        if isinstance(node, PNot):
+            pending.append((node.operand, no, yes))
+        elif isinstance(node, PAnd | POr):
+            steps: list[tuple[Prim, _Label, _Label] | _Label] = []
+            for index, item in enumerate(node.items):
+                if index == len(node.items) - 1:
+                    steps.append((item, yes, no))
+                    break
+                following = _Label()
+                steps += [(item, following, no) if isinstance(node, PAnd) else (item, yes, following), following]
+            pending.extend(reversed(steps))
+        else:
+            tests.append(_leaf(node, view))
+            on_true.append(yes)
+            on_false.append(no)
+    count = len(tests)
+    accept.position, reject.position = count, count + 1
+    yes_to = [label.position for label in on_true]
+    no_to = [label.position for label in on_false]
+
+    def run(record: Any) -> bool:
+        position = 0
+        while position < count:
+            position = yes_to[position] if tests[position](record) else no_to[position]
+        return position == count
+
+    return run
+
+
 def judge(prim: Prim, view: View) -> Judge:
-    """A closure deciding prim for records read through view."""
+    """A judge deciding prim for records read through view: closures, or a jump program when deep."""
+    return _closures(prim, view) if depth(prim) <= _CLOSURE_DEPTH else jump_program(prim, view)
+
+
+def _closures(prim: Prim, view: View) -> Judge:
     if isinstance(prim, PAnd | POr):
-        parts = [judge(item, view) for item in prim.items]
+        parts = [_closures(item, view) for item in prim.items]
         if len(parts) == 2:  # the common case, without a generator per record
             left, right = parts
             if isinstance(prim, PAnd):
@@ -257,7 +330,7 @@ def judge(prim: Prim, view: View) -> Judge:
             return lambda record: all(part(record) for part in parts)
         return lambda record: any(part(record) for part in parts)
     if isinstance(prim, PNot):
-        operand = judge(prim.operand, view)
+        operand = _closures(prim.operand, view)
         return lambda record: not operand(record)
     return _leaf(prim, view)
 

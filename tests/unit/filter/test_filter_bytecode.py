@@ -127,12 +127,3 @@ def test_long_chains_compile_and_stay_within_a_netlink_attribute() -> None:
     too_long = compile_filter(" or ".join(f"sport = :{port}" for port in range(3300)).split())
     assert too_long.kernel_bytecode is None  # the predicate alone decides, as when the kernel refuses
     assert too_long(kernel_model.record_for(entry))
-
-
-def test_deep_nesting_is_refused_cleanly() -> None:
-    from pyss.filter import FilterError
-
-    depth = 200
-    with pytest.raises(FilterError) as caught:
-        compile_filter(("( " * depth + "autobound" + " )" * depth).split())
-    assert caught.value.status == 255
