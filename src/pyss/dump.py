@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable, Iterator
 from itertools import chain
-from typing import TypeVar
+from typing import Never, TypeVar
 
 from pyss.columnar import RecordBatch, inet_batches
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
@@ -317,12 +317,21 @@ def _open(
 Item = TypeVar("Item")
 
 
+def _interrupted() -> Iterator[Never]:
+    """An empty dump that says, when read, that the kernel flagged it as interrupted."""
+    raise DumpInterrupted
+    yield  # a generator: nothing is raised before the consumer reads
+
+
 def _first_read(items: Iterator[Item], table: str) -> Iterator[Item]:
     """Start a dump and read its first item: a kernel that cannot answer says so before any is shown."""
     try:
         first = next(items)
     except StopIteration:
         return iter(())
+    except DumpInterrupted:
+        # the dump ended in its first buffer with nothing to show, flagged: the consumer reports it
+        return _interrupted()
     except DumpError as error:
         if is_missing_module(error):
             raise UnsupportedTable(table, f"the kernel cannot list these sockets ({error.strerror})") from error

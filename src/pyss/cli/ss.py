@@ -351,7 +351,18 @@ def _compile_filter(words: list[str], filter_file: str | None, selection: Select
         raise Fatal(str(error), error.status) from None
     for warning in compiled.warnings:
         _warn(warning)
+    if compiled.reads_marks:
+        from pyss.system.capabilities import has_net_admin
+
+        if not has_net_admin():
+            # The kernel hides marks and refuses mark conditions (EPERM); the dump then falls back to
+            # judging in Python, where every mark reads as 0. ss says "Operation not permitted" per dump.
+            _warn(MARKS_HIDDEN)
     return compiled
+
+
+MARKS_HIDDEN = ("socket marks cannot be read without CAP_NET_ADMIN (the kernel hides them): "
+                "fwmark conditions see every mark as 0, as ss's fallback does")
 
 
 # A filter file is read whole before parsing; ss reads any length line by line, but a real filter

@@ -39,7 +39,7 @@ def compile_filter(
     from pyss.filter.compiled import CompiledFilter
     from pyss.filter.states import leading_states
     from pyss.filter.tokens import file_lines, tokenize
-    from pyss.filter.values import SystemResolver, ValueContext
+    from pyss.filter.values import ValueContext
     from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE, ephemeral_port_range
 
     states, used = leading_states(words)
@@ -47,7 +47,7 @@ def compile_filter(
     prefix = " ".join(words[:used])
     text, tokens = tokenize([*words, *lines])
     tokens = [token for token in tokens if token.column > len(prefix)] if used else tokens
-    context = ValueContext(resolver or SystemResolver(), preferred_family, tuple(service_protocols))
+    context = ValueContext(resolver, preferred_family, tuple(service_protocols))
     ephemeral = ephemeral_port_range() if "autobound" in text else DEFAULT_EPHEMERAL_RANGE
     parentheses, nesting = _nesting([token.text for token in tokens])
     if parentheses > MAX_NESTING:

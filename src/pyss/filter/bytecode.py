@@ -172,7 +172,8 @@ def _assemble(items: list[Item], accept: Label, reject: Label) -> bytes:
     return bytes(program)
 
 
-def _leaves(prim: Prim) -> list[Prim]:
+def leaves(prim: Prim) -> list[Prim]:
+    """The conditions of an expression (iterative: expressions nest deeply)."""
     leaves: list[Prim] = []
     pending = [prim]
     while pending:
@@ -204,8 +205,8 @@ def encode(prim: Prim) -> bytes:
     INET_DIAG_BC_DEV_COND when every condition is one the kernel judges
     exactly as ss's own check does, so the selection stays ss's.
     """
-    leaves = _leaves(prim)
-    with_dev = all(_exact(leaf) for leaf in leaves)
+    conditions = leaves(prim)
+    with_dev = all(_exact(leaf) for leaf in conditions)
     accept, reject = Label(), Label()
     items: list[Item] = []
     _emit(prim, reject, items, with_dev)
@@ -213,4 +214,4 @@ def encode(prim: Prim) -> bytes:
     return _assemble(items, accept, reject)
 
 
-__all__ = ["PORT_ANY", "BytecodeUnsupported", "encode"]
+__all__ = ["PORT_ANY", "BytecodeUnsupported", "encode", "leaves"]

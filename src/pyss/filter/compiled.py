@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyss.filter.ast import Node, format_expression, lower
-from pyss.filter.bytecode import BytecodeUnsupported, encode
+from pyss.filter.ast import MarkMatch, Node, format_expression, lower
+from pyss.filter.bytecode import BytecodeUnsupported, encode, leaves
 from pyss.filter.predicate import Judge, build
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE
@@ -30,8 +30,8 @@ class CompiledFilter:
     then filters in user space).
     """
 
-    __slots__ = ("_judges", "_program", "ephemeral", "expression", "families", "state_words", "states",
-                 "use_kernel", "warnings")
+    __slots__ = ("_judges", "_program", "ephemeral", "expression", "families", "reads_marks", "state_words",
+                 "states", "use_kernel", "warnings")
 
     def __init__(self, expression: Node | None, states: int | None = None, families: int | None = None,
                  state_words: tuple[str, ...] = (), ephemeral: tuple[int, int] = DEFAULT_EPHEMERAL_RANGE,
@@ -45,8 +45,10 @@ class CompiledFilter:
         self.warnings: tuple[str, ...] = ()  # things ss accepts silently that the user should hear about
         self._judges: dict[type, Judge] = {}
         self._program: bytes | None = None
+        self.reads_marks = False  # whether an fwmark condition appears (the kernel hides marks from the unprivileged)
         if expression is not None:
             prim = lower(expression)
+            self.reads_marks = any(isinstance(leaf, MarkMatch) for leaf in leaves(prim))
             self._judges = build(prim, ephemeral)
             try:
                 self._program = encode(prim)
@@ -67,7 +69,7 @@ class CompiledFilter:
         """The same filter judging everything in Python (after the kernel refused the bytecode)."""
         twin = CompiledFilter(None, self.states, self.families, self.state_words, self.ephemeral, use_kernel=False)
         twin.expression, twin._judges, twin._program = self.expression, self._judges, self._program
-        twin.warnings = self.warnings
+        twin.warnings, twin.reads_marks = self.warnings, self.reads_marks
         return twin
 
     @property

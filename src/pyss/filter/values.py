@@ -6,7 +6,8 @@ wildcards, ``inet:``/``inet6:``/``unix:``/``link:``/``netlink:``/``vsock:``
 prefixes, C-style numbers (``0x16``, ``026``), service names, and host names
 looked up only when the word is not a literal. Everything that touches the
 system (name lookups, interface indexes, cgroup ids) goes through a
-:class:`Resolver`, so tests can substitute their own.
+:class:`Resolver` (:class:`pyss.system.resolver.SystemResolver` unless a
+test gives its own); C number reading is :mod:`pyss.filter.c_numbers`.
 
 Addresses are stored as the 16-byte memory image ss compares (its
 ``inet_prefix.data``), which is also what the kernel's bytecode carries.
@@ -19,16 +20,13 @@ import sys
 from collections.abc import Sequence
 from typing import Final, NamedTuple, Protocol
 
+from pyss.filter.c_numbers import c_strtol, get_integer, get_unsigned, scan_int
 from pyss.names.protocols import ETHERTYPE_NUMBERS, FAMILY_NAMES, NETLINK_PROTOCOL_NUMBERS
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, AF_UNSPEC, AF_VSOCK
 from pyss.netlink.decode import signed32
 
 PORT_ANY: Final = -1
 PORT_MAX: Final = 0xFFFF
-_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
-_LONG_MAX = (1 << 63) - 1
-_ULONG_MAX = (1 << 64) - 1
-_C_SPACE = " \t\n\v\f\r"
 
 # The families a filter value may name with a "family:" prefix, in the order ss tries them.
 FAMILY_PREFIXES: Final = tuple((f"{name}:", FAMILY_NAMES[name]) for name in ("unix", "link", "netlink", "vsock", "inet", "inet6"))
@@ -47,91 +45,6 @@ class Resolver(Protocol):
     def ifindex(self, name: str) -> int: ...
 
     def cgroup_id(self, path: str) -> int | None: ...
-
-
-class SystemResolver:
-    """Name lookups as ss makes them: hosts and services through libc, devices in this netns."""
-
-    def hosts(self, name: str, family: int) -> list[tuple[int, bytes]]:
-        try:
-            infos = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM)
-        except (OSError, ValueError):  # ValueError: a NUL byte; UnicodeError: a lone surrogate
-            return []
-        found: list[tuple[int, bytes]] = []
-        for fam, _type, _proto, _canon, sockaddr in infos:
-            packed = socket.inet_pton(fam, str(sockaddr[0]).split("%")[0])
-            if (fam, packed) not in found:
-                found.append((int(fam), packed))
-        return found
-
-    def service(self, name: str, protocol: str) -> int | None:
-        try:
-            return socket.getservbyname(name, protocol)
-        except (OSError, ValueError):  # ValueError: a NUL byte; UnicodeError: a lone surrogate
-            return None
-
-    def ifindex(self, name: str) -> int:
-        try:
-            return socket.if_nametoindex(name)
-        except (OSError, ValueError):
-            return 0
-
-    def cgroup_id(self, path: str) -> int | None:
-        from pyss.system.cgroups import cgroup_id
-
-        return cgroup_id(path)
-
-
-# --- C number parsing (strtol/strtoul/sscanf %i semantics) -----------------------------
-
-def c_strtol(text: str, base: int = 0) -> tuple[int, int]:
-    """(value, characters consumed) as C's strtol reads a prefix of text; consumed 0 if no digits."""
-    index = 0
-    while index < len(text) and text[index] in _C_SPACE:
-        index += 1
-    sign = 1
-    if index < len(text) and text[index] in "+-":
-        sign = -1 if text[index] == "-" else 1
-        index += 1
-    digits_at = index
-    if base in (0, 16) and text[index:index + 2].lower() == "0x" and index + 2 < len(text) \
-            and text[index + 2] in "0123456789abcdefABCDEF":
-        base, index = 16, index + 2
-        digits_at = index
-    elif base == 0:
-        base = 8 if text[index:index + 1] == "0" else 10
-    end = index
-    valid = "0123456789abcdefghijklmnopqrstuvwxyz"[:base]
-    while end < len(text) and text[end].lower() in valid:
-        end += 1
-    if end == digits_at:
-        return 0, 0
-    return sign * int(text[digits_at:end], base), end
-
-
-def get_integer(text: str) -> int | None:
-    """ss's get_integer(base 0): the whole word is one C int."""
-    value, used = c_strtol(text)
-    if not text or used == 0 or used != len(text) or not _INT_MIN <= value <= _INT_MAX:
-        return None
-    return value
-
-
-def get_unsigned(text: str) -> int | None:
-    value, used = c_strtol(text)
-    if not text or used == 0 or used != len(text) or value > _ULONG_MAX or value < -_ULONG_MAX:
-        return None
-    value &= _ULONG_MAX  # strtoul negates in unsigned arithmetic
-    return value if value <= 0xFFFFFFFF else None
-
-
-def scan_int(text: str) -> tuple[int, int] | None:
-    """sscanf's %i: (value as u32, characters consumed), or None if nothing converted."""
-    value, used = c_strtol(text)
-    if used == 0:
-        return None
-    value = max(min(value, _LONG_MAX), -_LONG_MAX - 1)
-    return value & 0xFFFFFFFF, used
 
 
 # --- values ------------------------------------------------------------------------------
@@ -187,7 +100,11 @@ class ValueContext:
 
     def __init__(self, resolver: Resolver | None = None, preferred_family: int = AF_UNSPEC,
                  service_protocols: Sequence[str] = ("udp", "tcp")) -> None:
-        self.resolver: Resolver = resolver if resolver is not None else SystemResolver()
+        if resolver is None:
+            from pyss.system.resolver import SystemResolver
+
+            resolver = SystemResolver()
+        self.resolver: Resolver = resolver
         self.preferred_family = preferred_family  # the last of -4/-6/-0/-x/-f, or a value's family prefix
         self.service_protocols = tuple(service_protocols)  # tables dumped among tcp and udp
         self.notes: list[str] = []  # values ss accepts silently that pyss warns about

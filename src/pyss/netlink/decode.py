@@ -184,14 +184,17 @@ def _plain_batch(buf: bytes, fixed_size: int) -> MessageBatch | None:
     keep = parts.append
     unpack = _U32.unpack_from
     offset = 0
-    for _ in range(size // NLMSG_HDRLEN):
-        keep(buf[offset : offset + fixed_size])
-        offset += unpack(buf, offset)[0]
-        if offset >= size:
-            break
+    try:
+        for _ in range(size // NLMSG_HDRLEN):
+            keep(buf[offset : offset + fixed_size])
+            offset += unpack(buf, offset)[0]
+            if offset >= size:
+                break
+    except struct.error:  # a length pointing into the last 3 bytes: _scan says what is wrong
+        return None
     count = len(parts)
     fixed = b"".join(parts)
-    if offset != size or len(fixed) != count * fixed_size:
+    if not count or offset != size or len(fixed) != count * fixed_size:
         return None
     view = memoryview(fixed)
     halfwords = view.cast("H")

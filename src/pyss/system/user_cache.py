@@ -112,7 +112,7 @@ def read(name: str, limit: int) -> bytes | None:
         if (not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid() or status.st_mode & _OTHERS_WRITE
                 or status.st_size > limit):
             return None
-        data = os.read(fd, limit + 1)
+        data = os.read(fd, status.st_size + 1)  # not limit + 1: os.read allocates what it is asked for
         return data if len(data) == status.st_size else None  # a file that changed under us is a miss
     except OSError:
         return None

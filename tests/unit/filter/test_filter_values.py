@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from tests.unit.filter.fake_resolver import FakeResolver
 
+from pyss.filter.c_numbers import c_strtol, get_integer
 from pyss.filter.values import (
     AF_VSOCK,
     ValueContext,
     ValueProblem,
-    c_strtol,
-    get_integer,
     parse_host,
     parse_mark,
     parse_prefix,
