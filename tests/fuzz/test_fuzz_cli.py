@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pyss.cli import netstat as netstat_cli
+from pyss.cli import netstat_options as netstat_cli
 from pyss.cli import ss as ss_cli
 from pyss.cli.options import Option
 from tests.fuzz.budget import budget
