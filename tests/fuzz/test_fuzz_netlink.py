@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pyss.columnar import inet_batches, inet_columns, message_batches
 from pyss.netlink import constants as C  # noqa: N812
 from pyss.netlink import tcpinfo
 from pyss.netlink.decode import (
@@ -26,8 +27,6 @@ from pyss.netlink.decode import (
     decode_packet,
     decode_unix,
     inet_attributes,
-    inet_batches,
-    inet_columns,
     inet_decoder,
     walk,
     walk_batches,
@@ -112,8 +111,9 @@ def test_walk_with_every_decoder_raises_only_documented_errors(dump: list[bytes]
 @given(dumps)
 def test_inet_batches_and_columns_raise_only_documented_errors(dump: list[bytes]) -> None:
     def columns() -> Iterable[Any]:
-        for batch in inet_batches(dump):
-            yield inet_columns(batch, C.IPPROTO_TCP)
+        yield from inet_batches(dump, C.IPPROTO_TCP)  # the plain listing's path
+        for batch in message_batches(dump):
+            yield inet_columns(batch, C.IPPROTO_UDP)
             yield batch_records(batch, INET)
 
     drain(columns, sum(map(len, dump)))

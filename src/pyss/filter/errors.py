@@ -25,7 +25,17 @@ class FilterError(ValueError):
         self.status = status
 
     def __str__(self) -> str:
-        return f'bad filter at column {self.column}: "{self.text}": {self.message}'
+        # one line whatever the words hold (a -F file's control characters, an argv word with a newline)
+        return f'bad filter at column {self.column}: "{printable(self.text)}": {printable(self.message)}'
+
+
+_ESCAPES = {0: "\\0", 9: "\\t", 10: "\\n", 13: "\\r"} | {
+    code: f"\\x{code:02x}" for code in [*range(1, 9), 11, 12, *range(14, 32), 127]}
+
+
+def printable(text: str) -> str:
+    """text with control characters written as C escapes."""
+    return text.translate(_ESCAPES)
 
 
 END = "the end of the filter"  # what the grammar calls the end of the words

@@ -71,7 +71,7 @@ def file_lines(text: str) -> list[str]:
     if "\0" in text:
         # ss's fgets-based reader would silently drop the rest of the line; say so instead.
         line = text[text.rfind("\n", 0, text.index("\0")) + 1:].split("\n", 1)[0]
-        raise FilterError("a filter file line holds a NUL byte", line.replace("\0", "\\0")[:60],
+        raise FilterError("a filter file line holds a NUL byte", line[:60],
                           line.index("\0") + 1, EXIT_SYNTAX)
     for line in text.split("\n"):
         if len(line) > MAX_FILE_LINE:
