@@ -50,7 +50,9 @@ def argv_lists(options: tuple[Option, ...]) -> st.SearchStrategy[list[str]]:
     # short flags glued together (-tanp), as fingers type them
     letters = sorted(flag[1] for flag in flags if len(flag) == 2 and flag[1] not in "FfANDrREKc")
     glued = st.lists(st.sampled_from(letters), min_size=2, max_size=5).map(lambda chosen: "-" + "".join(chosen))
-    word = st.one_of(st.sampled_from(flags), glued, st.sampled_from(VALUES), st.text(max_size=8))
+    # any text an argv word can hold: no NUL, no lone surrogate but the ones undecodable bytes become
+    text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=8)
+    word = st.one_of(st.sampled_from(flags), glued, st.sampled_from(VALUES), text)
     return st.lists(word, max_size=6)
 
 
