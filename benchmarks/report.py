@@ -110,7 +110,8 @@ def speed_table(results: Mapping[str, Any]) -> str:
         n = verdict["n"]
         subject = rows.get((n, target.comparison, target.subject))
         ratio = target.measure == "ratio"
-        unit = TIMES if ratio else (" MB" if target.measure == "rss_mb" else f"{TIMES} at the smallest N")
+        unit = TIMES if ratio or target.measure == "rss_ratio" else (
+            " MB" if target.measure == "rss_mb" else f"{TIMES} at the smallest N")
         value, best = verdict["value"], verdict.get("best")
         lines.append([
             target.text,

@@ -57,7 +57,8 @@ class Target:
     reference: str | None  # None: an absolute limit on the subject (peak RSS) or its growth
     limit: float
     n: int
-    measure: str = "ratio"  # "ratio" (subject/reference medians), "rss_mb" (peak RSS), "rss_growth"
+    measure: str = "ratio"  # "ratio" (subject/reference medians), "rss_mb" (peak RSS), "rss_growth",
+    # "rss_ratio" (subject's peak RSS / reference's)
 
 
 def _filter_grep() -> str:
@@ -84,6 +85,19 @@ COMPARISONS: tuple[Comparison, ...] = (
         Command("pyss --json-lines", ("pyss", "-tan", "--json-lines"), expect='"state":"ESTAB"'),
         Command("ss -tan", ("ss", "-tan")),
     )),
+    Comparison("json", "all TCP sockets as one JSON array (peak RSS against the table's)", (
+        Command("pyss --json", ("pyss", "-tan", "--json"), expect='"state":"ESTAB"'),
+        Command("pyss -tan", ("pyss", "-tan")),
+    )),
+    Comparison("count", "TCP sockets counted by state", (
+        Command("pyss --count-by state", ("pyss", "-tan", "--count-by", "state"), expect="ESTAB"),
+        Command("ss | awk | sort | uniq -c", ("sh", "-c", "ss -tan | awk '{print $1}' | sort | uniq -c"),
+                expect="ESTAB"),
+    )),
+    Comparison("watch", "one --watch interval (in-process, after the baseline) against one pyss -tan", (
+        Command("pyss --watch interval", ("python", "watchbench.py"), self_timed=True),
+        Command("pyss -tan", ("pyss", "-tan")),
+    ), slow=True),
     Comparison("tanp", "all TCP sockets with their processes", (
         Command("pyss -tanp", ("pyss", "-tanp"), expect="users:(("),
         Command("ss -tanp", ("ss", "-tanp"), expect="users:(("),
@@ -166,6 +180,14 @@ TARGETS: tuple[Target, ...] = (
     Target("rss", "peak RSS of pyss -tan at 100k <= 80 MB", "tan", "pyss -tan", None, 80.0, BIG, "rss_mb"),
     Target("rss-flat", "peak RSS of the streaming output (--json-lines) at 100k <= 1.5 x at the smallest N",
            "stream", "pyss --json-lines", None, 1.5, BIG, "rss_growth"),
+    Target("json-lines-ss", "pyss -tan --json-lines <= 1.0 x ss -tan at 100k", "stream", "pyss --json-lines",
+           "ss -tan", 1.0, BIG),
+    Target("json-rss", "peak RSS of pyss -tan --json <= 2 x pyss -tan's at 100k", "json", "pyss --json", "pyss -tan",
+           2.0, BIG, "rss_ratio"),
+    Target("count-by", "pyss -tan --count-by state <= 0.5 x ss -tan | awk '{print $1}' | sort | uniq -c at 100k",
+           "count", "pyss --count-by state", "ss | awk | sort | uniq -c", 0.5, BIG),
+    Target("watch", "one --watch interval <= one pyss -tan at 100k", "watch", "pyss --watch interval", "pyss -tan",
+           1.0, BIG),
     Target("scrape-node", "pyss-exporter scrape <= 0.5 x node_exporter's tcpstat scrape at 100k", "scrape",
            "pyss-exporter", "node_exporter tcpstat", 0.5, BIG),
     Target("lib-psutil", "library API >= 5 x faster than psutil.net_connections('tcp') at 100k (ratio <= 0.2)",
@@ -321,6 +343,11 @@ def _values(target: Target, rows: Sequence[Row], n: int) -> tuple[list[float], s
         return [], subject.status if subject else "not run"
     if target.measure == "rss_mb":
         return ([subject.rss_kb / 1024] if subject.rss_kb else []), ""
+    if target.measure == "rss_ratio":
+        reference = _find(rows, n, target.comparison, target.reference or "")
+        if reference is None or not reference.rss_kb or not subject.rss_kb:
+            return [], "no RSS measured"
+        return [subject.rss_kb / reference.rss_kb], ""
     if target.measure == "rss_growth":
         smallest = min((row.n for row in rows if row.comparison == target.comparison
                         and row.command == target.subject and row.status == "ok" and row.rss_kb), default=n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -152,3 +153,70 @@ def test_files_that_are_not_namespaces_are_refused_without_hanging(tmp_path: Pat
     assert not {"stale", "fifo"} & {namespace.name for namespace in enumeration.namespaces}
     files = [line.split('"')[1] for line in enumeration.refused if line.startswith("network namespace")]
     assert sorted(files) == ["fifo", "stale"]
+
+
+# --- pyss --all-netns -----------------------------------------------------------------------------
+
+def pyss(*args: str) -> subprocess.CompletedProcess[str]:
+    from tests.integration.harness import PYSS
+
+    return subprocess.run([str(PYSS), *args], capture_output=True, text=True, env=TOOL_ENV, timeout=60, check=False)
+
+
+def labels(holders: list[Holder]) -> dict[int, str]:
+    """Each holder's listening port -> the name pyss must tag its namespace with."""
+    return {holder.port: holder.name or f"pid:{holder.process.pid}" for holder in holders}
+
+
+def test_all_netns_tags_each_listener_with_its_namespace(holders: list[Holder]) -> None:
+    run = pyss("-tln", "--all-netns")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split()[:2] == ["Netns", "State"]
+    found = {int(line.split()[4].rpartition(":")[2]): line.split()[0] for line in lines[1:]
+             if line.split()[4].rpartition(":")[2] in ("7101", "7102", "7103")}
+    assert found == labels(holders)
+
+
+def test_all_netns_json_has_the_netns_key_and_processes_from_inside(holders: list[Holder]) -> None:
+    run = pyss("-tlnp", "--all-netns", "--json")
+    assert run.returncode == 0, run.stderr
+    objects = [fields for fields in json.loads(run.stdout) if fields["local_port"] in (7101, 7102, 7103)]
+    assert {fields["local_port"]: fields["netns"] for fields in objects} == labels(holders)
+    pids = {fields["local_port"]: [process["pid"] for process in fields["processes"]] for fields in objects}
+    assert pids == {holder.port: [holder.process.pid] for holder in holders}
+
+
+def test_all_netns_counts_by_netns_and_state(holders: list[Holder]) -> None:
+    run = pyss("-tln", "--all-netns", "--count-by", "netns,state", "--json")
+    assert run.returncode == 0, run.stderr
+    groups = {(group["netns"], group["state"]): group["count"] for group in json.loads(run.stdout)}
+    for name in labels(holders).values():
+        assert groups[(name, "LISTEN")] == 1
+
+
+def test_a_namespace_gone_before_its_turn_is_named_once_and_skipped(holders: list[Holder],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The enumeration is taken, then one namespace is deleted before it is entered."""
+    from pyss.cli import views
+    from pyss.netlink.constants import AF_INET, TCP_LISTEN
+    from pyss.query import TABLE_BIT, Query
+    from pyss.system import netns
+
+    name = f"{NS_PREFIX}{os.getpid()}-netns-brief"
+    ip("netns", "add", name)
+    try:
+        enumeration = netns.all_namespaces()
+    finally:
+        ip("netns", "del", name)
+    monkeypatch.setattr(netns, "all_namespaces", lambda: enumeration)
+    warnings: list[str] = []
+    query = Query(tables=TABLE_BIT["tcp"], families=1 << AF_INET, states=1 << TCP_LISTEN)
+    streams = views.NamespaceStreams(query, None, warnings.append, all_netns=True)
+    seen: dict[str | None, int] = {}
+    for _kind, items in streams:
+        seen[streams.current] = seen.get(streams.current, 0) + len(list(items))
+    assert [line for line in warnings if name in line] == [
+        f'cannot open network namespace "{name}": No such file or directory: not listed']
+    assert name not in seen
+    assert all(label in seen for label in labels(holders).values())

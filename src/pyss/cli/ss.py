@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pyss import __version__
 from pyss.cli import guarded, open_output
 from pyss.cli.options import Option, UsageError, help_text, parse
-from pyss.lite_typing import TYPE_CHECKING
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
     STATES_ALL,
@@ -142,6 +142,9 @@ def _main(argv: list[str]) -> int:
 
 def run(argv: list[str]) -> int:
     found, words = parse(argv, OPTIONS)
+    given = {key for key, _value in found}
+    if "watch" in given and "kill" in given:  # refused before -K itself is looked at: never kill in a loop
+        raise Fatal("--watch cannot be combined with -K/--kill", EXIT_USAGE)
     selection = SelectionBuilder()
     flags: dict[str, object] = {"extended": 0}
     filter_file: str | None = None
@@ -187,7 +190,7 @@ def run(argv: list[str]) -> int:
             flags["bpf"] = flags["options"] = True
         else:
             flags[key] = value if value is not None else True
-    _check_views(flags)
+    views = _check_views(flags)
     if "net" in flags:
         _enter_namespace(str(flags["net"]))
     if flags.get("context") or flags.get("contexts"):
@@ -218,14 +221,66 @@ def run(argv: list[str]) -> int:
         _warn(f"{table} sockets are not supported yet: none are listed")
     if flags.get("events"):
         return _follow_events(query, header=not flags.get("no-header"))
+    if views.watch is not None:
+        return _watch(query, views, flags)
+    if views.count_by is not None:
+        return _count(query, views, flags)
     if flags.get("json") or flags.get("json-lines"):
         return _list_json(query, array=bool(flags.get("json")), all_netns=bool(flags.get("all-netns")))
     return _list(query, header=not flags.get("no-header"), all_netns=bool(flags.get("all-netns")),
                  kill=bool(flags.get("kill")))
 
 
-def _check_views(flags: dict[str, object]) -> None:
-    """Refuse the view flags' combinations that have no meaning, before anything is dumped."""
+class ViewArgs(NamedTuple):
+    """--count-by, --top and --watch, checked."""
+
+    count_by: tuple[str, ...] | None
+    top: int | None
+    watch: float | None
+
+
+def _check_views(flags: dict[str, object]) -> ViewArgs:
+    """Refuse bad view values and combinations that have no meaning, before anything is dumped."""
+    keys = top = interval = None
+    if "count-by" in flags:
+        from pyss.cli.counting import key_names
+
+        try:
+            keys = key_names(str(flags["count-by"]))
+        except ValueError as error:
+            raise Fatal(str(error), EXIT_USAGE) from None
+        if "netns" in keys and not flags.get("all-netns"):
+            raise Fatal("--count-by netns needs --all-netns", EXIT_USAGE)
+    if "top" in flags:
+        top = _top(str(flags["top"]))
+        if keys is None:
+            raise Fatal("--top needs --count-by", EXIT_USAGE)
+    if "watch" in flags:
+        from pyss.cli.watch import interval_seconds
+
+        try:
+            interval = interval_seconds(None if flags["watch"] is True else str(flags["watch"]))
+        except ValueError as error:
+            raise Fatal(str(error), EXIT_USAGE) from None
+        for flag, name in (("json", "--json (use --json-lines)"), ("summary", "-s/--summary"),
+                           ("events", "-E/--events"), ("diag", "-D/--diag")):
+            if flags.get(flag):
+                raise Fatal(f"--watch cannot be combined with {name}", EXIT_USAGE)
+    _check_json(flags)
+    return ViewArgs(keys, top, interval)
+
+
+def _top(text: str) -> int:
+    try:
+        top = int(text)
+    except ValueError:
+        top = 0
+    if top <= 0:
+        raise Fatal(f"--top needs a positive whole number, not '{text}'", EXIT_USAGE)
+    return top
+
+
+def _check_json(flags: dict[str, object]) -> None:
     if flags.get("json") and flags.get("json-lines"):
         raise Fatal("--json and --json-lines cannot be combined: choose one", EXIT_USAGE)
     if flags.get("summary") and (flags.get("json") or flags.get("json-lines")):
@@ -531,6 +586,122 @@ def _list_json(query: Query, array: bool, all_netns: bool) -> int:
         raise Fatal(f"cannot write the output: {error.strerror or error}") from None
     _finish(failure)
     return 0
+
+
+def _output_form(flags: dict[str, object]) -> str:
+    return "json" if flags.get("json") else "json-lines" if flags.get("json-lines") else "text"
+
+
+def _count(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
+    """--count-by: one counter per group, never the socket list."""
+    from pyss.cli.counting import GroupCounter, columns_suffice
+    from pyss.cli.views import NamespaceStreams
+    from pyss.netlink.transport import read_ahead_helps
+    from pyss.render import counts
+
+    assert views.count_by is not None
+    keys = views.count_by
+    streams = NamespaceStreams(query, None, _warn, bool(flags.get("all-netns")), read_ahead_helps(),
+                               columns=columns_suffice(keys))
+    add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
+    failure = _write_streams(streams, add)
+    ranked = counts.ordered(result(), views.top)
+    form = _output_form(flags)
+    if form == "json":
+        text = counts.json_array(keys, ranked)
+    elif form == "json-lines":
+        text = counts.json_lines(keys, ranked)
+    else:
+        text = counts.table(keys, ranked, not flags.get("no-header"), _screen_width())
+    try:
+        sys.stdout.write(text)
+    except OSError as error:
+        raise Fatal(f"cannot write the output: {error.strerror or error}") from None
+    _finish(failure)
+    return 0
+
+
+def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
+    """--watch: list again every interval and show what changed, until Ctrl-C (exit 0)."""
+    import time
+
+    from pyss.cli.views import NamespaceStreams
+    from pyss.cli.watch import CountsView, SocketWatch, Watch
+
+    assert views.watch is not None
+    all_netns, json_lines = bool(flags.get("all-netns")), bool(flags.get("json-lines"))
+
+    def dump(streams: NamespaceStreams, add: Callable[[type, Iterator[Any]], None]) -> None:
+        failure = _write_streams(streams, add)
+        if failure is not None:
+            raise Fatal(failure)
+
+    if views.count_by is not None:
+        from pyss.cli.counting import GroupCounter, columns_suffice
+
+        keys = views.count_by
+        view = CountsView(sys.stdout, keys, views.top, json_lines, not flags.get("no-header"))
+
+        def count_step() -> None:
+            # No read-ahead child: Ctrl-C must find only this process to stop.
+            streams = NamespaceStreams(query, None, _warn, all_netns, columns=columns_suffice(keys))
+            add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
+            dump(streams, add)
+            view.show(result(), time.time())
+
+        return Watch(views.watch).run(count_step)
+
+    form_function = _watch_forms(query, json_lines, all_netns)
+    request = extensions(query.details) if wants_details(query.details) else None
+    watch = SocketWatch(sys.stdout, None if json_lines else _watch_columns(query, all_netns))
+
+    def step() -> None:
+        streams = NamespaceStreams(query, request, _warn, all_netns)
+        form_of = form_function()
+
+        def add(kind: type, items: Iterator[Any]) -> None:
+            watch.add(kind, items, streams.current, form_of(kind, streams.current))
+
+        dump(streams, add)
+        watch.finish(time.time())
+
+    return Watch(views.watch).run(step)
+
+
+def _watch_columns(query: Query, all_netns: bool) -> tuple[Any, ...]:
+    from pyss.cli.views import netns_columns
+    from pyss.render.ss import RowBuilder
+
+    columns = RowBuilder(query).columns()
+    return netns_columns(columns) if all_netns else columns
+
+
+def _watch_forms(query: Query, json_lines: bool, all_netns: bool) \
+        -> Callable[[], Callable[[type, str | None], Callable[[Any], Any]]]:
+    """Per interval, a fresh (kind, namespace) -> (record -> printed form): a -p scan is good for one dump."""
+    if json_lines:
+        from pyss.cli.views import json_extra
+        from pyss.render.jsonl import line_function
+
+        def json_forms() -> Callable[[type, str | None], Callable[[Any], Any]]:
+            extra = json_extra(query.details)
+            return lambda kind, netns: line_function(kind, extra, netns)
+
+        return json_forms
+    from pyss.render.ss import RowBuilder
+
+    def row_forms() -> Callable[[type, str | None], Callable[[Any], Any]]:
+        builder = RowBuilder(query, _details_renderer(query))
+
+        def form_of(kind: type, netns: str | None) -> Callable[[Any], Any]:
+            row = builder.row_function(kind)
+            if not all_netns:
+                return row
+            return lambda record: (netns or "", *row(record))
+
+        return form_of
+
+    return row_forms
 
 
 def _write_streams(streams: Iterable[tuple[type, Iterator[Any]]], write: Callable[[type, Iterator[Any]], None]) \

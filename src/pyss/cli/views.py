@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from pyss.dump import table_streams
+from pyss.dump import batch_streams, table_streams
 from pyss.query import Details, Extensions, Query, wants_details
 from pyss.records import SocketRecord
 from pyss.render.columns import LEFT, Column
@@ -39,14 +39,17 @@ class NamespaceStreams:
     """
 
     def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
-                 read_ahead: bool = False) -> None:
+                 read_ahead: bool = False, columns: bool = False) -> None:
         self.query, self.extensions, self.warn = query, extensions, warn
         self.all_netns, self.read_ahead = all_netns, read_ahead
+        # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns
+        self.dump = batch_streams if columns else table_streams
+        self.batches = columns
         self.current: str | None = None
 
     def __iter__(self) -> Iterator[tuple[type, Iterator[Any]]]:
         if not self.all_netns:
-            return table_streams(self.query, self.extensions, self.warn, self.read_ahead)
+            return self.dump(self.query, self.extensions, self.warn, self.read_ahead)
         return self._every_namespace()
 
     def _every_namespace(self) -> Iterator[tuple[type, Iterator[Any]]]:
@@ -62,7 +65,7 @@ class NamespaceStreams:
             try:
                 with inside(namespace):
                     interface_name.cache_clear()  # interface indexes are per namespace
-                    yield from table_streams(self.query, self.extensions, warn)
+                    yield from self.dump(self.query, self.extensions, warn)
             except NamespaceError as error:
                 warn(f"{error}: not listed")
         interface_name.cache_clear()

@@ -80,14 +80,22 @@ def json_lines(kind: type[SocketRecord], records: Iterable[SocketRecord], extra:
 
     ``extra`` adds the keys of the detail flags; ``netns`` puts a leading "netns" key (--all-netns).
     """
-    lines: Iterable[str]
+    return map(line_function(kind, extra, netns), records)
+
+
+def line_function(kind: type[SocketRecord], extra: Extra | None = None,
+                  netns: str | None = None) -> Callable[[SocketRecord], str]:
+    """record -> its line of JSON, newline included (see :func:`json_lines`)."""
     if kind is InetSocket and extra is None:
-        lines = map(_inet_line_function(), records)  # type: ignore[arg-type]
-        return lines if netns is None else map(_netns_prefix(netns).__add__, (line[1:] for line in lines))
+        fast = _inet_line_function()
+        if netns is None:
+            return fast  # type: ignore[return-value]
+        prefix = _netns_prefix(netns)
+        return lambda record: prefix + fast(record)[1:]  # type: ignore[arg-type]
     encode = json.JSONEncoder(separators=(",", ":")).encode
     fields = FIELDS[kind]
     if extra is None and netns is None:
-        return (encode(fields(record)) + "\n" for record in records)
+        return lambda record: encode(fields(record)) + "\n"
     prefix = _netns_prefix(netns) if netns is not None else "{"
     add = extra or (lambda record, values: None)
 
@@ -96,7 +104,7 @@ def json_lines(kind: type[SocketRecord], records: Iterable[SocketRecord], extra:
         add(record, values)
         return prefix + encode(values)[1:] + "\n"
 
-    return map(line, records)
+    return line
 
 
 def _netns_prefix(netns: str) -> str:
