@@ -91,3 +91,14 @@ def test_nesting_deeper_than_ss_can_parse_is_refused_with_its_status(zoo_ns: Zoo
     found = zoo_ns.pyss("-tan", *words)
     assert found.returncode == expected.returncode == 255
     assert_one_clean_line(found)
+
+
+@pytest.mark.parametrize("words", [["src", "\udcff*"], ["src", "unix:*\udcfe"], ["\udcff"]])
+def test_bytes_that_are_not_utf8_in_argv_unix_patterns_as_in_ss(zoo_ns: ZooNamespace, words: list[str]) -> None:
+    # found by the CLI fuzz: a unix path pattern with an undecodable byte was a UnicodeEncodeError traceback
+    expected = zoo_ns.ss("-xa", *words)
+    found = zoo_ns.pyss("-xa", *words)
+    assert found.returncode == expected.returncode
+    assert not has_traceback(found.stderr)
+    if expected.returncode == 0:
+        assert_same_rows(expected, found, normalise=True, ordered=False)

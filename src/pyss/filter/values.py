@@ -178,7 +178,7 @@ def parse_host(word: str, is_port: bool, context: ValueContext) -> HostSpec:
     """An address/port word after src/dst (is_port False) or sport/dport (is_port True)."""
     scope, addr = _split_family(word, context)
     if scope == AF_UNIX:
-        return HostSpec(word, AF_UNIX, scope, PORT_ANY, 8 * len(addr.encode()), (), addr)
+        return HostSpec(word, AF_UNIX, scope, PORT_ANY, 8 * len(addr.encode("utf-8", "surrogateescape")), (), addr)
     if scope == AF_PACKET:
         return _parse_link(word, addr, is_port, context)
     if scope == AF_NETLINK:
