@@ -60,3 +60,12 @@ def test_stdout_full_says_so_in_one_line_and_exits_one(
 def test_a_reader_that_goes_away_ends_pynetstat_quietly(zoo_ns: harness.ZooNamespace) -> None:
     found = zoo_ns.run_in_ns(["sh", "-c", f'"{harness.PYNETSTAT}" -an | head -c 1 >/dev/null'])
     assert found.stderr == b""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"]])
+def test_the_exporter_with_stdout_closed_or_full(zoo_ns: harness.ZooNamespace, args: list[str]) -> None:
+    exporter = str(harness.BIN_DIR / "pyss-exporter")
+    closed = run_with_stdout(zoo_ns, ">&-", exporter, args)
+    assert (closed.returncode, closed.stderr) == (0, b"")
+    full = run_with_stdout(zoo_ns, ">/dev/full", exporter, args)  # before: an OSError traceback from click
+    assert (full.returncode, full.stderr.decode()) == (1, f"pyss-exporter: {FULL_MESSAGE}")

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pyss import __version__
-from pyss.cli import guarded, open_output
 from pyss.cli.options import Option, UsageError, help_text, parse
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.protocols import FAMILY_NAMES
@@ -29,6 +28,7 @@ from pyss.query import (
     finish_query,
     wants_details,
 )
+from pyss.system.output import guarded, open_output
 
 if TYPE_CHECKING:
     from typing import Any

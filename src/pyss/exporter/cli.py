@@ -23,6 +23,7 @@ from pyss import __version__
 from pyss.exporter import source
 from pyss.exporter.collector import SocketCollector
 from pyss.exporter.metrics import DEFAULT_MAX_SERIES
+from pyss.system.output import guarded, open_output
 
 PROG = "pyss-exporter"
 DEFAULT_PORT = 9433
@@ -144,7 +145,16 @@ LOG = logging.getLogger("pyss.exporter")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The console script: typer parses, this turns every failure into one line on stderr."""
+    """The console script: typer parses, this turns every failure into one line on stderr.
+
+    stdout closed: exit 0 quietly; stdout that cannot be written (`--help > /dev/full`): one line
+    and exit 1, as pyss and pynetstat (pyss.system.output.guarded).
+    """
+    open_output()
+    return guarded(PROG, lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s", stream=sys.stderr)
     command = typer.main.get_command(app)
     try:

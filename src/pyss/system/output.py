@@ -1,0 +1,114 @@
+"""Standard output for the command lines (pyss, pynetstat, pyss-exporter).
+
+They write through :func:`open_output`'s stdout, so a failing write (a full
+disk, a closed pipe, an I/O error) surfaces as one :class:`OutputError`
+wherever it happens (a listing, ``-s``, ``--help``, the exit-time flush),
+and :func:`guarded` turns it into one line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import sys
+from collections.abc import Callable
+
+EXIT_OUTPUT = 1  # what pyss and pynetstat exit with when the output cannot be written
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a reader that went away
+
+
+class OutputError(Exception):
+    """Writing stdout failed. Not an OSError: handlers of read errors must not take it for one."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.errno = error.errno
+
+
+class _Output(io.RawIOBase):
+    """fd 1 for a BufferedWriter; after the first failure it drops what is written, so that
+    Python's exit-time flush cannot fail a second time with a traceback of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 1
+
+    def isatty(self) -> bool:
+        return os.isatty(1)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.failed:
+            return len(data)
+        try:
+            return os.write(1, data)
+        except OSError as error:
+            if error.errno == errno.EINTR:
+                return 0
+            self.failed = True
+            raise OutputError(error) from None
+
+
+def _occupy(fd: int, flags: int) -> None:
+    """Put /dev/null on a standard descriptor the caller left closed, so that no file pyss opens
+    later (a netlink socket, a /proc file) lands on it and gets written to as if it were the output."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        null = os.open(os.devnull, flags | os.O_CLOEXEC)
+        if null != fd:
+            os.dup2(null, fd, inheritable=False)
+            os.close(null)
+
+
+def open_output() -> None:
+    """Standard streams both CLIs can rely on.
+
+    stdout (and stderr, stdin) closed by the caller, as in ``pyss -tan >&-``: /dev/null takes
+    its place and the run exits 0 as ss and netstat do. stdout writes names back as the kernel's
+    bytes, whatever the locale: names are decoded as UTF-8 with undecodable bytes kept as
+    surrogates, and encoding them back the same way reproduces the raw bytes ss and netstat print.
+    """
+    _occupy(0, os.O_RDONLY)
+    _occupy(1, os.O_WRONLY)
+    _occupy(2, os.O_WRONLY)
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+    elif isinstance(sys.stderr, io.TextIOWrapper) and sys.stderr.encoding.lower().replace("-", "") == "utf8":
+        sys.stderr.reconfigure(errors="surrogateescape")  # a bad word is echoed as the bytes typed, as ss does
+    if sys.stdout is not None and sys.stdout is not sys.__stdout__:
+        # A caller's own stream (main() run in-process, a test capturing output): its errors are its own.
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape")
+        return
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_Output()), encoding="utf-8", errors="surrogateescape",
+                                  line_buffering=os.isatty(1))
+
+
+def guarded(program: str, body: Callable[[], int]) -> int:
+    """Run a CLI's body; an output failure anywhere ends it with one line on stderr and status 1.
+
+    ss and netstat ignore write errors and exit 0 with their output lost; pyss says so instead
+    (docs/cli.md). A reader that went away (EPIPE, `| head`) ends quietly.
+    """
+    try:
+        try:
+            status = body()
+        finally:  # also when the body raises SystemExit
+            sys.stdout.flush()
+    except OutputError as error:
+        if error.errno == errno.EPIPE:
+            return EXIT_PIPE
+        sys.stderr.write(f"{program}: cannot write the output: {error}\n")
+        return EXIT_OUTPUT
+    return status
