@@ -221,14 +221,14 @@ def program_table() -> dict[int, str]:
     directories (not the kernel's comm, which ss shows), cut to fit
     netstat's 20-character column.
     """
-    from pyss.system.processes import scan_users
+    from pyss.system.processes import read_head, scan_users
 
     names: dict[int, str | None] = {}
     table: dict[int, str] = {}
     for inode, holders in scan_users().items():
         for holder in holders:
             if holder.pid not in names:
-                names[holder.pid] = _program_name(f"/proc/{holder.pid}/cmdline")
+                names[holder.pid] = program_name(read_head(f"/proc/{holder.pid}/cmdline", 511))
             name = names[holder.pid]
             if name is not None:
                 table[inode] = f"{holder.pid}/{name}"[:PROGRAM_WIDTH - 1]
@@ -236,13 +236,11 @@ def program_table() -> dict[int, str]:
     return table
 
 
-def _program_name(path: str) -> str | None:
-    try:
-        with open(path, "rb") as file:
-            raw = file.read(511)
-    except OSError:
+def program_name(cmdline: bytes | None) -> str | None:
+    """netstat's program name: the command line's first word without its directories (None if unreadable)."""
+    if cmdline is None:
         return None
-    first = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    first = cmdline.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
     if first.startswith("/"):
         first = first.rsplit("/", 1)[1]
     return first

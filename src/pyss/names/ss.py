@@ -12,7 +12,7 @@ from __future__ import annotations
 import _socket as socket
 from functools import lru_cache
 
-from pyss.system.procfs import ephemeral_port_range
+from pyss.system.procfs import ephemeral_port_range, read_text
 
 
 class ServiceNames:
@@ -46,14 +46,10 @@ class ServiceNames:
 @lru_cache(maxsize=1)
 def _protocol_table() -> dict[int, str]:
     table: dict[int, str] = {}
-    try:
-        with open("/etc/protocols") as protocols:
-            for line in protocols:
-                words = line.split("#", 1)[0].split()
-                if len(words) >= 2 and words[1].isdigit():
-                    table.setdefault(int(words[1]), words[0])
-    except OSError:
-        pass
+    for line in (read_text("/etc/protocols") or "").splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2 and words[1].isdigit():
+            table.setdefault(int(words[1]), words[0])  # the first entry for a number, as getprotobynumber
     return table
 
 

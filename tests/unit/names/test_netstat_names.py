@@ -59,13 +59,11 @@ def test_services_and_raw_protocol_names(monkeypatch: pytest.MonkeyPatch) -> Non
     assert lookups.service(1, "raw") == "icmp"
 
 
-def test_program_names_from_command_lines(tmp_path: pytest.TempPathFactory) -> None:
-    cmdline = tmp_path / "cmdline"  # type: ignore[operator]
-    cmdline.write_bytes(b"/usr/sbin/sshd\0-D\0")
-    assert names._program_name(str(cmdline)) == "sshd"
-    cmdline.write_bytes(b"python3\0/srv/app.py\0")
-    assert names._program_name(str(cmdline)) == "python3"
-    assert names._program_name(str(tmp_path / "missing")) is None  # type: ignore[operator]
+def test_program_names_from_command_lines() -> None:
+    assert names.program_name(b"/usr/sbin/sshd\0-D\0") == "sshd"
+    assert names.program_name(b"python3\0/srv/app.py\0") == "python3"
+    assert names.program_name(b"") == ""  # a kernel thread's empty command line
+    assert names.program_name(None) is None  # the process is gone
 
 
 def test_v4_mapped_addresses_print_as_ipv4() -> None:
