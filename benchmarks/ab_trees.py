@@ -4,8 +4,9 @@ Used to check that a refactor keeps the speed: the same interpreter runs
 ``pyss.cli.ss.main`` from tree A and from tree B, alternating, inside one
 namespace holding N sockets (benchmarks/loadgen.py); the output goes to
 /dev/null and is also compared once between the trees (it must be identical).
-The figure quoted is the ratio of medians B/A, which is fair on a loaded
-machine only because the runs interleave.
+The figures quoted are ratios of medians B/A, of wall time and of CPU time
+(the command and the children it forks, from getrusage), which are fair on
+a loaded machine only because the runs interleave.
 
     python benchmarks/ab_trees.py --a /tmp/before/src --b src -n 50000 --rounds 15 -- -tan
 """
@@ -13,6 +14,8 @@ machine only because the runs interleave.
 from __future__ import annotations
 
 import argparse
+import compileall
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,10 +32,14 @@ def command(tree: str, args: list[str], tool: str) -> list[str]:
     return [sys.executable, "-c", PROGRAM.format(tool=tool), tree, *args]
 
 
-def timed(load: Load, argv: list[str]) -> float:
+def timed(load: Load, argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the children: the command and what it forks) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     load.run(argv, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -45,21 +52,27 @@ def main() -> int:
     parser.add_argument("args", nargs="*", default=["-tan"])
     options = parser.parse_args()
     trees = [str(Path(options.a).resolve()), str(Path(options.b).resolve())]
+    for tree in trees:
+        # Byte-compile first: with PYTHONDONTWRITEBYTECODE (or an unwritable tree) every run would compile
+        # every module it imports, and the larger tree would pay for its size instead of its speed.
+        compileall.compile_dir(tree, quiet=1)
     with Load(n=options.n) as load:
         outputs = [load.run(command(tree, options.args, options.tool), check=True, capture_output=True).stdout
                    for tree in trees]
         if outputs[0] != outputs[1]:
             print("outputs differ between the trees", file=sys.stderr)
             return 1
-        times: list[list[float]] = [[], []]
+        times: list[list[tuple[float, float]]] = [[], []]
         for round_ in range(options.rounds):
             order = (0, 1) if round_ % 2 == 0 else (1, 0)
             for index in order:
                 times[index].append(timed(load, command(trees[index], options.args, options.tool)))
-    a, b = (statistics.median(series) for series in times)
+    a, b = (statistics.median(wall for wall, _cpu in series) for series in times)
+    a_cpu, b_cpu = (statistics.median(cpu for _wall, cpu in series) for series in times)
     lines = len(outputs[0].splitlines())
-    print(f"N={options.n} ({lines} lines) {options.tool} {' '.join(options.args)}: "
-          f"A median {a * 1000:.1f} ms, B median {b * 1000:.1f} ms, B/A = {b / a:.3f} ({options.rounds} rounds each)")
+    print(f"N={options.n} ({lines} lines) {options.tool} {' '.join(options.args)}, {options.rounds} rounds each: "
+          f"wall A {a * 1000:.1f} ms, B {b * 1000:.1f} ms, B/A = {b / a:.3f}; "
+          f"CPU A {a_cpu * 1000:.1f} ms, B {b_cpu * 1000:.1f} ms, B/A = {b_cpu / a_cpu:.3f}")
     return 0
 
 
