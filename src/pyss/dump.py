@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable, Iterator
 from itertools import chain
-from typing import Never, TypeVar
 
 from pyss.columnar import RecordBatch, inet_batches
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
@@ -57,7 +56,11 @@ from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, 
 from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_file, read_proc_inet
 
 if TYPE_CHECKING:
+    from typing import Never, TypeVar
+
     from pyss.columnar import Batch
+
+    Item = TypeVar("Item")
 
 # ss's order of the inet tables it lists before dccp, sctp, vsock, tipc and xdp (mptcp comes after those).
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
@@ -312,15 +315,6 @@ def _open(
     message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str, read_ahead: bool = False
 ) -> Iterator[SocketRecord]:
     return _first_read(walk(transport.dump(message, read_ahead), decode), table)
-
-
-Item = TypeVar("Item")
-
-
-def _interrupted() -> Iterator[Never]:
-    """An empty dump that says, when read, that the kernel flagged it as interrupted."""
-    raise DumpInterrupted
-    yield  # a generator: nothing is raised before the consumer reads
 
 
 def _first_read(items: Iterator[Item], table: str) -> Iterator[Item]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Final
 
 from pyss.netlink.constants import (
     IPPROTO_DCCP,

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, chain, repeat
 from operator import add
-from typing import Final, NamedTuple, TypeVar
 
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -87,8 +87,12 @@ class DumpInterrupted(Exception):
     """The kernel flagged the dump NLM_F_DUMP_INTR: sockets changed while it ran."""
 
 
-Record = TypeVar("Record")
-Decoder = Callable[[bytes, int, int], Record]
+if TYPE_CHECKING:  # typing stays unimported on the plain-listing path (see pyss.lite_typing)
+    from typing import Final, TypeVar
+
+    Record = TypeVar("Record")
+    Item = TypeVar("Item")
+    Decoder = Callable[[bytes, int, int], Record]
 
 
 class MessageBatch(NamedTuple):
@@ -139,9 +143,6 @@ def walk_batches(buffers: Iterable[bytes], fixed_size: int = NLMSG_HDRLEN, name:
         return _batch(buf, [start - NLMSG_HDRLEN for start in starts], fixed_size, name)
 
     return _per_buffer(buffers, batch, lambda buf: _plain_batch(buf, fixed_size))
-
-
-Item = TypeVar("Item")
 
 
 def _per_buffer(

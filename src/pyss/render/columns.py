@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from typing import NamedTuple
+
+from pyss.lite_typing import NamedTuple
 
 LEFT, RIGHT = "L", "R"
 

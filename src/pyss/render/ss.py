@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import socket
+# inet_ntop from _socket: the socket module around it imports enum and selectors (start-up cost).
+from _socket import inet_ntop
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
-from typing import Any, TextIO, TypeVar
 
 from pyss.columnar import InetColumns, packed_address
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.protocols import ETHERTYPE_NAMES, NETLINK_PROTOCOL_NAMES
 from pyss.names.ss import HostNames, ServiceNames, interface_name, protocol_name
@@ -35,7 +36,11 @@ from pyss.render.columns import (
     column_widths,
     render_block,
 )
-from pyss.system.processes import stat_head
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO, TypeVar
+
+    Key = TypeVar("Key")
 
 COLUMNS = (
     Column(LEFT, "Netid", ""),
@@ -62,10 +67,7 @@ _STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
 # met this many distinct ports is likely to meet many more, and switches to the full list.
 _EVERY_PORT_FROM = 8192
 
-Key = TypeVar("Key")
-
-
-class _Table(dict[Key, str]):
+class _Table(dict["Key", str]):  # quoted: typing's TypeVar is imported for type checkers only
     """A cache of texts that fills itself: ``map(table.__getitem__, numbers)`` stays in C on a hit.
 
     It notes the byte lengths of its texts: when they are all alike, so are
@@ -296,7 +298,7 @@ class RowBuilder:
             name = self.hosts(packed)
             if name is not None:
                 return f"[{name}]" if ":" in name else name
-        text = socket.inet_ntop(family, packed)
+        text = inet_ntop(family, packed)
         return f"[{text}]" if family != AF_INET else text
 
     # --- unix, packet, netlink -----------------------------------------------------------------
@@ -346,6 +348,8 @@ class RowBuilder:
 
 def _process_label(pid: int) -> str:
     """"comm/pid" for a netlink port owned by a live process, else the number."""
+    from pyss.system.processes import stat_head  # netlink listings only: the -p scan's module stays unloaded
+
     head = stat_head(pid) if pid >= 0 else None
     if head is None:
         return str(pid)
