@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, cast
 
 from pyss.api.request import kind_query
 from pyss.cli.netstat_options import PROG
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.records import InetSocket, SocketRecord
 
@@ -46,4 +46,4 @@ def inet_dump(table: str, family: int, states: int, extensions: int = 0) -> Iter
     from pyss.query import Extensions
 
     # an inet table's dump yields InetSocket records only
-    return cast(Iterator[InetSocket], dump(INET_KINDS[table, family], states, Extensions(inet=extensions)))
+    return dump(INET_KINDS[table, family], states, Extensions(inet=extensions))  # type: ignore[return-value]  # an inet table

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pyss.api.request import kind_query
 from pyss.cli.netstat_dump import INET_KINDS, inet_dump, warn
 from pyss.cli.netstat_options import NO_SUPPORT, PROG, Flags
 from pyss.cli.netstat_unix import unix_rows
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,

@@ -12,9 +12,8 @@ left-to-right, equal-precedence reading needs them.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from pyss.filter.values import CgroupSpec, DevSpec, HostSpec, MarkSpec
+from pyss.lite_typing import NamedTuple
 
 Value = HostSpec | DevSpec | MarkSpec | CgroupSpec
 

@@ -18,7 +18,6 @@ The layout equals ss's, so the kernel judges exactly what it judges for ss.
 from __future__ import annotations
 
 import struct
-from typing import Final
 
 from pyss.filter.ast import (
     AutoMatch,
@@ -33,6 +32,7 @@ from pyss.filter.ast import (
     Prim,
 )
 from pyss.filter.values import PORT_ANY, HostSpec
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -49,6 +49,9 @@ from pyss.netlink.constants import (
     INET_DIAG_BC_S_GE,
     INET_DIAG_BC_S_LE,
 )
+
+if TYPE_CHECKING:
+    from typing import Final
 
 BC_OP: Final = struct.Struct("=BBH")  # struct inet_diag_bc_op
 HOSTCOND: Final = struct.Struct("=BBxxi")  # struct inet_diag_hostcond, before its address

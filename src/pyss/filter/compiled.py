@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from pyss.filter.ast import MarkMatch, Node, format_expression, lower
 from pyss.filter.bytecode import BytecodeUnsupported, encode, leaves
 from pyss.filter.predicate import Judge, build
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from pyss.records import SocketRecord
 
 def _accept(record: Any) -> bool:

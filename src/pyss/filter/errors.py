@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # ss's exit statuses for the two kinds of bad filter it distinguishes.
 EXIT_SYNTAX = 255  # syntax errors, wrong state names, incomplete `state`
@@ -40,7 +43,7 @@ def printable(text: str) -> str:
 
 END = "the end of the filter"  # what the grammar calls the end of the words
 # A parse before the value words are read: nested tuples, each value word given by its position.
-Raw = tuple[Any, ...]
+Raw = tuple["Any", ...]  # quoted: Any exists for type checkers only
 
 
 class SyntaxAt(Exception):

@@ -13,11 +13,9 @@ socket's "address" as matching nothing; an unnamed one's is all zeros, as in ss.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, NamedTuple
 
 from pyss.filter.ast import (
     AutoMatch,
@@ -32,6 +30,7 @@ from pyss.filter.ast import (
     Prim,
 )
 from pyss.filter.values import PORT_ANY, Address, HostSpec
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -44,10 +43,19 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import attributes, signed32
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
-Judge = Callable[[Any], bool]
-Getter = Callable[[Any], Any]
+if TYPE_CHECKING:
+    import re
+    from typing import Any
+
+Judge = Callable[["Any"], bool]  # quoted: Any exists for type checkers only
+Getter = Callable[["Any"], "Any"]
 _V4MAPPED = 0xFFFF
-_AUTOBIND_NAME = re.compile(r"@[0-9a-f]{5}\Z")
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def _is_autobind_name(name: str) -> bool:
+    """The kernel's autobind name: '@' and five lowercase hex digits (no re: its import costs start-up)."""
+    return len(name) == 6 and name[0] == "@" and _HEX_DIGITS.issuperset(name[1:])
 
 
 class View(NamedTuple):
@@ -113,7 +121,7 @@ UNIX_VIEW = View(
     iface=lambda r: 0,
     mark=lambda r: 0,
     cgroup=lambda r: 0,
-    auto=lambda r: r.name is None or _AUTOBIND_NAME.match(r.name) is not None,
+    auto=lambda r: r.name is None or _is_autobind_name(r.name),
 )
 
 PACKET_VIEW = View(
@@ -149,6 +157,8 @@ NETLINK_VIEW = View(
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """fnmatch(3) with FNM_CASEFOLD and no FNM_PATHNAME: `*` crosses `/`, backslash escapes."""
+    import re  # only a glob needs it, and its import costs start-up
+
     out, index = [], 0
     while index < len(pattern):
         ch = pattern[index]

@@ -8,9 +8,9 @@ Masks are over the kernel's TCP_* numbering (bit n = state n), as in the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 from pyss.filter.errors import EXIT_SYNTAX, FilterError
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
     TCP_BOUND_INACTIVE,
     TCP_CLOSE,
@@ -25,6 +25,9 @@ from pyss.netlink.constants import (
     TCP_SYN_SENT,
     TCP_TIME_WAIT,
 )
+
+if TYPE_CHECKING:
+    from typing import Final
 
 # ss numbers its states 0..11 exactly as the kernel does; bit 0 is ss's "UNKNOWN".
 SS_UNKNOWN: Final = 0

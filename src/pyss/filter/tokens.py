@@ -11,9 +11,12 @@ only on the last keyword before it, never on the grammar.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, NamedTuple
 
 from pyss.filter.errors import EXIT_SYNTAX, FilterError
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Final
 
 # ss reads filter files with a 1024-byte line buffer.
 MAX_FILE_LINE: Final = 1022

@@ -15,10 +15,17 @@ Addresses are stored as the 16-byte memory image ss compares (its
 
 from __future__ import annotations
 
-import socket
+# The resolver functions live in _socket; the socket module around them imports enum and selectors.
+import _socket as socket
 import sys
 from collections.abc import Sequence
-from typing import Final, NamedTuple, Protocol
+
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Final, Protocol
+else:
+    Protocol = object  # Resolver is a type checker's interface only
 
 from pyss.filter.c_numbers import c_strtol, get_integer, get_unsigned, scan_int
 from pyss.names.protocols import ETHERTYPE_NUMBERS, FAMILY_NAMES, NETLINK_PROTOCOL_NUMBERS

@@ -11,7 +11,8 @@ as netstat's do, and every answer is cached for the run.
 
 from __future__ import annotations
 
-import socket
+# The resolver functions live in _socket; the socket module around them imports enum and selectors.
+import _socket as socket
 from functools import lru_cache
 
 from pyss.netlink.constants import AF_INET, AF_INET6

@@ -8,8 +8,8 @@ reads its missing fields as 0, as ss pads it.
 from __future__ import annotations
 
 import struct
-from typing import Final, NamedTuple
 
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import (
     MPTCP_SUBFLOW_ATTR_FLAGS,
     MPTCP_SUBFLOW_ATTR_ID_LOC,
@@ -22,6 +22,9 @@ from pyss.netlink.constants import (
     MPTCP_SUBFLOW_ATTR_TOKEN_REM,
 )
 from pyss.netlink.decode import MalformedMessage, attributes
+
+if TYPE_CHECKING:
+    from typing import Final
 
 # struct mptcp_info up to mptcpi_rcv_nxt (the part ss prints): six u8, a 16-bit hole, flags,
 # token, then write_seq, snd_una and rcv_nxt as u64. Later kernels append more; it is ignored.

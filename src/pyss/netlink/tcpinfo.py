@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import struct
 import sys
-from typing import Final, NamedTuple
+
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Final
 
 # struct tcp_info up to what iproute2 7.1's ss prints: eight u8, 24 u32, then the later
 # additions, ending with tcpi_rcv_wnd and tcpi_rehash (Linux 6.2; ss 6.1 stops at tcpi_snd_wnd).

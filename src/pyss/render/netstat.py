@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import mul, not_, truth
-from typing import NamedTuple, Protocol, cast
+
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # Names is a type checker's interface only
 
 from pyss.columnar import InetColumns, packed_address
 from pyss.names.netstat import PROGRAM_WIDTH
@@ -244,7 +250,7 @@ class TcpListing:
     def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
         if kind is not InetSocket:
             raise TypeError(f"netstat's TCP rows are made of InetSocket records, not {kind.__name__}")
-        self._write(plain_tcp_rows(cast("Iterable[InetSocket]", records), self._formatter, self._keep))
+        self._write(plain_tcp_rows(records, self._formatter, self._keep))  # type: ignore[arg-type]  # a TCP table
 
     def add_columns(self, columns: InetColumns) -> None:
         self._write(tcp_column_rows(columns, self._formatter))

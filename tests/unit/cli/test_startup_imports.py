@@ -50,3 +50,28 @@ def test_a_filter_of_a_known_shape_skips_pyparsing(tmp_path: Path) -> None:
     # the same keywords with other values: the cached parse serves it
     assert "pyparsing" not in loaded_by("-tan", "dport", "=", ":443", cache=tmp_path)
     assert "pyparsing" in loaded_by("-tan", "sport", "=", ":443", cache=tmp_path)
+
+
+def test_a_filter_of_a_known_shape_loads_nothing_heavy(tmp_path: Path) -> None:
+    words = ("-tan", "state", "established", "( dport = :22 )")
+    loaded_by(*words, cache=tmp_path)
+    # contextlib (~3M instructions once collections and functools are in) is the cache file's.
+    assert [name for name in loaded_by(*words, cache=tmp_path) if name != "contextlib"] == []
+
+
+NETSTAT_PROBE = """
+import io, sys
+sys.stdout = io.StringIO()
+from pyss.cli.netstat import main
+status = main(sys.argv[1:])
+sys.stderr.write(",".join(name for name in {heavy!r} if name in sys.modules))
+raise SystemExit(status)
+"""
+
+
+@pytest.mark.parametrize("argv", [("-tan",), ("-uan",)])
+def test_pynetstat_listing_loads_nothing_heavy(argv: tuple[str, ...]) -> None:
+    result = subprocess.run([sys.executable, "-c", NETSTAT_PROBE.format(heavy=HEAVY), *argv], capture_output=True,
+                            text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
