@@ -67,6 +67,7 @@ class InetColumns(NamedTuple):
     ifindexes: list[int]
     rqueues: list[int]
     wqueues: list[int]
+    inodes: Sequence[int] = ()  # read for -p's users column; () where a caller builds columns without them
 
     def send(self, sink: BatchSink) -> None:
         sink.add_columns(self)
@@ -109,6 +110,7 @@ _DST_WORD: Final = _DST // 4
 _IFINDEX_WORD: Final = _at("ifindex") // 4
 _RQUEUE_WORD: Final = _at("rqueue") // 4
 _WQUEUE_WORD: Final = _at("wqueue") // 4
+_INODE_WORD: Final = _at("inode") // 4
 _WORDS: Final = FIXED_SIZE // 4  # the stride of a 32-bit view
 
 if FIXED_SIZE % 4 or _ADDRESS_SIZE != 16 or _at("sport") % 2 or _SRC % 4 or _DST % 4:
@@ -164,7 +166,7 @@ def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
         list(struct.unpack(ports, halfwords[_SPORT_HALFWORD :: _WORDS * 2].tobytes())),
         list(struct.unpack(ports, halfwords[_DPORT_HALFWORD :: _WORDS * 2].tobytes())),
         srcs, dsts, words[_IFINDEX_WORD::_WORDS].tolist(), words[_RQUEUE_WORD::_WORDS].tolist(),
-        words[_WQUEUE_WORD::_WORDS].tolist(),
+        words[_WQUEUE_WORD::_WORDS].tolist(), words[_INODE_WORD::_WORDS].tolist(),
     )
 
 

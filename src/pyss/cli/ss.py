@@ -458,8 +458,9 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     from pyss.netlink.transport import read_ahead_helps
     from pyss.render.ss import RowBuilder, SsListing, SsWriter
 
-    details_text = _details_renderer(query)
-    builder = RowBuilder(query, details_text)
+    users, users_column = _process_lookup(query)
+    details_text = _details_renderer(query, users)
+    builder = RowBuilder(query, details_text, users=users_column)
     if all_netns:
         return _list_all_netns(query, builder, details_text is not None, header)
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
@@ -473,8 +474,8 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
 
     closer = _socket_closer(query) if kill else None
     wanted = extensions(query.details) if details_text is not None or closer is not None else None
-    # (a plain listing's columns carry the queues; -K needs records)
-    columns = details_text is None and query.details.queues and closer is None
+    # (a plain listing's columns carry the queues; -K needs records; -p alone keeps columns)
+    columns = (details_text is None or users_column is not None) and query.details.queues and closer is None
     streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=columns)
     failure = _write_streams(streams if closer is None else _closing(streams, closer), write)
     _close(writer)
@@ -522,7 +523,7 @@ def _follow_events(query: Query, header: bool) -> int:
     groups = destruction_groups(query.families, query.has("tcp"), query.has("udp"))
     if not groups:
         raise Fatal("-E follows TCP and UDP sockets only, and none are selected", EXIT_USAGE)
-    builder = RowBuilder(query, _details_renderer(query), any_service=True)
+    builder = RowBuilder(query, _details_renderer(query, _process_lookup(query)[0]), any_service=True)
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add_header(builder.header())
@@ -736,21 +737,36 @@ def _warn(message: str) -> None:
     sys.stderr.write(f"{PROGRAM}: {message}\n")
 
 
-def _details_renderer(query: Query) -> Callable[[SocketRecord], str] | None:
+def _process_lookup(query: Query) -> tuple[Callable[[int], str | None] | None,
+                                           Callable[[Sequence[int]], list[str]] | None]:
+    """-p's (or -T's) inode -> users:(...) lookup, created before the dump so that its /proc scan
+    overlaps it; and when -p alone fills the Process column, the same for a batch of inodes, so that
+    TCP and UDP still go by columns."""
+    if query.details.threads:
+        from pyss.system.processes import ThreadLookup
+
+        return ThreadLookup(), None
+    if query.details.processes:
+        from pyss.system.processes import UserLookup
+
+        lookup = UserLookup()
+        return lookup, lookup.fields if _only_processes(query) else None
+    return None, None
+
+
+def _only_processes(query: Query) -> bool:
+    """-p is the only flag that fills the Process column (not -T, which names threads too)."""
+    details = query.details
+    return details.processes and not details.threads and not wants_details(details._replace(processes=False))
+
+
+def _details_renderer(query: Query, users: Callable[[int], str | None] | None) \
+        -> Callable[[SocketRecord], str] | None:
     """The Process-column text function, imported only when a detail flag asks for it."""
     if not wants_details(query.details):
         return None
     from pyss.render.details import record_details
 
-    users: Callable[[int], str | None] | None = None
-    if query.details.threads:
-        from pyss.system.processes import ThreadLookup
-
-        users = ThreadLookup()
-    elif query.details.processes:
-        from pyss.system.processes import UserLookup
-
-        users = UserLookup()  # starts the /proc scan now, so it overlaps the dump
     return record_details(query.details, users)
 
 

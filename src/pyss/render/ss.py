@@ -103,8 +103,12 @@ DetailText = Callable[[SocketRecord], str]
 class RowBuilder:
     """Turns records into ss's fields; one instance per command, caching names as it goes."""
 
-    def __init__(self, query: Query, details: DetailText | None = None, any_service: bool = False) -> None:
+    def __init__(self, query: Query, details: DetailText | None = None, any_service: bool = False,
+                 users: Callable[[Sequence[int]], list[str]] | None = None) -> None:
+        """``details`` gives a record's Process-column text; ``users``, when only -p fills that column,
+        gives the texts of a batch of inodes at once, so that such a listing goes by columns too."""
         self.show_netid = query.table_count > 1
+        self.users = users
         self.show_state = query.state_count > 1
         self.show_queues = query.details.queues
         self.numeric = query.details.numeric
@@ -223,11 +227,12 @@ class RowBuilder:
             list(map(ports.__getitem__, batch.sports)),
             list(map(addresses.__getitem__, batch.dsts)),
             list(map(ports.__getitem__, batch.dports)),
-            [""] * count,
+            self.users(batch.inodes) if self.users is not None else [""] * count,
         ]
         queue_lengths = queues.uniform_lengths(count)
         address_lengths = addresses.uniform_lengths(count)
-        known = [queue_lengths, queue_lengths, address_lengths, None, address_lengths, None, bytes(count)]
+        known = [queue_lengths, queue_lengths, address_lengths, None, address_lengths, None,
+                 None if self.users is not None else bytes(count)]
         if self.show_state:
             columns.insert(0, list(map(STATE_NAMES.__getitem__, batch.states)))
             known.insert(0, bytes(batch.states).translate(_STATE_LENGTHS))

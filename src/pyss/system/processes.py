@@ -23,7 +23,7 @@ import contextlib
 import errno
 import marshal
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
@@ -432,11 +432,18 @@ class UserLookup:
         self._texts: Texts | None = None
 
     def __call__(self, inode: int) -> str | None:
+        return self._ready().get(inode) if inode else None
+
+    def fields(self, inodes: Sequence[int]) -> list[str]:
+        """ss's Process-column text of each socket when -p is the only detail: " users:(...)" or ""."""
+        return [f" users:({text})" if text else "" for text in map(self._ready().get, inodes)]
+
+    def _ready(self) -> Texts:
         texts = self._texts
         if texts is None:
             texts = self._texts = self._scan.texts() if self._scan is not None else _collect_texts(_everything())
             self._scan = None
-        return texts.get(inode) if inode else None
+        return texts
 
 
 class ThreadLookup:
