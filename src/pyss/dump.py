@@ -317,6 +317,12 @@ def _open(
     return _first_read(walk(transport.dump(message, read_ahead), decode), table)
 
 
+def _interrupted() -> Iterator[Never]:
+    """An empty dump that says, when read, that the kernel flagged it as interrupted."""
+    raise DumpInterrupted
+    yield  # a generator: nothing is raised before the consumer reads
+
+
 def _first_read(items: Iterator[Item], table: str) -> Iterator[Item]:
     """Start a dump and read its first item: a kernel that cannot answer says so before any is shown."""
     try:

@@ -9,8 +9,8 @@ kernel when its environment names such files (PROC_ROOT, PROC_NET_TCP, ...):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple
 
+from pyss.lite_typing import NamedTuple
 from pyss.netlink.constants import AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP
 from pyss.records import InetSocket
 from pyss.system.procfs import read_text
