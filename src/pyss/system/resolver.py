@@ -6,7 +6,8 @@ A :class:`pyss.filter.values.Resolver`; tests give the filter a fake one instead
 
 from __future__ import annotations
 
-import socket
+# The resolver functions live in _socket; the socket module around them imports enum and selectors.
+import _socket as socket
 
 
 class SystemResolver:
