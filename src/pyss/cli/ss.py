@@ -523,7 +523,7 @@ def _follow_events(query: Query, header: bool) -> int:
     groups = destruction_groups(query.families, query.has("tcp"), query.has("udp"))
     if not groups:
         raise Fatal("-E follows TCP and UDP sockets only, and none are selected", EXIT_USAGE)
-    builder = RowBuilder(query, _details_renderer(query, _process_lookup(query)[0]), any_service=True)
+    builder = RowBuilder(query, _details_renderer(query), any_service=True)
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add_header(builder.header())
@@ -760,12 +760,16 @@ def _only_processes(query: Query) -> bool:
     return details.processes and not details.threads and not wants_details(details._replace(processes=False))
 
 
-def _details_renderer(query: Query, users: Callable[[int], str | None] | None) \
+def _details_renderer(query: Query, users: Callable[[int], str | None] | None = None) \
         -> Callable[[SocketRecord], str] | None:
-    """The Process-column text function, imported only when a detail flag asks for it."""
+    """The Process-column text function, imported only when a detail flag asks for it; -p's lookup
+    is made here unless the caller made it (see _process_lookup)."""
     if not wants_details(query.details):
         return None
     from pyss.render.details import record_details
+
+    if users is None:
+        users = _process_lookup(query)[0]
 
     return record_details(query.details, users)
 
