@@ -8,10 +8,12 @@ kernel when its environment names such files (PROC_ROOT, PROC_NET_TCP, ...):
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator, Mapping
 
 from pyss.lite_typing import NamedTuple
-from pyss.netlink.constants import AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP
+from pyss.netlink.constants import AF_INET, AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP
 from pyss.records import InetSocket
 from pyss.system.procfs import read_text
 
@@ -27,12 +29,14 @@ def proc_path(family: int, protocol: int) -> str:
 
 
 def read_proc_inet(family: int, protocol: int, states: int) -> Iterator[InetSocket]:
-    try:
-        with open(proc_path(family, protocol)) as table:
-            text = table.read()
-    except FileNotFoundError:
-        return  # the protocol or IPv6 is not built into this kernel: nothing to list
-    yield from parse_proc_inet(text, family, protocol, states)
+    """The kernel's own /proc table, read when it has no *_diag module for the protocol."""
+    path = proc_path(family, protocol)
+    records = read_proc_file(path, family, protocol, states)
+    if records is not None:
+        yield from records
+    elif os.path.lexists(path):  # there but unreadable (or beyond any real table's size): say so
+        raise OSError(errno.EIO, f"cannot read {path}")
+    # else the protocol or IPv6 is not built into this kernel: nothing to list
 
 
 _ENV_NAMES = {IPPROTO_TCP: "TCP", IPPROTO_UDP: "UDP", IPPROTO_RAW: "RAW"}
@@ -69,33 +73,81 @@ def read_proc_file(path: str, family: int, protocol: int, states: int) -> Iterat
     text = read_text(path)
     if text is None:
         return None
-    return parse_proc_inet(text, family, protocol, states)
+    return parse_proc_inet(text, family, protocol, states, path)
 
 
-def _address(hex_text: str) -> bytes:
+class ProcFormatError(OSError):
+    """A /proc-format table file with a line the kernel would not write (garbage, cut short).
+
+    An OSError, so the CLIs report it in one line as any other read fault and exit non-zero;
+    ss itself silently stops listing at such a line, which would be a partial answer."""
+
+    def __init__(self, source: str, line_number: int, why: str) -> None:
+        super().__init__(errno.EINVAL, f"{source} line {line_number}: {why} (not in /proc/net's format)")
+
+
+_ADDRESS_DIGITS = {AF_INET: 8, AF_INET6: 32}
+
+
+def _address(hex_text: str, family: int) -> bytes:
     """The kernel prints each 32-bit word of the address in host order; undo that per word."""
-    raw = bytes.fromhex(hex_text)
+    if len(hex_text) != _ADDRESS_DIGITS.get(family, len(hex_text)):
+        raise ValueError(f"address {hex_text!r} has the wrong length")
+    raw = _hex(hex_text).to_bytes(len(hex_text) // 2)
     return b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
 
 
-def parse_proc_inet(text: str, family: int, protocol: int, states: int) -> Iterator[InetSocket]:
-    """Records from a /proc/net/{tcp,udp,raw}[6] table, keeping those whose state is in ``states``."""
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) < 10:
+def _hex(text: str) -> int:
+    if not text or not all(digit in _HEX_DIGITS for digit in text):
+        raise ValueError(f"{text!r} is not hexadecimal")
+    return int(text, 16)
+
+
+def _decimal(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"{text!r} is not a number")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    port = _hex(text)
+    if port > 0xFFFF:
+        raise ValueError(f"port {text!r} is beyond 16 bits")
+    return port
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_proc_inet(text: str, family: int, protocol: int, states: int, source: str = "/proc/net table") \
+        -> Iterator[InetSocket]:
+    """Records from a /proc/net/{tcp,udp,raw}[6] table, keeping those whose state is in ``states``.
+
+    Raises :class:`ProcFormatError` at the first line the kernel would not have written, after the
+    records before it: the kernel ends every line, so a last line without its end was cut short."""
+    lines = text.split("\n")
+    if lines[-1]:
+        raise ProcFormatError(source, len(lines), "truncated: the last line has no end")
+    for number, line in enumerate(lines[1:-1], 2):
+        if not line.strip():
             continue
-        state = int(fields[3], 16)
-        if not states >> state & 1:
-            continue
-        local, _, local_port = fields[1].partition(":")
-        remote, _, remote_port = fields[2].partition(":")
-        wqueue, _, rqueue = fields[4].partition(":")
-        timer, _, expires = fields[5].partition(":")
-        yield _new(InetSocket, (
-            family, state, int(timer, 16), int(fields[6], 16), int(local_port, 16), int(remote_port, 16),
-            _address(local), _address(remote), 0, 0, int(expires, 16), int(rqueue, 16), int(wqueue, 16),
-            int(fields[7]), int(fields[9]), protocol, b"",
-        ))
+        try:
+            record = _inet_record(line.split(), family, protocol)
+        except (ValueError, IndexError) as error:
+            raise ProcFormatError(source, number, str(error)) from None
+        if states >> record.state & 1:
+            yield record
 
 
-
+def _inet_record(fields: list[str], family: int, protocol: int) -> InetSocket:
+    if len(fields) < 10:
+        raise ValueError(f"{len(fields)} fields, not at least 10")
+    local, _, local_port = fields[1].partition(":")
+    remote, _, remote_port = fields[2].partition(":")
+    wqueue, _, rqueue = fields[4].partition(":")
+    timer, _, expires = fields[5].partition(":")
+    return _new(InetSocket, (
+        family, _hex(fields[3]), _hex(timer), _hex(fields[6]), _port(local_port), _port(remote_port),
+        _address(local, family), _address(remote, family), 0, 0, _hex(expires), _hex(rqueue), _hex(wqueue),
+        _decimal(fields[7]), _decimal(fields[9]), protocol, b"",
+    ))
