@@ -278,7 +278,7 @@ def _raise_error(buf: bytes, start: int, end: int) -> None:
     (code,) = _NLMSGERR.unpack_from(buf, start)
     if code == 0:  # an acknowledgement, not an error
         return
-    raise DumpError(-code, os.strerror(-code))
+    raise _dump_error(code)
 
 
 def _raise_done_error(buf: bytes, start: int, end: int) -> None:
@@ -286,7 +286,18 @@ def _raise_done_error(buf: bytes, start: int, end: int) -> None:
     if end - start >= 4:
         (code,) = _NLMSGERR.unpack_from(buf, start)
         if code < 0:
-            raise DumpError(-code, os.strerror(-code))
+            raise _dump_error(code)
+
+
+_MAX_ERRNO = 4095  # the kernel's errors are -1 .. -MAX_ERRNO
+
+
+def _dump_error(code: int) -> Exception:
+    """The DumpError of a kernel error code; a code no kernel sends is a malformed reply
+    (os.strerror would overflow on -2**31, found by the netlink fuzz)."""
+    if not 0 < -code <= _MAX_ERRNO:
+        return MalformedMessage(f"netlink error code {code} is not an errno")
+    return DumpError(-code, os.strerror(-code))
 
 
 def attributes(buf: bytes, start: int, end: int) -> dict[int, bytes]:

@@ -199,3 +199,10 @@ def test_older_kernel_short_meminfo_reads_missing_entries_as_zero() -> None:
 )
 def test_a_read_ahead_stops_after_the_buffer_that_ends_the_dump(data: bytes, ends: bool) -> None:
     assert ends_dump(data) is ends
+
+
+@pytest.mark.parametrize("kind", [C.NLMSG_ERROR, C.NLMSG_DONE])
+def test_an_error_code_no_kernel_sends_is_a_malformed_reply(kind: int) -> None:
+    # found by the netlink fuzz: -2**31 made os.strerror overflow (an OverflowError traceback)
+    with pytest.raises(MalformedMessage, match="is not an errno"):
+        list(walk([nlmsg(kind, struct.pack("=i", -(2**31)) + bytes(16))], inet_decoder(C.IPPROTO_TCP)))
