@@ -263,8 +263,10 @@ def _inet_dump(
         except UnsupportedTable:
             if protocol not in PROC_PROTOCOLS:
                 raise  # ss has no /proc fallback for dccp, sctp or mptcp
-            # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does.
-            return read_proc_inet(family, protocol, query.states)
+            # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does. The
+            # file is read now, while the opener may be inside another namespace (the API's netns=, the
+            # exporter), not at the first next(): /proc/thread-self/net is the namespace of that moment.
+            return iter(list(read_proc_inet(family, protocol, query.states)))
 
     return open_dump
 
@@ -277,7 +279,7 @@ def _inet_batches_dump(
         try:
             return _first_read(inet_batches(transport.dump(message, read_ahead), protocol), _table_name(protocol))
         except UnsupportedTable:
-            return iter((RecordBatch(InetSocket, read_proc_inet(family, protocol, query.states)),))
+            return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
 
     return open_dump
 

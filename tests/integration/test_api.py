@@ -239,3 +239,9 @@ def _children() -> set[str]:
     except OSError:
         return set()
     return set(text.split())
+
+
+def test_raw_sockets_of_another_namespace_as_ss_lists_them(zoo_ns: ZooNamespace) -> None:
+    """Without raw_diag the RAW table comes from /proc: it must be the namespace's, not the caller's."""
+    counted = sum(pyss.count("raw", by="state", netns=zoo_ns.name).values())
+    assert counted == len(ss_rows(zoo_ns, "-w", "-a")) > 0
