@@ -53,7 +53,7 @@ from pyss.netlink.decode import (
 )
 from pyss.query import Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_file, read_proc_inet
+from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_file, read_proc_inet, read_proc_unix
 
 if TYPE_CHECKING:
     from typing import Never, TypeVar
@@ -176,7 +176,10 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
             and query.states & (1 << TCP_CLOSE):
         yield _TableDump(PacketSocket, _packet)
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
-        yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
+        if query.proc_unix is not None:
+            yield _TableDump(UnixSocket, _proc_unix_dump(query, query.proc_unix, warn))
+        else:
+            yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
     yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
     yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), read_ahead, warn)
@@ -224,6 +227,19 @@ def _proc_files_dump(query: Query, protocol: int, ipv4_path: str, ipv6_path: str
             yield from records
         if query.has_family(AF_INET6):
             yield from read_proc_file(ipv6_path, AF_INET6, protocol, query.states) or ()
+
+    return open_dump
+
+
+def _proc_unix_dump(query: Query, path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
+    def open_dump() -> Iterator[SocketRecord]:
+        types = frozenset(kind for kind, table in _UNIX_TYPES.items() if query.has(table))
+        records = read_proc_unix(path, query.states, types)
+        if records is None:
+            (warn or _ignore)(f"cannot read {path} (a regular file in /proc/net/unix's format): "
+                              "no unix sockets are listed")
+            return iter(())
+        return iter(records)
 
     return open_dump
 

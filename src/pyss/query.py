@@ -228,6 +228,7 @@ class Query(NamedTuple):
     tcp_file: str | None = None  # read the TCP table from this ss -D dump file (ss's $TCPDIAG_FILE)
     # inet tables read from /proc-format files instead of the kernel: (protocol, IPv4 file, IPv6 file)
     proc_tables: tuple[tuple[int, str, str], ...] = ()
+    proc_unix: str | None = None  # list UNIX sockets from this /proc/net/unix-format file instead
 
     def has(self, table: str) -> bool:
         return bool(self.tables & TABLE_BIT[table])

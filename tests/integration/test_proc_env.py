@@ -1,4 +1,4 @@
-"""PROC_ROOT and PROC_NET_{TCP,UDP,RAW}[6] against the real ss: the inet tables read from /proc-format files.
+"""PROC_ROOT and PROC_NET_{TCP,UDP,RAW}[6], PROC_NET_UNIX against the real ss: tables read from /proc-format files.
 
 The zoo's /proc/net tables are copied into a directory once; ss and pyss then
 read that copy (PROC_ROOT) or single files of it (PROC_NET_*), so their output
@@ -19,7 +19,7 @@ from tests.integration.test_filter import TCP_EXPRESSIONS, UDP_EXPRESSIONS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: copies a private namespace's /proc/net")
 
-TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6")
+TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix")
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,26 @@ def test_fifo_is_refused_not_waited_on(zoo_keeper: ZooKeeper, tmp_path: Path) ->
     os.mkfifo(fifo)
     done = run_with(zoo_keeper.get(), {"PROC_NET_TCP": str(fifo)}, str(PYSS), ["-tan"])  # times out on a hang
     assert done.returncode == 0 and done.stderr.decode().count("\n") == 1
+
+
+UNIX_ARGS = [["-x"], ["-xa"], ["-xl"], ["-xn"], ["-A", "unix_dgram", "-a"], ["-A", "unix_stream,unix_seqpacket"],
+             ["-xa", "src", "*stream*"], ["-xa", "state", "listening"], ["-xaH"]]
+
+
+@pytest.mark.parametrize("variable", ["PROC_ROOT", "PROC_NET_UNIX"])
+@pytest.mark.parametrize("args", UNIX_ARGS, ids=" ".join)
+def test_unix_from_a_file_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, variable: str, args: list[str]) -> None:
+    value = str(proc_root) if variable == "PROC_ROOT" else str(proc_root / "net" / "unix")
+    listing = assert_alike(zoo_keeper.get(), {variable: value}, *args)
+    assert listing.stdout.count(b"\n") > 1
+
+
+def test_unix_users_from_a_file_like_ss(zoo_keeper: ZooKeeper, proc_root: Path) -> None:
+    """PROC_NET_UNIX alone leaves the process scan on the real /proc, for ss too."""
+    listing = assert_alike(zoo_keeper.get(), {"PROC_NET_UNIX": str(proc_root / "net" / "unix")}, "-xap")
+    assert b"pyss-zoo-holder" in listing.stdout
+
+
+def test_unix_file_missing_one_line(zoo_keeper: ZooKeeper) -> None:
+    actual = assert_alike(zoo_keeper.get(), {"PROC_NET_UNIX": "/nonexistent-pyss/unix"}, "-xa")
+    assert actual.stderr.decode().count("\n") == 1 and "/nonexistent-pyss/unix" in actual.stderr.decode()

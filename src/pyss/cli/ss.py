@@ -332,12 +332,16 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
     if isinstance(query, str):
         sys.stderr.write(f"{PROGRAM}: no {query} to show with such filter.\n")
         return None
-    return query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"), proc_tables=_proc_tables(tables))
+    query = query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"), proc_tables=_proc_tables(tables))
+    if "PROC_ROOT" in os.environ or "PROC_NET_UNIX" in os.environ:
+        from pyss.system.proc_net import proc_unix_file
+
+        query = query._replace(proc_unix=proc_unix_file(os.environ))
+    return query
 
 
 # Tables ss would read from PROC_ROOT's or PROC_NET_*'s files that pyss still reads from the kernel.
-_PROC_UNREAD = {"UNIX": ("unix", ("unix_stream", "unix_dgram", "unix_seqpacket")),
-                "PACKET": ("packet", ("packet_raw", "packet_dgram")), "NETLINK": ("netlink", ("netlink",))}
+_PROC_UNREAD = {"PACKET": ("packet", ("packet_raw", "packet_dgram")), "NETLINK": ("netlink", ("netlink",))}
 
 
 def _proc_tables(tables: int) -> tuple[tuple[int, str, str], ...]:

@@ -13,8 +13,20 @@ import os
 from collections.abc import Iterator, Mapping
 
 from pyss.lite_typing import NamedTuple
-from pyss.netlink.constants import AF_INET, AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP
-from pyss.records import InetSocket
+from pyss.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    IPPROTO_RAW,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    SOCK_DGRAM,
+    TCP_CLOSE,
+    TCP_CLOSING,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+    TCP_SYN_SENT,
+)
+from pyss.records import InetSocket, UnixSocket
 from pyss.system.procfs import read_text
 
 _new = tuple.__new__
@@ -151,3 +163,60 @@ def _inet_record(fields: list[str], family: int, protocol: int) -> InetSocket:
         _address(local, family), _address(remote, family), 0, 0, _hex(expires), _hex(rqueue), _hex(wqueue),
         _decimal(fields[7]), _decimal(fields[9]), protocol, b"",
     ))
+
+
+# /proc/net/unix's St column (socket_state: unconnected, connecting, connected, disconnecting) as ss
+# maps it to the TCP state numbers it prints; __SO_ACCEPTCON in Flags marks a listener.
+_UNIX_STATES = (TCP_CLOSE, TCP_SYN_SENT, TCP_ESTABLISHED, TCP_CLOSING)
+_ACCEPTCON = 1 << 16
+
+
+def proc_unix_file(environ: Mapping[str, str]) -> str | None:
+    """The /proc-format file ss lists UNIX sockets from instead of the kernel (PROC_NET_UNIX, or
+    $PROC_ROOT/net/unix), or None."""
+    path = environ.get("PROC_NET_UNIX")
+    if path is None and "PROC_ROOT" in environ:
+        path = f"{environ['PROC_ROOT']}/net/unix"
+    return path
+
+
+def read_proc_unix(path: str, states: int, types: frozenset[int]) -> list[UnixSocket] | None:
+    """The UNIX sockets of a /proc/net/unix-format file, or None when it cannot be read."""
+    text = read_text(path)
+    return None if text is None else parse_proc_unix(text, states, types)
+
+
+def parse_proc_unix(text: str, states: int, types: frozenset[int]) -> list[UnixSocket]:
+    """ss's reading of /proc/net/unix: sockets of ``types`` whose state is in ``states``, in order of
+    type, then inode (ss sorts them so). Today's file has no queues and no peers (its header starts
+    "Num", not the old "Peer"), so they read 0; an unconnected datagram socket reads ESTAB (ss tests
+    the line's first field, a socket address there, where the old format had the peer), and a name
+    stops at its first blank, as ss's scanf reads it."""
+    lines = text.split("\n")
+    old_format = lines[0].startswith("Peer")
+    found: list[UnixSocket] = []
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) < 7:
+            continue
+        try:
+            first, rqueue, wqueue, flags, kind, st = (int(field.rstrip(":"), 16) & 0xFFFFFFFF for field in fields[:6])
+            inode = int(fields[6]) & 0xFFFFFFFF
+        except ValueError:
+            continue
+        if flags & _ACCEPTCON:
+            state = TCP_LISTEN
+        elif 0 < st <= len(_UNIX_STATES):
+            state = _UNIX_STATES[st - 1]
+            if kind == SOCK_DGRAM and state == TCP_CLOSE and first:
+                state = TCP_ESTABLISHED
+        else:
+            state = st
+        if kind not in types or not (0 <= state < 32 and states >> state & 1):
+            continue
+        if not old_format:
+            rqueue = wqueue = 0
+        name = fields[7] if len(fields) > 7 else None
+        found.append(_new(UnixSocket, (kind, state, inode, 0, name, 0, rqueue, wqueue, b"")))
+    found.sort(key=lambda record: (record.type, record.inode))
+    return found

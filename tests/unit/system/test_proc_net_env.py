@@ -47,3 +47,30 @@ def test_proc_file_follows_ss(monkeypatch: pytest.MonkeyPatch, environ: dict[str
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     assert procfs.proc_file("PROC_IP_LOCAL_PORT_RANGE", "sys/net/ipv4/ip_local_port_range") == path
+
+
+UNIX_TABLE = (
+    "Num       RefCount Protocol Flags    Type St Inode Path\n"
+    "00000000bb692c74: 00000002 00000000 00010000 0001 01 30 /run/a.sock\n"  # a listener
+    "0000000000000000: 00000002 00000000 00000000 0002 01 20\n"  # unconnected dgram, no address in Num
+    "00000000aa000001: 00000002 00000000 00000000 0002 01 10 @abstract\n"  # unconnected dgram: ss says ESTAB
+    "00000000aa000002: 00000003 00000000 00000000 0001 03 40 /run/with space.sock\n"
+    "00000000aa000003: 00000003 00000000 00000000 0005 03 5\n"
+)
+
+
+def test_unix_table_as_ss_reads_it() -> None:
+    from pyss.netlink.constants import SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
+    from pyss.system.proc_net import parse_proc_unix
+
+    every = (1 << 12) - 1
+    records = parse_proc_unix(UNIX_TABLE, every, frozenset({SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET}))
+    assert [(r.type, r.inode, r.state, r.name, r.rqueue) for r in records] == [
+        (SOCK_STREAM, 30, TCP_LISTEN, "/run/a.sock", 0),
+        (SOCK_STREAM, 40, TCP_ESTABLISHED, "/run/with", 0),  # the name stops at a blank, as ss's scanf
+        (SOCK_DGRAM, 10, TCP_ESTABLISHED, "@abstract", 0),
+        (SOCK_DGRAM, 20, TCP_CLOSE, None, 0),
+        (SOCK_SEQPACKET, 5, TCP_ESTABLISHED, None, 0),
+    ]
+    listening = parse_proc_unix(UNIX_TABLE, 1 << TCP_LISTEN, frozenset({SOCK_STREAM}))
+    assert [r.inode for r in listening] == [30]
