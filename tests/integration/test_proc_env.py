@@ -47,7 +47,7 @@ def assert_alike(ns: ZooNamespace, env: dict[str, str], *args: str) -> NsRun:
 
 
 ARGS = [["-tan"], ["-tn"], ["-t"], ["-tln"], ["-uan"], ["-ua"], ["-wan"], ["-tuwan"], ["-4tan"], ["-6tuan"],
-        ["-Htan"], ["-tanr"]]  # not -p: ss scans $PROC_ROOT for processes, pyss the real /proc
+        ["-Htan"], ["-tanr"], ["-tanp"], ["-tanT"]]  # -p, -T: both scan $PROC_ROOT (a copy without processes)
 
 
 @pytest.mark.parametrize("args", ARGS, ids=" ".join)
@@ -120,3 +120,10 @@ def test_unix_users_from_a_file_like_ss(zoo_keeper: ZooKeeper, proc_root: Path) 
 def test_unix_file_missing_one_line(zoo_keeper: ZooKeeper) -> None:
     actual = assert_alike(zoo_keeper.get(), {"PROC_NET_UNIX": "/nonexistent-pyss/unix"}, "-xa")
     assert actual.stderr.decode().count("\n") == 1 and "/nonexistent-pyss/unix" in actual.stderr.decode()
+
+
+@pytest.mark.parametrize("args", [["-tanp"], ["-xap"], ["-tuanT"]], ids=" ".join)
+def test_processes_scanned_under_proc_root_like_ss(zoo_keeper: ZooKeeper, args: list[str]) -> None:
+    """PROC_ROOT=/proc/ (the real one, spelt otherwise): the tables and the process scan both read there."""
+    listing = assert_alike(zoo_keeper.get(), {"PROC_ROOT": "/proc/"}, *args)
+    assert b"pyss-zoo-holder" in listing.stdout
