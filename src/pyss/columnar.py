@@ -68,6 +68,7 @@ class InetColumns(NamedTuple):
     rqueues: list[int]
     wqueues: list[int]
     inodes: Sequence[int] = ()  # read for -p's users column; () where a caller builds columns without them
+    fixed: bytes = b""  # the batch's fixed bytes, for readers of further fields (see :func:`more_columns`)
 
     def send(self, sink: BatchSink) -> None:
         sink.add_columns(self)
@@ -112,6 +113,11 @@ _RQUEUE_WORD: Final = _at("rqueue") // 4
 _WQUEUE_WORD: Final = _at("wqueue") // 4
 _INODE_WORD: Final = _at("inode") // 4
 _WORDS: Final = FIXED_SIZE // 4  # the stride of a 32-bit view
+_TIMER: Final = _at("timer")
+_RETRANS: Final = _at("retrans")
+_COOKIE_WORD: Final = _at("cookie") // 4
+_EXPIRES_WORD: Final = _at("expires") // 4
+_UID_WORD: Final = _at("uid") // 4
 
 if FIXED_SIZE % 4 or _ADDRESS_SIZE != 16 or _at("sport") % 2 or _SRC % 4 or _DST % 4:
     raise LayoutError("inet_diag_msg: the columnar views need whole-word strides and 16-byte, word-aligned addresses")
@@ -166,7 +172,31 @@ def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
         list(struct.unpack(ports, halfwords[_SPORT_HALFWORD :: _WORDS * 2].tobytes())),
         list(struct.unpack(ports, halfwords[_DPORT_HALFWORD :: _WORDS * 2].tobytes())),
         srcs, dsts, words[_IFINDEX_WORD::_WORDS].tolist(), words[_RQUEUE_WORD::_WORDS].tolist(),
-        words[_WQUEUE_WORD::_WORDS].tolist(), words[_INODE_WORD::_WORDS].tolist(),
+        words[_WQUEUE_WORD::_WORDS].tolist(), words[_INODE_WORD::_WORDS].tolist(), batch.fixed,
+    )
+
+
+class MoreColumns(NamedTuple):
+    """The inet_diag_msg fields a plain listing does not read (JSON Lines shows them)."""
+
+    timers: list[int]
+    retrans: list[int]
+    cookies: list[int]
+    expires: list[int]
+    uids: list[int]
+    inodes: list[int]
+
+
+def more_columns(columns: InetColumns) -> MoreColumns:
+    """timer, retrans, cookie, expires, uid and inode of each socket of a batch, column by column."""
+    view = memoryview(columns.fixed)
+    words = view.cast("I")
+    low, high = words[_COOKIE_WORD::_WORDS].tolist(), words[_COOKIE_WORD + 1::_WORDS].tolist()
+    return MoreColumns(
+        view[_TIMER::FIXED_SIZE].tolist(), view[_RETRANS::FIXED_SIZE].tolist(),
+        [lo | hi << 32 for lo, hi in zip(low, high, strict=True)] if any(high) else low,
+        words[_EXPIRES_WORD::_WORDS].tolist(), words[_UID_WORD::_WORDS].tolist(),
+        words[_INODE_WORD::_WORDS].tolist(),
     )
 
 

@@ -582,7 +582,9 @@ def _list_json(query: Query, array: bool, all_netns: bool) -> int:
     from pyss.netlink.transport import read_ahead_helps
 
     request = extensions(query.details) if wants_details(query.details) else None
-    streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps())
+    # Without details or a filter TCP and UDP come as columns, formatted a buffer at a time.
+    streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps(),
+                               columns=request is None and query.filter is None)
     write, close = json_writer(streams, query.details, array)
     failure = _write_streams(streams, write)
     try:

@@ -93,14 +93,24 @@ def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], 
 
 def json_writer(streams: NamespaceStreams, details: Details, array: bool) \
         -> tuple[Callable[[type, Iterator[Any]], None], Callable[[], None]]:
-    """(write one table's stream, finish) for --json (one array) or --json-lines (one object a line)."""
-    from pyss.render.jsonl import JsonWriter, json_lines
+    """(write one table's stream, finish) for --json (one array) or --json-lines (one object a line).
+
+    A stream of batches (NamespaceStreams(columns=True): no details, no filter) is written a buffer
+    at a time, TCP and UDP buffers formatted column by column.
+    """
+    from pyss.render.jsonl import JsonLinesSink, JsonWriter, json_lines
 
     extra = json_extra(details)
     writer = JsonWriter(sys.stdout, array)
 
-    def write(kind: type, records: Iterator[Any]) -> None:
-        writer.write(json_lines(kind, records, extra, streams.current))
+    def write(kind: type, items: Iterator[Any]) -> None:
+        if not streams.batches:
+            writer.write(json_lines(kind, items, extra, streams.current))
+            return
+        sink = JsonLinesSink(extra, streams.current)
+        for batch in items:
+            batch.send(sink)
+            writer.write(sink.take())
 
     return write, writer.close
 

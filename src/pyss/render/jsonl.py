@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.ss import interface_name
@@ -21,6 +21,9 @@ from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.netlink.decode import signed32
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.ss import STATE_NAMES
+
+if TYPE_CHECKING:
+    from pyss.columnar import InetColumns
 
 Fields = dict[str, object]
 
@@ -109,6 +112,51 @@ def line_function(kind: type[SocketRecord], extra: Extra | None = None,
 
 def _netns_prefix(netns: str) -> str:
     return '{"netns":' + json.dumps(netns) + ","
+
+
+class JsonLinesSink:
+    """Lines for a listing's batches (a pyss.columnar BatchSink): a TCP/UDP buffer read as columns is
+    formatted a column at a time, as `pyss -tan` formats its rows, the same text as the records give."""
+
+    __slots__ = ("_addresses", "_extra", "_lines", "_netns")
+
+    def __init__(self, extra: Extra | None, netns: str | None) -> None:
+        self._extra, self._netns = extra, netns
+        self._lines: list[str] = []
+        self._addresses: dict[int | bytes, str] = {}
+
+    def take(self) -> list[str]:
+        lines, self._lines = self._lines, []
+        return lines
+
+    def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        self._lines.extend(map(line_function(kind, self._extra, self._netns), records))
+
+    def add_columns(self, columns: InetColumns) -> None:
+        from itertools import repeat
+
+        from pyss.columnar import more_columns, packed_address
+
+        family = columns.family
+        addresses = self._addresses
+
+        def address(key: int | bytes) -> str:
+            text = addresses.get(key)
+            if text is None:
+                text = addresses[key] = socket.inet_ntop(family, packed_address(key))
+            return text
+
+        more = more_columns(columns)
+        count = len(columns.states)
+        rows = zip(repeat(INET_NETIDS.get(columns.protocol, "???"), count), map(STATE_NAMES.__getitem__, columns.states),
+                   columns.rqueues, columns.wqueues, repeat("inet" if family == AF_INET else "inet6", count),
+                   map(address, columns.srcs), columns.sports, map(address, columns.dsts), columns.dports,
+                   repeat("null", count), more.uids, more.inodes, more.cookies, more.timers, more.retrans,
+                   more.expires, strict=True)
+        lines = map(_INET_LINE.__mod__, rows)
+        if self._netns is not None:
+            lines = map(_netns_prefix(self._netns).__add__, (line[1:] for line in lines))
+        self._lines.extend(lines)
 
 
 class JsonWriter:
