@@ -33,6 +33,9 @@ from pyss.system.output import guarded, open_output
 if TYPE_CHECKING:
     from typing import Any
 
+    # per interval: ((kind, namespace) -> (record -> printed form), (columns, namespace) -> printed forms)
+    FormsOf = tuple[Callable[[type, str | None], Callable[[Any], Any]], Callable[[Any, str | None], list[Any]]]
+
     from pyss.columnar import Batch
     from pyss.netlink.destroy import SocketCloser
     from pyss.records import SocketRecord
@@ -662,12 +665,22 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     request = extensions(query.details) if wants_details(query.details) else None
     watch = SocketWatch(sys.stdout, None if json_lines else _watch_columns(query, all_netns))
 
+    # Without details or a filter TCP and UDP come as columns: only the new sockets' rows are made.
+    columns = request is None and query.filter is None
+
     def step() -> None:
-        streams = NamespaceStreams(query, request, _warn, all_netns)
-        form_of = form_function()
+        streams = NamespaceStreams(query, request, _warn, all_netns, columns=columns)
+        form_of, column_forms = form_function()
 
         def add(kind: type, items: Iterator[Any]) -> None:
-            watch.add(kind, items, streams.current, form_of(kind, streams.current))
+            netns = streams.current
+            if not streams.batches:
+                watch.add(kind, items, netns, form_of(kind, netns))
+                return
+            sink = _WatchSink(lambda kind, records: watch.add(kind, iter(records), netns, form_of(kind, netns)),
+                              lambda batch: watch.add_columns(batch, netns, lambda picked: column_forms(picked, netns)))
+            for batch in items:
+                batch.send(sink)
 
         dump(streams, add)
         watch.finish(time.time())
@@ -683,21 +696,33 @@ def _watch_columns(query: Query, all_netns: bool) -> tuple[Any, ...]:
     return netns_columns(columns) if all_netns else columns
 
 
-def _watch_forms(query: Query, json_lines: bool, all_netns: bool) \
-        -> Callable[[], Callable[[type, str | None], Callable[[Any], Any]]]:
-    """Per interval, a fresh (kind, namespace) -> (record -> printed form): a -p scan is good for one dump."""
+class _WatchSink:
+    """The BatchSink (pyss.columnar) of one --watch table stream."""
+
+    def __init__(self, records: Callable[[type, Any], None], columns: Callable[[Any], None]) -> None:
+        self.add_records, self.add_columns = records, columns
+
+
+def _watch_forms(query: Query, json_lines: bool, all_netns: bool) -> Callable[[], FormsOf]:
+    """Per interval, fresh ((kind, namespace) -> (record -> printed form), (columns, namespace) -> forms):
+    a -p scan is good for one dump."""
     if json_lines:
         from pyss.cli.views import json_extra
-        from pyss.render.jsonl import line_function
+        from pyss.render.jsonl import JsonLinesSink, line_function
 
-        def json_forms() -> Callable[[type, str | None], Callable[[Any], Any]]:
+        def column_lines(columns: Any, netns: str | None) -> list[Any]:
+            sink = JsonLinesSink(None, netns)
+            sink.add_columns(columns)
+            return sink.take()
+
+        def json_forms() -> FormsOf:
             extra = json_extra(query.details)
-            return lambda kind, netns: line_function(kind, extra, netns)
+            return (lambda kind, netns: line_function(kind, extra, netns)), column_lines
 
         return json_forms
     from pyss.render.ss import RowBuilder
 
-    def row_forms() -> Callable[[type, str | None], Callable[[Any], Any]]:
+    def row_forms() -> FormsOf:
         builder = RowBuilder(query, _details_renderer(query))
 
         def form_of(kind: type, netns: str | None) -> Callable[[Any], Any]:
@@ -706,7 +731,11 @@ def _watch_forms(query: Query, json_lines: bool, all_netns: bool) \
                 return row
             return lambda record: (netns or "", *row(record))
 
-        return form_of
+        def column_rows(columns: Any, netns: str | None) -> list[Any]:
+            rows = list(zip(*builder.inet_columns(columns)[0], strict=True))
+            return [(netns or "", *row) for row in rows] if all_netns else rows
+
+        return form_of, column_rows
 
     return row_forms
 

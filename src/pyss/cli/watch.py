@@ -23,15 +23,20 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
-from itertools import compress
+from itertools import compress, repeat
 from operator import itemgetter, not_
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
+if TYPE_CHECKING:
+    from pyss.columnar import InetColumns
+
 # What tells two sockets apart, by record type (field positions in the record).
 _IDENTITY: dict[type, Callable[[Any], Hashable]] = {
-    InetSocket: itemgetter(15, 0, 6, 4, 7, 5, 14, 9),  # protocol family src sport dst dport inode cookie
+    # protocol family sport dport inode cookie: the cookie is the kernel's unique id of the socket, and
+    # ports and inode are what an unfiltered dump's columns also hold, so both paths give the same key.
+    InetSocket: itemgetter(15, 0, 4, 5, 14, 9),
     UnixSocket: itemgetter(0, 2, 3),  # type inode cookie
     PacketSocket: itemgetter(0, 2, 3),
     NetlinkSocket: itemgetter(0, 2, 5, 6),  # protocol portid inode cookie
@@ -137,6 +142,27 @@ class SocketWatch:
         if not self.first:
             self._opened.extend(forms)
 
+    def add_columns(self, columns: InetColumns, namespace: str | None,
+                    forms_of: Callable[[InetColumns], list[Form]]) -> None:
+        """One TCP/UDP buffer read as columns (pyss.columnar): only the new sockets' forms are made."""
+        from pyss.columnar import more_columns
+
+        more = more_columns(columns)
+        count = len(columns.states)
+        identities = list(zip(repeat(columns.protocol, count), repeat(columns.family, count), columns.sports,
+                              columns.dports, more.inodes, more.cookies, strict=True))
+        self._counting.update(columns.states)
+        self._seen.setdefault(namespace, set()).update(identities)
+        known = self.forms.setdefault(namespace, {})
+        is_new = list(map(not_, map(known.__contains__, identities)))
+        if not any(is_new):
+            return
+        picked = _picked(columns, is_new)
+        forms = forms_of(picked)
+        known.update(zip(compress(identities, is_new), forms, strict=True))
+        if not self.first:
+            self._opened.extend(forms)
+
     def finish(self, when: float) -> None:
         closed: list[Form] = []
         for namespace, known in list(self.forms.items()):
@@ -158,6 +184,20 @@ class SocketWatch:
             self.out.write(_layout(self.columns, rows))
         before, self.states = self.states, states
         self.out.write(summary(states, Counter() if first else before, when))
+
+
+def _picked(columns: InetColumns, wanted: list[bool]) -> InetColumns:
+    """The batch narrowed to the wanted sockets (their fixed bytes too, for more_columns)."""
+    from pyss.columnar import FIXED_SIZE
+
+    fixed = columns.fixed
+    kept = b"".join(compress((fixed[i:i + FIXED_SIZE] for i in range(0, len(fixed), FIXED_SIZE)), wanted))
+    return columns._replace(
+        states=list(compress(columns.states, wanted)), sports=list(compress(columns.sports, wanted)),
+        dports=list(compress(columns.dports, wanted)), srcs=list(compress(columns.srcs, wanted)),
+        dsts=list(compress(columns.dsts, wanted)), ifindexes=list(compress(columns.ifindexes, wanted)),
+        rqueues=list(compress(columns.rqueues, wanted)), wqueues=list(compress(columns.wqueues, wanted)),
+        fixed=kept)
 
 
 def summary(states: Counter[int], before: Counter[int], when: float) -> str:
