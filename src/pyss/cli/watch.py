@@ -1,6 +1,6 @@
 """--watch[=SECONDS]: dump again every interval and report what changed.
 
-A socket is known by its kind, addresses, inode and cookie (the kernel's
+A socket is known by its netid, ports, inode and cookie (the kernel's
 unique id of the socket). Each interval's dump is compared with the previous
 one: sockets that appeared are printed with ``+`` and those that went with
 ``-``, then one summary line of per-state counts and their change. With
