@@ -197,7 +197,7 @@ def _picked(columns: InetColumns, wanted: list[bool]) -> InetColumns:
         dports=list(compress(columns.dports, wanted)), srcs=list(compress(columns.srcs, wanted)),
         dsts=list(compress(columns.dsts, wanted)), ifindexes=list(compress(columns.ifindexes, wanted)),
         rqueues=list(compress(columns.rqueues, wanted)), wqueues=list(compress(columns.wqueues, wanted)),
-        fixed=kept)
+        inodes=list(compress(columns.inodes, wanted)), fixed=kept)
 
 
 def summary(states: Counter[int], before: Counter[int], when: float) -> str:
