@@ -23,7 +23,7 @@ def tests(session: nox.Session) -> None:
 def tests_one_cpu(session: nox.Session) -> None:
     """The integration tests pinned to one CPU (`taskset -c 0`): paths that depend on the CPU count
     (the read-ahead child, the -p scan's shares) must give the same answers there."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,bench]")
     session.run("taskset", "-c", "0", "pytest", "-m", "integration", *session.posargs, external=True)
 
 
