@@ -22,8 +22,10 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
+    IPPROTO_DCCP,
     IPPROTO_MPTCP,
     IPPROTO_RAW,
+    IPPROTO_SCTP,
     IPPROTO_TCP,
     IPPROTO_UDP,
     NDIAG_SHOW_GROUPS,
@@ -62,8 +64,9 @@ if TYPE_CHECKING:
 
     Item = TypeVar("Item")
 
-# ss's order of the inet tables it lists before dccp, sctp, vsock, tipc and xdp (mptcp comes after those).
-_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP))
+# ss's order of the inet tables it lists before vsock, tipc and xdp (mptcp comes after those).
+_INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP), ("dccp", IPPROTO_DCCP),
+                ("sctp", IPPROTO_SCTP))
 _COLUMN_PROTOCOLS = (IPPROTO_TCP, IPPROTO_UDP)  # the tables a plain listing reads as columns
 _UNIX_TYPES = {SOCK_STREAM: "unix_stream", SOCK_DGRAM: "unix_dgram", SOCK_SEQPACKET: "unix_seqpacket"}
 

@@ -7,8 +7,10 @@ tested on built bytes in tests/unit; here, pyss must say once that it cannot lis
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import socket
 import struct
 import subprocess
 from collections.abc import Iterator
@@ -18,16 +20,25 @@ import pytest
 
 from pyss.netlink.constants import (
     INET_DIAG_INFO,
+    INET_DIAG_LOCALS,
+    INET_DIAG_PEERS,
+    INET_DIAG_PROTOCOL,
+    INET_DIAG_SKMEMINFO,
     INET_DIAG_ULP_INFO,
     INET_ULP_INFO_MPTCP,
     INET_ULP_INFO_NAME,
+    IPPROTO_DCCP,
+    IPPROTO_SCTP,
     MPTCP_SUBFLOW_FLAG_BKUP_LOC,
     MPTCP_SUBFLOW_FLAG_JOIN_REM,
     MPTCP_SUBFLOW_FLAG_MAPVALID,
     NLMSG_DONE,
 )
 from pyss.netlink.requests import attribute
-from pyss.render.details import details_text
+from pyss.query import STATES_ALL, TABLE_BIT, Query
+from pyss.records import InetSocket
+from pyss.render.details import details_text, record_details
+from pyss.render.ss import RowBuilder, SsWriter
 from tests.integration.harness import (
     NS_PREFIX,
     TOOL_ENV,
@@ -49,6 +60,7 @@ from tests.integration.test_details import (
     ss_process_column,
     without_newer,
 )
+from tests.unit.netlink import test_sctp as sctp_units
 from tests.unit.netlink.test_mptcp import subflow_attrs
 
 KINDS_SCRIPT = Path(__file__).with_name("zoo_kinds.py")
@@ -231,3 +243,79 @@ def test_inet_sockopt_names_every_option(kinds_ns: ZooNamespace) -> None:
     for word in ("recverr", "is_icsk", "freebind", "transparent", "bind_addr_no_port", "recverr_rfc4884",
                  "defer_connect", "mc_loop", "mc_all"):
         assert f" {word}" in text, (word, text)
+
+
+# --- SCTP (no sctp_diag here): ss 6.1 as the oracle for built bytes ----------------------------
+# ss's TCPDIAG_FILE reader takes a socket's protocol from INET_DIAG_PROTOCOL, so messages built to
+# sctp_diag's shape, with that attribute set to IPPROTO_SCTP, make ss print them as SCTP sockets.
+
+def _sctp_records() -> list[InetSocket]:
+    protocol = attribute(INET_DIAG_PROTOCOL, bytes((IPPROTO_SCTP,)))
+    locals_ = attribute(INET_DIAG_LOCALS, sctp_units.sockaddr(socket.AF_INET, "127.0.0.1")
+                        + sctp_units.sockaddr(socket.AF_INET, "10.0.0.1"))
+    peers = attribute(INET_DIAG_PEERS, sctp_units.sockaddr(socket.AF_INET, "127.0.0.2"))
+    info = attribute(INET_DIAG_INFO, sctp_units.sctp_info())
+    skmem = attribute(INET_DIAG_SKMEMINFO, struct.pack("=9I", *range(1, 10)))
+    endpoint = captured.TCP_LISTEN4._replace(state=10, sport=2905, dport=0, inode=5000, timer=0, rqueue=0,
+                                             wqueue=5, protocol=IPPROTO_SCTP, attrs=protocol + locals_ + skmem)
+    established = endpoint._replace(state=3, dport=40000, dst=socket.inet_aton("127.0.0.2"), timer=1, expires=1500,
+                                    retrans=2, rqueue=7, attrs=protocol + locals_ + peers + info + skmem)
+    short_info = attribute(INET_DIAG_INFO, sctp_units.sctp_info()[:56])  # an older kernel's shorter struct
+    cookie_echoed = established._replace(state=2, dport=40001, timer=0, attrs=protocol + short_info)
+    other = endpoint._replace(sport=2906, inode=5001, attrs=protocol)
+    return [endpoint, established, cookie_echoed, other, other._replace(state=3, dport=3, attrs=protocol)]
+
+
+def _pyss_text(records: list[InetSocket], flags: list[str], table: str = "sctp") -> str:
+    """What pyss prints for these records as the one table of a listing (ss -taHOn FLAGS)."""
+    details = details_for(flags)
+    query = Query(tables=TABLE_BIT[table], families=1 << socket.AF_INET, states=STATES_ALL, details=details)
+    builder = RowBuilder(query, record_details(details))
+    out = io.StringIO()
+    writer = SsWriter(out, builder.columns(), None)
+    writer.extend(map(builder.row_function(InetSocket), records))
+    writer.close()
+    return out.getvalue()
+
+
+@needs_ss
+@pytest.mark.parametrize("flags", [[], ["-o"], ["-e"], ["-i"], ["-m"], ["-o", "-e", "-i", "-m"]], ids=" ".join)
+def test_sctp_rows_as_ss_prints_them(flags: list[str], tmp_path: Path) -> None:
+    records = _sctp_records()
+    dump = tmp_path / "sctpdiag"
+    dump.write_bytes(b"".join(map(diag_message, records)) + struct.pack("=IHHIIi", 20, NLMSG_DONE, 2, 0, 0, 0))
+    done = subprocess.run(["ss", "-taHOn", *flags], env={**TOOL_ENV, "TCPDIAG_FILE": str(dump)},
+                          capture_output=True, text=True, timeout=20, check=True)
+    assert "`- ESTAB" in done.stdout and "`- COOKIE_ECHOED" in done.stdout, done.stdout
+    assert _pyss_text(records, flags) == done.stdout
+
+
+def test_sctp_without_sctp_diag_is_said_once(kinds_ns: ZooNamespace) -> None:
+    done = kinds_ns.pyss("-Sa")
+    if done.stderr == b"":
+        pytest.skip("this kernel has sctp_diag: the live comparisons apply instead")
+    assert done.returncode == 0
+    assert done.stderr.decode().splitlines() == ["pyss: sctp: the kernel cannot list these sockets "
+                                                 "(No such file or directory)"]
+    assert done.stdout.decode().splitlines()[1:] == []
+
+
+@needs_ss
+@pytest.mark.parametrize("flags", [[], ["-o", "-e", "-i"]], ids=" ".join)
+def test_dccp_rows_as_ss_prints_them(flags: list[str], tmp_path: Path) -> None:
+    """DCCP sockets are inet_diag's like TCP's (tcp_info included); only their Netid differs."""
+    protocol = attribute(INET_DIAG_PROTOCOL, bytes((IPPROTO_DCCP,)))
+    records = [record._replace(protocol=IPPROTO_DCCP, attrs=protocol + record.attrs)
+               for record in (captured.TCP_LISTEN4, captured.TCP_ESTAB_RECEIVER)]
+    dump = tmp_path / "dccpdiag"
+    dump.write_bytes(b"".join(map(diag_message, records)) + struct.pack("=IHHIIi", 20, NLMSG_DONE, 2, 0, 0, 0))
+    done = subprocess.run(["ss", "-taHOn", *flags], env={**TOOL_ENV, "TCPDIAG_FILE": str(dump)},
+                          capture_output=True, text=True, timeout=20, check=True)
+    pyss_text = _pyss_text(records, flags, "dccp")
+    assert pyss_text.count("\n") == 2
+    # (pyss's rcv_wnd, which ss 6.1 does not print, also widens the padding of the last column)
+    assert _unpadded(without_newer(pyss_text)) == _unpadded(done.stdout)
+
+
+def _unpadded(text: str) -> str:
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())

@@ -293,7 +293,7 @@ def _check_json(flags: dict[str, object]) -> None:
 
 
 # What pyss cannot list yet, by the names a user may ask for them with (-S, -A sctp, --vsock, ...).
-_UNSUPPORTED_NAMES = {"sctp": "sctp", "dccp": "dccp", "vsock": "vsock", "vsock_stream": "vsock",
+_UNSUPPORTED_NAMES = {"vsock": "vsock", "vsock_stream": "vsock",
                       "v_str": "vsock", "vsock_dgram": "vsock", "v_dgr": "vsock", "tipc": "tipc", "xdp": "xdp"}
 
 

@@ -43,6 +43,7 @@ from pyss.netlink.constants import (
     INET_ULP_INFO_NAME,
     INET_ULP_INFO_TLS,
     IPPROTO_MPTCP,
+    IPPROTO_SCTP,
     IPPROTO_UDP,
     NETLINK_DIAG_MEMINFO,
     PACKET_DIAG_FANOUT,
@@ -104,6 +105,7 @@ from pyss.netlink.tcpinfo import (
 from pyss.query import Details, wants_details
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.mptcp import mptcp_info_text, subflow_text
+from pyss.render.sctp import sctp_info_text, sctp_timer_text
 
 CgroupNamer = Callable[[int], str]
 Formatter = Callable[[SocketRecord, "str | None"], str]
@@ -452,7 +454,10 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
             # Read from /proc/net/{udp,raw} (no *_diag module): ss's fallback printer shows only the users.
             return text
         if timers and record.timer:
-            text += timer_text(record.timer, record.expires, record.retrans)
+            if record.protocol == IPPROTO_SCTP:
+                text += sctp_timer_text(record.timer, ms_timer(record.expires), record.retrans)
+            else:
+                text += timer_text(record.timer, record.expires, record.retrans)
         if not need_inet_attrs:
             return text
         attrs = attributes(record.attrs, 0, len(record.attrs))
@@ -477,6 +482,8 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
             if protocol == IPPROTO_MPTCP:
                 mptcp_raw = attrs.get(INET_DIAG_INFO)
                 return text + (mptcp_info_text(mptcp_raw) if mptcp_raw is not None else "")
+            if protocol == IPPROTO_SCTP:
+                return text + sctp_info_text(attrs)
             text += tcp_info_text(attrs, record.state, timers, numeric)
             ulp = attrs.get(INET_DIAG_ULP_INFO)
             if ulp is not None:

@@ -18,6 +18,7 @@ from pyss.netlink.constants import (
     ETH_P_ALL,
     INET_DIAG_SKV6ONLY,
     IPPROTO_RAW,
+    IPPROTO_SCTP,
     IPPROTO_TCP,
     IPPROTO_UDP,
     NETLINK_CONNECTED,
@@ -36,6 +37,7 @@ from pyss.render.columns import (
     column_widths,
     render_block,
 )
+from pyss.render.sctp import association_state
 
 if TYPE_CHECKING:
     from typing import Any, TextIO, TypeVar
@@ -111,6 +113,7 @@ class RowBuilder:
         self.users = users
         self.show_state = query.state_count > 1
         self.show_queues = query.details.queues
+        self._has_sctp = query.has("sctp")
         self.numeric = query.details.numeric
         self.hosts = HostNames() if query.details.resolve else None
         self.details = details
@@ -145,9 +148,35 @@ class RowBuilder:
         """The function that turns a record of ``kind`` into its row of fields."""
         if kind is InetSocket:
             row: Callable[[SocketRecord], Row] = self._inet_row_function()  # type: ignore[assignment]
+            if self._has_sctp:
+                row = self._with_sctp_associations(row)
         else:
             row = {UnixSocket: self.unix_row, PacketSocket: self.packet_row, NetlinkSocket: self.netlink_row}[kind]  # type: ignore[assignment]
         return row if self.show_queues else self._without_queues(row)
+
+    def _with_sctp_associations(self, row: Callable[[SocketRecord], Row]) -> Callable[[SocketRecord], Row]:
+        """An SCTP association shares its endpoint's inode and follows its row: ss shows it with an
+        empty Netid and "`- STATE" in SCTP's state names (it compares each socket's inode with the
+        inet socket it showed last)."""
+        last_inode = 0
+        netid_at = 0 if self.show_netid else None
+        state_at = int(self.show_netid) if self.show_state else None
+
+        def sctp_aware(record: SocketRecord) -> Row:
+            nonlocal last_inode
+            fields = row(record)
+            previous, last_inode = last_inode, record.inode
+            if previous == record.inode and type(record) is InetSocket and record.protocol == IPPROTO_SCTP \
+                    and previous:
+                changed = list(fields)
+                if netid_at is not None:
+                    changed[netid_at] = ""
+                if state_at is not None:
+                    changed[state_at] = association_state(record.state)
+                return tuple(changed)
+            return fields
+
+        return sctp_aware
 
     def _without_queues(self, row: Callable[[SocketRecord], Row]) -> Callable[[SocketRecord], Row]:
         """-Q (rare, so a wrapper rather than one more variant of each row function)."""
