@@ -53,7 +53,7 @@ from pyss.netlink.decode import (
     is_missing_module,
     walk,
 )
-from pyss.query import Extensions, Query
+from pyss.query import TABLE_BIT, Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_file, read_proc_inet, read_proc_unix
 
@@ -113,7 +113,8 @@ def table_streams(
     while this one works (see :mod:`pyss.netlink.transport`).
     """
     keep = query.filter
-    for table in _opened(_table_dumps(query, extensions or Extensions(), read_ahead, warn), warn, columns=False):
+    for table in _opened(_table_dumps(query, extensions or Extensions(), read_ahead, warn), warn, columns=False,
+                         quiet_tables=query.quiet_tables):
         records = table.records
         yield table.kind, records if keep is None else filter(keep, records)
 
@@ -131,7 +132,7 @@ def batch_streams(
     """
     keep = query.filter
     dumps = _table_dumps(query, extensions or Extensions(), read_ahead, warn)
-    for table in _opened(dumps, warn, columns and keep is None):
+    for table in _opened(dumps, warn, columns and keep is None, query.quiet_tables):
         if table.batches is not None:
             yield table.kind, table.batches
         else:
@@ -153,9 +154,10 @@ class _OpenTable(NamedTuple):
     batches: Iterator[Batch] | None
 
 
-def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool) -> Iterator[_OpenTable]:
+def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet_tables: int = 0) \
+        -> Iterator[_OpenTable]:
     """Start each dump in turn (as batches when ``columns`` and the table has them); skip, and report
-    through ``warn``, the tables the kernel cannot list."""
+    through ``warn`` (unless among ``quiet_tables``), the tables the kernel cannot list."""
     missing_tables: set[str] = set()
     for dump in dumps:
         try:
@@ -165,7 +167,8 @@ def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool) -> It
                 table = _OpenTable(dump.kind, dump.open_records(), None)
         except UnsupportedTable as missing:
             # Said once per table, though each table is asked for in IPv4 and in IPv6.
-            if warn is not None and missing.table not in missing_tables:
+            quiet = quiet_tables & TABLE_BIT.get(missing.table, 0)
+            if warn is not None and missing.table not in missing_tables and not quiet:
                 warn(str(missing))
             missing_tables.add(missing.table)
             continue

@@ -216,6 +216,12 @@ def extensions(details: Details) -> Extensions:
     return Extensions(inet, unix)
 
 
+# The socket kinds many kernels cannot list (no sctp_diag, vsock_diag, ...). Like ss, a listing says
+# nothing about them unless asked to (the CLI does when the user named one).
+OPTIONAL_TABLES = sum(TABLE_BIT[name] for name in ("mptcp", "dccp", "sctp", "vsock_stream", "vsock_dgram", "tipc",
+                                                   "xdp"))
+
+
 class Query(NamedTuple):
     """Immutable; NamedTuple rather than a dataclass because importing dataclasses costs ~7 ms of start-up."""
 
@@ -229,6 +235,7 @@ class Query(NamedTuple):
     # inet tables read from /proc-format files instead of the kernel: (protocol, IPv4 file, IPv6 file)
     proc_tables: tuple[tuple[int, str, str], ...] = ()
     proc_unix: str | None = None  # list UNIX sockets from this /proc/net/unix-format file instead
+    quiet_tables: int = OPTIONAL_TABLES  # tables (bit mask) whose missing kernel module goes unsaid
 
     def has(self, table: str) -> bool:
         return bool(self.tables & TABLE_BIT[table])
