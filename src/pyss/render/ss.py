@@ -37,7 +37,6 @@ from pyss.render.columns import (
     column_widths,
     render_block,
 )
-from pyss.render.sctp import association_state
 
 if TYPE_CHECKING:
     from typing import Any, TextIO, TypeVar
@@ -158,6 +157,8 @@ class RowBuilder:
         """An SCTP association shares its endpoint's inode and follows its row: ss shows it with an
         empty Netid and "`- STATE" in SCTP's state names (it compares each socket's inode with the
         inet socket it showed last)."""
+        from pyss.render.sctp import association_state  # only SCTP listings need it
+
         last_inode = 0
         netid_at = 0 if self.show_netid else None
         state_at = int(self.show_netid) if self.show_state else None
