@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from pyss.names.netids import netid
+from pyss.names.netstat import TCP_STATE_NAMES
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -70,21 +71,7 @@ class State(enum.IntEnum):
         return self.ss
 
 
-PSUTIL_STATUS: dict[State, str] = {
-    State.UNKNOWN: "NONE",
-    State.ESTAB: "ESTABLISHED",
-    State.SYN_SENT: "SYN_SENT",
-    State.SYN_RECV: "SYN_RECV",
-    State.FIN_WAIT_1: "FIN_WAIT1",
-    State.FIN_WAIT_2: "FIN_WAIT2",
-    State.TIME_WAIT: "TIME_WAIT",
-    State.UNCONN: "CLOSE",
-    State.CLOSE_WAIT: "CLOSE_WAIT",
-    State.LAST_ACK: "LAST_ACK",
-    State.LISTEN: "LISTEN",
-    State.CLOSING: "CLOSING",
-    State.NEW_SYN_RECV: "SYN_RECV",
-}
+PSUTIL_STATUS: dict[State, str] = {state: TCP_STATE_NAMES[state] or "NONE" for state in State}
 """State -> psutil's status string (what ``State.psutil`` returns)."""
 
 _STATES: tuple[State, ...] = tuple(State)

@@ -22,6 +22,13 @@ SERVICES_PATH = "/etc/services"
 PROTOCOLS_PATH = "/etc/protocols"
 NETWORKS_PATH = "/etc/networks"
 PROGRAM_WIDTH = 20  # netstat's "PID/Program name" column
+# The kernel's TCP states as /proc/net-era tools spell them, index = state number: net-tools' netstat
+# prints these, and psutil's status strings are the same words (psutil says "NONE" where 0 is "").
+# NEW_SYN_RECV (12) is a request socket, which /proc/net/tcp itself reports as SYN_RECV.
+TCP_STATE_NAMES = (
+    "", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "SYN_RECV",
+)
 
 
 def format_host(family: int, packed: bytes) -> str:

@@ -21,7 +21,7 @@ else:
     Protocol = object  # Names is a type checker's interface only
 
 from pyss.columnar import InetColumns, packed_address
-from pyss.names.netstat import PROGRAM_WIDTH
+from pyss.names.netstat import PROGRAM_WIDTH, TCP_STATE_NAMES
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -35,11 +35,6 @@ from pyss.netlink.constants import (
 )
 from pyss.records import InetSocket, SocketRecord, UnixSocket
 
-# Index = kernel TCP state; NEW_SYN_RECV (12) is a request socket, shown as SYN_RECV like /proc does.
-TCP_STATE_NAMES = (
-    "", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
-    "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "SYN_RECV",
-)
 UNIX_TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_RAW: "RAW", 4: "RDM", SOCK_SEQPACKET: "SEQPACKET"}
 ADDRESS_WIDTH = 22  # netstat fits "address:port" into 22 characters unless -W
 _TCP_TIMER_NAMES = {1: "on", 2: "keepalive", 3: "timewait", 4: "probe"}

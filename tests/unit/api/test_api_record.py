@@ -88,3 +88,12 @@ def test_timers_detail() -> None:
     result = converter(names, None, ("timers",))(inet(timer=2, expires=1500, retrans=3))
     assert result.timer == ("keepalive", 1500, 3)
     assert converter(names, None, ("timers",))(inet()).timer is None
+
+
+def test_psutil_statuses_are_psutil_s_own_words_for_each_proc_state() -> None:
+    # psutil names the states /proc/net/tcp reports (01..0B); State.psutil must give the same words.
+    from psutil import _pslinux
+
+    for hex_state, status in _pslinux.TCP_STATUSES.items():
+        assert state_of(int(hex_state, 16)).psutil == status
+    assert State.UNKNOWN.psutil == "NONE"
