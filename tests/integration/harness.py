@@ -144,6 +144,29 @@ def stale_namespaces() -> Iterator[str]:
             yield name
 
 
+@contextlib.contextmanager
+def script_namespace(tag: str, script: str, *, stderr: Any = None) -> Iterator[str]:
+    """A fresh netns with loopback up and ``script`` running in it until it has printed "ready"; yields its name.
+
+    The script's stdin is a pipe that stays open, so a holder can block on it; the script is killed and the
+    namespace deleted on the way out, whatever happened.
+    """
+    name = f"{NS_PREFIX}{tag}-{os.urandom(4).hex()}"
+    ip("netns", "add", name)
+    holder = None
+    try:
+        ip("-n", name, "link", "set", "lo", "up")
+        holder = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", script],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+        yield name
+    finally:
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+        ip("netns", "del", name, check=False)
+
+
 def start_zoo(name: str, script: Path = ZOO_SCRIPT) -> ZooNamespace:
     """Create namespace ``name``, bring lo up, start the holder (``script``, by default the
     zoo) and wait for its READY line."""

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -62,20 +61,8 @@ INTERRUPTED = "pyss: the kernel reported that sockets changed during the dump: t
 
 @pytest.fixture(scope="module")
 def churning_ns() -> Iterator[str]:
-    name = f"{harness.NS_PREFIX}churn-{uuid.uuid4().hex[:8]}"
-    harness.ip("netns", "add", name)
-    churner = None
-    try:
-        harness.ip("-n", name, "link", "set", "lo", "up")
-        churner = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", CHURNER],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert churner.stdout is not None and churner.stdout.readline() == b"ready\n"
+    with harness.script_namespace("churn", CHURNER, stderr=subprocess.DEVNULL) as name:
         yield name
-    finally:
-        if churner is not None:
-            churner.kill()
-            churner.wait()
-        harness.ip("netns", "del", name, check=False)
 
 
 def pyss(ns: str, *args: str) -> harness.NsRun:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -41,20 +38,8 @@ HIDDEN = ("pyss: socket marks cannot be read without CAP_NET_ADMIN (the kernel h
 
 @pytest.fixture(scope="module")
 def marked_ns() -> Iterator[str]:
-    name = f"{harness.NS_PREFIX}mark-{uuid.uuid4().hex[:8]}"
-    harness.ip("netns", "add", name)
-    holder = None
-    try:
-        harness.ip("-n", name, "link", "set", "lo", "up")
-        holder = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", HOLDER],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+    with harness.script_namespace("mark", HOLDER) as name:
         yield name
-    finally:
-        if holder is not None:
-            holder.kill()
-            holder.wait()
-        harness.ip("netns", "del", name, check=False)
 
 
 def run(ns: str, who: list[str], tool: str, *args: str) -> harness.NsRun:
