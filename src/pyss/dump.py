@@ -9,7 +9,7 @@ line for line.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from pyss.columnar import RecordBatch, inet_batches
@@ -55,7 +55,14 @@ from pyss.netlink.decode import (
 )
 from pyss.query import TABLE_BIT, Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_file, read_proc_inet, read_proc_unix
+from pyss.system.proc_net import (
+    PROC_PROTOCOLS,
+    read_proc_file,
+    read_proc_inet,
+    read_proc_netlink,
+    read_proc_packet,
+    read_proc_unix,
+)
 
 if TYPE_CHECKING:
     from typing import Never, TypeVar
@@ -177,13 +184,21 @@ def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet
 
 def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None) -> Iterator[_TableDump]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
-        yield _TableDump(NetlinkSocket, _netlink)
+        if query.proc_netlink is not None:
+            yield _TableDump(NetlinkSocket, _proc_file_dump(query.proc_netlink, "netlink", read_proc_netlink, warn))
+        else:
+            yield _TableDump(NetlinkSocket, _netlink)
     if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
             and query.states & (1 << TCP_CLOSE):
-        yield _TableDump(PacketSocket, _packet)
+        if query.proc_packet is not None:
+            yield _TableDump(PacketSocket, _proc_file_dump(query.proc_packet, "packet", read_proc_packet, warn))
+        else:
+            yield _TableDump(PacketSocket, _packet)
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
         if query.proc_unix is not None:
-            yield _TableDump(UnixSocket, _proc_unix_dump(query, query.proc_unix, warn))
+            types = frozenset(kind for kind, table in _UNIX_TYPES.items() if query.has(table))
+            yield _TableDump(UnixSocket, _proc_file_dump(
+                query.proc_unix, "unix", lambda path: read_proc_unix(path, query.states, types), warn))
         else:
             yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
     yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn)
@@ -198,7 +213,9 @@ def _inet_table_dumps(
         return
     for table, protocol in tables:
         proc_table = next((found for found in query.proc_tables if found[0] == protocol), None)
-        if query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
+        if query.has(table) and query.unlisted_tables & TABLE_BIT[table]:
+            yield _TableDump(InetSocket, _unlisted(table))
+        elif query.has(table) and protocol == IPPROTO_TCP and query.tcp_file is not None:
             yield _TableDump(InetSocket, _tcp_file_dump(query.tcp_file, warn))
         elif query.has(table) and proc_table is not None:
             yield _TableDump(InetSocket, _proc_files_dump(query, *proc_table, warn))
@@ -237,17 +254,27 @@ def _proc_files_dump(query: Query, protocol: int, ipv4_path: str, ipv6_path: str
     return open_dump
 
 
-def _proc_unix_dump(query: Query, path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
+def _proc_file_dump(path: str, table: str, read: Callable[[str], Iterable[SocketRecord] | None],
+                    warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
+    """A table ss's environment sends to a /proc/net/<table>-format file. One that cannot be read
+    lists none of the table, as in ss, and says so (ss does not)."""
     def open_dump() -> Iterator[SocketRecord]:
-        types = frozenset(kind for kind, table in _UNIX_TYPES.items() if query.has(table))
-        records = read_proc_unix(path, query.states, types)
+        records = read(path)
         if records is None:
-            (warn or _ignore)(f"cannot read {path} (a regular file in /proc/net/unix's format): "
-                              "no unix sockets are listed")
+            (warn or _ignore)(f"cannot read {path} (a regular file in /proc/net/{table}'s format): "
+                              f"no {table} sockets are listed")
             return iter(())
         return iter(records)
 
     return open_dump
+
+
+def _unlisted(table: str) -> Callable[[], Iterator[SocketRecord]]:
+    def refuse() -> Iterator[SocketRecord]:
+        raise UnsupportedTable(table, "not listed while PROC_ROOT (or PROC_NET_"
+                                      f"{table.upper()}) is set: /proc has no file of them, and ss lists none")
+
+    return refuse
 
 
 def _ignore(message: str) -> None:

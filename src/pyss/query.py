@@ -235,6 +235,9 @@ class Query(NamedTuple):
     # inet tables read from /proc-format files instead of the kernel: (protocol, IPv4 file, IPv6 file)
     proc_tables: tuple[tuple[int, str, str], ...] = ()
     proc_unix: str | None = None  # list UNIX sockets from this /proc/net/unix-format file instead
+    proc_packet: str | None = None  # ... PACKET sockets from this /proc/net/packet-format file
+    proc_netlink: str | None = None  # ... NETLINK sockets from this /proc/net/netlink-format file
+    unlisted_tables: int = 0  # tables (bit mask) ss's environment leaves unlisted: /proc has no file of them
     quiet_tables: int = OPTIONAL_TABLES  # tables (bit mask) whose missing kernel module goes unsaid
 
     def has(self, table: str) -> bool:

@@ -78,6 +78,9 @@ class NetlinkSocket(NamedTuple):
     rqueue: int
     wqueue: int
     attrs: bytes
+    # Read from /proc/net/netlink only (the diag dump has neither; ss prints them as sk=/cb= under -e):
+    address: int = 0  # the sock's kernel address as the file shows it (hashed, or 0 to the unprivileged)
+    dumping: int = 0  # the file's Dump column: a dump callback is running on the socket
 
 
 SocketRecord = InetSocket | UnixSocket | PacketSocket | NetlinkSocket

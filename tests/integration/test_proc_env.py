@@ -1,4 +1,5 @@
-"""PROC_ROOT and PROC_NET_{TCP,UDP,RAW}[6], PROC_NET_UNIX against the real ss: tables read from /proc-format files.
+"""PROC_ROOT and PROC_NET_{TCP,UDP,RAW}[6], PROC_NET_{UNIX,PACKET,NETLINK} against the real ss: tables
+read from /proc-format files.
 
 The zoo's /proc/net tables are copied into a directory once; ss and pyss then
 read that copy (PROC_ROOT) or single files of it (PROC_NET_*), so their output
@@ -9,17 +10,29 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import PYSS, NsRun, ZooKeeper, ZooNamespace, assert_same_output, has_traceback
+from tests.integration.harness import (
+    NS_PREFIX,
+    PYSS,
+    NsRun,
+    ZooKeeper,
+    ZooNamespace,
+    assert_same_output,
+    has_traceback,
+    start_zoo,
+    stop_zoo,
+)
 from tests.integration.test_filter import TCP_EXPRESSIONS, UDP_EXPRESSIONS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: copies a private namespace's /proc/net")
 
-TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix")
+TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "netlink")
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +45,7 @@ def proc_root(zoo_keeper: ZooKeeper, tmp_path_factory: pytest.TempPathFactory) -
         assert copied.returncode == 0
         (root / "net" / table).write_bytes(copied.stdout)
     assert b"00000000:0016" in (root / "net" / "tcp").read_bytes()  # the zoo's ssh listener is in the copy
+    assert (root / "net" / "packet").read_bytes().count(b"\n") > 5  # and its five packet sockets
     return root
 
 
@@ -122,8 +136,157 @@ def test_unix_file_missing_one_line(zoo_keeper: ZooKeeper) -> None:
     assert actual.stderr.decode().count("\n") == 1 and "/nonexistent-pyss/unix" in actual.stderr.decode()
 
 
-@pytest.mark.parametrize("args", [["-tanp"], ["-xap"], ["-tuanT"]], ids=" ".join)
+@pytest.mark.parametrize("args", [["-tanp"], ["-xap"], ["-tuanT"], ["-0p"], ["-0pe"]], ids=" ".join)
 def test_processes_scanned_under_proc_root_like_ss(zoo_keeper: ZooKeeper, args: list[str]) -> None:
     """PROC_ROOT=/proc/ (the real one, spelt otherwise): the tables and the process scan both read there."""
     listing = assert_alike(zoo_keeper.get(), {"PROC_ROOT": "/proc/"}, *args)
     assert b"pyss-zoo-holder" in listing.stdout
+
+
+PACKET_NETLINK_ARGS = [
+    ["-0"], ["-0a"], ["-0e"], ["-0em"], ["-0eO"], ["-0n"], ["-0b"], ["-aA", "packet_raw"], ["-aA", "packet_dgram"],
+    ["-f", "netlink"], ["-f", "netlink", "-e"], ["-f", "netlink", "-m"], ["-f", "netlink", "-n"],
+    ["-f", "netlink", "-eO"], ["-aA", "netlink,packet"], ["-a"], ["-an"], ["-aeA", "netlink,packet,unix"],
+]
+
+
+@pytest.mark.parametrize("args", PACKET_NETLINK_ARGS, ids=" ".join)
+def test_packet_and_netlink_from_files_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, args: list[str]) -> None:
+    """-e shows what the files hold (packet: ino and sk:0; netlink: the file's sk and Dump as cb), -m nothing."""
+    listing = assert_alike(zoo_keeper.get(), {"PROC_ROOT": str(proc_root)}, *args)
+    assert listing.stdout.count(b"\n") > 3
+    assert b"from the kernel" not in listing.stderr  # no fallback to the kernel, unlike pyss before
+
+
+@pytest.mark.parametrize("expression", ["src link:ip", "dev lo", "not dev lo", "src link:lldp",
+                                        "src netlink:rtnl", "src netlink:audit:2000000001", "autobound"])
+def test_packet_and_netlink_files_filtered_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, expression: str) -> None:
+    assert_alike(zoo_keeper.get(), {"PROC_ROOT": str(proc_root)}, "-a", "-A", "packet,netlink", *shlex.split(expression))
+
+
+def test_packet_and_netlink_single_files_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, tmp_path: Path) -> None:
+    """PROC_NET_PACKET and PROC_NET_NETLINK each send one table to a file; an edit there shows."""
+    edited = tmp_path / "netlink"
+    header, first, *rest = (proc_root / "net" / "netlink").read_text().splitlines(True)
+    fields = first.split()
+    fields[3] = "00000020"  # the Groups column
+    edited.write_text("".join([header, " ".join(fields) + "\n", *rest]))
+    env = {"PROC_NET_PACKET": str(proc_root / "net" / "packet"), "PROC_NET_NETLINK": str(edited)}
+    listing = assert_alike(zoo_keeper.get(), env, "-aeA", "packet,netlink")
+    assert b"groups=0x00000020" in listing.stdout
+
+
+# Lines as the kernel writes them, with values the zoo cannot make: a negative (autobound) portid, a
+# running dump, queues, groups above bit 0, a uid, an interface index, ethertypes by name and by number.
+HAND_PACKET = (
+    "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
+    "ffff8881a0b1c800 3      3    0003   0     1 0      0      1001  \n"
+    "ffff8881a0b1c000 3      2    0800   1     1 4352   1000   1002  \n"
+    "ffff8881a0b1d000 3      3    88cc   1     0 0      65534  1003  \n"
+    "ffff8881a0b1d800 3      2    1234   7     1 0      0      1004  \n"
+)
+HAND_NETLINK = (
+    "sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n"
+    "ffff8881a0b2c000 0   0          00000000 0        0        0     2        0        2001    \n"
+    "ffff8881a0b2c800 0   4242       00000011 768      256      1     2        0        2002    \n"
+    "ffff8881a0b2d000 16  4294963173 00000000 0        0        0     2        0        2003    \n"
+    "ffff8881a0b2d800 4   31337      00000000 0        0        0     2        0        2004    \n"
+    "ffff8881a0b2e000 99  4242       80000000 0        0        0     2        0        2005    \n"
+)
+
+
+@pytest.fixture
+def hand_root() -> Iterator[Path]:
+    """A PROC_ROOT of hand-written packet and netlink files, and one process (pid 4242) whose name
+    netlink's portid shows. Its path is short: ss reads $PROC_ROOT/PID/stat through a 64-byte buffer."""
+    root = Path(tempfile.mkdtemp(prefix="pyss-h-"))
+    try:
+        (root / "net").mkdir()
+        (root / "net" / "packet").write_text(HAND_PACKET)
+        (root / "net" / "netlink").write_text(HAND_NETLINK)
+        (root / "4242").mkdir()
+        (root / "4242" / "stat").write_text("4242 (hand made) S 1 4242 4242 0 -1 4194560 0 0 0 0\n")
+        yield root
+    finally:
+        shutil.rmtree(root)
+
+
+@pytest.mark.parametrize("args", [["-0"], ["-0e"], ["-0n"], ["-0em"], ["-f", "netlink"], ["-f", "netlink", "-e"],
+                                  ["-f", "netlink", "-n"], ["-f", "netlink", "-em"], ["-a", "-A", "packet,netlink"],
+                                  ["-aA", "netlink", "src", "netlink:rtnl"], ["-0", "dev", "lo"]], ids=" ".join)
+def test_hand_written_packet_and_netlink_files_like_ss(zoo_keeper: ZooKeeper, hand_root: Path, args: list[str]) -> None:
+    listing = assert_alike(zoo_keeper.get(), {"PROC_ROOT": str(hand_root)}, *args)
+    assert listing.stdout.count(b"\n") > 1
+    assert b"hand made/4242" in listing.stdout or "netlink" not in " ".join(args) or "-n" in " ".join(args)
+
+
+@pytest.mark.parametrize("table", ["packet", "netlink"])
+@pytest.mark.parametrize("bad", ["garbage\n", "ffff 3 3 0003\n", "ffff8881a0b1c800 3 x 0003 0 1 0 0 1 0\n",
+                                 "ffff8881a0b1c800 3 99999999999999999999 0003 0 1 0 0 1 12\n",
+                                 "ffff8881a0b1c800 3 3 0003 0 1 0 0 1 1 1"],  # the last one cut short
+                         ids=["garbage", "short", "not-a-number", "too-big", "truncated"])
+def test_malformed_packet_or_netlink_file_is_one_line(zoo_keeper: ZooKeeper, hand_root: Path, table: str,
+                                                      bad: str) -> None:
+    """ss prints what its sscanf left in its variables (garbage, or the line before again); pyss lists
+    none of that table and names the file and line, exit 1."""
+    path = hand_root / "net" / table
+    good = path.read_text()
+    path.write_text(good + bad)
+    args = ["-0"] if table == "packet" else ["-f", "netlink"]
+    actual = run_with(zoo_keeper.get(), {"PROC_ROOT": str(hand_root)}, str(PYSS), args)
+    err = actual.stderr.decode()
+    assert not has_traceback(actual.stderr), err
+    assert actual.returncode == 1 and err.count("\n") == 1 and f"{path} line {good.count(chr(10)) + 1}" in err, err
+    assert actual.stdout.count(b"\n") == 1  # the header: no row from the damaged table
+
+
+@pytest.mark.parametrize("variable", ["PROC_NET_PACKET", "PROC_NET_NETLINK"])
+@pytest.mark.parametrize("kind", ["missing", "fifo", "directory"])
+def test_unreadable_packet_or_netlink_file_is_one_line(zoo_keeper: ZooKeeper, tmp_path: Path, variable: str,
+                                                       kind: str) -> None:
+    """ss lists none of the table and says nothing; pyss lists none either and says why, exit 0 as ss."""
+    path = tmp_path / "table"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    args = ["-0"] if variable == "PROC_NET_PACKET" else ["-f", "netlink"]
+    if kind == "fifo":  # ss blocks opening it; pyss refuses it (the run times out on a hang)
+        actual = run_with(zoo_keeper.get(), {variable: str(path)}, str(PYSS), args)
+        assert actual.returncode == 0 and actual.stdout.count(b"\n") == 1
+    else:
+        actual = assert_alike(zoo_keeper.get(), {variable: str(path)}, *args)
+    assert actual.stderr.decode().count("\n") == 1 and str(path) in actual.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def mptcp_ns() -> Iterator[ZooNamespace]:
+    """zoo_kinds.py's namespace: MPTCP listeners and connections, which the kernel lists."""
+    ns = start_zoo(f"{NS_PREFIX}{os.getpid()}-proc-kinds", Path(__file__).with_name("zoo_kinds.py"))
+    try:
+        if ns.zoo.get("mptcp") is not True:
+            pytest.skip(f"no MPTCP sockets in this kernel: {ns.zoo.get('mptcp')}")
+        yield ns
+    finally:
+        stop_zoo(ns)
+
+
+@pytest.mark.parametrize("env", [{"PROC_ROOT": "."}, {"PROC_NET_MPTCP": "/nonexistent"}, {"PROC_NET_SCTP": "x"},
+                                 {"PROC_NET_DCCP": "x"}], ids=" ".join)
+@pytest.mark.parametrize("args", [["-aM"], ["-aS"], ["-ad"], ["-aA", "mptcp,tcp"], ["-Ma", "sport", "=", ":5555"],
+                                  ["-aA", "inet"]], ids=" ".join)
+def test_tables_without_a_proc_file_are_not_listed_like_ss(mptcp_ns: ZooNamespace, proc_root: Path,
+                                                           env: dict[str, str], args: list[str]) -> None:
+    """ss has no /proc source for MPTCP, SCTP and DCCP: with PROC_ROOT, or that table's PROC_NET_*, it
+    lists none of that table; pyss lists none and says why once when the table was named."""
+    resolved = {name: str(proc_root) if value == "." else value for name, value in env.items()}
+    actual = assert_alike(mptcp_ns, resolved, *args)
+    named = {"-aM": "mptcp", "-aS": "sctp", "-ad": "dccp", "-aA inet": None}.get(" ".join(args), "mptcp")
+    unlisted = named is not None and (f"PROC_NET_{named.upper()}" in env or "PROC_ROOT" in env)
+    assert (f"{named}: not listed".encode() in actual.stderr) == unlisted, actual.stderr.decode()
+    if args[0] == "-aM":  # the kernel has MPTCP sockets: rows below the header unless unlisted
+        assert (actual.stdout.count(b"\n") > 1) == (not unlisted)
+
+
+def test_tables_without_a_proc_file_are_listed_from_the_kernel_otherwise(mptcp_ns: ZooNamespace) -> None:
+    assert b"mptcp " in assert_alike(mptcp_ns, {"PROC_NET_SCTP": "x"}, "-aA", "mptcp,tcp").stdout

@@ -351,30 +351,22 @@ def _build_query(selection: SelectionBuilder, details: Details, words: list[str]
     if isinstance(query, str):
         sys.stderr.write(f"{PROGRAM}: no {query} to show with such filter.\n")
         return None
-    query = query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"), proc_tables=_proc_tables(tables))
-    if "PROC_ROOT" in os.environ or "PROC_NET_UNIX" in os.environ:
-        from pyss.system.proc_net import proc_unix_file
-
-        query = query._replace(proc_unix=proc_unix_file(os.environ))
+    query = query._replace(tcp_file=os.environ.get("TCPDIAG_FILE"))
+    if "PROC_ROOT" in os.environ or any(name.startswith("PROC_NET_") for name in os.environ):
+        query = _proc_query(query)
     return query
 
 
-# Tables ss would read from PROC_ROOT's or PROC_NET_*'s files that pyss still reads from the kernel.
-_PROC_UNREAD = {"PACKET": ("packet", ("packet_raw", "packet_dgram")), "NETLINK": ("netlink", ("netlink",))}
+def _proc_query(query: Query) -> Query:
+    """The query with the tables ss's environment sends to /proc-format files (PROC_ROOT, PROC_NET_TCP,
+    PROC_NET_PACKET, ...) read from them, and those /proc has no file for left unlisted, as ss does."""
+    from pyss.system.proc_net import proc_table_file, proc_tables, unlisted_tables
 
-
-def _proc_tables(tables: int) -> tuple[tuple[int, str, str], ...]:
-    """The inet tables ss's environment sends to /proc-format files (PROC_ROOT, PROC_NET_TCP, ...)."""
     environ = os.environ
-    if "PROC_ROOT" not in environ and not any(name.startswith("PROC_NET_") for name in environ):
-        return ()
-    from pyss.system.proc_net import proc_tables
-
-    for name, (kind, names) in _PROC_UNREAD.items():
-        variable = f"PROC_NET_{name}" if f"PROC_NET_{name}" in environ else "PROC_ROOT"
-        if variable in environ and any(tables & TABLE_BIT[table] for table in names):
-            _warn(f"{variable} is not read for {kind} sockets: they are listed from the kernel")
-    return tuple(proc_tables(environ))
+    return query._replace(
+        proc_tables=tuple(proc_tables(environ)), proc_unix=proc_table_file(environ, "unix"),
+        proc_packet=proc_table_file(environ, "packet"), proc_netlink=proc_table_file(environ, "netlink"),
+        unlisted_tables=sum(TABLE_BIT[table] for table in unlisted_tables(environ)))
 
 
 def _record_tcp_dump(path: str, selection: SelectionBuilder, details: Details, words: list[str]) -> int:

@@ -396,7 +396,7 @@ def decode_netlink(buf: bytes, start: int, end: int) -> NetlinkSocket:
     groups = int.from_bytes(groups_raw[:8], "little" if _little else "big") if groups_raw else 0
     meminfo = _meminfo(attrs, NETLINK_DIAG_MEMINFO)
     return _new(NetlinkSocket, (protocol, state, portid, dst_portid, dst_group, inode, cookie0 | cookie1 << 32,
-                                groups, meminfo[0], meminfo[2], bytes(buf[attrs_start:end])))
+                                groups, meminfo[0], meminfo[2], bytes(buf[attrs_start:end]), 0, 0))
 
 
 def _u32(attrs: dict[int, bytes], kind: int) -> int:

@@ -521,9 +521,12 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
         return text
 
     def netlink(record: NetlinkSocket, users: str | None) -> str:
-        # ss shows no users for netlink sockets, and its -e line has no real sk/cb values.
-        text = f" sk=0 cb=0 groups=0x{record.groups & _U32_MAX:08x}" if extended else ""
-        if mem:
+        # ss shows no users for netlink sockets; its -e line's sk/cb are 0 but from /proc/net/netlink.
+        text = f" sk={record.address:x} cb={record.dumping:x} groups=0x{record.groups & _U32_MAX:08x}" \
+            if extended else ""
+        # A record read from /proc/net/netlink has no attributes, and ss prints no -m text for it; the
+        # kernel's dump always carries the meminfo pyss asks for, so its records always have some.
+        if mem and record.attrs:
             raw = attributes(record.attrs, 0, len(record.attrs)).get(NETLINK_DIAG_MEMINFO)
             text += "\t" + (skmem_text(raw) if raw is not None else "")
         return text

@@ -3,7 +3,10 @@
 ss falls back to these files too (raw_diag, for one, is often not built), so
 pyss does the same rather than show nothing. ss also reads them instead of the
 kernel when its environment names such files (PROC_ROOT, PROC_NET_TCP, ...):
-:func:`proc_tables` says which, :func:`read_proc_file` reads one.
+:func:`proc_tables` says which, :func:`read_proc_file` reads one. The same
+environment sends the UNIX, PACKET and NETLINK tables to /proc/net/{unix,packet,
+netlink}-format files (:func:`proc_table_file`), and leaves the tables /proc has
+no file for (MPTCP, SCTP, DCCP) unlisted (:func:`unlisted_tables`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pyss.netlink.constants import (
     TCP_LISTEN,
     TCP_SYN_SENT,
 )
-from pyss.records import InetSocket, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 from pyss.system.procfs import read_text
 
 _new = tuple.__new__
@@ -171,13 +174,29 @@ _UNIX_STATES = (TCP_CLOSE, TCP_SYN_SENT, TCP_ESTABLISHED, TCP_CLOSING)
 _ACCEPTCON = 1 << 16
 
 
-def proc_unix_file(environ: Mapping[str, str]) -> str | None:
-    """The /proc-format file ss lists UNIX sockets from instead of the kernel (PROC_NET_UNIX, or
-    $PROC_ROOT/net/unix), or None."""
-    path = environ.get("PROC_NET_UNIX")
+def proc_table_file(environ: Mapping[str, str], table: str) -> str | None:
+    """The /proc-format file ss lists ``table`` ("unix", "packet", "netlink") from instead of the
+    kernel: PROC_NET_<TABLE>, or $PROC_ROOT/net/<table> when only PROC_ROOT is set; else None."""
+    path = environ.get(f"PROC_NET_{table.upper()}")
     if path is None and "PROC_ROOT" in environ:
-        path = f"{environ['PROC_ROOT']}/net/unix"
+        path = f"{environ['PROC_ROOT']}/net/{table}"
     return path
+
+
+def proc_unix_file(environ: Mapping[str, str]) -> str | None:
+    """The /proc-format file ss lists UNIX sockets from instead of the kernel, or None."""
+    return proc_table_file(environ, "unix")
+
+
+# The tables ss reads only from the kernel and skips when its environment points at /proc files
+# (PROC_ROOT or PROC_NET_<TABLE>): /proc has no file of MPTCP, SCTP or DCCP sockets to read instead.
+_PROC_LESS_TABLES = ("mptcp", "sctp", "dccp")
+
+
+def unlisted_tables(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The tables ss lists nothing of under this environment, as it has no /proc source for them."""
+    root = "PROC_ROOT" in environ
+    return tuple(table for table in _PROC_LESS_TABLES if root or f"PROC_NET_{table.upper()}" in environ)
 
 
 def read_proc_unix(path: str, states: int, types: frozenset[int]) -> list[UnixSocket] | None:
@@ -220,3 +239,75 @@ def parse_proc_unix(text: str, states: int, types: frozenset[int]) -> list[UnixS
         found.append(_new(UnixSocket, (kind, state, inode, 0, name, 0, rqueue, wqueue, b"")))
     found.sort(key=lambda record: (record.type, record.inode))
     return found
+
+
+def read_proc_packet(path: str) -> Iterator[PacketSocket] | None:
+    """The PACKET sockets of a /proc/net/packet-format file, or None when it cannot be read."""
+    text = read_text(path)
+    return None if text is None else parse_proc_packet(text, path)
+
+
+def read_proc_netlink(path: str) -> Iterator[NetlinkSocket] | None:
+    """The NETLINK sockets of a /proc/net/netlink-format file, or None when it cannot be read."""
+    text = read_text(path)
+    return None if text is None else parse_proc_netlink(text, path)
+
+
+def parse_proc_packet(text: str, source: str = "/proc/net/packet") -> Iterator[PacketSocket]:
+    """Records from /proc/net/packet's lines ("sk RefCnt Type Proto Iface R Rmem User Inode"), in the
+    file's order and of every type, as ss lists them (its type test there never holds). What the
+    file lacks reads 0 (ss prints sk:0 under -e) and no diag attributes come with them."""
+    for number, fields in _table_lines(text, source, 9):
+        try:
+            kind, protocol, ifindex = _decimal(fields[2]), _hex(fields[3]), _decimal(fields[4])
+            rqueue, uid, inode = _decimal(fields[6]), _decimal(fields[7]), _decimal(fields[8])
+            _hex(fields[0])
+            if protocol > 0xFFFF or max(kind, ifindex, rqueue, uid, inode) > _INT_MAX:
+                raise ValueError("a value beyond what the kernel writes")
+        except ValueError as error:
+            raise ProcFormatError(source, number, str(error)) from None
+        yield _new(PacketSocket, (kind, protocol, inode, 0, ifindex, rqueue, uid, b""))
+
+
+def parse_proc_netlink(text: str, source: str = "/proc/net/netlink") -> Iterator[NetlinkSocket]:
+    """Records from /proc/net/netlink's lines ("sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode"),
+    in the file's order. ss reads the first eight columns: the sock's address and the Dump column
+    are what its -e line prints as sk= and cb=, both in hex; the file has no peers (state 0)."""
+    for number, fields in _table_lines(text, source, 8):
+        try:
+            address, protocol, portid, groups = _hex(fields[0]), _decimal(fields[1]), _decimal(fields[2]), \
+                _hex(fields[3])
+            rqueue, wqueue, dumping = _signed(fields[4]), _signed(fields[5]), _hex(fields[6])
+            inode = _decimal(fields[9]) if len(fields) > 9 else 0
+            if max(protocol, inode) > _INT_MAX or max(portid, groups) > _U32_MAX or max(address, dumping) > _U64_MAX:
+                raise ValueError("a value beyond what the kernel writes")
+        except ValueError as error:
+            raise ProcFormatError(source, number, str(error)) from None
+        yield _new(NetlinkSocket, (protocol, 0, portid, 0, 0, inode, 0, groups, rqueue, wqueue, b"",
+                                   address, dumping))
+
+
+_INT_MAX, _U32_MAX, _U64_MAX = 0x7FFFFFFF, 0xFFFFFFFF, (1 << 64) - 1
+
+
+def _signed(text: str) -> int:
+    """A C int column (the kernel prints queue sizes with %d)."""
+    value = -_decimal(text[1:]) if text.startswith("-") else _decimal(text)
+    if not -_INT_MAX - 1 <= value <= _INT_MAX:
+        raise ValueError(f"{text!r} is beyond a C int")
+    return value
+
+
+def _table_lines(text: str, source: str, fields: int) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each socket line after the header; a line of fewer than ``fields``
+    columns, or a last line without its end (cut short), is a :class:`ProcFormatError`."""
+    lines = text.split("\n")
+    if lines[-1]:
+        raise ProcFormatError(source, len(lines), "truncated: the last line has no end")
+    for number, line in enumerate(lines[1:-1], 2):
+        columns = line.split()
+        if not columns:
+            continue
+        if len(columns) < fields:
+            raise ProcFormatError(source, number, f"{len(columns)} fields, not at least {fields}")
+        yield number, columns
