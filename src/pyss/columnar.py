@@ -25,8 +25,16 @@ import sys
 from itertools import repeat
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
-from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_HDRLEN
-from pyss.netlink.decode import INET_DIAG_MSG, MessageBatch, batch_records, inet_decoder, walk_batches
+from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_HDRLEN, SOCK_DIAG_BY_FAMILY
+from pyss.netlink.decode import (
+    INET_DIAG_MSG,
+    MessageBatch,
+    MessageRuns,
+    batch_records,
+    inet_decoder,
+    walk_batches,
+    walk_runs,
+)
 from pyss.netlink.layout import LayoutError
 from pyss.records import InetSocket
 
@@ -36,10 +44,13 @@ if TYPE_CHECKING:  # the plain-listing path does not import typing (see pyss.lit
 
     from pyss.records import SocketRecord
 
-    class BatchSink(Protocol):
-        """What a listing writes to: records of one table, or one buffer's inet sockets as columns."""
+    class RecordSink(Protocol):
+        """What every sink takes: records of one table (see BatchSink, RunSink)."""
 
         def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None: ...
+
+    class BatchSink(RecordSink, Protocol):
+        """What a listing writes to: records of one table, or one buffer's inet sockets as columns."""
 
         def add_columns(self, columns: InetColumns) -> None: ...
 
@@ -47,6 +58,16 @@ if TYPE_CHECKING:  # the plain-listing path does not import typing (see pyss.lit
         """One item of a listing's dump; it knows which of the sink's two doors it goes through."""
 
         def send(self, sink: BatchSink) -> None: ...
+
+    class RunSink(RecordSink, Protocol):
+        """What a count writes to: records of one table, or one buffer's inet sockets as runs (InetRuns)."""
+
+        def add_runs(self, runs: InetRuns) -> None: ...
+
+    class RunBatch(Protocol):
+        """One item of a count's dump (:func:`pyss.dump.run_streams`)."""
+
+        def send(self, sink: RunSink) -> None: ...
 
 
 class InetColumns(NamedTuple):
@@ -86,7 +107,7 @@ class RecordBatch:
         self.kind = kind
         self.records = records
 
-    def send(self, sink: BatchSink) -> None:
+    def send(self, sink: RecordSink) -> None:
         sink.add_records(self.kind, self.records)
 
 
@@ -203,3 +224,85 @@ def more_columns(columns: InetColumns) -> MoreColumns:
 def packed_address(key: int | bytes) -> bytes:
     """The packed address behind an InetColumns address key."""
     return key.to_bytes(4, sys.byteorder) if isinstance(key, int) else key
+
+
+# --- counting: a field or two of every socket, read from the receive buffer itself ---------------------
+
+
+class InetRuns:
+    """The inet sockets of one receive buffer as runs of equal-length messages (a count's batch).
+
+    A count needs one or two fields of each socket (its state; the exporter adds the local port of
+    established ones): each is read from the buffer itself, a stepped slice per run
+    (:class:`pyss.netlink.decode.MessageRuns`), with no per-socket Python and no copy of the rest.
+    """
+
+    __slots__ = ("buffer", "protocol", "runs")
+
+    def __init__(self, runs: MessageRuns, protocol: int) -> None:
+        self.buffer, self.runs, self.protocol = runs.buffer, runs.runs, protocol
+
+    def send(self, sink: RunSink) -> None:
+        sink.add_runs(self)
+
+    def byte_field(self, offset: int) -> bytes:
+        """The byte at ``offset`` (from the netlink header) of every message, in order."""
+        buffer = self.buffer
+        return b"".join([buffer[start + offset : stop : stride] for start, stop, stride in self.runs])
+
+    def states(self) -> bytes:
+        """Each socket's kernel state, one byte a socket."""
+        return self.byte_field(_STATE)
+
+    def state_counts(self) -> dict[int, int]:
+        """{kernel state: sockets in it} of this buffer, counted by bytes.count (C), commonest states first."""
+        states = self.states()
+        counts: dict[int, int] = {}
+        left = len(states)
+        for state in _LIKELY_STATES:
+            if not left:
+                return counts
+            number = states.count(state)
+            if number:
+                counts[state] = number
+                left -= number
+        return {state: states.count(state) for state in set(states)}  # a state no kernel sends yet
+
+    def local_ports(self) -> tuple[int, ...]:
+        """Each socket's local port."""
+        ports = bytearray(2 * self.count())
+        ports[0::2], ports[1::2] = self.byte_field(_SPORT), self.byte_field(_SPORT + 1)
+        return struct.unpack(f">{len(ports) // 2}H", ports)  # big-endian in the kernel struct
+
+    def count(self) -> int:
+        """How many sockets the buffer holds."""
+        return sum([(stop - start) // stride for start, stop, stride in self.runs])
+
+    def records(self, state: int | None = None) -> list[InetSocket]:
+        """The records of the sockets (in ``state``): for the few sockets a count wants whole (listeners)."""
+        decode = inet_decoder(self.protocol)
+        buffer = self.buffer
+        found: list[InetSocket] = []
+        for start, stop, stride in self.runs:
+            for at in range(start, stop, stride):
+                if state is None or buffer[at + _STATE] == state:
+                    length = int.from_bytes(buffer[at : at + 4], sys.byteorder)
+                    found.append(decode(buffer, at + NLMSG_HDRLEN, at + length))
+        return found
+
+
+_SPORT: Final = _at("sport")
+_INET_FAMILIES: Final = bytes((AF_INET, AF_INET6))
+# The kernel's TCP states (1..12) in the order a busy host tends to hold them, then the UDP/RAW ones.
+_LIKELY_STATES: Final = (1, 6, 10, 8, 5, 7, 2, 3, 4, 9, 11, 12)
+
+
+def inet_runs(buffers: Iterable[bytes], protocol: int, data_type: int = SOCK_DIAG_BY_FAMILY) -> Iterator[RunBatch]:
+    """An inet dump (of ``data_type`` replies) as a count's batches: runs, or records for a buffer whose
+    messages are not all AF_INET or AF_INET6 (their decoder says what is wrong with them)."""
+    for runs in walk_runs(buffers, FIXED_SIZE, "inet_diag_msg", data_type):
+        batch = InetRuns(runs, protocol)
+        if batch.byte_field(_FAMILY).strip(_INET_FAMILIES):
+            yield RecordBatch(InetSocket, batch.records())
+        else:
+            yield batch

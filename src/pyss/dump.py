@@ -12,7 +12,7 @@ import errno
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
-from pyss.columnar import RecordBatch, inet_batches
+from pyss.columnar import RecordBatch, inet_batches, inet_runs
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.netids import INET_NETIDS
 from pyss.netlink import requests, transport
@@ -39,6 +39,7 @@ from pyss.netlink.constants import (
     SOCK_SEQPACKET,
     SOCK_STREAM,
     TCP_CLOSE,
+    TCPDIAG_GETSOCK,
     UDIAG_SHOW_NAME,
     UDIAG_SHOW_PEER,
     UDIAG_SHOW_RQLEN,
@@ -65,9 +66,9 @@ from pyss.system.proc_net import (
 )
 
 if TYPE_CHECKING:
-    from typing import Never, TypeVar
+    from typing import Any, Never, TypeVar
 
-    from pyss.columnar import Batch
+    from pyss.columnar import Batch, RunBatch
 
     Item = TypeVar("Item")
 
@@ -147,18 +148,38 @@ def batch_streams(
             yield table.kind, iter((RecordBatch(table.kind, records),))
 
 
+def run_streams(
+    query: Query, warn: Warn | None = None, read_ahead: bool = False,
+) -> Iterator[tuple[type[SocketRecord], Iterator[RunBatch]]]:
+    """:func:`table_streams` for a count (a :class:`pyss.columnar.RunSink`), which needs no order.
+
+    Without a filter the TCP and UDP tables come a receive buffer at a time as
+    :class:`pyss.columnar.InetRuns`, and TCP's two families in one dump: the kernel then walks its
+    TCP hash tables once, not once per family (see :func:`pyss.netlink.requests.tcpdiag_request`).
+    Every other table is one RecordBatch of its streamed records.
+    """
+    keep = query.filter
+    dumps = _table_dumps(query, Extensions(), read_ahead, warn, runs=keep is None)
+    for table in _opened(dumps, warn, keep is None, query.quiet_tables):
+        if table.batches is not None:
+            yield table.kind, table.batches  # runs, as _table_dumps was asked
+        else:
+            records = table.records if keep is None else filter(keep, table.records)
+            yield table.kind, iter((RecordBatch(table.kind, records),))
+
+
 class _TableDump(NamedTuple):
     """How to start one table's dump: as records, and for TCP/UDP also as batches of columns."""
 
     kind: type[SocketRecord]
     open_records: Callable[[], Iterator[SocketRecord]]
-    open_batches: Callable[[], Iterator[Batch]] | None = None
+    open_batches: Callable[[], Iterator[Any]] | None = None  # Batch, or RunBatch (a count's)
 
 
 class _OpenTable(NamedTuple):
     kind: type[SocketRecord]
     records: Iterator[SocketRecord]
-    batches: Iterator[Batch] | None
+    batches: Iterator[Any] | None
 
 
 def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet_tables: int = 0) \
@@ -182,7 +203,8 @@ def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet
         yield table
 
 
-def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None) -> Iterator[_TableDump]:
+def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None, runs: bool = False) \
+        -> Iterator[_TableDump]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
         if query.proc_netlink is not None:
             yield _TableDump(NetlinkSocket, _proc_file_dump(query.proc_netlink, "netlink", read_proc_netlink, warn))
@@ -201,14 +223,16 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
                 query.proc_unix, "unix", lambda path: read_proc_unix(path, query.states, types), warn))
         else:
             yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
-    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn)
+    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
     yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), read_ahead, warn)
 
 
 def _inet_table_dumps(
     query: Query, extensions: Extensions, tables: tuple[tuple[str, int], ...], read_ahead: bool, warn: Warn | None,
+    runs: bool = False,
 ) -> Iterator[_TableDump]:
+    """``runs``: TCP and UDP's batches are a count's (InetRuns), TCP's two families in one dump."""
     if not (query.has_family(AF_INET) or query.has_family(AF_INET6)):
         return
     for table, protocol in tables:
@@ -219,9 +243,13 @@ def _inet_table_dumps(
             yield _TableDump(InetSocket, _tcp_file_dump(query.tcp_file, warn))
         elif query.has(table) and proc_table is not None:
             yield _TableDump(InetSocket, _proc_files_dump(query, *proc_table, warn))
+        elif query.has(table) and runs and protocol == IPPROTO_TCP and _inet_families(query) == [AF_INET, AF_INET6]:
+            yield _TableDump(InetSocket, lambda: _both_families(query, read_ahead),
+                             _tcp_runs_dump(query, read_ahead))
         elif query.has(table):
             for family in _inet_families(query):
-                batches = _inet_batches_dump(query, extensions, family, protocol, read_ahead) \
+                opener = _inet_runs_dump if runs else _inet_batches_dump
+                batches = opener(query, extensions, family, protocol, read_ahead) \
                     if protocol in _COLUMN_PROTOCOLS else None
                 yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead), batches)
 
@@ -331,6 +359,39 @@ def _inet_batches_dump(
             return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
 
     return open_dump
+
+
+def _inet_runs_dump(
+    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool
+) -> Callable[[], Iterator[RunBatch]]:
+    def open_dump() -> Iterator[RunBatch]:
+        message = requests.inet_request(family, protocol, query.states, extensions.inet)
+        try:
+            return _first_read(inet_runs(transport.dump(message, read_ahead), protocol), _table_name(protocol))
+        except UnsupportedTable:
+            return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
+
+    return open_dump
+
+
+def _tcp_runs_dump(query: Query, read_ahead: bool) -> Callable[[], Iterator[RunBatch]]:
+    """TCP of both families in one TCPDIAG_GETSOCK dump; should the kernel refuse that request, one dump
+    per family as usual (which also reads /proc when the kernel cannot list TCP at all)."""
+    def open_dump() -> Iterator[RunBatch]:
+        message = requests.tcpdiag_request(query.states)
+        try:
+            return _first_read(inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK), "tcp")
+        except (DumpError, UnsupportedTable):
+            openers = [_inet_runs_dump(query, Extensions(), family, IPPROTO_TCP, read_ahead)
+                       for family in (AF_INET, AF_INET6)]
+            return chain.from_iterable(opener() for opener in openers)
+
+    return open_dump
+
+
+def _both_families(query: Query, read_ahead: bool) -> Iterator[SocketRecord]:
+    return chain.from_iterable(_inet_dump(query, Extensions(), family, IPPROTO_TCP, read_ahead)()
+                               for family in (AF_INET, AF_INET6))
 
 
 # EINVAL: the verifier rejected the program; EPERM: a mark condition without CAP_NET_ADMIN.

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -124,3 +125,33 @@ def test_bad_keys_are_refused(zoo_ns: ZooNamespace, args: tuple[str, ...], messa
     assert run.stdout == b""
     assert message in run.stderr.decode()
     assert len(run.stderr.splitlines()) == 1
+
+
+# Counting by state and table reads each socket's state straight from the receive buffers, TCP's two
+# families in one TCPDIAG_GETSOCK dump; a family asked for alone still gets a dump of its own.
+@pytest.mark.parametrize(("flags", "program"), [
+    ("-tan", '{print "tcp", $1}'), ("-tan4", '{print "tcp", $1}'), ("-tan6", '{print "tcp", $1}'),
+    ("-uan6", '{print "udp", $1}'), ("-tuan", "{print $1, $2}"), ("-tuwan", "{print $1, $2}"),
+])
+def test_state_counts_of_each_family_equal_the_awk_pipeline(zoo_ns: ZooNamespace, flags: str, program: str) -> None:
+    expected = ss_counts(zoo_ns, flags, program, str)
+    run = zoo_ns.pyss(flags, "--count-by", "netid,state", "--json")
+    assert run.returncode == 0, run.stderr.decode()
+    assert Counter({f"{group['netid']} {group['state']}": group["count"] for group in json.loads(run.text)}) == expected
+    assert sum(expected.values()) >= 3
+
+
+REFUSED_TCPDIAG = """
+import sys
+from pyss.cli import ss
+from pyss.netlink import requests
+requests.tcpdiag_request = lambda states: requests.inet_request(0, 6, states)  # AF_UNSPEC: the kernel refuses it
+sys.exit(ss.main(sys.argv[1:]))
+"""
+
+
+def test_a_refused_tcpdiag_request_falls_back_to_one_dump_per_family(zoo_ns: ZooNamespace) -> None:
+    expected = ss_counts(zoo_ns, "-tan", "{print $1}", str)
+    run = zoo_ns.run_in_ns([sys.executable, "-c", REFUSED_TCPDIAG, "-tan", "--count-by", "state", "--json"])
+    assert run.returncode == 0 and run.stderr == b"", run.stderr.decode()
+    assert Counter({group["state"]: group["count"] for group in json.loads(run.text)}) == expected

@@ -19,7 +19,7 @@ from typing import Any
 
 from pyss.api.keys import KEYS, needs_processes, raw_inet_key, socket_key
 from pyss.cli.views import NamespaceStreams
-from pyss.columnar import InetColumns
+from pyss.columnar import InetColumns, InetRuns
 from pyss.names.netids import INET_NETIDS
 from pyss.records import InetSocket, SocketRecord
 
@@ -45,6 +45,11 @@ def key_names(text: str) -> tuple[str, ...]:
 def columns_suffice(names: tuple[str, ...]) -> bool:
     """Whether an unfiltered dump's inet columns hold every key (else records are needed)."""
     return all(name in _COLUMN_FIELDS or name in ("netid", NETNS) for name in names)
+
+
+def runs_suffice(names: tuple[str, ...]) -> bool:
+    """Whether the keys need no more than each socket's state and table (pyss.dump.run_streams's batches)."""
+    return all(name in ("state", "netid", NETNS) for name in names)
 
 
 def shown(value: Hashable) -> Hashable:
@@ -103,6 +108,14 @@ class GroupCounter:
         else:
             tally.sockets.update(map(self.key, map(tally.convert, items)))
 
+    def count_runs(self, tally: _Tally, batch: InetRuns) -> None:
+        """Count one buffer by state and table: the same raw values as :meth:`count_columns` reads."""
+        netid = INET_NETIDS.get(batch.protocol, "???")
+        counter = tally.columns
+        for state, number in batch.state_counts().items():
+            values = [state if name == "state" else netid for name in self.socket_names]
+            counter[values[0] if self._single else tuple(values)] += number
+
     def count_columns(self, tally: _Tally, batch: InetColumns) -> None:
         tally.columns.update(self._column_values(tally, batch))
 
@@ -157,7 +170,7 @@ class GroupCounter:
 
 
 class _Sink:
-    """The BatchSink (pyss.columnar) a batch of one namespace's dump is sent to."""
+    """The BatchSink or RunSink (pyss.columnar) a batch of one namespace's dump is sent to."""
 
     __slots__ = ("_counter", "_tally")
 
@@ -169,6 +182,9 @@ class _Sink:
 
     def add_columns(self, columns: InetColumns) -> None:
         self._counter.count_columns(self._tally, columns)
+
+    def add_runs(self, runs: InetRuns) -> None:
+        self._counter.count_runs(self._tally, runs)
 
 
 class _Tally:

@@ -612,7 +612,7 @@ def _output_form(flags: dict[str, object]) -> str:
 
 def _count(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     """--count-by: one counter per group, never the socket list."""
-    from pyss.cli.counting import GroupCounter, columns_suffice
+    from pyss.cli.counting import GroupCounter, columns_suffice, runs_suffice
     from pyss.cli.views import NamespaceStreams
     from pyss.netlink.transport import read_ahead_helps
     from pyss.render import counts
@@ -620,7 +620,7 @@ def _count(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     assert views.count_by is not None
     keys = views.count_by
     streams = NamespaceStreams(query, None, _warn, bool(flags.get("all-netns")), read_ahead_helps(),
-                               columns=columns_suffice(keys))
+                               columns=columns_suffice(keys), runs=runs_suffice(keys))
     add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
     failure = _write_streams(streams, add)
     ranked = counts.ordered(result(), views.top)
@@ -655,14 +655,15 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
             raise Fatal(failure)
 
     if views.count_by is not None:
-        from pyss.cli.counting import GroupCounter, columns_suffice
+        from pyss.cli.counting import GroupCounter, columns_suffice, runs_suffice
 
         keys = views.count_by
         view = CountsView(sys.stdout, keys, views.top, json_lines, not flags.get("no-header"))
 
         def count_step() -> None:
             # No read-ahead child: Ctrl-C must find only this process to stop.
-            streams = NamespaceStreams(query, None, _warn, all_netns, columns=columns_suffice(keys))
+            streams = NamespaceStreams(query, None, _warn, all_netns, columns=columns_suffice(keys),
+                                       runs=runs_suffice(keys))
             add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
             dump(streams, add)
             view.show(result(), time.time())

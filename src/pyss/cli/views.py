@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from pyss.dump import batch_streams, table_streams
+from pyss.dump import batch_streams, run_streams, table_streams
 from pyss.query import Details, Extensions, Query, wants_details
 from pyss.records import SocketRecord
 from pyss.render.columns import LEFT, Column
@@ -39,12 +39,14 @@ class NamespaceStreams:
     """
 
     def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
-                 read_ahead: bool = False, columns: bool = False) -> None:
+                 read_ahead: bool = False, columns: bool = False, runs: bool = False) -> None:
         self.query, self.extensions, self.warn = query, extensions, warn
         self.all_netns, self.read_ahead = all_netns, read_ahead
-        # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns
-        self.dump = batch_streams if columns else table_streams
-        self.batches = columns
+        # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns;
+        # runs: of a count's batches (pyss.dump.run_streams), in no particular order
+        self.dump: Callable[..., Iterator[tuple[type, Iterator[Any]]]] = \
+            _run_streams if runs else batch_streams if columns else table_streams
+        self.batches = columns or runs
         self.current: str | None = None
 
     def __iter__(self) -> Iterator[tuple[type, Iterator[Any]]]:
@@ -69,6 +71,11 @@ class NamespaceStreams:
             except NamespaceError as error:
                 warn(f"{error}: not listed")
         interface_name.cache_clear()
+
+
+def _run_streams(query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
+        -> Iterator[tuple[type, Iterator[Any]]]:
+    return run_streams(query, warn, read_ahead)
 
 
 def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], None] | None:

@@ -44,6 +44,9 @@ NETLINK_GET_STRICT_CHK: Final = 12
 
 # linux/sock_diag.h
 SOCK_DIAG_BY_FAMILY: Final = 20
+# The older inet_diag request (struct inet_diag_req), still served: its TCP dump covers IPv4 and IPv6 in one
+# walk of the socket hash, where SOCK_DIAG_BY_FAMILY needs one walk per family. Replies carry this type too.
+TCPDIAG_GETSOCK: Final = 18
 SOCK_DESTROY: Final = 21
 # enum sknetlink_groups: the multicast groups that report destroyed sockets
 SKNLGRP_INET_TCP_DESTROY: Final = 1

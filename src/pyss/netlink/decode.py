@@ -23,6 +23,7 @@ from pyss.netlink.constants import (
     NETLINK_DIAG_GROUPS,
     NETLINK_DIAG_MEMINFO,
     NLM_F_DUMP_INTR,
+    NLM_F_MULTI,
     NLMSG_DONE,
     NLMSG_ERROR,
     NLMSG_HDRLEN,
@@ -46,6 +47,7 @@ _NLMSGERR: Final = struct.Struct("=i")
 _NLATTR: Final = struct.Struct("=HH")
 _U32: Final = struct.Struct("=I")
 _U32X2: Final = struct.Struct("=II")
+_KIND_WORD: Final = struct.Struct("=HH")  # nlmsg_type, nlmsg_flags: the second word of a netlink header
 
 # struct inet_diag_msg with its struct inet_diag_sockid. Ports are big-endian in the kernel
 # struct; they are read native and swapped, which is cheaper than a second unpack call per socket.
@@ -149,6 +151,7 @@ def _per_buffer(
     buffers: Iterable[bytes],
     framed: Callable[[bytes, list[int], list[int]], Item],
     plain: Callable[[bytes], Item | None] | None = None,
+    data_type: int = SOCK_DIAG_BY_FAMILY,
 ) -> Iterator[Item]:
     """One item per buffer of a dump, until NLMSG_DONE: ``plain(buf)`` when it gives one, else
     ``framed(buf, payload starts, message ends)`` after :func:`_scan` has checked the buffer.
@@ -162,7 +165,7 @@ def _per_buffer(
         if item is not None:
             yield item
             continue
-        starts, ends, flags, done = _scan(buf)
+        starts, ends, flags, done = _scan(buf, data_type)
         interrupted = interrupted or bool(flags & NLM_F_DUMP_INTR)
         if starts:
             yield framed(buf, starts, ends)
@@ -210,9 +213,72 @@ def _plain_batch(buf: bytes, fixed_size: int) -> MessageBatch | None:
     return MessageBatch(buf, offsets, fixed, fixed_size)
 
 
-def _scan(buf: bytes) -> tuple[list[int], list[int], int, bool]:
+class MessageRuns(NamedTuple):
+    """The data messages of one receive buffer, as runs of messages of one length.
+
+    Each run is (start, stop, stride): messages begin at start, start + stride, ... before stop,
+    so a field at offset F of every message of a run is ``buffer[start + F : stop : stride]``, one C-level
+    slice. A dump without requested attributes sends messages of one or two lengths (full sockets, and
+    TIME-WAIT or SYN-RECV ones without attributes), so a buffer of ~300 messages is a handful of runs.
+    """
+
+    buffer: bytes
+    runs: list[tuple[int, int, int]]
+
+
+def walk_runs(buffers: Iterable[bytes], fixed_size: int, name: str,
+              data_type: int = SOCK_DIAG_BY_FAMILY) -> Iterator[MessageRuns]:
+    """One MessageRuns per buffer of a dump of ``data_type`` messages, until NLMSG_DONE; errors as in
+    :func:`walk`. A message shorter than ``fixed_size`` (header included) is malformed, reported by ``name``."""
+    def runs(buf: bytes, starts: list[int], ends: list[int]) -> MessageRuns:
+        spans = []
+        for start, end in zip(starts, ends, strict=True):
+            if end - start < fixed_size - NLMSG_HDRLEN:
+                raise MalformedMessage(f"{name} of {end - start} bytes, expected {fixed_size - NLMSG_HDRLEN}")
+            stride = (end - start + NLMSG_HDRLEN + 3) & ~3
+            spans.append((start - NLMSG_HDRLEN, start - NLMSG_HDRLEN + stride, stride))
+        return MessageRuns(buf, spans)
+
+    return _per_buffer(buffers, runs, lambda buf: _plain_runs(buf, fixed_size, data_type), data_type)
+
+
+def _plain_runs(buf: bytes, fixed_size: int, data_type: int) -> MessageRuns | None:
+    """The runs of a buffer holding only well-formed ``data_type`` messages (flags: NLM_F_MULTI alone),
+    found run by run rather than message by message; None for anything else (:func:`_scan` then says why).
+
+    From a message of length L, the header bytes of the messages at stride L are read a byte position
+    at a time (a stepped bytes slice, in C): the first whose length's low byte differs ends the run, and
+    every other header byte of the run must be what a data message of length L has.
+    """
+    size = len(buf)
+    kind = _KIND_WORD.pack(data_type, NLM_F_MULTI)  # header bytes 4..7 of every data message
+    unpack = _U32.unpack_from
+    runs: list[tuple[int, int, int]] = []
+    at = 0
+    while at < size:
+        if size - at < NLMSG_HDRLEN:
+            return None
+        length = unpack(buf, at)[0]
+        stride = (length + 3) & ~3
+        if not fixed_size <= length <= size - at:
+            return None
+        lows = buf[at : size - (size - at) % stride : stride]
+        count = len(lows) - len(lows.lstrip(lows[:1]))
+        if not count:  # the last message's padding would run past the buffer
+            return None
+        stop = at + count * stride
+        expected = _U32.pack(length) + kind
+        for offset in range(1, NLMSG_HDRLEN // 2):
+            if buf[at + offset : stop : stride] != expected[offset : offset + 1] * count:
+                return None
+        runs.append((at, stop, stride))
+        at = stop
+    return MessageRuns(buf, runs)
+
+
+def _scan(buf: bytes, data_type: int = SOCK_DIAG_BY_FAMILY) -> tuple[list[int], list[int], int, bool]:
     """(payload starts, message ends, flags or-ed, whether NLMSG_DONE ended the dump) of one
-    buffer's data messages.
+    buffer's data messages (of ``data_type``).
 
     Raises DumpError for NLMSG_ERROR and MalformedMessage for bad framing.
     """
@@ -230,7 +296,7 @@ def _scan(buf: bytes) -> tuple[list[int], list[int], int, bool]:
         if length < NLMSG_HDRLEN or end > size:
             raise MalformedMessage(f"netlink message length {length} does not fit its buffer ({size - offset} bytes)")
         all_flags |= flags
-        if kind == SOCK_DIAG_BY_FAMILY:
+        if kind == data_type:
             starts.append(offset + NLMSG_HDRLEN)
             ends.append(end)
         elif kind == NLMSG_DONE:

@@ -17,6 +17,7 @@ from pyss.netlink.constants import (
     NLMSG_HDRLEN,
     SOCK_DESTROY,
     SOCK_DIAG_BY_FAMILY,
+    TCPDIAG_GETSOCK,
 )
 
 NLMSGHDR = struct.Struct("=IHHII")
@@ -33,8 +34,8 @@ _U32 = struct.Struct("=I")
 DUMP_SEQ = 0x5053  # an arbitrary sequence number, checked on replies
 
 
-def _message(payload: bytes, flags: int = NLM_F_REQUEST | NLM_F_DUMP) -> bytes:
-    return NLMSGHDR.pack(NLMSG_HDRLEN + len(payload), SOCK_DIAG_BY_FAMILY, flags, DUMP_SEQ, 0) + payload
+def _message(payload: bytes, flags: int = NLM_F_REQUEST | NLM_F_DUMP, kind: int = SOCK_DIAG_BY_FAMILY) -> bytes:
+    return NLMSGHDR.pack(NLMSG_HDRLEN + len(payload), kind, flags, DUMP_SEQ, 0) + payload
 
 
 def attribute(kind: int, value: bytes) -> bytes:
@@ -63,6 +64,21 @@ def inet_request(
     if protocol > 0xFF:
         payload += attribute(INET_DIAG_REQ_PROTOCOL, _U32.pack(protocol))
     return _message(payload)
+
+
+# inet_diag_req (the request before v2): family, src_len, dst_len, ext, an all-zero sockid (48 bytes), states, dbs
+_TCPDIAG_REQ = struct.Struct("=BBBB48xII")
+
+
+def tcpdiag_request(states: int) -> bytes:
+    """A TCPDIAG_GETSOCK dump of the TCP sockets in ``states``, IPv4 and IPv6 alike, in the kernel's hash order.
+
+    The kernel answers it with one walk of the TCP hash tables for both families (this request's family
+    is AF_UNSPEC to it), where SOCK_DIAG_BY_FAMILY walks them once per family: for a caller that needs
+    no order (counting), it halves the kernel's walking. The replies are inet_diag_msg as usual, with
+    TCPDIAG_GETSOCK as their message type.
+    """
+    return _message(_TCPDIAG_REQ.pack(0, 0, 0, 0, states, 0), kind=TCPDIAG_GETSOCK)
 
 
 # inet_diag_req_v2 naming one socket: family, protocol, ext, raw protocol, states, then inet_diag_sockid:
