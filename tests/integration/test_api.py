@@ -89,7 +89,7 @@ def ss_rows(ns: ZooNamespace, *args: str) -> list[list[str]]:
 
 @pytest.mark.parametrize(("kind", "ss_args"), [
     ("tcp", ["-t", "-a"]), ("udp", ["-u", "-a"]), ("raw", ["-w", "-a"]), ("unix", ["-x", "-a"]),
-    ("packet", ["-0", "-a"]),
+    ("packet", ["-0", "-a"]), ("tcp6", ["-t", "-a", "-6"]), ("udp4", ["-u", "-a", "-4"]),
 ])
 def test_count_by_state_equals_ss(zoo_ns: ZooNamespace, kind: str, ss_args: list[str]) -> None:
     state_column = 1 if kind in ("unix", "packet") else 0  # ss adds a Netid column for several tables

@@ -27,7 +27,7 @@ from pyss.query import Details, Extensions, Query, extensions
 from pyss.records import InetSocket
 
 if TYPE_CHECKING:
-    from pyss.columnar import InetColumns
+    from pyss.columnar import InetColumns, InetRuns
     from pyss.records import SocketRecord
     from pyss.system.netns import Namespace
     from pyss.system.processes import Links, UserScan
@@ -75,11 +75,12 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     return Plan(query, extensions(flags), namespace, processes, names)
 
 
-def table_streams(plan: Plan, columns: bool = False) -> Streams:
+def table_streams(plan: Plan, columns: bool = False, runs: bool = False) -> Streams:
     """Each table's record stream, every dump socket opened inside the plan's namespace.
 
     ``columns``: every table comes as :mod:`pyss.columnar` batches (TCP and UDP a buffer at a time,
-    as columns where they can), as :func:`pyss.dump.batch_streams` gives them.
+    as columns where they can), as :func:`pyss.dump.batch_streams` gives them; ``runs``: as a count's
+    batches, in no particular order (:func:`pyss.dump.run_streams`).
     """
     from pyss import dump
     from pyss.netlink.transport import read_ahead_helps
@@ -87,7 +88,8 @@ def table_streams(plan: Plan, columns: bool = False) -> Streams:
     if plan.query is None:
         return iter(())
     read_ahead = may_fork() and read_ahead_helps()
-    streams: Streams = dump.batch_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
+    streams: Streams = dump.run_streams(plan.query, _warn, read_ahead) if runs \
+        else dump.batch_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
         else dump.table_streams(plan.query, plan.extensions, _warn, read_ahead)
     return streams if plan.namespace is None else _opened_inside(streams, plan.namespace)
 
@@ -219,16 +221,18 @@ def count(
     checked = plan(kind, filter, processes, (), netns)
     raw = raw_inet_key(names)
     key = socket_key(names)
-    column_reader = _column_reader(names) if raw is not None and checked.query is not None \
-        and checked.query.filter is None else None
+    unfiltered = raw is not None and checked.query is not None and checked.query.filter is None
+    column_reader = _column_reader(names) if unfiltered else None
+    run_key = _run_key(names) if unfiltered else None
     holders = Holders() if processes else None
     counts: Counter[Hashable] = Counter()
     raw_counts: Counter[Hashable] = Counter()
     try:
         counting = _Counting(counts, key, converter(interface_names(checked), holders), raw_counts,
-                             raw[0] if raw is not None else None, column_reader)
-        for kind_of, items in table_streams(checked, columns=column_reader is not None):
-            _count_stream(counting, kind_of, items, column_reader is not None)
+                             raw[0] if raw is not None else None, column_reader, run_key)
+        batches = column_reader is not None or run_key is not None
+        for kind_of, items in table_streams(checked, columns=column_reader is not None, runs=run_key is not None):
+            _count_stream(counting, kind_of, items, batches)
     finally:
         if holders is not None:
             holders.close()
@@ -245,9 +249,11 @@ class _Counting:
     def __init__(self, counts: Counter[Hashable], key: Callable[[Socket], Hashable],
                  convert: Callable[[SocketRecord], Socket], raw_counts: Counter[Hashable],
                  raw_key: Callable[[InetSocket], Hashable] | None,
-                 column_reader: Callable[[InetColumns], Iterable[Hashable]] | None) -> None:
+                 column_reader: Callable[[InetColumns], Iterable[Hashable]] | None,
+                 run_key: Callable[[int, int], Hashable] | None = None) -> None:
         self.counts, self.key, self.convert = counts, key, convert
         self.raw_counts, self.raw_key, self.column_reader = raw_counts, raw_key, column_reader
+        self.run_key = run_key
 
     def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
         if kind is InetSocket and self.raw_key is not None:
@@ -258,6 +264,12 @@ class _Counting:
     def add_columns(self, columns: InetColumns) -> None:
         assert self.column_reader is not None  # columns are asked for only with a reader
         self.raw_counts.update(self.column_reader(columns))
+
+    def add_runs(self, runs: InetRuns) -> None:
+        assert self.run_key is not None  # runs are asked for only with a key
+        raw_counts, key, protocol = self.raw_counts, self.run_key, runs.protocol
+        for state, number in runs.state_counts().items():
+            raw_counts[key(state, protocol)] += number
 
 
 def _count_stream(counting: _Counting, kind: type[SocketRecord], items: Iterator[Any], batches: bool) -> None:
@@ -291,3 +303,13 @@ def _column_reader(names: Sequence[str]) -> Callable[[InetColumns], Iterable[Has
         return values[0] if len(values) == 1 else zip(*values, strict=True)
 
     return read
+
+
+def _run_key(names: Sequence[str]) -> Callable[[int, int], Hashable] | None:
+    """The raw key (as raw_inet_key reads it from a record) of a socket known by its state and protocol,
+    or None when a key needs more: a count by state and table reads nothing else of each socket."""
+    if not all(name in ("state", "netid") for name in names):
+        return None
+    if len(names) == 1:
+        return (lambda state, _protocol: state) if names[0] == "state" else (lambda _state, protocol: protocol)
+    return lambda state, protocol: tuple([state if name == "state" else protocol for name in names])

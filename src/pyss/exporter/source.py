@@ -21,9 +21,9 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from pyss.api.record import converter
-from pyss.columnar import InetColumns
+from pyss.columnar import InetRuns
 from pyss.dump import INTERRUPTED as DUMP_INTERRUPTED
-from pyss.dump import batch_streams
+from pyss.dump import run_streams
 from pyss.exporter.tally import NamespaceTally
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX
@@ -206,9 +206,9 @@ class _Warnings:
 
 
 class _TallySink:
-    """Feeds a listing's batches to a tally (a :class:`pyss.columnar.BatchSink`), noting the table it is in.
+    """Feeds a count's batches to a tally (a :class:`pyss.columnar.RunSink`), noting the table it is in.
 
-    Columns are counted as they are; records (tables without a columnar path, odd buffers) become the
+    Runs are counted as they are; records (tables without a run path, odd buffers) become the
     public API's Socket records first.
     """
 
@@ -223,15 +223,15 @@ class _TallySink:
             self.table = netid(record)
             add(convert(record))
 
-    def add_columns(self, columns: InetColumns) -> None:
-        self.table = INET_NETIDS[columns.protocol]
-        self.tally.add_columns(self.table, columns)
+    def add_runs(self, runs: InetRuns) -> None:
+        self.table = INET_NETIDS[runs.protocol]
+        self.tally.add_runs(self.table, runs)
 
 
 def _tally_columns(tally: NamespaceTally, problems: list[Problem], read_ahead: bool) -> None:
-    """The default path: TCP and UDP as columns, the other tables as records."""
+    """The default path: TCP and UDP as runs (TCP's two families in one dump), the other tables as records."""
     warnings = _Warnings(tally.netns, problems)
-    for _kind, batches in batch_streams(QUERY, warn=warnings, read_ahead=read_ahead):
+    for _kind, batches in run_streams(QUERY, warn=warnings, read_ahead=read_ahead):
         sink = _TallySink(tally)
         try:
             for batch in batches:

@@ -18,7 +18,7 @@ from operator import eq
 from typing import NamedTuple
 
 from pyss.api.record import Addr, Socket
-from pyss.columnar import InetColumns, packed_address
+from pyss.columnar import InetRuns
 from pyss.netlink.constants import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
 
 # Upper bounds (seconds) of the RTT histogram's buckets: from loopback (~10 us) to a congested
@@ -90,20 +90,25 @@ class NamespaceTally:
         """Established TCP connections per listening port (the local port of the accepted side)."""
         return Counter({listener.port: self.established_ports[listener.port] for listener in self.listeners})
 
-    def add_columns(self, netid: str, columns: InetColumns) -> None:
-        """Count one receive buffer of an inet dump, taken as columns."""
-        states = columns.states
+    def add_runs(self, netid: str, runs: InetRuns) -> None:
+        """Count one receive buffer of an inet dump, read as runs: states, and for TCP the local ports of
+        established sockets and the listeners whole (the few records decoded)."""
         sockets = self.sockets
-        for state, count in Counter(states).items():
+        counts = runs.state_counts()
+        for state, count in counts.items():
             sockets[netid, state] += count
         if netid != "tcp":
             return
-        self.established_ports.update(compress(columns.sports, map(eq, states, repeat(TCP_ESTABLISHED))))
-        if TCP_LISTEN in states:
-            for index in compress(range(len(states)), map(eq, states, repeat(TCP_LISTEN))):
-                self.listeners.append(Listener(
-                    address_text(columns.family, packed_address(columns.srcs[index])),
-                    columns.sports[index], columns.rqueues[index], columns.wqueues[index]))
+        if TCP_ESTABLISHED in counts:
+            ports = runs.local_ports()
+            if counts[TCP_ESTABLISHED] == len(ports):
+                self.established_ports.update(ports)
+            else:
+                self.established_ports.update(compress(ports, map(eq, runs.states(), repeat(TCP_ESTABLISHED))))
+        if TCP_LISTEN in counts:
+            for record in runs.records(TCP_LISTEN):
+                self.listeners.append(Listener(address_text(record.family, record.src), record.sport,
+                                               record.rqueue, record.wqueue))
 
     def add_socket(self, sock: Socket) -> None:
         """Count one socket of the public API (with its processes and tcp_info when they were asked for)."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
-import sys
+
+from tests.unit.netlink.test_decode import DONE, inet_diag_msg, nlmsg
 
 from pyss.api.record import Process, Socket, converter
-from pyss.columnar import InetColumns
+from pyss.columnar import InetRuns, inet_runs
 from pyss.exporter.tally import RTT_BUCKETS, Listener, NamespaceTally
+from pyss.netlink import constants as C  # noqa: N812  # reads like the kernel headers
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -47,15 +49,15 @@ def api(record: InetSocket | UnixSocket | PacketSocket | NetlinkSocket, *names: 
     return sock._replace(processes=tuple(Process(100 + i, 3, name) for i, name in enumerate(names)))
 
 
-def columns(records: list[InetSocket]) -> InetColumns:
-    """The columns inet_columns() would build for these records' buffer (IPv4 address keys are native ints)."""
-    def key(packed: bytes) -> int | bytes:
-        return int.from_bytes(packed, sys.byteorder) if len(packed) == 4 else packed
-
-    return InetColumns(
-        records[0].family, records[0].protocol, [r.state for r in records], [r.sport for r in records],
-        [r.dport for r in records], [key(r.src) for r in records], [key(r.dst) for r in records], [0] * len(records),
-        [r.rqueue for r in records], [r.wqueue for r in records])
+def runs(records: list[InetSocket]) -> InetRuns:
+    """The receive buffer of a dump of these records, as the count's batch (InetRuns) reads it."""
+    messages = b"".join(
+        nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(r.family, r.state, r.sport, r.dport, socket.inet_ntop(r.family, r.src),
+                                                   socket.inet_ntop(r.family, r.dst), rq=r.rqueue, wq=r.wqueue))
+        for r in records)
+    (batch,) = inet_runs([messages, DONE], records[0].protocol)
+    assert isinstance(batch, InetRuns)
+    return batch
 
 
 def test_api_records_count_per_netid_and_state() -> None:
@@ -70,21 +72,21 @@ def test_api_records_count_per_netid_and_state() -> None:
     assert tally.listening_ports() == {80: 2, 443: 0}
 
 
-def test_columns_count_as_records_do() -> None:
+def test_runs_count_as_records_do() -> None:
     by_records, by_columns = NamespaceTally("ns"), NamespaceTally("ns")
     for record in SOCKETS:
         by_records.add_socket(api(record))
-    by_columns.add_columns("tcp", columns(SOCKETS))
+    by_columns.add_runs("tcp", runs(SOCKETS))
     assert by_columns.sockets == by_records.sockets
     assert by_columns.listeners == by_records.listeners
     assert by_columns.listening_ports() == by_records.listening_ports()
 
 
-def test_ipv6_listener_address_and_udp_columns() -> None:
+def test_ipv6_listener_address_and_udp_runs() -> None:
     tally = NamespaceTally("")
-    tally.add_columns("tcp", columns([inet(TCP_LISTEN, 22, "::", family=AF_INET6, wqueue=128)]))
+    tally.add_runs("tcp", runs([inet(TCP_LISTEN, 22, "::", family=AF_INET6, wqueue=128)]))
     udp = [inet(TCP_CLOSE, 53, protocol=IPPROTO_UDP), inet(TCP_ESTABLISHED, 53, protocol=IPPROTO_UDP)]
-    tally.add_columns("udp", columns(udp))
+    tally.add_runs("udp", runs(udp))
     assert tally.listeners == [Listener("::", 22, 0, 128)]
     assert tally.sockets[("udp", TCP_CLOSE)] == 1
     assert tally.sockets[("udp", TCP_ESTABLISHED)] == 1
