@@ -10,35 +10,42 @@ record of anything else.
 
 from __future__ import annotations
 
-import enum
-import socket
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from itertools import repeat
-from typing import Any
 
-from pyss.api.keys import KEYS, needs_processes, raw_inet_key, socket_key
-from pyss.cli.views import NamespaceStreams
-from pyss.columnar import InetColumns, InetRuns
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.names.netids import INET_NETIDS
 from pyss.records import InetSocket, SocketRecord
+
+if TYPE_CHECKING:  # a count by state or table imports neither typing nor the public API's records
+    from typing import Any
+
+    from pyss.cli.views import NamespaceStreams
+    from pyss.columnar import InetColumns, InetRuns
 
 Groups = dict[tuple[Hashable, ...], int]
 NETNS = "netns"
 # Keys an InetColumns batch holds, by the batch's field.
 _COLUMN_FIELDS = {"state": "states", "local-address": "srcs", "local-port": "sports", "peer-address": "dsts",
                   "peer-port": "dports", "interface": "ifindexes"}
+# Keys a count's runs (pyss.columnar.InetRuns) hold: each socket's state, and its table.
+_RUN_KEYS = ("state", "netid", NETNS)
 
 
 def key_names(text: str) -> tuple[str, ...]:
     """--count-by's KEY[,KEY...]; ValueError names the known keys."""
-    known = (*KEYS, NETNS)
     names = tuple(part.strip() for part in text.split(","))
+    if len(set(names)) != len(names):
+        raise ValueError(f"--count-by names a key twice: '{text}'")
+    if runs_suffice(names):
+        return names  # known keys, checked without the public API's key table
+    from pyss.api.keys import KEYS
+
+    known = (*KEYS, NETNS)
     for name in names:
         if name not in known:
             raise ValueError(f"unknown --count-by key '{name}' (keys: {', '.join(known)})")
-    if len(set(names)) != len(names):
-        raise ValueError(f"--count-by names a key twice: '{text}'")
     return names
 
 
@@ -49,12 +56,23 @@ def columns_suffice(names: tuple[str, ...]) -> bool:
 
 def runs_suffice(names: tuple[str, ...]) -> bool:
     """Whether the keys need no more than each socket's state and table (pyss.dump.run_streams's batches)."""
-    return all(name in ("state", "netid", NETNS) for name in names)
+    return all(name in _RUN_KEYS for name in names)
 
 
 def shown(value: Hashable) -> Hashable:
-    """A key value as output shows it: a State as ss's word, everything else as it is."""
-    return str(value) if isinstance(value, enum.Enum) else value
+    """A key value as output shows it: text, numbers and None as they are, anything else (a State) as text."""
+    return value if value is None or type(value) in (str, int) else str(value)
+
+
+def state_word(state: int) -> str:
+    """ss's word for a kernel state (a State's text)."""
+    from pyss.render.ss import STATE_NAMES
+
+    if state < len(STATE_NAMES):
+        return STATE_NAMES[state]
+    from pyss.api.record import state_of
+
+    return str(state_of(state))
 
 
 class GroupCounter:
@@ -65,16 +83,29 @@ class GroupCounter:
         self.batches = batches  # the streams are of batches (NamespaceStreams(columns=True)), not records
         self.socket_names = tuple(name for name in names if name != NETNS)
         self.netns_at = names.index(NETNS) if NETNS in names else None
-        self.processes = needs_processes(self.socket_names)
-        self.raw = raw_inet_key(self.socket_names) if self.socket_names else None
-        self.key = socket_key(self.socket_names) if self.socket_names else (lambda _socket: ())
         self._single = len(self.socket_names) == 1
+        self.processes = False
+        self.raw: tuple[Callable[[InetSocket], Hashable], Callable[[Hashable], Hashable]] | None = None
+        self.key: Callable[[Any], Hashable] = lambda _socket: ()
+        if self.socket_names and not (batches and runs_suffice(names)):
+            self._record_keys()
+
+    def _record_keys(self) -> None:
+        """How to read the keys from records (the public API's key table): a count by state or table
+        over batches reads them from runs, and needs this only for the few records of other tables."""
+        from pyss.api.keys import needs_processes, raw_inet_key, socket_key
+
+        self.processes = needs_processes(self.socket_names)
+        self.raw = raw_inet_key(self.socket_names)
+        self.key = socket_key(self.socket_names)
 
     def counting(self, streams: NamespaceStreams) -> tuple[Callable[[type, Iterator[Any]], None], Callable[[], Groups]]:
         """(count one table's stream, the groups so far): a writer pair for the CLI's stream loop."""
-        from pyss.api.listing import Holders
+        holders = None
+        if self.processes:
+            from pyss.api.listing import Holders
 
-        holders = Holders() if self.processes else None
+            holders = Holders()
         groups: Groups = {}
         tallies: list[_Tally] = []
 
@@ -103,10 +134,12 @@ class GroupCounter:
         self.count_records(tally, kind, items)
 
     def count_records(self, tally: _Tally, kind: type, items: Iterable[SocketRecord]) -> None:
+        if self.socket_names and self.raw is None and runs_suffice(self.names):
+            self._record_keys()  # records of a table that has no runs
         if self.raw is not None and kind is InetSocket:
             tally.raw.update(map(self.raw[0], items))  # type: ignore[arg-type]
         else:
-            tally.sockets.update(map(self.key, map(tally.convert, items)))
+            tally.sockets.update(map(self.key, map(tally.converter(), items)))
 
     def count_runs(self, tally: _Tally, batch: InetRuns) -> None:
         """Count one buffer by state and table: the same raw values as :meth:`count_columns` reads."""
@@ -149,17 +182,18 @@ class GroupCounter:
             groups[key] = groups.get(key, 0) + number
 
     def _column_translator(self) -> Callable[[Hashable], Hashable]:
-        from pyss.api.record import state_of
+        from _socket import AF_INET, AF_INET6, inet_ntop
+
         from pyss.columnar import packed_address
 
         def address(key: int | bytes) -> str:
             packed = packed_address(key)
-            return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
+            return inet_ntop(AF_INET if len(packed) == 4 else AF_INET6, packed)
 
         readers: list[Callable[[Any], Hashable]] = []
         for name in self.socket_names:
             if name == "state":
-                readers.append(state_of)
+                readers.append(state_word)
             elif name in ("local-address", "peer-address"):
                 readers.append(address)
             else:
@@ -191,21 +225,30 @@ class _Tally:
     """One namespace's counters, in the three forms values arrive in."""
 
     def __init__(self, namespace: str | None, holders: Any) -> None:
-        from pyss.api.record import converter
-
         self.namespace = namespace
         self.sockets: Counter[Hashable] = Counter()
         self.raw: Counter[Hashable] = Counter()
         self.columns: Counter[Hashable] = Counter()
         self._names: dict[int, str | None] = {0: None}
-        # A converter per namespace: it caches interface names, and interface indexes are per namespace.
-        self.convert = converter(self.interface, holders)
+        self._holders = holders
+        self._convert: Callable[[SocketRecord], Any] | None = None
+
+    def converter(self) -> Callable[[SocketRecord], Any]:
+        """Records to the public API's Sockets, by a converter made for this namespace on first use (it
+        caches interface names, and interface indexes are per namespace)."""
+        if self._convert is None:
+            from pyss.api.record import converter
+
+            self._convert = converter(self.interface, self._holders)
+        return self._convert
 
     def interface(self, index: int) -> str | None:
         name = self._names.get(index, "")
         if name == "":
+            from _socket import if_indextoname
+
             try:
-                name = socket.if_indextoname(index)
+                name = if_indextoname(index)
             except OSError:
                 name = f"if{index}"
             self._names[index] = name

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
 
 from pyss.dump import batch_streams, run_streams, table_streams
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.query import Details, Extensions, Query, wants_details
 from pyss.records import SocketRecord
 from pyss.render.columns import LEFT, Column
+
+if TYPE_CHECKING:  # --count-by and --watch go through here: typing stays unimported (see pyss.lite_typing)
+    from typing import Any
 
 Warn = Callable[[str], None]
 

@@ -6,7 +6,6 @@ formats them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
 
 from pyss.render.columns import LEFT, RIGHT, Column, byte_length, column_widths, render_block
@@ -50,6 +49,8 @@ def _render(columns: tuple[Column, ...], rows: list[tuple[str, ...]], header: bo
 
 def json_array(keys: Sequence[str], groups: Sequence[Group]) -> str:
     """[{"state": "ESTAB", "count": 12}, ...]: keys spelled with underscores, as in the listing's objects."""
+    import json
+
     names = [key.replace("-", "_") for key in keys]
     objects = [{**dict(zip(names, map(_json_value, values), strict=True)), "count": count} for values, count in groups]
     return json.dumps(objects, indent=None, separators=(",", ":")).replace("},{", "},\n{") + "\n"
@@ -71,6 +72,8 @@ def delta_table(keys: Sequence[str], groups: Sequence[Group], deltas: Sequence[i
 
 def delta_json_lines(keys: Sequence[str], groups: Sequence[Group], deltas: Sequence[int | None], when: float) -> str:
     """One object per group: time, the keys, count and change (null at the baseline)."""
+    import json
+
     names = [key.replace("-", "_") for key in keys]
     return "".join(json.dumps({"time": round(when, 3), **dict(zip(names, map(_json_value, values), strict=True)), "count": count,
                                "change": delta}, separators=(",", ":")) + "\n"
@@ -79,6 +82,8 @@ def delta_json_lines(keys: Sequence[str], groups: Sequence[Group], deltas: Seque
 
 def json_lines(keys: Sequence[str], groups: Sequence[Group]) -> str:
     """One object a line, as --json-lines writes sockets."""
+    import json
+
     names = [key.replace("-", "_") for key in keys]
     return "".join(json.dumps({**dict(zip(names, map(_json_value, values), strict=True)), "count": count},
                               separators=(",", ":")) + "\n" for values, count in groups)
