@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from itertools import repeat
+from itertools import compress, repeat
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_HDRLEN, SOCK_DIAG_BY_FAMILY
@@ -278,6 +278,31 @@ class InetRuns:
         """How many sockets the buffer holds."""
         return sum([(stop - start) // stride for start, stop, stride in self.runs])
 
+    def identities(self) -> list[bytes]:
+        """What tells each socket apart (--watch): 16 bytes of its message, the cookie, ports and inode.
+
+        The cookie is the kernel's unique id of a socket; ports and inode are kept beside it so that a
+        socket replaced by its TIME-WAIT twin (same cookie, no inode) counts as another. The bytes are
+        gathered a byte position at a time and cut into one key per socket (a bytes object keeps its
+        hash, so the set and dict work on them hashes each key once).
+        """
+        size = _IDENTITY_SIZE
+        end = size * self.count()
+        gathered = bytearray(end)
+        for position, offset in enumerate(_IDENTITY_BYTES):
+            gathered[position::size] = self.byte_field(offset)
+        keys = bytes(gathered)
+        return list(map(keys.__getitem__, map(slice, range(0, end, size), range(size, end + size, size))))
+
+    def picked(self, wanted: Iterable[bool]) -> Batch:
+        """The ``wanted`` sockets of this buffer as a listing's batch: columns, or records where the text
+        needs more than the columns (see :func:`inet_batches`)."""
+        buffer = self.buffer
+        starts = [at for start, stop, stride in self.runs for at in range(start, stop, stride)]
+        chosen = list(compress(starts, wanted))
+        fixed = b"".join([buffer[at : at + FIXED_SIZE] for at in chosen])
+        return _inet_batch(MessageBatch(buffer, chosen, fixed, FIXED_SIZE), self.protocol)
+
     def records(self, state: int | None = None) -> list[InetSocket]:
         """The records of the sockets (in ``state``): for the few sockets a count wants whole (listeners)."""
         decode = inet_decoder(self.protocol)
@@ -292,6 +317,10 @@ class InetRuns:
 
 
 _SPORT: Final = _at("sport")
+# The bytes of an identity (InetRuns.identities): the cookie, then source and destination port, then the inode.
+_IDENTITY_BYTES: Final = (*range(_at("cookie"), _at("cookie") + 8), *range(_SPORT, _SPORT + 4),
+                          *range(_at("inode"), _at("inode") + 4))
+_IDENTITY_SIZE: Final = len(_IDENTITY_BYTES)
 _INET_FAMILIES: Final = bytes((AF_INET, AF_INET6))
 # The kernel's TCP states (1..12) in the order a busy host tends to hold them, then the UDP/RAW ones.
 _LIKELY_STATES: Final = (1, 6, 10, 8, 5, 7, 2, 3, 4, 9, 11, 12)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.unit.netlink.test_decode import DONE, MARK, SHUTDOWN, inet_diag_msg, mixed_v4_buffer, nlattr, nlmsg
 
-from pyss.columnar import InetRuns, inet_runs
+from pyss.columnar import InetColumns, InetRuns, inet_runs
 from pyss.netlink import constants as C  # noqa: N812  # reads like the kernel headers
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage, _plain_runs, inet_decoder, walk, walk_runs
 from pyss.records import InetSocket, SocketRecord
@@ -151,3 +151,46 @@ def test_runs_and_records_agree_on_any_dump(buffers_of_messages: list[list[bytes
     assert tally.states == Counter(record.state for record in expected)
     assert tally.ports == [record.sport for record in expected]
     assert tally.listeners == [record for record in expected if record.state == C.TCP_LISTEN]
+
+
+def identity_of(data: bytes) -> list[bytes]:
+    (batch,) = inet_runs([data, DONE], TCP)
+    assert isinstance(batch, InetRuns)
+    return batch.identities()
+
+
+def test_an_identity_is_the_cookie_ports_and_inode() -> None:
+    first = message(C.TCP_ESTABLISHED, 40000)
+    same_socket_later = message(C.TCP_CLOSE_WAIT, 40000, attributes=SHUTDOWN + MARK)  # state and length changed
+    other_port = message(C.TCP_ESTABLISHED, 40001)
+    twin = nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(state=C.TCP_TIME_WAIT, sport=40000, dport=22,
+                                                     src="127.0.0.1", dst="127.0.0.1", inode=0))
+    keys = identity_of(first + other_port + same_socket_later + twin)
+    assert keys[0] == keys[2]
+    assert len(set(keys)) == 3  # another port, and the TIME-WAIT twin (no inode), are other sockets
+    assert all(len(key) == 16 for key in keys)
+
+
+class Forms:
+    """A BatchSink that keeps what a listing would show of each socket (via columns or records)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, int]] = []
+
+    def add_columns(self, columns: InetColumns) -> None:
+        self.rows += zip(columns.states, columns.sports, columns.rqueues, strict=True)
+
+    def add_records(self, kind: type[SocketRecord], records: list[InetSocket]) -> None:  # type: ignore[override]
+        self.rows += [(record.state, record.sport, record.rqueue) for record in records]
+
+
+@pytest.mark.parametrize("family", [C.AF_INET, C.AF_INET6])
+def test_picked_sockets_go_as_a_listing_batch(family: int) -> None:
+    data = b"".join(message(state, port, attributes, family)
+                    for state, port, attributes in [(C.TCP_ESTABLISHED, 1, SHUTDOWN), (C.TCP_LISTEN, 2, SHUTDOWN),
+                                                    (C.TCP_TIME_WAIT, 3, b""), (C.TCP_ESTABLISHED, 4, SHUTDOWN)])
+    (batch,) = inet_runs([data, DONE], TCP)
+    assert isinstance(batch, InetRuns)
+    forms = Forms()
+    batch.picked([False, True, True, False]).send(forms)
+    assert forms.rows == [(C.TCP_LISTEN, 2, 3), (C.TCP_TIME_WAIT, 3, 3)]

@@ -645,6 +645,7 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
 
     from pyss.cli.views import NamespaceStreams
     from pyss.cli.watch import CountsView, SocketWatch, Watch
+    from pyss.netlink.transport import read_ahead_helps
 
     assert views.watch is not None
     all_netns, json_lines = bool(flags.get("all-netns")), bool(flags.get("json-lines"))
@@ -674,11 +675,12 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     request = extensions(query.details) if wants_details(query.details) else None
     watch = SocketWatch(sys.stdout, None if json_lines else _watch_columns(query, all_netns))
 
-    # Without details or a filter TCP and UDP come as columns: only the new sockets' rows are made.
-    columns = request is None and query.filter is None
+    # Without details or a filter TCP and UDP come as runs (pyss.dump.run_streams): each socket's identity
+    # and state are read from the buffers, and only the new sockets' rows are made, from columns.
+    runs = request is None and query.filter is None
 
     def step() -> None:
-        streams = NamespaceStreams(query, request, _warn, all_netns, columns=columns)
+        streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps() and not all_netns, runs=runs)
         form_of, column_forms = form_function()
 
         def add(kind: type, items: Iterator[Any]) -> None:
@@ -686,8 +688,15 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
             if not streams.batches:
                 watch.add(kind, items, netns, form_of(kind, netns))
                 return
+
+            def forms(batch: Batch) -> list[Any]:
+                made = _FormSink(lambda kind, records: list(map(form_of(kind, netns), records)),
+                                 lambda columns: column_forms(columns, netns))
+                batch.send(made)
+                return made.forms
+
             sink = _WatchSink(lambda kind, records: watch.add(kind, iter(records), netns, form_of(kind, netns)),
-                              lambda batch: watch.add_columns(batch, netns, lambda picked: column_forms(picked, netns)))
+                              lambda batch: watch.add_runs(batch, netns, forms))
             for batch in items:
                 batch.send(sink)
 
@@ -706,10 +715,24 @@ def _watch_columns(query: Query, all_netns: bool) -> tuple[Any, ...]:
 
 
 class _WatchSink:
-    """The BatchSink (pyss.columnar) of one --watch table stream."""
+    """The RunSink (pyss.columnar) of one --watch table stream."""
 
-    def __init__(self, records: Callable[[type, Any], None], columns: Callable[[Any], None]) -> None:
-        self.add_records, self.add_columns = records, columns
+    def __init__(self, records: Callable[[type, Any], None], runs: Callable[[Any], None]) -> None:
+        self.add_records, self.add_runs = records, runs
+
+
+class _FormSink:
+    """The BatchSink (pyss.columnar) that makes the forms of one batch of new sockets (``forms``)."""
+
+    def __init__(self, records: Callable[[type, Any], list[Any]], columns: Callable[[Any], list[Any]]) -> None:
+        self._records, self._columns = records, columns
+        self.forms: list[Any] = []
+
+    def add_records(self, kind: type, records: Any) -> None:
+        self.forms = self._records(kind, records)
+
+    def add_columns(self, columns: Any) -> None:
+        self.forms = self._columns(columns)
 
 
 def _watch_forms(query: Query, json_lines: bool, all_netns: bool) -> Callable[[], FormsOf]:

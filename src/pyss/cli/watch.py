@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 if TYPE_CHECKING:
-    from pyss.columnar import InetColumns
+    from pyss.columnar import Batch, InetColumns, InetRuns
 
 # What tells two sockets apart, by record type (field positions in the record).
 _IDENTITY: dict[type, Callable[[Any], Hashable]] = {
@@ -159,6 +159,21 @@ class SocketWatch:
             return
         picked = _picked(columns, is_new)
         forms = forms_of(picked)
+        known.update(zip(compress(identities, is_new), forms, strict=True))
+        if not self.first:
+            self._opened.extend(forms)
+
+    def add_runs(self, runs: InetRuns, namespace: str | None, forms_of: Callable[[Batch], list[Form]]) -> None:
+        """One TCP/UDP buffer read as runs (a count's batch, pyss.columnar.InetRuns): identities and states
+        straight from the buffer, and only the new sockets made into a batch for their forms."""
+        identities = runs.identities()
+        self._counting.update(runs.state_counts())
+        self._seen.setdefault(namespace, set()).update(identities)
+        known = self.forms.setdefault(namespace, {})
+        is_new = list(map(not_, map(known.__contains__, identities)))
+        if not any(is_new):
+            return
+        forms = forms_of(runs.picked(is_new))
         known.update(zip(compress(identities, is_new), forms, strict=True))
         if not self.first:
             self._opened.extend(forms)
