@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple
 
 from pyss.names.netids import netid
@@ -33,6 +34,7 @@ from pyss.netlink.constants import (
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 if TYPE_CHECKING:
+    from pyss.columnar import InetColumns
     from pyss.netlink.tcpinfo import TcpInfo
 
 
@@ -230,6 +232,59 @@ def inet_converter(interface: InterfaceName, holders: Holders | None, details: S
 
 
 _MISSING = "\0missing"
+
+
+class _AddressTexts(dict[int | bytes, str]):
+    """An InetColumns address key -> its text, made on first use (a dump has few distinct addresses)."""
+
+    def __init__(self, family: int) -> None:
+        super().__init__()
+        self.family = family
+
+    def __missing__(self, key: int | bytes) -> str:
+        from pyss.columnar import packed_address
+
+        text = self[key] = socket.inet_ntop(self.family, packed_address(key))
+        return text
+
+
+def columns_converter(interface: InterfaceName, holders: Holders | None) -> Callable[
+        [InetColumns], Iterator[Socket]]:
+    """The Sockets of one receive buffer read as columns (:mod:`pyss.columnar`), built in bulk.
+
+    No per-socket Python code runs: each field is a column, a constant or a
+    C-level map over one (address texts through a per-call cache, states by
+    table), zipped and made into Socket tuples by ``map``. No details (a
+    listing asking for them goes by records).
+    """
+    from pyss.columnar import more_columns
+
+    new = tuple.__new__
+    texts = {AF_INET: _AddressTexts(AF_INET), AF_INET6: _AddressTexts(AF_INET6)}
+    states = _STATES + (State.UNKNOWN,) * (256 - len(_STATES))  # every u8 a kernel state can be
+    names: dict[int, str | None] = {0: None}
+
+    def name(index: int) -> str | None:
+        if index not in names:
+            names[index] = interface(index)
+        return names[index]
+
+    def convert(columns: InetColumns) -> Iterator[Socket]:
+        more = more_columns(columns)
+        text = texts[columns.family].__getitem__
+        protocol, inodes = columns.protocol, more.inodes
+        laddrs = map(new, repeat(Addr), zip(map(text, columns.srcs), columns.sports, strict=True))
+        raddrs = map(new, repeat(Addr), zip(map(text, columns.dsts), columns.dports, strict=True))
+        interfaces = map(name, columns.ifindexes) if any(columns.ifindexes) else repeat(None)
+        processes = repeat(_NO_PROCESSES) if holders is None else map(holders, inodes)
+        nothing = repeat(None)
+        fields = zip(repeat(_INET_KINDS[protocol]), repeat(FAMILIES[columns.family]), repeat(_INET_TYPES[protocol]),
+                     map(states.__getitem__, columns.states), laddrs, raddrs, columns.rqueues, columns.wqueues,
+                     inodes, more.uids, interfaces, more.cookies, processes, nothing, nothing, nothing, nothing)
+        sockets: Iterator[Socket] = map(new, repeat(Socket), fields)
+        return sockets
+
+    return convert
 
 
 def _other_converter(interface: InterfaceName, holders: Holders) -> Callable[[SocketRecord], Socket]:

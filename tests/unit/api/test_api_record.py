@@ -6,7 +6,17 @@ import socket
 
 import pytest
 
-from pyss.api.record import PSUTIL_STATUS, Addr, Process, Socket, State, check_details, converter, state_of
+from pyss.api.record import (
+    PSUTIL_STATUS,
+    Addr,
+    Process,
+    Socket,
+    State,
+    check_details,
+    columns_converter,
+    converter,
+    state_of,
+)
 from pyss.netlink.constants import IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 from pyss.render.ss import STATE_NAMES
@@ -97,3 +107,36 @@ def test_psutil_statuses_are_psutil_s_own_words_for_each_proc_state() -> None:
     for hex_state, status in _pslinux.TCP_STATUSES.items():
         assert state_of(int(hex_state, 16)).psutil == status
     assert State.UNKNOWN.psutil == "NONE"
+
+
+def _columns_and_records(buffers: list[bytes], protocol: int) -> tuple[list[Socket], list[Socket]]:
+    from pyss.columnar import inet_columns, message_batches
+    from pyss.netlink.decode import inet_decoder, walk
+
+    held = {777: (Process(10, 4, "sshd"),)}
+    holders = held.get
+    by_columns = columns_converter(names, lambda inode: holders(inode, ()))
+    built: list[Socket] = []
+    for batch in message_batches(buffers):
+        columns = inet_columns(batch, protocol)
+        assert columns is not None
+        built += by_columns(columns)
+    by_records = converter(names, lambda inode: holders(inode, ()))
+    return built, [by_records(record) for record in walk(buffers, inet_decoder(protocol))]
+
+
+def test_sockets_built_from_columns_equal_those_converted_from_records() -> None:
+    from tests.unit.netlink.test_decode import DONE, SHUTDOWN, inet_diag_msg, mixed_v4_buffer, nlmsg
+
+    from pyss.netlink.constants import AF_INET6, SOCK_DIAG_BY_FAMILY
+
+    built, converted = _columns_and_records([mixed_v4_buffer(), DONE], IPPROTO_TCP)
+    assert built == converted and len(built) == 3
+    assert built[0].processes == (Process(10, 4, "sshd"),) and built[0].state is State.LISTEN
+    assert built[1].laddr == Addr("127.0.0.1", 40001) and built[1].raddr == Addr("10.1.2.3", 22)
+    assert [type(field) for field in built[1][:4]] == [str, socket.AddressFamily, socket.SocketKind, State]
+    odd = nlmsg(SOCK_DIAG_BY_FAMILY, inet_diag_msg(AF_INET6, state=200, src="2001:db8::1", dst="::1", ifindex=3,
+                                                   inode=5) + SHUTDOWN)
+    built, converted = _columns_and_records([odd, DONE], IPPROTO_UDP)
+    assert built == converted
+    assert (built[0].state, built[0].interface, built[0].laddr.ip) == (State.UNKNOWN, "eth0", "2001:db8::1")
