@@ -127,11 +127,11 @@ class Holders:
 
     def __init__(self, caller_share: bool = True) -> None:
         from pyss.netlink.transport import read_ahead_helps
-        from pyss.system.processes import UserScan, idle_cores
+        from pyss.system.processes import UserScan, scan_workers
 
         workers = 0
         if may_fork() and read_ahead_helps():
-            workers = idle_cores() if caller_share else max(1, idle_cores())
+            workers = scan_workers() if caller_share else max(1, scan_workers())
         self._scan: UserScan | None = UserScan(workers, caller_share) if workers else None
         self._links: Links | None = None
         self._comms: dict[str, str] = {}

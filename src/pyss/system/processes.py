@@ -386,34 +386,20 @@ def _child(share: Share, collect: Callable[[Share], Scan | Texts], pipes: list[t
         os._exit(status)
 
 
-def idle_cores(limit: int = 2) -> int:
-    """Cores left free beyond the one this process uses (at most ``limit``), by the tasks running now.
+def scan_workers(limit: int = 2) -> int:
+    """Scanning children worth forking beside this process: one for each further CPU it may run on,
+    at most ``limit`` (none on one CPU, where a child could only take turns with this process).
 
-    /proc/loadavg's "running/total" field counts the runnable tasks at this
-    instant, this process included. The load averages lag by a minute: on a
-    host that just ran other commands (a watch loop, a benchmark) they
-    still count them, and a scan that could have run beside the dump would
-    run after it instead.
+    The count of tasks runnable at this instant (/proc/loadavg) is no guide: on a host with
+    anything else briefly runnable it said "no core free" and the whole scan ran after the dump,
+    which is what the benchmark's -tanp rows measured (0.49 s at 100k, ~0.3 s of it the scan). On a
+    busy host a child costs only its fork and the transfer of its result.
     """
     try:
-        cores = len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except OSError:
         return 0
-    return free_cores(cores, running_tasks(read_head("/proc/loadavg", 128)), limit)
-
-
-def free_cores(cores: int, running: int, limit: int) -> int:
-    """Cores not taken by the ``running`` tasks (this process among them), between 0 and ``limit``."""
-    return max(0, min(limit, cores - running))
-
-
-def running_tasks(loadavg: bytes | None) -> int:
-    """Runnable tasks now, from /proc/loadavg's text, this process included (1 when it cannot say)."""
-    try:
-        fields = (loadavg or b"").split()
-        return max(1, int(fields[3].split(b"/")[0]))
-    except (IndexError, ValueError):
-        return 1
+    return max(0, min(limit, cpus - 1))
 
 
 class UserLookup:
@@ -423,13 +409,12 @@ class UserLookup:
     while the dump decodes (see UserScan); the first lookup waits for it, and
     if no socket is ever listed nothing waits at all. The scanners format each
     socket's text where they find it, so a lookup is one dict access by inode.
-    ``workers=None`` forks one scanner per idle core (none on
-    a saturated host, where a child would only compete with the dump: the scan
-    then runs here, after it).
+    ``workers=None`` forks :func:`scan_workers` scanners (none on one CPU:
+    the scan then runs here, at the first lookup).
     """
 
     def __init__(self, workers: int | None = None) -> None:
-        count = idle_cores() if workers is None else workers
+        count = scan_workers() if workers is None else workers
         self._scan: UserScan | None = UserScan(count, texts=True) if count > 0 else None
         self._texts: Texts | None = None
 

@@ -97,30 +97,11 @@ def test_background_scan_and_lookup(pair: tuple[socket.socket, socket.socket]) -
         assert lookup(1) is None  # no socket has inode 1
 
 
-@pytest.mark.parametrize(
-    ("cores", "running", "limit", "free"),
-    [(4, 1, 2, 2), (4, 3, 2, 1), (2, 1, 2, 1), (2, 2, 2, 0), (2, 5, 2, 0), (8, 1, 0, 0), (8, 1, 3, 3)],
-)
-def test_free_cores_leave_one_for_each_running_task(cores: int, running: int, limit: int, free: int) -> None:
-    assert processes.free_cores(cores, running, limit) == free
-
-
-@pytest.mark.parametrize(
-    ("loadavg", "running"),
-    [(b"0.52 0.58 0.59 3/987 12345\n", 3), (b"1.00 1.00 1.00 17/200 1\n", 17), (b"0.00 0.00 0.00 0/50 7\n", 1),
-     (b"", 1), (None, 1), (b"0.1 0.1 0.1 x/9 1\n", 1), (b"0.1 0.1\n", 1)],
-)
-def test_running_tasks_read_from_loadavg(loadavg: bytes | None, running: int) -> None:
-    assert processes.running_tasks(loadavg) == running
-
-
-def test_idle_cores_follows_affinity_and_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(processes.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
-    monkeypatch.setattr(processes, "read_head", lambda _path, _size: b"0.10 0.20 0.30 2/100 999\n")
-    assert processes.idle_cores() == 2
-    assert processes.idle_cores(limit=1) == 1
-    monkeypatch.setattr(processes, "read_head", lambda _path, _size: b"4.00 4.00 4.00 6/100 999\n")
-    assert processes.idle_cores() == 0
+@pytest.mark.parametrize(("cpus", "limit", "workers"), [(1, 2, 0), (2, 2, 1), (3, 2, 2), (8, 2, 2), (8, 0, 0), (8, 5, 5)])
+def test_scan_workers_one_for_each_further_cpu(monkeypatch: pytest.MonkeyPatch, cpus: int, limit: int,
+                                               workers: int) -> None:
+    monkeypatch.setattr(processes.os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    assert processes.scan_workers(limit) == workers
 
 
 def test_vanishing_fds_and_processes_are_skipped(pair: tuple[socket.socket, socket.socket],
