@@ -133,6 +133,15 @@ def test_unreadable_fd_directories_are_skipped(call: str, monkeypatch: pytest.Mo
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(processes.os, call, denied)
+    if call == "listdir":  # a directory whose entries may not be read: its links may not be read either
+        real_readlink = os.readlink
+
+        def unreadable(path: str, *, dir_fd: int | None = None) -> str:
+            if dir_fd is not None:
+                raise PermissionError(13, "Permission denied", path)
+            return real_readlink(path)
+
+        monkeypatch.setattr(processes.os, "readlink", unreadable)
     assert scan_users() == {}
 
 
@@ -241,3 +250,36 @@ def test_texts_scan_split_over_children_equals_the_in_process_one(pair: tuple[so
         assert texts[inode_of(right)] == plain[inode_of(right)]
     with pytest.raises(ValueError, match="texts"):
         UserScan(0, texts=True).links()
+
+
+def _listed_links(directory: int) -> list[tuple[str, str]]:
+    found = []
+    for fd in sorted(os.listdir(directory), key=int):
+        try:
+            found.append((fd, os.readlink(fd, dir_fd=directory)))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("holes", [0, 5, 100])
+def test_fds_found_by_number_are_the_listed_ones_in_order(holes: int) -> None:
+    held = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(processes._PROBE_FROM + 200)]
+    try:
+        for sock in held[10 : 10 + holes]:  # free numbers among the fds: a few are stepped over, many are listed
+            sock.close()
+        directory = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            assert os.fstat(directory).st_size >= processes._PROBE_FROM  # the kernel gives the count
+            expected = [(fd, link) for fd, link in _listed_links(directory) if fd != str(directory)]
+            found = [(fd, link) for fd, link in processes._fd_links(directory, 0, processes._ALL_FDS)
+                     if fd != str(directory)]
+            assert found == expected
+            assert sum(link.startswith("socket:[") for _fd, link in found) >= len(held) - holes
+            cut = [pair for pair in processes._fd_links(directory, 50, 120)]
+            assert cut == [(fd, link) for fd, link in expected if 50 <= int(fd) < 120]
+        finally:
+            os.close(directory)
+    finally:
+        for sock in held:
+            sock.close()
