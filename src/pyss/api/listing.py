@@ -46,6 +46,13 @@ def _warn(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
+def warn_interrupted() -> None:
+    """Say that a dump was flagged as interrupted (its records may be inconsistent)."""
+    from pyss.dump import INTERRUPTED
+
+    _warn(INTERRUPTED)
+
+
 class Plan(NamedTuple):
     """A checked request: the query, the namespace to open its dumps in (or None) and what each socket needs."""
 

@@ -25,7 +25,9 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from itertools import repeat
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyss.api.record import PSUTIL_STATUS, Addr, state_of
 from pyss.netlink.constants import IPPROTO_TCP, TCP_LISTEN, UDIAG_SHOW_ICONS, UNIX_DIAG_ICONS
@@ -33,7 +35,8 @@ from pyss.records import InetSocket, UnixSocket
 
 if TYPE_CHECKING:
     from pyss.api.listing import Plan
-    from pyss.system.processes import Links
+    from pyss.columnar import InetColumns, RecordBatch
+    from pyss.system.processes import SocketHolders, UserScan
 
 # psutil's kinds, as pyss kinds that list the same tables (psutil's "all" has no RAW, packet or netlink).
 PSUTIL_KINDS: dict[str, tuple[str, ...]] = {
@@ -80,7 +83,11 @@ def check_kind(kind: str) -> tuple[str, ...]:
     return PSUTIL_KINDS[kind]
 
 
-def connections(records: Iterable[object], links: Links, embryos: bool = False) -> Iterator[sconn]:
+_NO_HOLDER = (-1, None)
+_STATUSES: tuple[str, ...] = tuple(PSUTIL_STATUS[state_of(number)] for number in range(13)) + ("NONE",) * 243
+
+
+def connections(records: Iterable[object], holders: SocketHolders, embryos: bool = False) -> Iterator[sconn]:
     """psutil's sconn for each record (``embryos``: and for each listener's connections not yet accepted,
     which the records must carry as UNIX_DIAG_ICONS).
 
@@ -92,13 +99,17 @@ def connections(records: Iterable[object], links: Links, embryos: bool = False) 
     ntop = socket.inet_ntop
     texts: dict[bytes, str] = {}
     families = {socket.AF_INET.value: socket.AF_INET, socket.AF_INET6.value: socket.AF_INET6}
-    statuses = tuple(PSUTIL_STATUS[state_of(number)] for number in range(13))
+    statuses = _STATUSES
     stream, dgram = socket.SOCK_STREAM, socket.SOCK_DGRAM
-    new, addr, get = tuple.__new__, Addr, links.get
+    new, addr = tuple.__new__, Addr
+    first, more = holders
+    holder_of = first.get
     for record in records:
         if type(record) is not InetSocket:
             if type(record) is UnixSocket:
-                yield from _unix_connections(record, get(f"socket:[{record.inode}]"), embryos)
+                inode = record.inode
+                held = more.get(inode) or ([first[inode]] if inode in first else None)
+                yield from _unix_connections(record, held, embryos)
             continue
         (family, state, _timer, _retrans, sport, dport, src, dst, _ifindex, _cookie, _expires, _rq, _wq, _uid,
          inode, protocol, _attrs) = record
@@ -115,29 +126,54 @@ def connections(records: Iterable[object], links: Links, embryos: bool = False) 
                 text = texts[dst] = ntop(family, dst)
             peer = new(addr, (text, dport))
         if protocol == IPPROTO_TCP:
-            kind, status = stream, statuses[state] if state < 13 else "NONE"
+            kind, status = stream, statuses[state]
         else:
             kind, status = dgram, "NONE"
-        holders = get(f"socket:[{inode}]")
-        if holders is None:
-            yield new(sconn, (-1, families[family], kind, local, peer, status, None))
-            continue
-        last = holders[-1][0]
-        fd = holders[-1][1] if len(holders) == 1 else next(fd for pid, fd in holders if pid == last)
-        yield new(sconn, (int(fd), families[family], kind, local, peer, status, int(last)))
+        fd, pid = holder_of(inode, _NO_HOLDER)
+        yield new(sconn, (fd, families[family], kind, local, peer, status, pid))
 
 
-def _unix_connections(record: UnixSocket, holders: list[tuple[str, str]] | None, embryos: bool) -> Iterator[sconn]:
+class ColumnConnections:
+    """psutil's sconn for each inet socket of a buffer read as columns (:mod:`pyss.columnar`), built in bulk:
+    C-level maps over the columns, Python only for an address whose port is 0 (psutil's ``()``)."""
+
+    def __init__(self) -> None:
+        from pyss.api.record import address_texts
+
+        self._texts: dict[int, dict[int | bytes, str]] = {
+            family: address_texts(family) for family in (socket.AF_INET.value, socket.AF_INET6.value)}
+
+    def __call__(self, columns: InetColumns, holders: SocketHolders) -> Iterator[sconn]:
+        new = tuple.__new__
+        text = self._texts[columns.family].__getitem__
+        local: list[Addr | tuple[()]] = list(map(new, repeat(Addr), zip(map(text, columns.srcs), columns.sports,
+                                                                              strict=True)))
+        peer: list[Addr | tuple[()]] = list(map(new, repeat(Addr), zip(map(text, columns.dsts), columns.dports,
+                                                                             strict=True)))
+        for ports, addresses in ((columns.sports, local), (columns.dports, peer)):
+            if 0 in ports:
+                for index in [index for index, port in enumerate(ports) if not port]:
+                    addresses[index] = ()
+        held = list(map(holders[0].get, columns.inodes, repeat(_NO_HOLDER)))
+        statuses: Iterator[str] = repeat("NONE")
+        kind = socket.SOCK_DGRAM
+        if columns.protocol == IPPROTO_TCP:
+            kind, statuses = socket.SOCK_STREAM, map(_STATUSES.__getitem__, columns.states)
+        family = socket.AddressFamily(columns.family)
+        entries: Iterator[sconn] = map(new, repeat(sconn), zip(
+            map(itemgetter(0), held), repeat(family), repeat(kind), local, peer, statuses, map(itemgetter(1), held)))
+        return entries
+
+
+def _unix_connections(record: UnixSocket, holders: list[tuple[int, int]] | None, embryos: bool) -> Iterator[sconn]:
     name = record.name or ""
     path = "" if len(name.split()) > 1 or name != name.strip() else name
     kind = socket.SocketKind(record.type)
     if not holders:
         yield sconn(-1, socket.AF_UNIX, kind, path, "", "NONE", None)
     else:
-        last = holders[-1][0]
-        for pid, fd in holders:
-            if pid == last:
-                yield sconn(int(fd), socket.AF_UNIX, kind, path, "", "NONE", int(pid))
+        for fd, pid in holders:
+            yield sconn(fd, socket.AF_UNIX, kind, path, "", "NONE", pid)
     if embryos and record.state == TCP_LISTEN and _has_pending(record):
         # A connection not yet accepted: /proc/net/unix lists it (under the listener's path,
         # inode 0, so no holder); sock_diag only counts it among the listener's UNIX_DIAG_ICONS.
@@ -159,18 +195,66 @@ def _dump_plan(kind: str) -> Plan:
 
 
 def net_connections(kind: str = "inet") -> list[sconn]:
-    """What ``psutil.net_connections(kind)`` returns, read through sock_diag."""
-    from pyss.api.listing import Holders, records
+    """What ``psutil.net_connections(kind)`` returns, read through sock_diag.
+
+    Child processes scan /proc (when they may) while this one dumps: TCP and
+    UDP buffers are kept as columns and made into sconns in bulk once the
+    holders are known; other tables as records.
+    """
+    from pyss.api.listing import table_streams
+    from pyss.columnar import RecordBatch
 
     checked = _dump_plan(kind)
-    scan = Holders(caller_share=False)  # child processes scan /proc (when they may) while this one dumps
+    scan = _holders_scan()
     try:
         with _collector_paused():
-            dumped = list(records(checked))
-            links = scan.links()
-            return list(dict.fromkeys(connections(dumped, links, embryos=True)))
+            batches: list[InetColumns | RecordBatch] = []
+            for _kind, items in table_streams(checked, columns=True):
+                _read_batches(items, batches)
+            holders = scan.holders() if scan is not None else socket_holders_here()
+            scan = None
+            build = ColumnConnections()
+            found: dict[sconn, None] = {}
+            for batch in batches:
+                if isinstance(batch, RecordBatch):
+                    found.update(dict.fromkeys(connections(batch.records, holders, embryos=True)))
+                else:
+                    found.update(dict.fromkeys(build(batch, holders)))
+            return list(found)
     finally:
-        scan.close()
+        if scan is not None:
+            scan._abandon()
+
+
+def _read_batches(items: Iterator[Any], batches: list[Any]) -> None:
+    """Keep each batch of one table's stream (records listed); an interrupted dump warns after them."""
+    from pyss.api.listing import warn_interrupted
+    from pyss.columnar import RecordBatch
+    from pyss.netlink.decode import DumpInterrupted
+
+    try:
+        for batch in items:
+            batches.append(RecordBatch(batch.kind, list(batch.records)) if isinstance(batch, RecordBatch) else batch)
+    except DumpInterrupted:
+        warn_interrupted()
+
+
+def _holders_scan() -> UserScan | None:
+    """The /proc scan in child processes (one more than :func:`scan_workers`: this process dumps meanwhile),
+    or None where it runs here (one CPU, or a program with threads)."""
+    from pyss.api.listing import may_fork
+    from pyss.netlink.transport import read_ahead_helps
+    from pyss.system.processes import UserScan, scan_workers
+
+    if not (may_fork() and read_ahead_helps()):
+        return None
+    return UserScan(scan_workers() + 1, caller_share=False, holders=True)
+
+
+def socket_holders_here() -> SocketHolders:
+    from pyss.system.processes import socket_holders
+
+    return socket_holders()
 
 
 @contextmanager
@@ -206,12 +290,15 @@ def process_net_connections(pid: int, kind: str = "inet") -> list[pconn]:
     fds = process_socket_fds(pid)
     if not fds:
         return []
-    links: Links = {}
+    first: dict[int, tuple[int, int]] = {}
+    more: dict[int, list[tuple[int, int]]] = {}
     for inode, fd in fds:
-        links.setdefault(f"socket:[{inode}]", []).append((str(pid), str(fd)))
-    wanted = {inode for inode, _fd in fds}
-    mine = (record for record in records(_dump_plan(kind)) if record.inode in wanted)
-    found = dict.fromkeys(new_pconn(tuple(entry)[:6]) for entry in connections(mine, links))
+        if inode in first:
+            more.setdefault(inode, [first[inode]]).append((fd, pid))
+        else:
+            first[inode] = (fd, pid)
+    mine = (record for record in records(_dump_plan(kind)) if record.inode in first)
+    found = dict.fromkeys(new_pconn(tuple(entry)[:6]) for entry in connections(mine, (first, more)))
     if not os.path.exists(f"/proc/{pid}"):  # psutil checks that the process outlived the reading
         raise ProcessLookupError(errno.ESRCH, f"no process {pid}", f"/proc/{pid}")
     return list(found)

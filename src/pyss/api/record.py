@@ -234,6 +234,11 @@ def inet_converter(interface: InterfaceName, holders: Holders | None, details: S
 _MISSING = "\0missing"
 
 
+def address_texts(family: int) -> dict[int | bytes, str]:
+    """InetColumns address key -> its text for one family, each text made once on first use."""
+    return _AddressTexts(family)
+
+
 class _AddressTexts(dict[int | bytes, str]):
     """An InetColumns address key -> its text, made on first use (a dump has few distinct addresses)."""
 

@@ -256,6 +256,51 @@ def _merge_texts(parts: list[Texts]) -> Texts:
     return found
 
 
+# inode -> (fd, pid) of the first fd of the last process (in /proc order) holding the socket, and, where
+# that process holds it through several fds, inode -> each of them [(fd, pid), ...] in fd order: the
+# holders psutil reports (the first fd for an inet socket, every fd for a UNIX one).
+SocketHolders = tuple[dict[int, tuple[int, int]], dict[int, list[tuple[int, int]]]]
+
+
+def _collect_holders(share: Share) -> SocketHolders:
+    """The share's sockets' holders as psutil picks them, keyed by inode (ints: small to send back)."""
+    first: dict[int, tuple[int, int]] = {}
+    more: dict[int, list[tuple[int, int]]] = {}
+    get = first.get
+    for pid, fd, target in _socket_fds(share):
+        inode, holder = int(target[8:-1]), (int(fd), int(pid))
+        held = get(inode)
+        if held is None or held[1] != holder[1]:  # a later process holds it: it is the one reported
+            first[inode] = holder
+            if held is not None:
+                more.pop(inode, None)
+        else:
+            more.setdefault(inode, [held]).append(holder)
+    return first, more
+
+
+def _merge_holders(parts: list[SocketHolders]) -> SocketHolders:
+    """Join the shares' holders in share order: a later share's process wins, unless it is the same
+    process, cut between the shares (then its fds on both sides count, the earlier first)."""
+    first, more = parts[0]
+    for later_first, later_more in parts[1:]:
+        for inode in first.keys() & later_first.keys():
+            earlier, later = first[inode], later_first[inode]
+            if earlier[1] == later[1]:
+                later_more[inode] = more.get(inode, [earlier]) + later_more.get(inode, [later])
+                later_first[inode] = earlier
+            else:
+                more.pop(inode, None)
+        first.update(later_first)
+        more.update(later_more)
+    return first, more
+
+
+def socket_holders() -> SocketHolders:
+    """:data:`SocketHolders` of every visible process, scanned here."""
+    return _collect_holders(_everything())
+
+
 def scan_users(inodes: Iterable[int] | None = None) -> UserMap:
     """Map socket inode -> the fds holding it, in ss's /proc scan order (pid order, then fd order).
 
@@ -333,10 +378,13 @@ class UserScan:
     then.
     """
 
-    def __init__(self, workers: int = 2, caller_share: bool = True, texts: bool = False) -> None:
+    def __init__(self, workers: int = 2, caller_share: bool = True, texts: bool = False,
+                 holders: bool = False) -> None:
         self._children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         self._texts = texts
-        collect: Callable[[Share], Scan | Texts] = _collect_texts if texts else _collect_links
+        self._holders = holders
+        collect: Callable[[Share], Scan | Texts | SocketHolders] = \
+            _collect_holders if holders else _collect_texts if texts else _collect_links
         plan = plan_shares(max(1, workers) + (1 if caller_share else 0))
         self._own: Share | None = plan.pop(0) if caller_share else None
         pipes: list[tuple[int, int]] = []
@@ -354,7 +402,8 @@ class UserScan:
             return
         atexit.register(self._abandon)
 
-    def _fork(self, share: Share, collect: Callable[[Share], Scan | Texts], pipes: list[tuple[int, int]]) -> None:
+    def _fork(self, share: Share, collect: Callable[[Share], Scan | Texts | SocketHolders],
+              pipes: list[tuple[int, int]]) -> None:
         """Fork the child for the last pipe; it closes what its older siblings' pipes left it."""
         read_end, write_end = pipes[-1]
         child = os.fork()
@@ -365,15 +414,21 @@ class UserScan:
 
     def links(self) -> Scan:
         """Every socket fd's link text -> its holders, and their command names (a links scan)."""
-        if self._texts:
-            raise ValueError("this scan makes texts")
+        if self._texts or self._holders:
+            raise ValueError("this scan makes texts or holders")
         return self._gather(_collect_links, _merge_links)
 
     def texts(self) -> Texts:
         """inode -> the body of ss's users:(...) for every socket a process holds (a texts scan)."""
         if not self._texts:
-            raise ValueError("this scan makes links")
+            raise ValueError("this scan makes links or holders")
         return self._gather(_collect_texts, _merge_texts)
+
+    def holders(self) -> SocketHolders:
+        """The holders psutil reports, by inode (a holders scan)."""
+        if not self._holders:
+            raise ValueError("this scan makes links or texts")
+        return self._gather(_collect_holders, _merge_holders)
 
     def _gather(self, collect: Callable[[Share], Result], merge: Callable[[list[Result]], Result]) -> Result:
         if not self._children:
@@ -411,7 +466,8 @@ class UserScan:
                 os.close(read_end)
 
 
-def _child(share: Share, collect: Callable[[Share], Scan | Texts], pipes: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
+def _child(share: Share, collect: Callable[[Share], Scan | Texts | SocketHolders],
+           pipes: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
     """A scanning child (of the last pipe): scan its share, send the result back, exit."""
     status = 1
     try:

@@ -140,3 +140,23 @@ def test_sockets_built_from_columns_equal_those_converted_from_records() -> None
     built, converted = _columns_and_records([odd, DONE], IPPROTO_UDP)
     assert built == converted
     assert (built[0].state, built[0].interface, built[0].laddr.ip) == (State.UNKNOWN, "eth0", "2001:db8::1")
+
+
+def test_psutil_entries_built_from_columns_equal_those_built_from_records() -> None:
+    from tests.unit.netlink.test_decode import DONE, mixed_v4_buffer
+
+    from pyss.api.psutil_compat import ColumnConnections, connections
+    from pyss.columnar import inet_columns, message_batches
+    from pyss.netlink.decode import inet_decoder, walk
+
+    buffers = [mixed_v4_buffer(), DONE]
+    holders = ({777: (4, 10)}, {})
+    built = []
+    build = ColumnConnections()
+    for batch in message_batches(buffers):
+        columns = inet_columns(batch, IPPROTO_TCP)
+        assert columns is not None
+        built += build(columns, holders)
+    assert built == list(connections(walk(buffers, inet_decoder(IPPROTO_TCP)), holders))
+    assert built[0].raddr == () and built[0].status == "LISTEN" and (built[0].fd, built[0].pid) == (4, 10)
+    assert built[1].laddr == ("127.0.0.1", 40001) and type(built[1].family) is socket.AddressFamily

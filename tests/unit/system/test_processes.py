@@ -283,3 +283,22 @@ def test_fds_found_by_number_are_the_listed_ones_in_order(holes: int) -> None:
     finally:
         for sock in held:
             sock.close()
+
+
+def test_holders_are_the_last_process_s_fds_even_across_a_cut_process() -> None:
+    earlier: processes.SocketHolders = ({1: (3, 100), 2: (4, 100)}, {})
+    # the same process 100, cut between the shares, holds socket 2 through fd 7 too; process 200 holds socket 1
+    later: processes.SocketHolders = ({1: (5, 200), 2: (7, 100)}, {})
+    first, more = processes._merge_holders([earlier, later])
+    assert first == {1: (5, 200), 2: (4, 100)}
+    assert more == {2: [(4, 100), (7, 100)]}
+    first, more = processes._merge_holders([({9: (3, 100)}, {9: [(3, 100), (8, 100)]}), ({9: (1, 300)}, {})])
+    assert (first, more) == ({9: (1, 300)}, {})  # a later process: only its fds
+
+
+def test_holders_of_this_process_s_socket(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    first, more = processes.socket_holders()
+    assert first[inode_of(left)] == (left.fileno(), os.getpid())
+    assert first[inode_of(right)] == (right.fileno(), os.getpid())
+    assert inode_of(left) not in more
