@@ -229,11 +229,12 @@ def program_table() -> dict[int, str]:
     directories (not the kernel's comm, which ss shows), cut to fit
     netstat's 20-character column.
     """
-    from pyss.system.processes import read_head, scan_users
+    from pyss.system.processes import UserScan, read_head, scan_users, scan_workers
 
+    workers = scan_workers()  # the scan split with children, one per further CPU (it is most of -p's time)
     names: dict[int, str | None] = {}
     table: dict[int, str] = {}
-    for inode, holders in scan_users().items():
+    for inode, holders in (UserScan(workers).result() if workers else scan_users()).items():
         for holder in holders:
             if holder.pid not in names:
                 names[holder.pid] = program_name(read_head(f"/proc/{holder.pid}/cmdline", 511))
