@@ -22,6 +22,8 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
+    AF_VSOCK,
+    AF_XDP,
     IPPROTO_DCCP,
     IPPROTO_MPTCP,
     IPPROTO_RAW,
@@ -43,6 +45,11 @@ from pyss.netlink.constants import (
     UDIAG_SHOW_NAME,
     UDIAG_SHOW_PEER,
     UDIAG_SHOW_RQLEN,
+    XDP_SHOW_INFO,
+    XDP_SHOW_MEMINFO,
+    XDP_SHOW_RING_CFG,
+    XDP_SHOW_STATS,
+    XDP_SHOW_UMEM,
 )
 from pyss.netlink.decode import (
     DumpError,
@@ -55,7 +62,16 @@ from pyss.netlink.decode import (
     walk,
 )
 from pyss.query import TABLE_BIT, Extensions, Query
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import (
+    InetSocket,
+    NetlinkSocket,
+    PacketSocket,
+    SocketRecord,
+    TipcSocket,
+    UnixSocket,
+    VsockSocket,
+    XdpSocket,
+)
 from pyss.system.proc_net import (
     PROC_PROTOCOLS,
     read_proc_file,
@@ -195,7 +211,8 @@ def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet
                 table = _OpenTable(dump.kind, dump.open_records(), None)
         except UnsupportedTable as missing:
             # Said once per table, though each table is asked for in IPv4 and in IPv6.
-            quiet = quiet_tables & TABLE_BIT.get(missing.table, 0)
+            bits = _REPORTED_TABLE_BITS.get(missing.table) or TABLE_BIT.get(missing.table, 0)
+            quiet = bits and quiet_tables & bits == bits
             if warn is not None and missing.table not in missing_tables and not quiet:
                 warn(str(missing))
             missing_tables.add(missing.table)
@@ -224,6 +241,12 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
         else:
             yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
     yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs)
+    if (query.has("vsock_stream") or query.has("vsock_dgram")) and query.has_family(AF_VSOCK):
+        yield _TableDump(VsockSocket, lambda: _vsock(query))
+    if query.has("tipc"):  # ss asks for TIPC sockets whatever the families (and judges none by the filter)
+        yield _TableDump(TipcSocket, lambda: _tipc(query.states))
+    if query.has("xdp") and query.has_family(AF_XDP) and query.states & (1 << TCP_CLOSE):
+        yield _TableDump(XdpSocket, _xdp)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
     yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), read_ahead, warn)
 
@@ -421,6 +444,36 @@ def _packet() -> Iterator[SocketRecord]:
 def _netlink() -> Iterator[SocketRecord]:
     show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO
     return _open(requests.netlink_request(show), decode_netlink, "netlink")
+
+
+# ss's VSOCK tables by socket type (a type of neither, such as SOCK_SEQPACKET, is listed with either)
+_VSOCK_TABLES = {SOCK_STREAM: "vsock_stream", SOCK_DGRAM: "vsock_dgram"}
+# Tables whose missing diag module is reported under one name for all of them.
+_REPORTED_TABLE_BITS = {"vsock": TABLE_BIT["vsock_stream"] | TABLE_BIT["vsock_dgram"]}
+
+
+def _vsock(query: Query) -> Iterator[SocketRecord]:
+    from pyss.netlink.vsock import decode_vsock  # only VSOCK listings load it
+
+    records = _open(requests.vsock_request(query.states), decode_vsock, "vsock")
+    skipped = {kind for kind, table in _VSOCK_TABLES.items() if not query.has(table)}
+    if not skipped:
+        return records
+    return (record for record in records if record.type not in skipped)  # type: ignore[union-attr]
+
+
+def _tipc(states: int) -> Iterator[SocketRecord]:
+    from pyss.netlink.tipc import decode_tipc  # only TIPC listings load it
+
+    messages = _first_read(walk(transport.dump(requests.tipc_request(states)), decode_tipc), "tipc")
+    return (record for record in messages if record is not None)  # ss skips a message without a socket
+
+
+def _xdp() -> Iterator[SocketRecord]:
+    from pyss.netlink.xdp import decode_xdp  # only XDP listings load it
+
+    show = XDP_SHOW_INFO | XDP_SHOW_RING_CFG | XDP_SHOW_UMEM | XDP_SHOW_MEMINFO | XDP_SHOW_STATS
+    return _open(requests.xdp_request(show), decode_xdp, "xdp")
 
 
 def _open(

@@ -178,12 +178,13 @@ class Details(NamedTuple):
     oneline: bool = False
     inet_sockopt: bool = False  # --inet-sockopt
     queues: bool = True  # the Recv-Q and Send-Q columns (-Q drops them)
+    tipcinfo: bool = False  # --tipcinfo: a TIPC socket's type, congestion, drops, publications
 
 
 def wants_details(details: Details) -> bool:
     """True when some flag puts text in ss's Process column."""
     return bool(details.options or details.extended or details.memory or details.info or details.processes
-                or details.bpf or details.tos or details.cgroup or details.inet_sockopt)
+                or details.bpf or details.tos or details.cgroup or details.inet_sockopt or details.tipcinfo)
 
 
 class Extensions(NamedTuple):

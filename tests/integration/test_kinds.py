@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from pyss.netlink.constants import (
+    AF_TIPC,
+    AF_XDP,
     INET_DIAG_INFO,
     INET_DIAG_LOCALS,
     INET_DIAG_PEERS,
@@ -319,3 +321,71 @@ def test_dccp_rows_as_ss_prints_them(flags: list[str], tmp_path: Path) -> None:
 
 def _unpadded(text: str) -> str:
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+# --- VSOCK, TIPC, XDP: live where the kernel has their diag modules ------------------------------
+# (Compared on built bytes everywhere in test_kinds_built.py.)
+
+_KIND_FLAGS = {"vsock": "--vsock", "tipc": "--tipc", "xdp": "--xdp"}
+
+
+@pytest.mark.parametrize("kind", sorted(_KIND_FLAGS))
+def test_a_missing_kind_module_is_said_once(kinds_ns: ZooNamespace, kind: str) -> None:
+    done = kinds_ns.pyss(_KIND_FLAGS[kind], "-a")
+    if done.stderr == b"":
+        pytest.skip(f"this kernel has {kind}'s diag module: the live comparison applies instead")
+    assert done.returncode == 0
+    assert done.stderr.decode().splitlines() == [f"pyss: {kind}: the kernel cannot list these sockets "
+                                                 "(No such file or directory)"]
+    assert done.stdout.decode().splitlines()[1:] == []
+    assert kinds_ns.pyss("-a").stderr == b"", "a listing that did not name the kind says nothing, as ss"
+
+
+def _own_socket(family: int, kind: int) -> socket.socket:
+    try:
+        return socket.socket(family, kind)
+    except OSError as error:
+        pytest.skip(f"this kernel cannot open such a socket (family {family}): {error.strerror}")
+
+
+def _live_pair(args: list[str]) -> tuple[subprocess.CompletedProcess[bytes], subprocess.CompletedProcess[bytes]]:
+    from tests.integration.harness import PYSS
+
+    pyss = subprocess.run([str(PYSS), *args], env=TOOL_ENV, capture_output=True, timeout=20, check=False)
+    if b"the kernel cannot list these sockets" in pyss.stderr:
+        pytest.skip(f"this kernel lacks the diag module: {pyss.stderr.decode().strip()}")
+    ss = subprocess.run(["ss", *args], env=TOOL_ENV, capture_output=True, timeout=20, check=False)
+    return ss, pyss
+
+
+@pytest.mark.parametrize("args", ["--vsock -a", "--vsock -l", "--vsock -an", "--vsock -ap", "-A v_str -a"])
+def test_live_vsock_as_ss(args: str) -> None:
+    """VSOCK sockets belong to no network namespace: this runs in the test's own."""
+    if missing_prerequisites():
+        pytest.skip(missing_prerequisites() or "")
+    listener = _own_socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    with listener:
+        listener.bind((socket.VMADDR_CID_ANY, 52001))
+        listener.listen()
+        ss, pyss = _live_pair(args.split())
+        assert ":52001" in ss.stdout.decode(), ss.stdout.decode()
+        assert (pyss.returncode, pyss.stdout.decode()) == (ss.returncode, ss.stdout.decode())
+
+
+@pytest.mark.parametrize("args", ["--xdp", "--xdp -e", "--xdp -em", "--xdp -p"])
+def test_live_xdp_as_ss(args: str) -> None:
+    if missing_prerequisites():
+        pytest.skip(missing_prerequisites() or "")
+    with _own_socket(AF_XDP, socket.SOCK_RAW):
+        ss, pyss = _live_pair(args.split())
+        assert len(ss.stdout.splitlines()) > 1, "ss lists the socket this test opened"
+        assert (pyss.returncode, pyss.stdout.decode()) == (ss.returncode, ss.stdout.decode())
+
+
+@pytest.mark.parametrize("args", ["--tipc -a", "--tipc -ae --tipcinfo"])
+def test_live_tipc_as_ss(args: str) -> None:
+    if missing_prerequisites():
+        pytest.skip(missing_prerequisites() or "")
+    with _own_socket(AF_TIPC, socket.SOCK_RDM):
+        ss, pyss = _live_pair(args.split())
+        assert (pyss.returncode, pyss.stdout.decode()) == (ss.returncode, ss.stdout.decode())

@@ -26,12 +26,22 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
+    AF_XDP,
     IPPROTO_RAW,
     IPPROTO_TCP,
     IPPROTO_UDP,
     SOCK_RAW,
 )
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import (
+    InetSocket,
+    NetlinkSocket,
+    PacketSocket,
+    SocketRecord,
+    TipcSocket,
+    UnixSocket,
+    VsockSocket,
+    XdpSocket,
+)
 
 if TYPE_CHECKING:
     from pyss.columnar import InetColumns
@@ -309,12 +319,47 @@ def _other_converter(interface: InterfaceName, holders: Holders) -> Callable[[So
             return Socket(netid(record), FAMILIES[AF_PACKET], socket.SocketKind(record.type), State.UNCONN,
                           Addr("", record.protocol), Addr("", 0), record.rqueue, 0, record.inode, record.uid,
                           interface_name(record.ifindex), record.cookie, holders(record.inode))
-        assert type(record) is NetlinkSocket
-        return Socket(netid(record), socket.AF_NETLINK, socket.SocketKind(SOCK_RAW), state_of(record.state),
-                      Addr("", record.portid), Addr("", record.dst_portid), record.rqueue, record.wqueue,
-                      record.inode, None, None, record.cookie, holders(record.inode))
+        if type(record) is NetlinkSocket:
+            return Socket(netid(record), socket.AF_NETLINK, socket.SocketKind(SOCK_RAW), state_of(record.state),
+                          Addr("", record.portid), Addr("", record.dst_portid), record.rqueue, record.wqueue,
+                          record.inode, None, None, record.cookie, holders(record.inode))
+        return _other_kind(record, interface_name, holders)
 
     return convert
+
+
+def _socket_kind(number: int) -> socket.SocketKind | int:
+    try:
+        return socket.SocketKind(number)
+    except ValueError:
+        return number
+
+
+def _address_family(number: int) -> socket.AddressFamily | int:
+    """The AddressFamily member, or the number where Python has none (AF_XDP)."""
+    try:
+        return socket.AddressFamily(number)
+    except ValueError:
+        return number
+
+
+def _other_kind(record: SocketRecord, interface_name: Callable[[int], str | None],
+                holders: Holders) -> Socket:
+    """A VSOCK, TIPC or XDP socket (--count-by and --watch meet these): the CID, TIPC node or
+    device as the address's ip text, the port, TIPC port or queue id as its port."""
+    if type(record) is VsockSocket:
+        return Socket(netid(record), socket.AF_VSOCK, _socket_kind(record.type), state_of(record.state),  # type: ignore[arg-type]
+                      Addr(str(record.src_cid), record.src_port), Addr(str(record.dst_cid), record.dst_port), 0, 0,
+                      record.inode, None, None, record.cookie, holders(record.inode))
+    if type(record) is TipcSocket:
+        peer = Addr(str(record.peer_node), record.peer_ref or 0) if record.peer_node is not None else Addr("", 0)
+        return Socket(netid(record), socket.AF_TIPC, _socket_kind(record.type), state_of(record.state),  # type: ignore[arg-type]
+                      Addr(str(record.node), record.ref), peer, record.rqueue, record.wqueue, record.inode,
+                      record.uid, None, record.cookie, holders(record.inode))
+    assert type(record) is XdpSocket
+    return Socket(netid(record), _address_family(AF_XDP), _socket_kind(record.type), State.UNCONN,  # type: ignore[arg-type]
+                  Addr("", record.queue_id), Addr("", 0), record.rqueue, 0, record.inode, record.uid,
+                  interface_name(record.ifindex), record.cookie, holders(record.inode))
 
 
 def _details_function(details: Sequence[str]) -> Callable[[Socket, InetSocket], Socket] | None:

@@ -107,8 +107,6 @@ OPTIONS = (
 )
 SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
 
-# Flags pyss parses but cannot act on yet: saying so beats silently ignoring them.
-_NOT_YET = {"tipcinfo": "--tipcinfo"}
 _TABLE_FLAGS = {"tcp": "tcp", "udp": "udp", "raw": "raw", "dccp": "dccp", "sctp": "sctp", "mptcp": "mptcp"}
 _FAMILY_FLAGS = {"ipv4": "inet", "ipv6": "inet6", "packet": "link", "unix": "unix", "vsock": "vsock",
                  "tipc": "tipc", "xdp": "xdp"}
@@ -160,8 +158,6 @@ def run(argv: list[str]) -> int:
         if key == "version":
             sys.stdout.write(f"{PROGRAM} {__version__} (ss-compatible output of iproute2 6.x)\n")
             return 0
-        if key in _NOT_YET:
-            raise Fatal(f"{_NOT_YET[key]} is not supported yet")
         if key in _TABLE_FLAGS:
             selection.add_table(_TABLE_FLAGS[key])
             named.add(_TABLE_FLAGS[key])
@@ -205,6 +201,7 @@ def run(argv: list[str]) -> int:
         processes=bool(flags.get("processes") or flags.get("threads")), threads=bool(flags.get("threads")), bpf=bool(flags.get("bpf")), tos=bool(flags.get("tos")),
         cgroup=bool(flags.get("cgroup")), oneline=bool(flags.get("oneline")),
         inet_sockopt=bool(flags.get("inet-sockopt")), queues=not flags.get("no-queues"),
+        tipcinfo=bool(flags.get("tipcinfo")),
     )
     if flags.get("summary"):
         _print_summary()
@@ -222,8 +219,6 @@ def run(argv: list[str]) -> int:
     if query is None:
         return 0
     query = query._replace(quiet_tables=quiet_tables(named))
-    for table in unsupported_tables(named):
-        _warn(f"{table} sockets are not supported yet: none are listed")
     if flags.get("events"):
         return _follow_events(query, header=not flags.get("no-header"))
     if views.watch is not None:
@@ -294,11 +289,6 @@ def _check_json(flags: dict[str, object]) -> None:
         raise Fatal("--all-netns lists every namespace: it cannot be combined with -N/--net", EXIT_USAGE)
 
 
-# What pyss cannot list yet, by the names a user may ask for them with (-S, -A sctp, --vsock, ...).
-_UNSUPPORTED_NAMES = {"vsock": "vsock", "vsock_stream": "vsock",
-                      "v_str": "vsock", "vsock_dgram": "vsock", "v_dgr": "vsock", "tipc": "tipc", "xdp": "xdp"}
-
-
 # The kinds many kernels lack, by the names that ask for them: a kernel that cannot list one is
 # said to only when the user named it (-S, -A sctp, --vsock ...), never for -a or the default
 # selection, which on a host without them means that there are none, as ss shows.
@@ -311,12 +301,6 @@ def quiet_tables(named: set[str]) -> int:
     """The optional tables whose missing diag module goes unsaid: those the user did not name."""
     asked = sum({TABLE_BIT[table] for name in named for table in _OPTIONAL_NAMES.get(name, ())})
     return OPTIONAL_TABLES & ~asked
-
-
-def unsupported_tables(named: set[str]) -> list[str]:
-    """The unsupported socket kinds the user asked for by name (never for -a or the default "all",
-    which on a host without them means nothing is missing, as ss shows)."""
-    return sorted({_UNSUPPORTED_NAMES[name] for name in named if name in _UNSUPPORTED_NAMES})
 
 
 def _add_family(selection: SelectionBuilder, name: str) -> None:

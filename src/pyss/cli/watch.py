@@ -27,7 +27,7 @@ from itertools import compress, repeat
 from operator import itemgetter, not_
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, TipcSocket, UnixSocket, VsockSocket, XdpSocket
 
 if TYPE_CHECKING:
     from pyss.columnar import Batch, InetColumns, InetRuns
@@ -40,6 +40,9 @@ _IDENTITY: dict[type, Callable[[Any], Hashable]] = {
     UnixSocket: itemgetter(0, 2, 3),  # type inode cookie
     PacketSocket: itemgetter(0, 2, 3),
     NetlinkSocket: itemgetter(0, 2, 5, 6),  # protocol portid inode cookie
+    VsockSocket: itemgetter(0, 3, 4, 5, 6, 7, 8),  # type, both CIDs and ports, inode, cookie
+    TipcSocket: itemgetter(0, 3, 6, 8),  # type ref inode cookie
+    XdpSocket: itemgetter(1, 2),  # inode cookie
 }
 _CLEAR = "\x1b[H\x1b[2J"
 
@@ -109,6 +112,7 @@ FormOf = Callable[[Any], Form]
 _STATE: dict[type, Callable[[Any], int]] = {
     InetSocket: itemgetter(1), UnixSocket: itemgetter(1),
     PacketSocket: lambda _record: 7, NetlinkSocket: lambda _record: 7,  # ss shows both as UNCONN
+    VsockSocket: itemgetter(1), TipcSocket: itemgetter(1), XdpSocket: lambda _record: 7,
 }
 
 

@@ -37,11 +37,13 @@ from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
     AF_UNIX,
+    AF_VSOCK,
+    AF_XDP,
     INET_DIAG_CGROUP_ID,
     INET_DIAG_MARK,
 )
 from pyss.netlink.decode import attributes, signed32
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket, VsockSocket, XdpSocket
 
 if TYPE_CHECKING:
     import re
@@ -153,6 +155,40 @@ NETLINK_VIEW = View(
     cgroup=lambda r: 0,
     auto=lambda r: signed32(r.portid) < 0,
 )
+
+
+VSOCK_VIEW = View(
+    family=lambda r: AF_VSOCK,
+    lport=lambda r: signed32(r.src_port),  # ss keeps ports in ints: the wildcard port is -1
+    rport=lambda r: signed32(r.dst_port),
+    local=lambda r: _native_word(r.src_cid),
+    remote=lambda r: _native_word(r.dst_cid),
+    local_name=lambda r: _pointer_name(_native_word(r.src_cid)),
+    remote_name=lambda r: _pointer_name(_native_word(r.dst_cid)),
+    iface=lambda r: 0,
+    mark=lambda r: 0,
+    cgroup=lambda r: 0,
+    auto=lambda r: signed32(r.src_port) > 1023,
+)
+
+
+def xdp_view(ephemeral: tuple[int, int]) -> View:
+    """ss's sockstat of an XDP socket: the queue id as its local port, the device as its interface,
+    zero addresses (so "autobound" asks whether the queue id is in the ephemeral range)."""
+    low, high = ephemeral
+    return View(
+        family=lambda r: AF_XDP,
+        lport=lambda r: signed32(r.queue_id),
+        rport=lambda r: 0,
+        local=lambda r: 0,
+        remote=lambda r: 0,
+        local_name=lambda r: "",
+        remote_name=lambda r: "",
+        iface=attrgetter("ifindex"),
+        mark=lambda r: 0,
+        cgroup=lambda r: 0,
+        auto=lambda r: low <= signed32(r.queue_id) <= high,
+    )
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -352,4 +388,7 @@ def build(prim: Prim, ephemeral: tuple[int, int]) -> dict[type, Judge]:
         UnixSocket: judge(prim, UNIX_VIEW),
         PacketSocket: judge(prim, PACKET_VIEW),
         NetlinkSocket: judge(prim, NETLINK_VIEW),
+        VsockSocket: judge(prim, VSOCK_VIEW),
+        XdpSocket: judge(prim, xdp_view(ephemeral)),
+        # TIPC sockets have no judge: ss lists them unfiltered
     }

@@ -243,13 +243,15 @@ def _parse_vsock(word: str, addr: str, is_port: bool) -> HostSpec:
         if number is None:
             raise ValueProblem(f'"{port_text}" is not a vsock port')
         port = signed32(number)  # ss keeps the port in an int
-    cid, bitlen = 0xFFFFFFFF, 0
+    cid = 0xFFFFFFFF
     if not is_port and addr and addr != "*":
         number = get_unsigned(addr)
         if number is None:
             raise ValueProblem(f'"{addr}" is not a vsock CID')
-        cid, bitlen = number, 32
-    return HostSpec(word, AF_VSOCK, AF_VSOCK, port, bitlen, (Address(AF_VSOCK, bitlen, _native_u32(cid)),))
+        cid = number
+    # ss 6.1 sets the CID's prefix length and then overwrites the whole prefix with the CID
+    # (vsock_set_inet_prefix), so a vsock condition never compares CIDs, only ports: pyss does the same.
+    return HostSpec(word, AF_VSOCK, AF_VSOCK, port, 0, (Address(AF_VSOCK, 0, _native_u32(cid)),))
 
 
 def _inet_split(addr: str, is_port: bool) -> tuple[str, str | None]:

@@ -16,15 +16,19 @@ from pyss.netlink.constants import (
     IPPROTO_UDP,
     SOCK_DGRAM,
     SOCK_RAW,
+    SOCK_RDM,
     SOCK_SEQPACKET,
     SOCK_STREAM,
 )
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, TipcSocket, UnixSocket, VsockSocket
 
 # An inet table's name by its protocol.
 INET_NETIDS: Final = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw", IPPROTO_DCCP: "dccp",
                       IPPROTO_SCTP: "sctp", IPPROTO_MPTCP: "mptcp"}
 UNIX_NETIDS: Final = {SOCK_STREAM: "u_str", SOCK_DGRAM: "u_dgr", SOCK_SEQPACKET: "u_seq"}
+# ss 6.1 names no other VSOCK type (a SOCK_SEQPACKET vsock shows as "???")
+VSOCK_NETIDS: Final = {SOCK_STREAM: "v_str", SOCK_DGRAM: "v_dgr"}
+TIPC_NETIDS: Final = {SOCK_STREAM: "ti_st", SOCK_DGRAM: "ti_dg", SOCK_RDM: "ti_rd", SOCK_SEQPACKET: "ti_sq"}
 
 
 def netid(record: SocketRecord) -> str:
@@ -35,5 +39,10 @@ def netid(record: SocketRecord) -> str:
         return UNIX_NETIDS.get(record.type, "u_dgr")
     if type(record) is PacketSocket:
         return "p_raw" if record.type == SOCK_RAW else "p_dgr"
-    assert type(record) is NetlinkSocket
-    return "nl"
+    if type(record) is NetlinkSocket:
+        return "nl"
+    if type(record) is VsockSocket:
+        return VSOCK_NETIDS.get(record.type, "???")
+    if type(record) is TipcSocket:
+        return TIPC_NETIDS.get(record.type, "???")
+    return "xdp"

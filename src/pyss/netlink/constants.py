@@ -1,7 +1,8 @@
 """Kernel constants used by the socket-diagnostics client, under their kernel names.
 
 Values come from the uapi headers (linux/netlink.h, sock_diag.h, inet_diag.h,
-unix_diag.h, packet_diag.h, netlink_diag.h, tcp.h). Kept in one place so that a
+unix_diag.h, packet_diag.h, netlink_diag.h, tcp.h, vm_sockets.h, xdp_diag.h,
+tipc_netlink.h). Kept in one place so that a
 reader can check each against the header it names.
 """
 
@@ -172,6 +173,7 @@ NETLINK_CONNECTED: Final = 1
 SOCK_STREAM: Final = 1
 SOCK_DGRAM: Final = 2
 SOCK_RAW: Final = 3
+SOCK_RDM: Final = 4
 SOCK_SEQPACKET: Final = 5
 
 # include/net/tcp_states.h (the kernel numbers ss's state names and masks use)
@@ -252,3 +254,50 @@ PDI_AUXDATA: Final = 0x2
 PDI_ORIGDEV: Final = 0x4
 PDI_VNETHDR: Final = 0x8
 PDI_LOSS: Final = 0x10
+
+# linux/vm_sockets.h: the wildcard CID and port of an unbound or unconnected vsock
+VMADDR_CID_ANY: Final = 0xFFFFFFFF
+VMADDR_PORT_ANY: Final = 0xFFFFFFFF
+
+# linux/xdp_diag.h
+XDP_SHOW_INFO: Final = 1 << 0
+XDP_SHOW_RING_CFG: Final = 1 << 1
+XDP_SHOW_UMEM: Final = 1 << 2
+XDP_SHOW_MEMINFO: Final = 1 << 3
+XDP_SHOW_STATS: Final = 1 << 4
+XDP_DIAG_NONE: Final = 0
+XDP_DIAG_INFO: Final = 1
+XDP_DIAG_UID: Final = 2
+XDP_DIAG_RX_RING: Final = 3
+XDP_DIAG_TX_RING: Final = 4
+XDP_DIAG_UMEM: Final = 5
+XDP_DIAG_UMEM_FILL_RING: Final = 6
+XDP_DIAG_UMEM_COMPLETION_RING: Final = 7
+XDP_DIAG_MEMINFO: Final = 8
+XDP_DIAG_STATS: Final = 9
+XDP_DU_F_ZEROCOPY: Final = 1 << 0
+
+# linux/tipc_netlink.h: a TIPC sock_diag reply is a TIPC_NLA_SOCK nest (no fixed header)
+TIPC_NLA_SOCK: Final = 2
+TIPC_NLA_SOCK_ADDR: Final = 1
+TIPC_NLA_SOCK_REF: Final = 2
+TIPC_NLA_SOCK_CON: Final = 3
+TIPC_NLA_SOCK_HAS_PUBL: Final = 4
+TIPC_NLA_SOCK_STAT: Final = 5
+TIPC_NLA_SOCK_TYPE: Final = 6
+TIPC_NLA_SOCK_INO: Final = 7
+TIPC_NLA_SOCK_UID: Final = 8
+TIPC_NLA_SOCK_TIPC_STATE: Final = 9
+TIPC_NLA_SOCK_COOKIE: Final = 10
+TIPC_NLA_SOCK_PAD: Final = 11
+TIPC_NLA_SOCK_GROUP: Final = 12
+TIPC_NLA_CON_FLAG: Final = 1
+TIPC_NLA_CON_NODE: Final = 2
+TIPC_NLA_CON_SOCK: Final = 3
+TIPC_NLA_CON_TYPE: Final = 4
+TIPC_NLA_CON_INST: Final = 5
+TIPC_NLA_SOCK_STAT_RCVQ: Final = 0
+TIPC_NLA_SOCK_STAT_SENDQ: Final = 1
+TIPC_NLA_SOCK_STAT_LINK_CONG: Final = 2
+TIPC_NLA_SOCK_STAT_CONN_CONG: Final = 3
+TIPC_NLA_SOCK_STAT_DROP: Final = 4

@@ -7,7 +7,10 @@ import struct
 from pyss.netlink.constants import (
     AF_NETLINK,
     AF_PACKET,
+    AF_TIPC,
     AF_UNIX,
+    AF_VSOCK,
+    AF_XDP,
     INET_DIAG_REQ_BYTECODE,
     INET_DIAG_REQ_PROTOCOL,
     NDIAG_PROTO_ALL,
@@ -28,6 +31,9 @@ _INET_REQ = struct.Struct("=BBBBI48x")
 _UNIX_REQ = struct.Struct("=BBHIII8x")  # family, protocol, pad, states, ino, show, cookie
 _PACKET_REQ = struct.Struct("=BBHII8x")  # family, protocol, pad, ino, show, cookie
 _NETLINK_REQ = struct.Struct("=BBHII8x")
+_VSOCK_REQ = struct.Struct("=BBHIII8x")  # vsock_diag_req: family, protocol, pad, states, ino, show, cookie
+_TIPC_REQ = struct.Struct("=BBHI")  # tipc_sock_diag_req: family, protocol, pad, states
+_XDP_REQ = struct.Struct("=BBHII8x")  # xdp_diag_req: family, protocol, pad, ino, show, cookie
 _NLATTR = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
 
@@ -106,3 +112,18 @@ def packet_request(show: int) -> bytes:
 
 def netlink_request(show: int) -> bytes:
     return _message(_NETLINK_REQ.pack(AF_NETLINK, NDIAG_PROTO_ALL, 0, 0, show))
+
+
+def vsock_request(states: int) -> bytes:
+    """vsock_diag_req: every VSOCK socket in one of ``states`` (the kernel filters by state)."""
+    return _message(_VSOCK_REQ.pack(AF_VSOCK, 0, 0, states, 0, 0))
+
+
+def tipc_request(states: int) -> bytes:
+    """tipc_sock_diag_req: every TIPC socket in one of ``states``."""
+    return _message(_TIPC_REQ.pack(AF_TIPC, 0, 0, states))
+
+
+def xdp_request(show: int) -> bytes:
+    """xdp_diag_req: every XDP socket, with the XDP_SHOW_* parts in ``show``."""
+    return _message(_XDP_REQ.pack(AF_XDP, 0, 0, 0, show))

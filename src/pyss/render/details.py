@@ -103,7 +103,16 @@ from pyss.netlink.tcpinfo import (
     decode_vegas,
 )
 from pyss.query import Details, wants_details
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import (
+    InetSocket,
+    NetlinkSocket,
+    PacketSocket,
+    SocketRecord,
+    TipcSocket,
+    UnixSocket,
+    VsockSocket,
+    XdpSocket,
+)
 from pyss.render.mptcp import mptcp_info_text, subflow_text
 from pyss.render.sctp import sctp_info_text, sctp_timer_text
 
@@ -540,6 +549,17 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
             return packet(record, users)
         if type(record) is NetlinkSocket:
             return netlink(record, users)
+        return other_kinds(record, users if users_on else None)
+
+    def other_kinds(record: SocketRecord, users: str | None) -> str:
+        from pyss.render.kinds import tipc_details, vsock_details, xdp_details  # these kinds' listings only
+
+        if type(record) is VsockSocket:
+            return vsock_details(record, users)
+        if type(record) is TipcSocket:
+            return tipc_details(record, users, extended, details.tipcinfo, oneline)
+        if type(record) is XdpSocket:
+            return xdp_details(record, users, extended, mem, oneline)
         return ""
 
     return dispatch

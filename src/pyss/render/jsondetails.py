@@ -57,6 +57,7 @@ from pyss.netlink.constants import (
     UNIX_DIAG_MEMINFO,
     UNIX_DIAG_SHUTDOWN,
     UNIX_DIAG_VFS,
+    XDP_DIAG_MEMINFO,
 )
 from pyss.netlink.decode import attributes
 from pyss.netlink.tcpinfo import (
@@ -73,7 +74,7 @@ from pyss.netlink.tcpinfo import (
     decode_vegas,
 )
 from pyss.query import Details
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, TipcSocket, UnixSocket, XdpSocket
 from pyss.render.details import FANOUT_TYPES, TIMER_NAMES
 
 Fields = dict[str, object]
@@ -112,6 +113,8 @@ def detail_fields(details: Details, holders: Holders | None, cgroup_name: Cgroup
         adders.append(lambda record, attrs, fields: _cgroup(record, attrs, fields, cgroup_name))
     if details.bpf:
         adders.append(_bpf)
+    if details.tipcinfo:
+        adders.append(_tipc_info)
 
     def add(record: SocketRecord, fields: Fields) -> None:
         attrs = attributes(record.attrs, 0, len(record.attrs))
@@ -146,6 +149,8 @@ def _extended(record: SocketRecord, attrs: dict[int, bytes], fields: Fields, cgr
         fields["extended"] = _unix_extended(attrs)
     elif type(record) is PacketSocket:
         fields["extended"] = _packet_extended(attrs)
+    elif type(record) is XdpSocket:
+        fields["extended"] = _xdp_extended(record)
     else:
         fields["extended"] = {}
 
@@ -205,10 +210,42 @@ def _skmem(raw: bytes) -> Fields:
     return dict(zip(_SKMEM_KEYS, decode_sk_meminfo(raw), strict=False))
 
 
+# the attribute carrying a kind's sk_meminfo (VSOCK and TIPC sockets report none)
+_MEMORY_ATTRS = {InetSocket: INET_DIAG_SKMEMINFO, UnixSocket: UNIX_DIAG_MEMINFO, PacketSocket: PACKET_DIAG_MEMINFO,
+                 NetlinkSocket: NETLINK_DIAG_MEMINFO, XdpSocket: XDP_DIAG_MEMINFO}
+
+
+def _xdp_extended(record: XdpSocket) -> Fields:
+    from pyss.netlink.xdp import decode_xdp_details
+
+    details = decode_xdp_details(record)
+    return {
+        "rx_ring": details.rx, "tx_ring": details.tx,
+        "umem": details.umem._asdict() if details.umem is not None else None,
+        "fill_ring": details.fill, "completion_ring": details.completion,
+        "stats": details.stats._asdict() if details.stats is not None else None,
+    }
+
+
+def _tipc_info(record: SocketRecord, attrs: dict[int, bytes], fields: Fields) -> None:
+    del attrs
+    if type(record) is not TipcSocket:
+        fields["tipc_info"] = None
+        return
+    from pyss.netlink.tipc import decode_tipc_info
+
+    info = decode_tipc_info(record)
+    fields["tipc_info"] = {
+        "link_congested": info.link_congested, "conn_congested": info.conn_congested, "drops": info.drops,
+        "published": info.has_publications,
+        "via": list(info.connected_name) if info.connected_name is not None else None,
+    }
+
+
 def _memory(record: SocketRecord, attrs: dict[int, bytes], fields: Fields) -> None:
     kind = type(record)
-    raw = attrs.get({InetSocket: INET_DIAG_SKMEMINFO, UnixSocket: UNIX_DIAG_MEMINFO, PacketSocket: PACKET_DIAG_MEMINFO,
-                     NetlinkSocket: NETLINK_DIAG_MEMINFO}[kind])
+    memory_attr = _MEMORY_ATTRS.get(kind)
+    raw = attrs.get(memory_attr) if memory_attr is not None else None
     if raw is not None:
         fields["memory"] = _skmem(raw)
         return

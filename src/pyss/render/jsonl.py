@@ -17,9 +17,18 @@ from typing import TYPE_CHECKING, TextIO
 
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.ss import interface_name
-from pyss.netlink.constants import AF_INET, AF_INET6
+from pyss.netlink.constants import AF_INET, AF_INET6, TCP_CLOSE, VMADDR_CID_ANY, VMADDR_PORT_ANY
 from pyss.netlink.decode import signed32
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import (
+    InetSocket,
+    NetlinkSocket,
+    PacketSocket,
+    SocketRecord,
+    TipcSocket,
+    UnixSocket,
+    VsockSocket,
+    XdpSocket,
+)
 from pyss.render.ss import STATE_NAMES
 
 if TYPE_CHECKING:
@@ -66,11 +75,49 @@ def netlink_fields(record: NetlinkSocket) -> Fields:
     }
 
 
+def _state(state: int) -> str:
+    return STATE_NAMES[state] if state < len(STATE_NAMES) else STATE_NAMES[0]
+
+
+def _unless(value: int, wildcard: int) -> int | None:
+    return None if value == wildcard else value
+
+
+def vsock_fields(record: VsockSocket) -> Fields:
+    return {
+        "netid": netid(record), "state": _state(record.state), "recv_q": 0, "send_q": 0, "family": "vsock",
+        "local_cid": _unless(record.src_cid, VMADDR_CID_ANY), "local_port": _unless(record.src_port, VMADDR_PORT_ANY),
+        "peer_cid": _unless(record.dst_cid, VMADDR_CID_ANY), "peer_port": _unless(record.dst_port, VMADDR_PORT_ANY),
+        "inode": record.inode, "cookie": record.cookie,
+    }
+
+
+def tipc_fields(record: TipcSocket) -> Fields:
+    return {
+        "netid": netid(record), "state": _state(record.state), "recv_q": signed32(record.rqueue),
+        "send_q": signed32(record.wqueue), "family": "tipc", "local_node": record.node, "local_port": record.ref,
+        "peer_node": record.peer_node, "peer_port": record.peer_ref, "uid": record.uid, "inode": record.inode,
+        "cookie": record.cookie,
+    }
+
+
+def xdp_fields(record: XdpSocket) -> Fields:
+    return {
+        "netid": netid(record), "state": STATE_NAMES[TCP_CLOSE], "recv_q": signed32(record.rqueue), "send_q": 0,
+        "family": "xdp", "interface": interface_name(record.ifindex) if record.ifindex else None,
+        "queue_id": record.queue_id if record.ifindex else None, "uid": record.uid, "inode": record.inode,
+        "cookie": record.cookie,
+    }
+
+
 FIELDS: dict[type, Callable[[SocketRecord], Fields]] = {
     InetSocket: inet_fields,  # type: ignore[dict-item]
     UnixSocket: unix_fields,  # type: ignore[dict-item]
     PacketSocket: packet_fields,  # type: ignore[dict-item]
     NetlinkSocket: netlink_fields,  # type: ignore[dict-item]
+    VsockSocket: vsock_fields,  # type: ignore[dict-item]
+    TipcSocket: tipc_fields,  # type: ignore[dict-item]
+    XdpSocket: xdp_fields,  # type: ignore[dict-item]
 }
 
 

@@ -62,6 +62,13 @@ STATE_NAMES = (
     "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
 )
 
+
+
+def _state_name(state: int) -> str:
+    """A state's name; one ss has no name for (a TIPC or VSOCK state past CLOSING) shows as UNKNOWN."""
+    return STATE_NAMES[state] if state < len(STATE_NAMES) else STATE_NAMES[0]
+
+
 _V6_ANY = bytes(16)
 _STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
 # Numeric ports met one by one cost ~0.3 us each, building every port's text ~5 ms: a dump that has
@@ -149,8 +156,12 @@ class RowBuilder:
             row: Callable[[SocketRecord], Row] = self._inet_row_function()  # type: ignore[assignment]
             if self._has_sctp:
                 row = self._with_sctp_associations(row)
-        else:
+        elif kind in (UnixSocket, PacketSocket, NetlinkSocket):
             row = {UnixSocket: self.unix_row, PacketSocket: self.packet_row, NetlinkSocket: self.netlink_row}[kind]  # type: ignore[assignment]
+        else:
+            from pyss.render.kinds import ROWS  # VSOCK, TIPC and XDP listings only
+
+            row = ROWS[kind](self._fields)
         return row if self.show_queues else self._without_queues(row)
 
     def _with_sctp_associations(self, row: Callable[[SocketRecord], Row]) -> Callable[[SocketRecord], Row]:
@@ -193,9 +204,9 @@ class RowBuilder:
         extra = self.details(record) if self.details else ""
         queues = (self._queue(rq), self._queue(wq))
         if self.show_netid and self.show_state:
-            return (netid, STATE_NAMES[state], *queues, *rest, extra)
+            return (netid, _state_name(state), *queues, *rest, extra)
         if self.show_state:
-            return (STATE_NAMES[state], *queues, *rest, extra)
+            return (_state_name(state), *queues, *rest, extra)
         if self.show_netid:
             return (netid, *queues, *rest, extra)
         return (*queues, *rest, extra)

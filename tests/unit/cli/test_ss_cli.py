@@ -1,24 +1,23 @@
-"""pyss's command line: what it says about sockets it cannot list."""
+"""pyss's command line: which missing diag modules it speaks of."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from pyss.cli.ss import unsupported_tables
+from pyss.cli.ss import quiet_tables
+from pyss.query import OPTIONAL_TABLES, TABLE_BIT
 
 
-def test_named_unsupported_kinds_are_reported_once_each() -> None:
-    assert unsupported_tables({"xdp", "tcp", "v_str", "vsock_dgram", "unix", "sctp", "mptcp"}) == ["vsock", "xdp"]
+def test_named_kinds_are_not_quiet() -> None:
+    quiet = quiet_tables({"xdp", "tcp", "v_str", "unix", "sctp"})
+    for table in ("xdp", "vsock_stream", "sctp"):
+        assert not quiet & TABLE_BIT[table]
+    for table in ("vsock_dgram", "tipc", "mptcp", "dccp"):
+        assert quiet & TABLE_BIT[table]
 
 
-def test_all_and_inet_name_nothing_unsupported() -> None:
-    assert unsupported_tables({"all", "inet", "inet6", "tcp"}) == []
+def test_all_and_inet_leave_every_optional_kind_quiet() -> None:
+    assert quiet_tables({"all", "inet", "inet6", "tcp"}) == OPTIONAL_TABLES
 
 
-def test_asking_for_tipc_says_so_in_one_line_and_exits_zero_like_ss() -> None:
-    probe = "import sys; from pyss.cli.ss import main; sys.exit(main(['--tipc', '-H']))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
-    assert result.returncode == 0
-    assert result.stdout == ""
-    assert result.stderr == "pyss: tipc sockets are not supported yet: none are listed\n"
+def test_a_family_name_speaks_for_its_tables() -> None:
+    quiet = quiet_tables({"vsock", "tipc"})
+    assert not quiet & (TABLE_BIT["vsock_stream"] | TABLE_BIT["vsock_dgram"] | TABLE_BIT["tipc"])
