@@ -62,16 +62,7 @@ from pyss.netlink.decode import (
     walk,
 )
 from pyss.query import TABLE_BIT, Extensions, Query
-from pyss.records import (
-    InetSocket,
-    NetlinkSocket,
-    PacketSocket,
-    SocketRecord,
-    TipcSocket,
-    UnixSocket,
-    VsockSocket,
-    XdpSocket,
-)
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.system.proc_net import (
     PROC_PROTOCOLS,
     read_proc_file,
@@ -241,12 +232,8 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
         else:
             yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
     yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs)
-    if (query.has("vsock_stream") or query.has("vsock_dgram")) and query.has_family(AF_VSOCK):
-        yield _TableDump(VsockSocket, lambda: _vsock(query))
-    if query.has("tipc"):  # ss asks for TIPC sockets whatever the families (and judges none by the filter)
-        yield _TableDump(TipcSocket, lambda: _tipc(query.states))
-    if query.has("xdp") and query.has_family(AF_XDP) and query.states & (1 << TCP_CLOSE):
-        yield _TableDump(XdpSocket, _xdp)
+    if query.tables & _RARE_TABLES:
+        yield from _rare_table_dumps(query)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
     yield from _inet_table_dumps(query, extensions, (("mptcp", IPPROTO_MPTCP),), read_ahead, warn)
 
@@ -448,8 +435,21 @@ def _netlink() -> Iterator[SocketRecord]:
 
 # ss's VSOCK tables by socket type (a type of neither, such as SOCK_SEQPACKET, is listed with either)
 _VSOCK_TABLES = {SOCK_STREAM: "vsock_stream", SOCK_DGRAM: "vsock_dgram"}
+_RARE_TABLES = TABLE_BIT["vsock_stream"] | TABLE_BIT["vsock_dgram"] | TABLE_BIT["tipc"] | TABLE_BIT["xdp"]
 # Tables whose missing diag module is reported under one name for all of them.
 _REPORTED_TABLE_BITS = {"vsock": TABLE_BIT["vsock_stream"] | TABLE_BIT["vsock_dgram"]}
+
+
+def _rare_table_dumps(query: Query) -> Iterator[_TableDump]:
+    """VSOCK, TIPC and XDP, in ss's order (their record classes are built only for such listings)."""
+    from pyss.records import TipcSocket, VsockSocket, XdpSocket
+
+    if (query.has("vsock_stream") or query.has("vsock_dgram")) and query.has_family(AF_VSOCK):
+        yield _TableDump(VsockSocket, lambda: _vsock(query))
+    if query.has("tipc"):  # ss asks for TIPC sockets whatever the families (and judges none by the filter)
+        yield _TableDump(TipcSocket, lambda: _tipc(query.states))
+    if query.has("xdp") and query.has_family(AF_XDP) and query.states & (1 << TCP_CLOSE):
+        yield _TableDump(XdpSocket, _xdp)
 
 
 def _vsock(query: Query) -> Iterator[SocketRecord]:

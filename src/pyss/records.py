@@ -7,12 +7,18 @@ them into text is the renderers' job. Optional extensions the kernel appends
 (tcp_info, memory, timers, ...) stay as the raw attribute block in ``attrs``
 and are decoded on demand by :mod:`pyss.netlink.decode`, because the default
 output never needs them and decoding them costs time on every socket.
-Records import nothing from pyss but lite_typing: every other layer may use them.
+Records import nothing from pyss but lite_typing (and, on first use of a rare
+kind, kind_records): every other layer may use them.
 """
 
 from __future__ import annotations
 
-from pyss.lite_typing import NamedTuple
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # re-exported for type checkers; at run time __getattr__ below hands them out
+    from pyss.kind_records import TipcSocket as TipcSocket  # noqa: PLC0414
+    from pyss.kind_records import VsockSocket as VsockSocket  # noqa: PLC0414
+    from pyss.kind_records import XdpSocket as XdpSocket  # noqa: PLC0414
 
 
 class InetSocket(NamedTuple):
@@ -83,49 +89,20 @@ class NetlinkSocket(NamedTuple):
     dumping: int = 0  # the file's Dump column: a dump callback is running on the socket
 
 
-class VsockSocket(NamedTuple):
-    """An AF_VSOCK socket (struct vsock_diag_msg); the kernel reports no queues for these."""
+if TYPE_CHECKING:
+    SocketRecord = InetSocket | UnixSocket | PacketSocket | NetlinkSocket | VsockSocket | TipcSocket | XdpSocket
+else:  # an annotation's alias at run time: the rare kinds' classes are not built for it
+    SocketRecord = InetSocket | UnixSocket | PacketSocket | NetlinkSocket
 
-    type: int
-    state: int
-    shutdown: int
-    src_cid: int  # VMADDR_CID_ANY (ss's "*") when unbound
-    src_port: int  # VMADDR_PORT_ANY (ss's "*") when unbound
-    dst_cid: int
-    dst_port: int
-    inode: int
-    cookie: int
-    attrs: bytes = b""  # vsock_diag sends no attributes: always empty, kept so every record has them
+_RARE_KINDS = frozenset({"VsockSocket", "TipcSocket", "XdpSocket"})
 
 
-class TipcSocket(NamedTuple):
-    """An AF_TIPC socket (a TIPC_NLA_SOCK nest: TIPC's sock_diag sends attributes only)."""
+def __getattr__(name: str) -> type:
+    """VsockSocket, TipcSocket and XdpSocket, built when first asked for (see pyss.kind_records)."""
+    if name not in _RARE_KINDS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from pyss import kind_records
 
-    type: int
-    state: int
-    node: int  # TIPC_NLA_SOCK_ADDR: this node's address
-    ref: int  # TIPC_NLA_SOCK_REF: the socket's port number
-    peer_node: int | None  # TIPC_NLA_CON_NODE, None when not connected
-    peer_ref: int | None  # TIPC_NLA_CON_SOCK
-    inode: int
-    uid: int
-    cookie: int
-    rqueue: int
-    wqueue: int
-    attrs: bytes  # the TIPC_NLA_SOCK nest, undecoded (--tipcinfo reads it)
-
-
-class XdpSocket(NamedTuple):
-    """An AF_XDP socket (struct xdp_diag_msg plus its info, uid and memory)."""
-
-    type: int
-    inode: int
-    cookie: int
-    ifindex: int  # XDP_DIAG_INFO: the device it is bound to, 0 if unbound
-    queue_id: int
-    uid: int
-    rqueue: int  # SK_MEMINFO_RMEM_ALLOC of XDP_DIAG_MEMINFO, as ss shows it
-    attrs: bytes
-
-
-SocketRecord = InetSocket | UnixSocket | PacketSocket | NetlinkSocket | VsockSocket | TipcSocket | XdpSocket
+    kind: type = getattr(kind_records, name)
+    globals()[name] = kind
+    return kind

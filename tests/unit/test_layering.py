@@ -22,6 +22,7 @@ ROOT = "pyss"
 # The order the house style asks for, lowest first: a unit imports only units of lower layers.
 LAYERS = (
     ("lite_typing",),  # typing's names without typing's import cost: below everything
+    ("kind_records",),  # the rare kinds' records, which records hands out on first use
     ("records",),
     ("netlink",),
     ("system",),

@@ -32,16 +32,7 @@ from pyss.netlink.constants import (
     IPPROTO_UDP,
     SOCK_RAW,
 )
-from pyss.records import (
-    InetSocket,
-    NetlinkSocket,
-    PacketSocket,
-    SocketRecord,
-    TipcSocket,
-    UnixSocket,
-    VsockSocket,
-    XdpSocket,
-)
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 if TYPE_CHECKING:
     from pyss.columnar import InetColumns
@@ -347,6 +338,8 @@ def _other_kind(record: SocketRecord, interface_name: Callable[[int], str | None
                 holders: Holders) -> Socket:
     """A VSOCK, TIPC or XDP socket (--count-by and --watch meet these): the CID, TIPC node or
     device as the address's ip text, the port, TIPC port or queue id as its port."""
+    from pyss.records import TipcSocket, VsockSocket, XdpSocket
+
     if type(record) is VsockSocket:
         return Socket(netid(record), socket.AF_VSOCK, _socket_kind(record.type), state_of(record.state),  # type: ignore[arg-type]
                       Addr(str(record.src_cid), record.src_port), Addr(str(record.dst_cid), record.dst_port), 0, 0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyss.filter.ast import MarkMatch, Node, format_expression, lower
+from pyss.filter.ast import MarkMatch, Node, Prim, format_expression, lower
 from pyss.filter.bytecode import BytecodeUnsupported, encode, leaves
 from pyss.filter.predicate import Judge, build
 from pyss.lite_typing import TYPE_CHECKING
@@ -31,7 +31,7 @@ class CompiledFilter:
     then filters in user space).
     """
 
-    __slots__ = ("_judges", "_program", "ephemeral", "expression", "families", "reads_marks", "state_words",
+    __slots__ = ("_judges", "_prim", "_program", "ephemeral", "expression", "families", "reads_marks", "state_words",
                  "states", "use_kernel", "warnings")
 
     def __init__(self, expression: Node | None, states: int | None = None, families: int | None = None,
@@ -45,10 +45,11 @@ class CompiledFilter:
         self.use_kernel = use_kernel
         self.warnings: tuple[str, ...] = ()  # things ss accepts silently that the user should hear about
         self._judges: dict[type, Judge] = {}
+        self._prim: Prim | None = None
         self._program: bytes | None = None
         self.reads_marks = False  # whether an fwmark condition appears (the kernel hides marks from the unprivileged)
         if expression is not None:
-            prim = lower(expression)
+            prim = self._prim = lower(expression)
             self.reads_marks = any(isinstance(leaf, MarkMatch) for leaf in leaves(prim))
             self._judges = build(prim, ephemeral)
             try:
@@ -70,6 +71,7 @@ class CompiledFilter:
         """The same filter judging everything in Python (after the kernel refused the bytecode)."""
         twin = CompiledFilter(None, self.states, self.families, self.state_words, self.ephemeral, use_kernel=False)
         twin.expression, twin._judges, twin._program = self.expression, self._judges, self._program
+        twin._prim = self._prim
         twin.warnings, twin.reads_marks = self.warnings, self.reads_marks
         return twin
 
@@ -80,7 +82,17 @@ class CompiledFilter:
     def __call__(self, record: SocketRecord) -> bool:
         if self.expression is None:
             return True
-        return self._judges.get(type(record), _accept)(record)
+        judge = self._judges.get(type(record))
+        if judge is None:
+            judge = self._rare_kind_judge(type(record))
+        return judge(record)
+
+    def _rare_kind_judge(self, kind: type) -> Judge:
+        """The judge of a VSOCK or XDP record, built when the first one comes (TIPC's and any other
+        kind's accepts everything: ss runs no filter on TIPC sockets)."""
+        if self._prim is not None:
+            self._judges.update(build(self._prim, self.ephemeral, rare_kinds=True))
+        return self._judges.setdefault(kind, _accept)
 
     def __str__(self) -> str:
         parts = list(self.state_words)

@@ -43,7 +43,7 @@ from pyss.netlink.constants import (
     INET_DIAG_MARK,
 )
 from pyss.netlink.decode import attributes, signed32
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket, VsockSocket, XdpSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 if TYPE_CHECKING:
     import re
@@ -381,14 +381,18 @@ def _closures(prim: Prim, view: View) -> Judge:
     return _leaf(prim, view)
 
 
-def build(prim: Prim, ephemeral: tuple[int, int]) -> dict[type, Judge]:
-    """One judge per record type."""
-    return {
+def build(prim: Prim, ephemeral: tuple[int, int], rare_kinds: bool = False) -> dict[type, Judge]:
+    """One judge per record type (``rare_kinds``: also for VSOCK and XDP records)."""
+    judges = {
         InetSocket: judge(prim, inet_view(ephemeral)),
         UnixSocket: judge(prim, UNIX_VIEW),
         PacketSocket: judge(prim, PACKET_VIEW),
         NetlinkSocket: judge(prim, NETLINK_VIEW),
-        VsockSocket: judge(prim, VSOCK_VIEW),
-        XdpSocket: judge(prim, xdp_view(ephemeral)),
-        # TIPC sockets have no judge: ss lists them unfiltered
     }
+    if rare_kinds:
+        from pyss.records import VsockSocket, XdpSocket
+
+        judges[VsockSocket] = judge(prim, VSOCK_VIEW)
+        judges[XdpSocket] = judge(prim, xdp_view(ephemeral))
+        # TIPC sockets have no judge: ss lists them unfiltered
+    return judges

@@ -20,7 +20,7 @@ from pyss.netlink.constants import (
     SOCK_SEQPACKET,
     SOCK_STREAM,
 )
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, TipcSocket, UnixSocket, VsockSocket
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
 # An inet table's name by its protocol.
 INET_NETIDS: Final = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw", IPPROTO_DCCP: "dccp",
@@ -41,6 +41,12 @@ def netid(record: SocketRecord) -> str:
         return "p_raw" if record.type == SOCK_RAW else "p_dgr"
     if type(record) is NetlinkSocket:
         return "nl"
+    return _rare_netid(record)
+
+
+def _rare_netid(record: SocketRecord) -> str:
+    from pyss.records import TipcSocket, VsockSocket  # built only where such sockets are listed
+
     if type(record) is VsockSocket:
         return VSOCK_NETIDS.get(record.type, "???")
     if type(record) is TipcSocket:

@@ -103,16 +103,7 @@ from pyss.netlink.tcpinfo import (
     decode_vegas,
 )
 from pyss.query import Details, wants_details
-from pyss.records import (
-    InetSocket,
-    NetlinkSocket,
-    PacketSocket,
-    SocketRecord,
-    TipcSocket,
-    UnixSocket,
-    VsockSocket,
-    XdpSocket,
-)
+from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.mptcp import mptcp_info_text, subflow_text
 from pyss.render.sctp import sctp_info_text, sctp_timer_text
 
@@ -552,6 +543,7 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
         return other_kinds(record, users if users_on else None)
 
     def other_kinds(record: SocketRecord, users: str | None) -> str:
+        from pyss.records import TipcSocket, VsockSocket, XdpSocket
         from pyss.render.kinds import tipc_details, vsock_details, xdp_details  # these kinds' listings only
 
         if type(record) is VsockSocket:
