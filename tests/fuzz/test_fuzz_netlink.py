@@ -31,8 +31,12 @@ from pyss.netlink.decode import (
     walk,
     walk_batches,
 )
+from pyss.netlink.tipc import decode_tipc
 from pyss.netlink.transport import ends_dump
+from pyss.netlink.vsock import decode_vsock
+from pyss.netlink.xdp import decode_xdp
 from tests.fuzz.budget import allocation_cap, budget
+from tests.unit.netlink import kinds_bytes
 from tests.unit.netlink.test_decode import DONE, inet_diag_msg, mixed_v4_buffer, nlattr, nlmsg, unix_msg
 
 DOCUMENTED = (MalformedMessage, DumpError, DumpInterrupted)
@@ -44,11 +48,12 @@ ALLOCATION_FLOOR = 256 << 10
 INET = inet_decoder(C.IPPROTO_TCP)
 DECODERS: dict[str, Callable[[bytes, int, int], Any]] = {
     "inet": INET, "udp": inet_decoder(C.IPPROTO_UDP), "unix": decode_unix, "packet": decode_packet,
-    "netlink": decode_netlink,
+    "netlink": decode_netlink, "vsock": decode_vsock, "tipc": decode_tipc, "xdp": decode_xdp,
 }
 
 # Real-shaped messages to mutate: every family, with attributes.
 SEEDS = [
+    kinds_bytes.VSOCK_ZOO[1] + DONE, kinds_bytes.XDP_ZOO[0] + DONE, kinds_bytes.TIPC_ZOO[1] + DONE,
     mixed_v4_buffer() + DONE,
     nlmsg(C.SOCK_DIAG_BY_FAMILY, inet_diag_msg(family=C.AF_INET6, src="::1", dst="::1")
           + nlattr(C.INET_DIAG_INFO, bytes(range(200))) + nlattr(C.INET_DIAG_MEMINFO, bytes(16))) + DONE,
@@ -150,3 +155,16 @@ def test_attribute_payload_decoders_take_any_length(data: bytes, decode: Callabl
     # attribute payloads come in every length (older and newer kernels): short ones read as zeros
     with allocation_cap(ALLOCATION_FLOOR):
         decode(data)
+
+
+@given(st.binary(max_size=400))
+def test_rare_kinds_detail_decoders_raise_only_malformed_message(data: bytes) -> None:
+    """-e's XDP rings/umem/stats and --tipcinfo's fields, read from any attribute bytes."""
+    from pyss.netlink.tipc import decode_tipc_info
+    from pyss.netlink.xdp import decode_xdp_details
+    from pyss.records import TipcSocket, XdpSocket
+
+    with contextlib.suppress(MalformedMessage):
+        decode_xdp_details(XdpSocket(C.SOCK_RAW, 1, 2, 0, 0, 0, 0, data))
+    with contextlib.suppress(MalformedMessage):
+        decode_tipc_info(TipcSocket(C.SOCK_RDM, C.TCP_CLOSE, 1, 2, None, None, 3, 0, 4, 0, 0, data))

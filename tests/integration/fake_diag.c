@@ -3,7 +3,8 @@
  *
  * A NETLINK_SOCK_DIAG socket() becomes one end of an AF_UNIX datagram socketpair. A dump
  * request sent on it is answered with the netlink messages of the file
- * $PYSS_FAKE_DIAG_DIR/<family> (the request's sdiag_family in decimal; no file: an empty dump),
+ * $PYSS_FAKE_DIAG_DIR/<family>-<protocol> or else $PYSS_FAKE_DIAG_DIR/<family> (the request's
+ * sdiag_family and sdiag_protocol in decimal; no file: an empty dump),
  * each stamped with the request's sequence number and this process's port id, in datagrams of
  * at most FAKE_CHUNK bytes, then NLMSG_DONE; the request itself is appended to
  * $PYSS_FAKE_DIAG_DIR/requests. bind, getsockname and the SOL_NETLINK options act
@@ -111,7 +112,7 @@ int getsockname(int fd, struct sockaddr *address, socklen_t *length)
 	return 0;
 }
 
-static char *read_reply(int family, size_t *size)
+static char *read_reply(int family, int protocol, size_t *size)
 {
 	const char *dir = getenv("PYSS_FAKE_DIAG_DIR");
 	char path[4096];
@@ -121,8 +122,12 @@ static char *read_reply(int family, size_t *size)
 	*size = 0;
 	if (dir == NULL)
 		return NULL;
-	snprintf(path, sizeof(path), "%s/%d", dir, family);
+	snprintf(path, sizeof(path), "%s/%d-%d", dir, family, protocol);
 	file = fopen(path, "rb");
+	if (file == NULL) {
+		snprintf(path, sizeof(path), "%s/%d", dir, family);
+		file = fopen(path, "rb");
+	}
 	if (file == NULL)
 		return NULL;
 	data = malloc(FAKE_MAX_REPLY);
@@ -170,11 +175,11 @@ static void answer(int fd, const char *request, size_t length)
 	char *reply;
 	int peer = peer_of[fd] - 1;
 
-	if (length < sizeof(header) + 1)
+	if (length < sizeof(header) + 2)
 		return;
 	memcpy(&header, request, sizeof(header));
 	note_request(request, length);
-	reply = read_reply((unsigned char)request[sizeof(header)], &size);
+	reply = read_reply((unsigned char)request[sizeof(header)], (unsigned char)request[sizeof(header) + 1], &size);
 	while (reply != NULL && size - offset >= sizeof(struct nlmsghdr)) {
 		struct nlmsghdr *message = (struct nlmsghdr *)(reply + offset);
 		size_t span = NLMSG_ALIGN(message->nlmsg_len);
