@@ -9,7 +9,6 @@ line for line.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from pyss.columnar import RecordBatch, inet_batches, inet_runs
@@ -63,21 +62,15 @@ from pyss.netlink.decode import (
 )
 from pyss.query import TABLE_BIT, Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
-from pyss.system.proc_net import (
-    PROC_PROTOCOLS,
-    read_proc_file,
-    read_proc_inet,
-    read_proc_netlink,
-    read_proc_packet,
-    read_proc_unix,
-)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any, Never, TypeVar
 
     from pyss.columnar import Batch, RunBatch
 
     Item = TypeVar("Item")
+    Warn = Callable[[str], None]
 
 # ss's order of the inet tables it lists before vsock, tipc and xdp (mptcp comes after those).
 _INET_TABLES = (("raw", IPPROTO_RAW), ("udp", IPPROTO_UDP), ("tcp", IPPROTO_TCP), ("dccp", IPPROTO_DCCP),
@@ -93,8 +86,6 @@ class UnsupportedTable(Exception):
         super().__init__(f"{table}: {reason}")
         self.table = table
 
-
-Warn = Callable[[str], None]
 
 
 INTERRUPTED = "the kernel reported that sockets changed during the dump: this list may be inconsistent"
@@ -215,17 +206,23 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
         -> Iterator[_TableDump]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
         if query.proc_netlink is not None:
+            from pyss.system.proc_net import read_proc_netlink  # the /proc readers load only when asked for
+
             yield _TableDump(NetlinkSocket, _proc_file_dump(query.proc_netlink, "netlink", read_proc_netlink, warn))
         else:
             yield _TableDump(NetlinkSocket, _netlink)
     if (query.has("packet_raw") or query.has("packet_dgram")) and query.has_family(AF_PACKET) \
             and query.states & (1 << TCP_CLOSE):
         if query.proc_packet is not None:
+            from pyss.system.proc_net import read_proc_packet
+
             yield _TableDump(PacketSocket, _proc_file_dump(query.proc_packet, "packet", read_proc_packet, warn))
         else:
             yield _TableDump(PacketSocket, _packet)
     if any(query.has(t) for t in _UNIX_TYPES.values()) and query.has_family(AF_UNIX):
         if query.proc_unix is not None:
+            from pyss.system.proc_net import read_proc_unix
+
             types = frozenset(kind for kind, table in _UNIX_TYPES.items() if query.has(table))
             yield _TableDump(UnixSocket, _proc_file_dump(
                 query.proc_unix, "unix", lambda path: read_proc_unix(path, query.states, types), warn))
@@ -279,6 +276,8 @@ def _proc_files_dump(query: Query, protocol: int, ipv4_path: str, ipv6_path: str
     named last. An IPv4 file that cannot be read ends the table (ss then lists none of it); a
     missing IPv6 file is skipped, as ss skips it."""
     def open_dump() -> Iterator[SocketRecord]:
+        from pyss.system.proc_net import read_proc_file
+
         if query.has_family(AF_INET):
             records = read_proc_file(ipv4_path, AF_INET, protocol, query.states)
             if records is None:
@@ -348,6 +347,8 @@ def _inet_dump(
             return _open(requests.inet_request(family, protocol, query.states, extensions.inet), decode, table,
                          read_ahead)
         except UnsupportedTable:
+            from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_inet
+
             if protocol not in PROC_PROTOCOLS:
                 raise  # ss has no /proc fallback for dccp, sctp or mptcp
             # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does. The
@@ -366,6 +367,8 @@ def _inet_batches_dump(
         try:
             return _first_read(inet_batches(transport.dump(message, read_ahead), protocol), _table_name(protocol))
         except UnsupportedTable:
+            from pyss.system.proc_net import read_proc_inet
+
             return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
 
     return open_dump

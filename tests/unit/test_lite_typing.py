@@ -54,6 +54,33 @@ def test_fields_defaults_and_tuple_behaviour_match_typing() -> None:
         Point()  # type: ignore[call-arg]
 
 
+@pytest.mark.parametrize(("args", "kwargs"), [
+    ((), {}), ((1, 2, "q", 4), {}), ((1,), {"x": 2}), ((1,), {"z": 2}), ((), {"y": 1}),
+])
+def test_a_bad_call_is_refused_as_typing_refuses_it(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    for cls in (Point, TypingPoint):
+        with pytest.raises(TypeError):
+            cls(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [
+    ((1,), {}), ((1, 2), {}), ((1, 2, "q"), {}), ((), {"x": 1}), ((1,), {"label": "q"}), ((), {"label": "q", "x": 5}),
+    ((1,), {"y": 3, "label": "r"}),
+])
+def test_calls_give_the_tuples_typing_gives(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    assert Point(*args, **kwargs) == TypingPoint(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_replace_and_make_check_their_fields() -> None:
+    with pytest.raises(ValueError, match="unexpected field"):
+        Point(1)._replace(z=2)
+    with pytest.raises(TypeError):
+        Point._make([1, 2])
+    assert Point(1, 2)._replace(label="q") == (1, 2, "q")
+    assert Point.x.__doc__ == TypingPoint.x.__doc__
+    assert Point(1, 2).__getnewargs__() == (1, 2, "p")
+
+
 def test_the_class_body_comes_along() -> None:
     assert Point(1, -2).norm1 == 3
     assert Point(1).moved(2) == Point(3)
@@ -81,5 +108,6 @@ def test_overwriting_what_namedtuple_makes_is_refused() -> None:
 
 
 def test_typing_is_not_imported() -> None:
-    code = "import sys, pyss.lite_typing as t\nclass P(t.NamedTuple):\n    x: int\nsys.exit('typing' in sys.modules)"
+    code = ("import sys, pyss.lite_typing as t\nclass P(t.NamedTuple):\n    x: int\n"
+            "sys.exit(any(name in sys.modules for name in ('typing', 'collections')))")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -10,9 +10,10 @@ budget (see docs/design.md), so the CLI uses this small parser.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
-from pyss.lite_typing import NamedTuple
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class Option(NamedTuple):

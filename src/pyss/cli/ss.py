@@ -9,7 +9,6 @@ from __future__ import annotations
 import _signal  # type: ignore[import-not-found]  # signal's C core: typeshed has no stub for it
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pyss import __version__
 from pyss.cli.options import Option, UsageError, help_text, parse
@@ -32,6 +31,7 @@ from pyss.query import (
 from pyss.system.output import guarded, open_output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
     # per interval: ((kind, namespace) -> (record -> printed form), (columns, namespace) -> printed forms)

@@ -58,7 +58,7 @@ class NamespaceStreams:
         return self._every_namespace()
 
     def _every_namespace(self) -> Iterator[tuple[type, Iterator[Any]]]:
-        from pyss.names.ss import interface_name
+        from pyss.names.ss import forget_interface_names
         from pyss.system.netns import NamespaceError, all_namespaces, inside
 
         warn = self.warn
@@ -69,11 +69,11 @@ class NamespaceStreams:
             self.current = namespace.name
             try:
                 with inside(namespace):
-                    interface_name.cache_clear()  # interface indexes are per namespace
+                    forget_interface_names()  # interface indexes are per namespace
                     yield from self.dump(self.query, self.extensions, warn)
             except NamespaceError as error:
                 warn(f"{error}: not listed")
-        interface_name.cache_clear()
+        forget_interface_names()
 
 
 def _run_streams(query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \

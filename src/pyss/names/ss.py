@@ -10,7 +10,6 @@ from __future__ import annotations
 # The resolver functions live in _socket; the socket module around them adds enums and selectors,
 # whose import costs more than a plain listing's whole start-up budget allows.
 import _socket as socket
-from functools import lru_cache
 
 from pyss.system.procfs import ephemeral_port_range, read_text
 
@@ -43,9 +42,16 @@ class ServiceNames:
             return str(port)
 
 
-@lru_cache(maxsize=1)
+# Caches are plain dicts: functools (lru_cache) brings collections along, ~10M instructions of start-up.
+_PROTOCOLS: dict[int, str] = {}
+_INTERFACES: dict[int, str] = {}
+_MAX_INTERFACES = 256
+
+
 def _protocol_table() -> dict[int, str]:
-    table: dict[int, str] = {}
+    table = _PROTOCOLS
+    if table:
+        return table
     for line in (read_text("/etc/protocols") or "").splitlines():
         words = line.split("#", 1)[0].split()
         if len(words) >= 2 and words[1].isdigit():
@@ -84,9 +90,19 @@ class HostNames:
             return None
 
 
-@lru_cache(maxsize=256)
 def interface_name(index: int) -> str:
-    try:
-        return socket.if_indextoname(index)
-    except OSError:
-        return f"if{index}"
+    name = _INTERFACES.get(index)
+    if name is None:
+        if len(_INTERFACES) >= _MAX_INTERFACES:
+            _INTERFACES.clear()
+        try:
+            name = socket.if_indextoname(index)
+        except OSError:
+            name = f"if{index}"
+        _INTERFACES[index] = name
+    return name
+
+
+def forget_interface_names() -> None:
+    """Drop the interface names seen so far (indexes are per network namespace)."""
+    _INTERFACES.clear()

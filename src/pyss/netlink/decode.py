@@ -12,9 +12,8 @@ import errno as _errno
 import os
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from _operator import add  # operator's C core: operator.py itself is an import to spare
 from itertools import accumulate, chain, repeat
-from operator import add
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import (
@@ -74,7 +73,7 @@ _DATA_TYPE: Final = struct.pack("=H", SOCK_DIAG_BY_FAMILY)
 _LENGTH_LOW_BYTE: Final = NLMSGHDR.offset("len") + (0 if sys.byteorder == "little" else 3)
 _TYPE_HALFWORD: Final = NLMSGHDR.offset("type") // 2
 _FLAGS_HALFWORD: Final = NLMSGHDR.offset("flags") // 2
-_LOW_TWO_BITS: Final = bytes(value & 3 for value in range(256))
+_LOW_TWO_BITS: Final = bytes(range(4)) * 64  # byte value -> its two low bits
 
 
 class MalformedMessage(Exception):
@@ -90,6 +89,7 @@ class DumpInterrupted(Exception):
 
 
 if TYPE_CHECKING:  # typing stays unimported on the plain-listing path (see pyss.lite_typing)
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Final, TypeVar
 
     Record = TypeVar("Record")

@@ -13,7 +13,11 @@ instead of reading the wrong bytes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 Field = tuple[str, str]  # (name, struct code without byte order: "B", "H", "I", "16s", "2I", "4s12x" ...)
 

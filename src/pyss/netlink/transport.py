@@ -17,12 +17,12 @@ import _socket
 import errno
 import os
 import struct
-from collections.abc import Iterator
 
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import TracebackType
 
 _SIGKILL = 9  # signal.SIGKILL without the signal module (see above); the same number on every Linux

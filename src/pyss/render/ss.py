@@ -4,7 +4,6 @@ from __future__ import annotations
 
 # inet_ntop from _socket: the socket module around it imports enum and selectors (start-up cost).
 from _socket import inet_ntop
-from collections.abc import Callable, Iterable, Sequence
 from itertools import islice, repeat
 
 from pyss.columnar import InetColumns, packed_address
@@ -39,6 +38,7 @@ from pyss.render.columns import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any, TextIO, TypeVar
 
     Key = TypeVar("Key")
@@ -105,7 +105,8 @@ class _Table(dict["Key", str]):  # quoted: typing's TypeVar is imported for type
 
 
 Row = tuple[str, ...]
-DetailText = Callable[[SocketRecord], str]
+if TYPE_CHECKING:
+    DetailText = Callable[[SocketRecord], str]
 
 
 class RowBuilder:

@@ -12,7 +12,11 @@ import errno
 import io
 import os
 import sys
-from collections.abc import Callable
+
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 EXIT_OUTPUT = 1  # what pyss and pynetstat exit with when the output cannot be written
 EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a reader that went away

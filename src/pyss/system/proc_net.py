@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator, Mapping
 
-from pyss.lite_typing import NamedTuple
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from functools import lru_cache
 
 # Far above any real /proc/net table or /etc file (a 50k-socket /proc/net/tcp is ~8 MiB).
 MAX_FILE_BYTES = 64 << 20
@@ -56,9 +55,17 @@ def proc_file(variable: str, name: str) -> str:
     return path if path is not None else f"{os.environ.get('PROC_ROOT', '/proc')}/{name}"
 
 
-@lru_cache(maxsize=1)
+_EPHEMERAL: list[tuple[int, int]] = []  # read once (a plain list: functools costs ~10M instructions)
+
+
 def ephemeral_port_range() -> tuple[int, int]:
     """The kernel's local (ephemeral) port range, or ss's fallback when it cannot be read."""
+    if not _EPHEMERAL:
+        _EPHEMERAL.append(_read_ephemeral_port_range())
+    return _EPHEMERAL[0]
+
+
+def _read_ephemeral_port_range() -> tuple[int, int]:
     text = read_text(proc_file("PROC_IP_LOCAL_PORT_RANGE", "sys/net/ipv4/ip_local_port_range"), limit=4096)
     try:
         low, high = (text or "").split()[:2]
