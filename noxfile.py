@@ -53,8 +53,9 @@ def fuzz(session: nox.Session) -> None:
     Examples per test (default suite / here): netlink decoders 150 / 10,000; cache files and
     trees 200 / 10,000; filter words and files 200 / 5,000; argv lists per CLI 20 / 1,000;
     random expressions against the real ss on the zoo 15 / 600; churn dumps 15 / 300 per option
-    set. The differential and churn parts need root (a private netns). About 20 minutes.
+    set; the filter recognizer against pyparsing 300 / 10,000. The differential and churn parts need root (a private netns). About 20 minutes.
     """
     session.install("-e", ".[test]")
-    session.run("pytest", "tests/fuzz", "tests/integration/test_filter_fuzz.py", "tests/integration/test_churn.py",
+    session.run("pytest", "tests/fuzz", "tests/unit/filter/test_filter_recognize.py",
+                "tests/integration/test_filter_fuzz.py", "tests/integration/test_churn.py",
                 *session.posargs, env={"PYSS_FUZZ": "long"})

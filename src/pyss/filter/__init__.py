@@ -8,12 +8,12 @@ inside compile_filter, so importing this package costs nothing on the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from pyss.filter.errors import EXIT_SYNTAX, EXIT_VALUE, FilterError
 from pyss.lite_typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from pyss.filter.compiled import CompiledFilter
     from pyss.filter.values import Resolver
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyss.filter.ast import MarkMatch, Node, Prim, format_expression, lower
 from pyss.filter.bytecode import BytecodeUnsupported, encode, leaves
-from pyss.filter.predicate import Judge, build
+from pyss.filter.predicate import build
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE
@@ -12,6 +12,7 @@ from pyss.system.procfs import DEFAULT_EPHEMERAL_RANGE
 if TYPE_CHECKING:
     from typing import Any
 
+    from pyss.filter.predicate import Judge
     from pyss.records import SocketRecord
 
 def _accept(record: Any) -> bool:

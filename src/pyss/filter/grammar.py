@@ -17,7 +17,7 @@ from functools import lru_cache
 import pyparsing as pp
 
 from pyss.filter.errors import END, Raw, SyntaxAt
-from pyss.filter.tokens import KEYWORDS, OPERATORS
+from pyss.filter.tokens import FIELD_OPERATORS, KEYWORDS, OPERATORS
 
 _WORD = r"(?:\\.|[^\s\\])+"
 
@@ -43,23 +43,24 @@ def _grammar() -> pp.ParserElement:
     value = pp.Regex(_WORD).add_condition(lambda toks: _unescape(toks[0]) not in KEYWORDS,
                                           message="Expected a value")
     value = value.add_parse_action(lambda _s, loc, _t: [loc]).set_name("a value")
-    eq, neq = _keyword("=", '"="'), _keyword("!=", '"!="')
-    order = pp.MatchFirst([_keyword(op, f'"{op}"') for op in (">=", "<=", ">", "<")] + [neq, eq])
     expr = pp.Forward()
     expr_list = pp.Forward()
 
-    def cond(fields: Sequence[str], ops: pp.ParserElement) -> pp.ParserElement:
+    def cond(fields: Sequence[str], ops: Sequence[str]) -> pp.ParserElement:
         field = pp.MatchFirst([_keyword(f, f'"{f}"') for f in fields])
-        return pp.Group(field - pp.Optional(ops, default="=") - value).set_parse_action(
+        op = pp.MatchFirst([_keyword(canonical, f'"{canonical}"') for canonical in ops])
+        return pp.Group(field - pp.Optional(op, default="=") - value).set_parse_action(
             lambda t: ("cond", t[0][0], t[0][1], t[0][2]))
 
-    host = cond(("dst", "src"), eq)
-    port = cond(("dport", "sport"), order)
-    other = cond(("dev", "fwmark", "cgroup"), neq | eq)
+    # Fields that take the same comparisons form one alternative: (dst, src), (dport, sport), (dev, fwmark, cgroup).
+    by_operators: dict[tuple[str, ...], list[str]] = {}
+    for field, ops in FIELD_OPERATORS.items():
+        by_operators.setdefault(ops, []).append(field)
+    conditions = [cond(fields, ops) for ops, fields in by_operators.items()]
     auto = _keyword("autobound", "\"autobound\"").add_parse_action(lambda: ("auto",))
     paren = pp.Suppress(_keyword("(", '"("')) - expr_list - pp.Suppress(_keyword(")", '")"'))
     negation = pp.Group(pp.Suppress(_keyword("not", '"not"')) - expr).set_parse_action(lambda t: ("not", t[0][0]))
-    expr <<= (paren | negation | host | port | other | auto).set_name("a condition")
+    expr <<= pp.MatchFirst([paren, negation, *conditions, auto]).set_name("a condition")
     joiner = _keyword("and", '"and"') | _keyword("or", '"or"')
     expr_list <<= pp.Group(expr + pp.ZeroOrMore((joiner - expr) | expr)).set_parse_action(_fold)
     return pp.Optional(expr_list) + pp.StringEnd().set_name(END)

@@ -1,4 +1,4 @@
-"""The pass that turns a filter's words into an expression tree (pyparsing only on a cache miss).
+"""The pass that turns a filter's words into an expression tree (pyparsing only for shapes the recognizer declines).
 
 ss's lexer reads value words as it meets them and exits at the first one it
 cannot read; its parser stops at the first token that cannot continue the
@@ -6,20 +6,20 @@ expression. Which comes first decides ss's message and exit status, so
 :func:`parse` first finds the syntax error position (if any), then reads the
 value words up to it in order, and reports whichever problem ss would.
 
-The grammar's part (:func:`pyss.filter.grammar.parse_raw`) depends only on
-the keywords and where the values stand, so its result is cached (:mod:`pyss.filter.cache`): importing
-pyparsing costs more than ss takes to answer a filtered query, and the same
-filter tends to come back (watch loops, scripts, monitoring).
+The grammar's part depends only on the keywords and where the values stand.
+Importing pyparsing costs more than ss takes to answer a filtered query, so
+the common shapes are read by :mod:`pyss.filter.recognize` (the grammar's tree
+without pyparsing, or a decline); only what it declines goes to the grammar
+(:func:`pyss.filter.grammar.parse_raw`), whose answer is cached per shape
+(:mod:`pyss.filter.cache`): the same filter tends to come back (watch loops,
+scripts, monitoring).
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
-
-from pyss.filter import cache
 from pyss.filter.ast import And, Autobound, Cond, Node, Not, Or, Value
 from pyss.filter.errors import END, EXIT_SYNTAX, EXIT_VALUE, FilterError, Raw, SyntaxAt
+from pyss.filter.recognize import recognize
 from pyss.filter.tokens import KEYWORDS, Token, field_context
 from pyss.filter.values import (
     HostSpec,
@@ -30,6 +30,10 @@ from pyss.filter.values import (
     parse_host,
     parse_mark,
 )
+from pyss.lite_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _escape(word: str) -> str:
@@ -37,6 +41,12 @@ def _escape(word: str) -> str:
 
 
 def _raw_tree(synthetic: str) -> Raw | None:
+    recognized, raw = recognize(synthetic)
+    if recognized:
+        return raw
+    # A shape the recognizer is not sure of (or a syntax error): the grammar decides, once per shape.
+    from pyss.filter import cache
+
     found, raw = cache.lookup(synthetic)
     if found:
         return raw
@@ -67,7 +77,9 @@ def _token_at(loc: int, offsets: list[int], size: int) -> int:
     """Index of the token at or after synthetic position loc (len(offsets): the end)."""
     if loc >= size:
         return len(offsets)
-    return bisect.bisect_left(offsets, loc)
+    from bisect import bisect_left  # error path only
+
+    return bisect_left(offsets, loc)
 
 
 def _read_value(token: Token, field: str | None, context: ValueContext) -> Value:

@@ -14,8 +14,7 @@ socket's "address" as matching nothing; an unnamed one's is all zeros, as in ss.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from operator import attrgetter
+from _operator import attrgetter  # operator's C core: operator.py is an import to spare
 
 from pyss.filter.ast import (
     AutoMatch,
@@ -47,10 +46,12 @@ from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable
     from typing import Any
 
-Judge = Callable[["Any"], bool]  # quoted: Any exists for type checkers only
-Getter = Callable[["Any"], "Any"]
+    Judge = Callable[[Any], bool]
+    Getter = Callable[[Any], Any]
+
 _V4MAPPED = 0xFFFF
 _HEX_DIGITS = frozenset("0123456789abcdef")
 

@@ -7,8 +7,6 @@ Masks are over the kernel's TCP_* numbering (bit n = state n), as in the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pyss.filter.errors import EXIT_SYNTAX, FilterError
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
@@ -27,6 +25,7 @@ from pyss.netlink.constants import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Final
 
 # ss numbers its states 0..11 exactly as the kernel does; bit 0 is ss's "UNKNOWN".

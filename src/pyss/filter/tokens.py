@@ -10,12 +10,11 @@ only on the last keyword before it, never on the grammar.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pyss.filter.errors import EXIT_SYNTAX, FilterError
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Final
 
 # ss reads filter files with a 1024-byte line buffer.
@@ -34,8 +33,17 @@ OPERATORS: Final[dict[str, str]] = {
     ">": ">", "gt": ">",
     "<": "<", "lt": "<",
 }
-# Keywords that name what the following value words mean.
-FIELDS: Final = ("dst", "src", "dport", "sport", "dev", "fwmark", "cgroup", "autobound")
+# The comparisons each condition's field takes (canonical spellings); a field written without one
+# compares with "=". The grammar (pyss.filter.grammar) and the recognizer (pyss.filter.recognize) both
+# read this table.
+_ORDER: Final = (">=", "<=", ">", "<", "!=", "=")
+FIELD_OPERATORS: Final[dict[str, tuple[str, ...]]] = {
+    "dst": ("=",), "src": ("=",),
+    "dport": _ORDER, "sport": _ORDER,
+    "dev": ("!=", "="), "fwmark": ("!=", "="), "cgroup": ("!=", "="),
+}
+# Keywords that name what the following value words mean (autobound stands alone: it takes no value).
+FIELDS: Final = (*FIELD_OPERATORS, "autobound")
 KEYWORDS: Final = frozenset(OPERATORS) | frozenset(FIELDS)
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 # The resolver functions live in _socket; the socket module around them imports enum and selectors.
 import _socket as socket
 import sys
-from collections.abc import Sequence
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Final, Protocol
 else:
     Protocol = object  # Resolver is a type checker's interface only

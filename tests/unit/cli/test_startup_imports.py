@@ -46,22 +46,31 @@ def test_plain_listing_loads_nothing_heavy(argv: tuple[str, ...]) -> None:
     assert loaded_by(*argv, heavy=LEAN) == []
 
 
-def test_a_filter_loads_pyparsing_and_only_then() -> None:
-    assert "pyparsing" in loaded_by("-tan", "dport", "=", ":22")
+@pytest.mark.parametrize("words", [("dport", "=", ":22"), ("state", "established", "( dport = :22 )"),
+                                   ("( sport = :22 or dport geq :1024 ) and not dst 10.0.0.0/8 dev lo",)])
+def test_a_filter_the_recognizer_reads_loads_nothing_heavy_even_uncached(words: tuple[str, ...]) -> None:
+    assert loaded_by("-tan", *words, heavy=LEAN) == []
 
 
-def test_a_filter_of_a_known_shape_skips_pyparsing(tmp_path: Path) -> None:
-    assert "pyparsing" in loaded_by("-tan", "dport", "=", ":22", cache=tmp_path)
+def nested(levels: int, port: str) -> str:
+    return "( " * levels + f"dport = :{port}" + " )" * levels
+
+
+def test_only_a_shape_the_recognizer_declines_loads_pyparsing() -> None:
+    from pyss.filter.recognize import MAX_DEPTH
+
+    assert "pyparsing" in loaded_by("-tan", nested(MAX_DEPTH + 1, "22"))
+    assert "pyparsing" not in loaded_by("-tan", nested(MAX_DEPTH, "22"))
+
+
+def test_a_declined_shape_seen_before_skips_pyparsing(tmp_path: Path) -> None:
+    from pyss.filter.recognize import MAX_DEPTH
+
+    deep = MAX_DEPTH + 1
+    assert "pyparsing" in loaded_by("-tan", nested(deep, "22"), cache=tmp_path)
     # the same keywords with other values: the cached parse serves it
-    assert "pyparsing" not in loaded_by("-tan", "dport", "=", ":443", cache=tmp_path)
-    assert "pyparsing" in loaded_by("-tan", "sport", "=", ":443", cache=tmp_path)
-
-
-def test_a_filter_of_a_known_shape_loads_nothing_heavy(tmp_path: Path) -> None:
-    words = ("-tan", "state", "established", "( dport = :22 )")
-    loaded_by(*words, cache=tmp_path)
-    # contextlib (~3M instructions once collections and functools are in) is the cache file's.
-    assert [name for name in loaded_by(*words, cache=tmp_path) if name != "contextlib"] == []
+    assert "pyparsing" not in loaded_by("-tan", nested(deep, "443"), cache=tmp_path)
+    assert "pyparsing" in loaded_by("-tan", nested(deep, "443").replace("dport", "sport"), cache=tmp_path)
 
 
 NETSTAT_PROBE = """

@@ -3,6 +3,10 @@
 The cache file and its directory are hostile input (issue 15): damaged or crafted bytes, FIFOs,
 symlinks anywhere in the directory chain, directories of other users. None may crash pyss, make it
 allocate without bound, hang it, or make it write outside its own directory.
+
+Only the shapes the recognizer (pyss.filter.recognize) declines reach the grammar and so the
+cache; these tests make it decline everything, in this process and in the ones they start, so
+that ordinary filters exercise the cache.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pyss.filter import FilterError, cache, compile_filter
+from pyss.filter import FilterError, cache, compile_filter, parse
 from pyss.system import user_cache
 
 FILTERS = [
@@ -37,7 +41,17 @@ def cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     base.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_CACHE_HOME", str(base))
     monkeypatch.delenv("PYSS_FILTER_CACHE", raising=False)
+    monkeypatch.setattr(parse, "recognize", declined)
     return base / "pyss" / "filters"
+
+
+def declined(synthetic: str) -> tuple[bool, None]:
+    del synthetic
+    return False, None
+
+
+# Run first by the Python processes these tests start (see the module's docstring).
+DECLINE = "import pyss.filter.parse as _parse; _parse.recognize = lambda synthetic: (False, None)\n"
 
 
 def compiled(words: list[str]) -> tuple[object, ...]:
@@ -56,7 +70,7 @@ def stored_keys(path: Path) -> list[bytes]:
 
 
 def run_python(code: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", DECLINE + textwrap.dedent(code)], capture_output=True, text=True,
                           check=False, timeout=timeout, env={**os.environ, **env})
 
 
@@ -330,7 +344,7 @@ def test_an_unprivileged_user_caches_in_their_own_chain_only(shared_tmp: Path) -
         print(cache.lookup("dport = v")[0])
     """
     command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-c",
-               textwrap.dedent(probe)]
+               DECLINE + textwrap.dedent(probe)]
     env = {**os.environ, "XDG_CACHE_HOME": str(own)}
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=30, env=env)
     assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
