@@ -254,11 +254,44 @@ def _inet_table_dumps(
             yield _TableDump(InetSocket, lambda: _both_families(query, read_ahead),
                              _tcp_runs_dump(query, read_ahead))
         elif query.has(table):
-            for family in _inet_families(query):
+            families = _inet_families(query)
+            head_start = _HeadStart(query, extensions, protocol, families) \
+                if read_ahead and query.filter is not None and len(families) > 1 else None
+            for family in families:
                 opener = _inet_runs_dump if runs else _inet_batches_dump
                 batches = opener(query, extensions, family, protocol, read_ahead) \
                     if protocol in _COLUMN_PROTOCOLS else None
-                yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead), batches)
+                yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead, head_start),
+                                 batches)
+
+
+class _HeadStart:
+    """A filtered table's later families, dumped by child processes started as the first family's dump starts.
+
+    The kernel walks the table's whole hash (every family's sockets) for each
+    family's dump, all of it inside send() when a filter leaves little to
+    send; ss walks it twice, one after the other. Started together, the walks
+    run side by side on two CPUs (pyss.netlink.transport.StartedDump), and the
+    replies are still read, decoded and printed in ss's order.
+    """
+
+    __slots__ = ("_pending", "_started", "extensions", "protocol", "query")
+
+    def __init__(self, query: Query, extensions: Extensions, protocol: int, families: list[int]) -> None:
+        self.query, self.extensions, self.protocol = query, extensions, protocol
+        self._pending = families[1:]
+        self._started: dict[int, transport.StartedDump] = {}
+
+    def buffers(self, family: int, message: bytes) -> Iterator[bytes] | None:
+        """The started dump of ``message`` (None: dump it here); the first family's call starts the others."""
+        if self._pending and family not in self._pending:
+            for other in self._pending:
+                message_of_other = _inet_message(self.query, self.extensions, other, self.protocol)
+                self._started[other] = transport.StartedDump(message_of_other)
+            self._pending = []
+            return None
+        started = self._started.pop(family, None)
+        return started if started is not None and started.message == message else None
 
 
 def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
@@ -330,17 +363,19 @@ def _inet_families(query: Query) -> list[int]:
 
 
 def _inet_dump(
-    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool
+    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool,
+    head_start: _HeadStart | None = None,
 ) -> Callable[[], Iterator[SocketRecord]]:
     def open_dump() -> Iterator[SocketRecord]:
-        bytecode = query.filter.bytecode(family, protocol) if query.filter is not None else None
         decode = inet_decoder(protocol)
         table = _table_name(protocol)
+        message = _inet_message(query, extensions, family, protocol)
         try:
-            return _open(requests.inet_request(family, protocol, query.states, extensions.inet, bytecode), decode, table,
-                         read_ahead)
+            return _open(message, decode, table, read_ahead,
+                         head_start.buffers(family, message) if head_start is not None else None)
         except DumpError as error:
-            if bytecode is None or error.errno not in _REFUSED_PROGRAM:
+            sent_program = query.filter is not None and query.filter.bytecode(family, protocol) is not None
+            if not sent_program or error.errno not in _REFUSED_PROGRAM:
                 raise
             # The kernel refused the filter program: the Python predicate, applied to every
             # record anyway, judges the whole dump instead, as ss does.
@@ -357,6 +392,12 @@ def _inet_dump(
             return iter(list(read_proc_inet(family, protocol, query.states)))
 
     return open_dump
+
+
+def _inet_message(query: Query, extensions: Extensions, family: int, protocol: int) -> bytes:
+    """The dump request of one inet table and family, with the filter's program for the kernel."""
+    bytecode = query.filter.bytecode(family, protocol) if query.filter is not None else None
+    return requests.inet_request(family, protocol, query.states, extensions.inet, bytecode)
 
 
 def _inet_batches_dump(
@@ -382,6 +423,8 @@ def _inet_runs_dump(
         try:
             return _first_read(inet_runs(transport.dump(message, read_ahead), protocol), _table_name(protocol))
         except UnsupportedTable:
+            from pyss.system.proc_net import read_proc_inet
+
             return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
 
     return open_dump
@@ -480,9 +523,11 @@ def _xdp() -> Iterator[SocketRecord]:
 
 
 def _open(
-    message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str, read_ahead: bool = False
+    message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str, read_ahead: bool = False,
+    buffers: Iterator[bytes] | None = None,
 ) -> Iterator[SocketRecord]:
-    return _first_read(walk(transport.dump(message, read_ahead), decode), table)
+    """The records of a dump: of ``message``, or of ``buffers`` when that dump was started already."""
+    return _first_read(walk(buffers if buffers is not None else transport.dump(message, read_ahead), decode), table)
 
 
 def _interrupted() -> Iterator[Never]:

@@ -94,3 +94,45 @@ def test_a_receive_error_in_the_child_reaches_the_decoder() -> None:
     with pytest.raises(DumpError) as raised:
         list(walk(buffers, inet_decoder(IPPROTO_UDP)))
     assert raised.value.errno == errno.ENOBUFS
+
+
+# --- a dump started ahead (StartedDump): a child sends the request too --------------------------
+
+def test_a_started_dump_lists_what_a_direct_one_does(udp_ports: set[int]) -> None:
+    from pyss.netlink.transport import StartedDump
+
+    started = StartedDump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
+    records = [(record.sport, record.inode) for record in walk(started, inet_decoder(IPPROTO_UDP))
+               if record.sport in udp_ports]
+    assert records == our_sockets(False, udp_ports)
+
+
+@pytest.mark.parametrize("read", [0, 1])
+def test_a_started_dump_dropped_or_closed_leaves_no_child_behind(udp_ports: set[int], read: int) -> None:
+    from pyss.netlink.transport import StartedDump
+
+    before = children()
+    started = StartedDump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
+    assert children() - before, "no child was started"
+    for _ in range(read):
+        next(started)
+    begun = time.monotonic()
+    if read:
+        started.close()
+    else:
+        del started  # dropped unread
+    assert time.monotonic() - begun < 5
+    assert children() - before == set()  # reaped
+
+
+def test_a_refused_request_of_a_started_dump_reaches_the_decoder() -> None:
+    import errno
+
+    from pyss.netlink.decode import DumpError
+    from pyss.netlink.transport import StartedDump
+
+    bad = bytearray(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
+    bad[16] = 250  # sdiag_family: no such family, so the kernel refuses the dump
+    with pytest.raises(DumpError) as raised:
+        list(walk(StartedDump(bytes(bad)), inet_decoder(IPPROTO_UDP)))
+    assert raised.value.errno in (errno.EINVAL, errno.ENOENT, errno.EAFNOSUPPORT)

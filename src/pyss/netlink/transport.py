@@ -6,7 +6,11 @@ messages into Python control flow.
 
 A large dump can be read ahead: the kernel does its dump work inside
 ``recv()``, so a child process that only receives lets that work run on
-another CPU while this process decodes and prints what came before.
+another CPU while this process decodes and prints what came before. A dump
+can also be started ahead (:class:`StartedDump`): a child sends the request
+and receives, so the kernel's walk of the socket table (done inside
+``send()`` as well, all of it when a filter leaves little to send) runs
+while this process does another dump.
 """
 
 from __future__ import annotations
@@ -140,28 +144,79 @@ def _read_ahead(sock: _socket.socket) -> Iterator[bytes]:
     before it is reaped, so that no oversight can leave this process waiting
     on a child blocked in recv().
     """
-    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        ours.close()
-        _relay(sock, theirs)
-    theirs.close()
+    ours, pid = _fork_relay(sock)
     try:
         while data := ours.recv(RECV_SIZE):
             yield data
     finally:
+        _stop_relay(ours, pid)
+
+
+class StartedDump:
+    """A dump a child process starts now and receives, read here later (an iterator of reply buffers).
+
+    The socket is opened here, so in this thread's network namespace; the
+    child sends the request and relays the replies as :func:`_read_ahead`'s
+    does (a failed send comes through as an NLMSG_ERROR message). It blocks
+    once the pair's buffer is full, so a large dump is not held in memory.
+    The child is killed and reaped when the dump is read to its end, closed,
+    or dropped unread.
+    """
+
+    def __init__(self, message: bytes) -> None:
+        self.message = message
+        with DiagSocket() as diag:  # the child keeps its own copy of the socket
+            self._pair: _socket.socket | None
+            self._pair, self._pid = _fork_relay(diag._sock, message)
+
+    def __iter__(self) -> StartedDump:
+        return self
+
+    def __next__(self) -> bytes:
+        data = self._pair.recv(RECV_SIZE) if self._pair is not None else b""
+        if not data:
+            self.close()
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        if self._pair is not None:
+            pair, self._pair = self._pair, None
+            _stop_relay(pair, self._pid)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _fork_relay(sock: _socket.socket, request: bytes | None = None) -> tuple[_socket.socket, int]:
+    """(our end of a SOCK_SEQPACKET pair, the child's pid): a child that relays sock's replies (sending
+    ``request`` first, if given) to the pair's other end."""
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
         ours.close()
-        try:  # noqa: SIM105 - contextlib is kept off the start-up path
-            os.kill(pid, _SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        _relay(sock, theirs, request)
+    theirs.close()
+    return ours, pid
 
 
-def _relay(sock: _socket.socket, out: _socket.socket) -> None:  # pragma: no cover - runs in the child
+def _stop_relay(ours: _socket.socket, pid: int) -> None:
+    ours.close()
+    try:  # noqa: SIM105 - contextlib is kept off the start-up path
+        os.kill(pid, _SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+
+
+def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = None) -> None:  # pragma: no cover
+    # (runs in the child)
     try:
         while True:
             try:
+                if request is not None:
+                    sock.sendto(request, (0, 0))
+                    request = None
                 data = sock.recv(RECV_SIZE)
             except OSError as error:
                 out.send(_error_message(error.errno or errno.EIO))
