@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 
 from pyss.cli.netstat_options import PROG, USAGE, FamilyError, Flags, NoSelinux, finish_selection, parse
 from pyss.cli.netstat_sockets import MissingSupport, list_sockets
 from pyss.cli.netstat_tables import E_OPTERR, show_interfaces, show_masquerade, show_routes, show_statistics
 from pyss.cli.options import UsageError
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.decode import DumpError, MalformedMessage
 from pyss.system.output import guarded, open_output
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 VERSION = "0.1.0"
 

@@ -10,7 +10,6 @@ a /proc file it cannot read.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
 from pyss.api.request import kind_query
 from pyss.cli.netstat_options import PROG
@@ -19,6 +18,8 @@ from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.records import InetSocket, SocketRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pyss.query import Extensions
 
 

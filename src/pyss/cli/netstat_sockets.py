@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from pyss.api.request import kind_query
 from pyss.cli.netstat_dump import INET_KINDS, inet_dump, warn
@@ -30,6 +29,7 @@ from pyss.records import InetSocket
 from pyss.render import netstat as render
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     pass
 
 

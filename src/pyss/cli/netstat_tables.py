@@ -7,10 +7,13 @@ from /proc, where the kernel publishes them; :mod:`pyss.network` renders each.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 from pyss.cli.netstat_options import PROG, Flags
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_INET, AF_INET6
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 E_OPTERR = 3  # netstat's exit status for a bad command line
 

@@ -8,14 +8,16 @@ peers of their pending connections).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pyss.cli.netstat_dump import dump
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import TCP_ESTABLISHED, TCP_LISTEN, TCPF_ALL, UDIAG_SHOW_ICONS, UNIX_DIAG_ICONS
 from pyss.netlink.decode import attributes
 from pyss.netlink.tcpinfo import decode_icons
 from pyss.records import UnixSocket
 from pyss.render import netstat as render
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def unix_rows(view: render.SocketView, names: render.Names, write: Callable[[str], None]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 # The resolver functions live in _socket; the socket module around them imports enum and selectors.
 import _socket as socket
-from functools import lru_cache
 
 from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.system.procfs import read_text
@@ -105,19 +104,28 @@ def _read(path: str) -> str:
     return read_text(path) or ""
 
 
-@lru_cache(maxsize=1)
+# Each table is read once, when first asked for (plain dicts: functools costs ~3.5M instructions of start-up).
+_SERVICES: list[dict[tuple[int, str], str]] = []
+_PROTOCOLS: list[dict[int, str]] = []
+_NETWORKS: list[dict[int, str]] = []
+
+
 def services() -> dict[tuple[int, str], str]:
-    return parse_services(_read(SERVICES_PATH))
+    if not _SERVICES:
+        _SERVICES.append(parse_services(_read(SERVICES_PATH)))
+    return _SERVICES[0]
 
 
-@lru_cache(maxsize=1)
 def protocols() -> dict[int, str]:
-    return parse_protocols(_read(PROTOCOLS_PATH))
+    if not _PROTOCOLS:
+        _PROTOCOLS.append(parse_protocols(_read(PROTOCOLS_PATH)))
+    return _PROTOCOLS[0]
 
 
-@lru_cache(maxsize=1)
 def networks() -> dict[int, str]:
-    return parse_networks(_read(NETWORKS_PATH))
+    if not _NETWORKS:
+        _NETWORKS.append(parse_networks(_read(NETWORKS_PATH)))
+    return _NETWORKS[0]
 
 
 def network_name(number: int) -> str | None:

@@ -9,13 +9,13 @@ net-tools prints; they are behaviour that scripts parse, not decoration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from _operator import mul, not_, truth  # operator's C core: operator.py is an import to spare
 from itertools import compress, repeat
-from operator import mul, not_, truth
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from typing import Protocol
 else:
     Protocol = object  # Names is a type checker's interface only
