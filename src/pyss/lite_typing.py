@@ -44,8 +44,8 @@ else:
         first_default = size - len(defaults)
 
         def new(cls, *args, **kwargs):
-            if len(args) == size and not kwargs:
-                return _tuple_new(cls, args)
+            if not kwargs and first_default <= len(args) <= size:
+                return _tuple_new(cls, args + defaults[len(args) - first_default:] if len(args) < size else args)
             if len(args) > size:
                 raise TypeError(f"{name}.__new__() takes {size + 1} positional arguments but {len(args) + 1} "
                                 "were given")
