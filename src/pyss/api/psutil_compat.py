@@ -23,7 +23,7 @@ import errno
 import gc
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from operator import itemgetter
@@ -144,6 +144,11 @@ class ColumnConnections:
             family: address_texts(family) for family in (socket.AF_INET.value, socket.AF_INET6.value)}
 
     def __call__(self, columns: InetColumns, holders: SocketHolders) -> Iterator[sconn]:
+        return self.finish(self.start(columns), holders)
+
+    def start(self, columns: InetColumns) -> Unheld:
+        """Everything but the holders (made while the /proc scan still runs): family, type,
+        addresses, statuses and the inodes to look the holders up by."""
         new = tuple.__new__
         text = self._texts[columns.family].__getitem__
         local: list[Addr | tuple[()]] = list(map(new, repeat(Addr), zip(map(text, columns.srcs), columns.sports,
@@ -154,15 +159,31 @@ class ColumnConnections:
             if 0 in ports:
                 for index in [index for index, port in enumerate(ports) if not port]:
                     addresses[index] = ()
-        held = list(map(holders[0].get, columns.inodes, repeat(_NO_HOLDER)))
-        statuses: Iterator[str] = repeat("NONE")
+        statuses = ["NONE"] * len(local)
         kind = socket.SOCK_DGRAM
         if columns.protocol == IPPROTO_TCP:
-            kind, statuses = socket.SOCK_STREAM, map(_STATUSES.__getitem__, columns.states)
-        family = socket.AddressFamily(columns.family)
-        entries: Iterator[sconn] = map(new, repeat(sconn), zip(
-            map(itemgetter(0), held), repeat(family), repeat(kind), local, peer, statuses, map(itemgetter(1), held)))
+            kind, statuses = socket.SOCK_STREAM, list(map(_STATUSES.__getitem__, columns.states))
+        return Unheld(socket.AddressFamily(columns.family), kind, local, peer, statuses, columns.inodes)
+
+    @staticmethod
+    def finish(unheld: Unheld, holders: SocketHolders) -> Iterator[sconn]:
+        """The sconns of :meth:`start`'s sockets, their holders known."""
+        held = list(map(holders[0].get, unheld.inodes, repeat(_NO_HOLDER)))
+        entries: Iterator[sconn] = map(tuple.__new__, repeat(sconn), zip(
+            map(itemgetter(0), held), repeat(unheld.family), repeat(unheld.type), unheld.laddrs, unheld.raddrs,
+            unheld.statuses, map(itemgetter(1), held)))
         return entries
+
+
+class Unheld(NamedTuple):
+    """A buffer's sockets as psutil shows them, but for their fds and pids (see ColumnConnections.start)."""
+
+    family: socket.AddressFamily
+    type: socket.SocketKind
+    laddrs: list[Addr | tuple[()]]
+    raddrs: list[Addr | tuple[()]]
+    statuses: list[str]
+    inodes: Sequence[int]
 
 
 def _unix_connections(record: UnixSocket, holders: list[tuple[int, int]] | None, embryos: bool) -> Iterator[sconn]:
@@ -208,33 +229,35 @@ def net_connections(kind: str = "inet") -> list[sconn]:
     scan = _holders_scan()
     try:
         with _collector_paused():
-            batches: list[InetColumns | RecordBatch] = []
+            build = ColumnConnections()
+            batches: list[Unheld | RecordBatch] = []
             for _kind, items in table_streams(checked, columns=True):
-                _read_batches(items, batches)
+                _read_batches(items, batches, build)
             holders = scan.holders() if scan is not None else socket_holders_here()
             scan = None
-            build = ColumnConnections()
             found: dict[sconn, None] = {}
             for batch in batches:
                 if isinstance(batch, RecordBatch):
                     found.update(dict.fromkeys(connections(batch.records, holders, embryos=True)))
                 else:
-                    found.update(dict.fromkeys(build(batch, holders)))
+                    found.update(dict.fromkeys(build.finish(batch, holders)))
             return list(found)
     finally:
         if scan is not None:
             scan._abandon()
 
 
-def _read_batches(items: Iterator[Any], batches: list[Any]) -> None:
-    """Keep each batch of one table's stream (records listed); an interrupted dump warns after them."""
+def _read_batches(items: Iterator[Any], batches: list[Any], build: ColumnConnections) -> None:
+    """Keep each batch of one table's stream (records listed, columns made into all of their sconns
+    but the holders); an interrupted dump warns after them."""
     from pyss.api.listing import warn_interrupted
     from pyss.columnar import RecordBatch
     from pyss.netlink.decode import DumpInterrupted
 
     try:
         for batch in items:
-            batches.append(RecordBatch(batch.kind, list(batch.records)) if isinstance(batch, RecordBatch) else batch)
+            batches.append(RecordBatch(batch.kind, list(batch.records)) if isinstance(batch, RecordBatch)
+                           else build.start(batch))
     except DumpInterrupted:
         warn_interrupted()
 
