@@ -305,6 +305,8 @@ class SelectionBuilder:
         state_mask = self.state_override
         if states_from_filter is not None:
             state_mask = states_from_filter
+        # State words that leave no state (or none at all) keep the defaults, as ss's filter_states_set
+        # ignores an empty mask: the connected states with no table named, else those of the tables named.
         if self.by_default:
             state_mask = state_mask or STATES_CONNECTED
             for table in QUERY_NAMES["all"]:
@@ -325,13 +327,15 @@ def finish_query(
 ) -> Query | str:
     """Merge a compiled filter into a selection as ss does, or say what is left empty.
 
-    The filter's ``state`` words replace the states; a value naming a family
-    (unix:..., inet6:..., or any value under -4/-6/-x) replaces the families,
-    as ss's parser does after the options are merged. The result is what ss
-    has none of ("socket tables", "families", "socket states") when a mask
-    is empty.
+    The filter's ``state`` words replace the states, unless they leave none
+    (``state established exclude established``, ``exclude all``): ss then
+    keeps the states it had (the defaults of the tables and families chosen,
+    or ``states`` here). A value naming a family (unix:..., inet6:..., or any
+    value under -4/-6/-x) replaces the families, as ss's parser does after the
+    options are merged. The result is what ss has none of ("socket tables",
+    "families", "socket states") when a mask is empty.
     """
-    if compiled is not None and compiled.states is not None:
+    if compiled is not None and compiled.states:
         states = compiled.states
     for mask, what in ((tables, "socket tables"), (families, "families"), (states, "socket states")):
         if not mask:

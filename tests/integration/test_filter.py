@@ -161,6 +161,24 @@ def test_multi_address_names_like_ss(zoo_ns: ZooNamespace) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.mark.parametrize(("options", "expression"), [
+    ("-tanH", "state established exclude established sport = :22"),  # -a forgotten: tcp's connected states
+    ("-tanH", "exclude all"),
+    ("-anH", "state established exclude established"),
+    ("-H", "exclude all"),  # no table named: the connected states of every table
+    ("-xH", "exclude all"),
+    ("-0H", "exclude all"),  # packet's default state (UNCONN)
+    ("-HA tcp,udp", "exclude all"),
+    ("-lH", "state listening exclude listening"),
+    ("-tuanH", "exclude connected exclude listening exclude closed exclude bucket"),
+])
+def test_state_words_leaving_no_state_fall_back_like_ss(zoo_ns: ZooNamespace, options: str, expression: str) -> None:
+    """ss keeps its default states when the state words leave none; pyss used to list nothing."""
+    _compare(zoo_ns, options, expression)
+    listing = zoo_ns.pyss(*options.split(), *shlex.split(expression))
+    assert listing.stdout.count(b"\n") > 0 and b"no socket states" not in listing.stderr
+
+
 @pytest.mark.parametrize("expression", BAD_EXPRESSIONS)
 def test_bad_filter_exits_like_ss(zoo_ns: ZooNamespace, expression: str) -> None:
     args = ["-tanH", *shlex.split(expression)]

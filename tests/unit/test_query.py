@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -91,6 +93,21 @@ def test_filter_states_replace_the_flags() -> None:
     selection.add_table("tcp")
     selection.state_override = STATES_ALL
     assert selection.build(states_from_filter=1 << TCP_ESTABLISHED)[2] == 1 << TCP_ESTABLISHED
+
+
+@pytest.mark.parametrize(("tables", "override", "expected"), [
+    ((), STATES_ALL, STATES_CONNECTED),  # no table named: ss's connected states, -a forgotten
+    (("tcp",), STATES_ALL, STATES_CONNECTED),  # -ta state X exclude X: tcp's defaults, not -a's
+    (("packet_raw",), 0, 1 << TCP_CLOSE),
+    (("udp",), STATES_LISTENING, 1 << TCP_ESTABLISHED),
+])
+def test_state_words_leaving_no_state_fall_back_to_the_defaults(tables: tuple[str, ...], override: int,
+                                                                 expected: int) -> None:
+    selection = SelectionBuilder()
+    for table in tables:
+        selection.add_table(table)
+    selection.state_override = override
+    assert selection.build(states_from_filter=0)[2] == expected
 
 
 def test_unknown_query_name_raises_key_error() -> None:

@@ -79,4 +79,7 @@ def test_finish_query_merges_a_filter_as_ss_does() -> None:
     v6 = finish_query(tcp, inet, STATES_ALL, AF_INET, compile_filter(["src", "inet6:[::1]"]), Details())
     assert isinstance(v6, Query) and v6.families == 1 << AF_INET6 and v6.preferred_family == AF_INET6
     assert finish_query(0, inet, STATES_ALL, 0, None, Details()) == "socket tables"
+    # state words that leave no state keep the states given, as ss keeps its defaults
+    emptied = finish_query(tcp, inet, 1 << TCP_LISTEN, 0, compile_filter(["exclude", "all"]), Details())
+    assert not isinstance(emptied, str) and emptied.states == 1 << TCP_LISTEN
     assert finish_query(tcp, 0, STATES_ALL, 0, None, Details()) == "families"
