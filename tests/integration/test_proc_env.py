@@ -32,7 +32,7 @@ from tests.integration.test_filter import TCP_EXPRESSIONS, UDP_EXPRESSIONS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: copies a private namespace's /proc/net")
 
-TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "netlink")
+TABLES = ("tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "netlink", "sockstat", "sockstat6", "snmp")
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +290,24 @@ def test_tables_without_a_proc_file_are_not_listed_like_ss(mptcp_ns: ZooNamespac
 
 def test_tables_without_a_proc_file_are_listed_from_the_kernel_otherwise(mptcp_ns: ZooNamespace) -> None:
     assert b"mptcp " in assert_alike(mptcp_ns, {"PROC_NET_SCTP": "x"}, "-aA", "mptcp,tcp").stdout
+
+
+SOCKSTAT = ("sockets: used 4242\nTCP: inuse 7 orphan 1 tw 3 alloc 9 mem 1\nUDP: inuse 5 mem 2\nUDPLITE: inuse 0\n"
+            "RAW: inuse 2\nFRAG: inuse 1 memory 4096\n")
+
+
+@pytest.mark.parametrize("env", [
+    {"PROC_ROOT": "."},
+    {"PROC_NET_SOCKSTAT": "hand"},  # the IPv6 figures and snmp from the live /proc
+    {"PROC_ROOT": ".", "PROC_NET_SOCKSTAT": "hand", "PROC_NET_SOCKSTAT6": "/nonexistent"},
+    {"PROC_NET_SNMP": "/nonexistent"},  # estab 0, and a complaint on stderr from both
+    {"PROC_ROOT": "/nonexistent"},  # every figure 0
+], ids=lambda env: " ".join(f"{k}={v}" for k, v in env.items()))
+def test_summary_from_files_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, tmp_path: Path,
+                                    env: dict[str, str]) -> None:
+    (tmp_path / "hand").write_text(SOCKSTAT)
+    places = {".": str(proc_root), "hand": str(tmp_path / "hand")}
+    listing = assert_alike(zoo_keeper.get(), {name: places.get(value, value) for name, value in env.items()}, "-s")
+    if "PROC_NET_SOCKSTAT" in env:
+        assert listing.stdout.startswith(b"Total: 4242\nTCP:   12 (estab ")
+    assert (b"get_snmpstat" in listing.stderr) == (env.get("PROC_NET_SNMP", env.get("PROC_ROOT")) == "/nonexistent")

@@ -1,4 +1,5 @@
-"""ss -s: socket counts from the kernel's /proc/net/sockstat{,6} and /proc/net/snmp.
+"""ss -s: socket counts from the kernel's /proc/net/sockstat{,6} and /proc/net/snmp (or the files ss's
+PROC_ROOT and PROC_NET_SOCKSTAT[6]/PROC_NET_SNMP name).
 
 ss 6.1 builds its summary from those files alone (it no longer walks the
 socket tables for -s), so pyss does the same; the counts are therefore the
@@ -11,7 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple, TextIO
 
-from pyss.system.procfs import read_text
+from pyss.system.procfs import proc_file, read_text
 
 
 class SockStat(NamedTuple):
@@ -115,17 +116,24 @@ def summary_text(stat: SockStat) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_summary(proc_net: str = "/proc/net") -> tuple[SockStat, list[str]]:
-    """Read the kernel's counters; also return ss's complaints for files it could not read."""
+def read_summary(proc_net: str | None = None) -> tuple[SockStat, list[str]]:
+    """Read the kernel's counters; also return ss's complaints for files it could not read.
+
+    The files are ss's: $PROC_NET_SOCKSTAT, $PROC_NET_SOCKSTAT6 and $PROC_NET_SNMP, or else
+    sockstat, sockstat6 and snmp under $PROC_ROOT/net (PROC_ROOT defaulting to /proc); ``proc_net``
+    names one directory for all three instead."""
+    def path(variable: str, name: str) -> str:
+        return f"{proc_net}/{name}" if proc_net is not None else proc_file(variable, f"net/{name}")
+
     errors: list[str] = []
     fields: dict[str, int] = {}
-    sockstat = read_text(f"{proc_net}/sockstat")
+    sockstat = read_text(path("PROC_NET_SOCKSTAT", "sockstat"))
     if sockstat is None:
         errors.append("pyss: get_sockstat: No such file or directory")
     else:
         fields.update(parse_sockstat(sockstat))
-        fields.update(parse_sockstat(read_text(f"{proc_net}/sockstat6") or ""))
-    snmp = read_text(f"{proc_net}/snmp")
+        fields.update(parse_sockstat(read_text(path("PROC_NET_SOCKSTAT6", "sockstat6")) or ""))
+    snmp = read_text(path("PROC_NET_SNMP", "snmp"))
     if snmp is None:
         errors.append("pyss: get_snmpstat: No such file or directory")
     else:
