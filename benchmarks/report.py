@@ -98,6 +98,15 @@ def _seconds(row: suite.Row | None) -> str:
     return f"{row.median:.3f} s" if row is not None and row.median is not None else ""
 
 
+def _megabytes(row: suite.Row | None) -> str:
+    return f"{row.rss_kb / 1024:.1f} MB" if row is not None and row.rss_kb else ""
+
+
+def _measured(row: suite.Row | None, measure: str) -> str:
+    """What a target compares of a row: its median time for a ratio of times, else its peak RSS."""
+    return _seconds(row) if measure == "ratio" else _megabytes(row)
+
+
 def speed_table(results: Mapping[str, Any]) -> str:
     """The README's speed table: every target with both medians, its worst and best round and the verdict."""
     rows = {(r.n, r.comparison, r.command): r for r in map(suite.Row.from_json, results["rows"])}
@@ -109,15 +118,15 @@ def speed_table(results: Mapping[str, Any]) -> str:
             continue
         n = verdict["n"]
         subject = rows.get((n, target.comparison, target.subject))
-        ratio = target.measure == "ratio"
-        unit = TIMES if ratio or target.measure == "rss_ratio" else (
+        reference = rows.get((n, target.comparison, target.reference)) if target.reference else None
+        unit = TIMES if target.measure in ("ratio", "rss_ratio") else (
             " MB" if target.measure == "rss_mb" else f"{TIMES} at the smallest N")
         value, best = verdict["value"], verdict.get("best")
         lines.append([
             target.text,
             suite.size_label(n),
-            _seconds(subject) if ratio else (f"{subject.rss_kb / 1024:.1f} MB" if subject and subject.rss_kb else ""),
-            _seconds(rows.get((n, target.comparison, target.reference or ""))),
+            _measured(subject, target.measure),
+            _measured(reference, target.measure),  # an RSS ratio's reference is an RSS too, never a time
             f"{value:.2f}{unit}" if value is not None else "n/a",
             f"{best:.2f}{unit}" if best is not None and verdict.get("rounds", 1) > 1 else "",
             verdict["verdict"],

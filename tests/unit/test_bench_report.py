@@ -81,6 +81,18 @@ def test_readme_speed_table_is_replaced_between_its_markers_only(tmp_path: Path)
     assert line.split(" | ")[1:] == ["10k", "0.190 s", "0.095 s", "2.00\N{MULTIPLICATION SIGN}", "2.00\N{MULTIPLICATION SIGN}", "FAIL |"]
 
 
+def test_an_rss_ratio_row_shows_both_peak_rss_figures_not_a_time() -> None:
+    """The --json RSS row once showed the reference command's median time (0.173 s) as its reference."""
+    target = next(t for t in suite.TARGETS if t.measure == "rss_ratio")
+    n = target.n
+    rows = [suite.Row(n, target.comparison, target.subject, target.subject, rounds=[[0.3]], rss_kb=12_902),
+            suite.Row(n, target.comparison, target.reference, target.reference, rounds=[[0.173]], rss_kb=21_168)]
+    results = {"generated": "2026-01-01T00:00:00+00:00", "machine": {"nproc": 2}, "rows": [r.to_json() for r in rows],
+               "targets": [suite.judge(target, rows, [n]).to_json()]}
+    [line] = [line for line in report.speed_table(results).splitlines() if line.startswith(f"| {target.text} |")]
+    assert line.split(" | ")[2:5] == ["12.6 MB", "20.7 MB", "0.61\N{MULTIPLICATION SIGN}"]
+
+
 def test_readme_without_markers_is_left_alone(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# x\n")
