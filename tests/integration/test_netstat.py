@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import selectors
 import signal
 import subprocess
 import sys
@@ -329,25 +330,40 @@ def test_masquerade_reads_conntrack(ns: harness.ZooNamespace) -> None:
         assert run.stderr == b"pynetstat: no support for `ip_masquerade' on this system.\n"
 
 
-def _interrupted(ns: harness.ZooNamespace, args: str, seconds: float) -> tuple[bytes, bytes]:
-    """Run pynetstat ARGS for a while, then press Ctrl-C (SIGINT): its stdout and stderr."""
+def _interrupted_after(ns: harness.ZooNamespace, args: str, marker: bytes, count: int, timeout: float = 60.0) \
+        -> tuple[bytes, bytes]:
+    """Run pynetstat ARGS until its stdout holds ``marker`` ``count`` times (each -c interval is flushed), or
+    ``timeout`` passes, then press Ctrl-C (SIGINT): its stdout and stderr. Waiting on the output rather than
+    on the clock keeps a loaded machine from cutting the run short."""
     proc = subprocess.Popen(["ip", "netns", "exec", ns.name, str(harness.PYNETSTAT), *args.split()],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=harness.TOOL_ENV)
-    time.sleep(seconds)
+    assert proc.stdout is not None
+    out = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while out.count(marker) < count and (left := deadline - time.monotonic()) > 0:
+            if not selector.select(left):
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break  # it ended on its own
+            out += chunk
     proc.send_signal(signal.SIGINT)
-    return proc.communicate(timeout=10)
+    rest, err = proc.communicate(timeout=30)
+    return out + rest, err
 
 
 def test_continuous_stops_cleanly_on_interrupt(ns: harness.ZooNamespace) -> None:
-    out, err = _interrupted(ns, "-tanc", 2.5)
+    out, err = _interrupted_after(ns, "-tanc", b"Active Internet connections", 2)
     assert out.count(b"Active Internet connections") >= 2
     assert not harness.has_traceback(err), err.decode()
 
 
 def test_continuous_interface_table_is_titled_once(ns: harness.ZooNamespace) -> None:
-    out, err = _interrupted(ns, "-ic", 1.5)
+    out, err = _interrupted_after(ns, "-ic", b"Iface             MTU", 3)
     assert out.count(b"Kernel Interface table") == 1
-    assert out.count(b"Iface             MTU") >= 2
+    assert out.count(b"Iface             MTU") >= 3
     assert not harness.has_traceback(err)
 
 
