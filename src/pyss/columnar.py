@@ -28,10 +28,12 @@ from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_HDRLEN, SOCK_DIAG_BY_FAMILY
 from pyss.netlink.decode import (
     INET_DIAG_MSG,
+    MalformedMessage,
     MessageBatch,
     MessageRuns,
     batch_records,
     inet_decoder,
+    plain_batch,
     walk_batches,
     walk_runs,
 )
@@ -155,11 +157,34 @@ def inet_batches(buffers: Iterable[bytes], protocol: int) -> Iterator[Batch]:
 
 
 def _inet_batch(batch: MessageBatch, protocol: int) -> Batch:
+    columns = _plain_columns(batch, protocol)
+    if columns is not None:
+        return columns
+    if not batch.buffer:  # a read-ahead child's batch, which column_fixed vouched for
+        raise MalformedMessage("a batch read ahead as columns does not read as columns")
+    return RecordBatch(InetSocket, batch_records(batch, inet_decoder(protocol)))
+
+
+def _plain_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
+    """The batch as columns, unless its text needs a per-socket attribute (see the module's docstring)."""
     columns = inet_columns(batch, protocol)
     if columns is None or any(columns.ifindexes) or (
             columns.family == AF_INET6 and (_V6_ANY in columns.srcs or _V6_ANY in columns.dsts)):
-        return RecordBatch(InetSocket, batch_records(batch, inet_decoder(protocol)))
+        return None
     return columns
+
+
+def column_fixed(buf: bytes, protocol: int) -> bytes | None:
+    """A read-ahead child's work on a buffer of an inet dump (see :func:`pyss.netlink.transport.dump`):
+    the fixed bytes of its messages when the buffer reads as columns, else None (it goes on whole).
+
+    Walking the messages is this path's one per-message Python loop; done in
+    the child, it runs beside this process's formatting of earlier buffers.
+    """
+    batch = plain_batch(buf, FIXED_SIZE)
+    if batch is None or _plain_columns(batch, protocol) is None:
+        return None
+    return batch.fixed
 
 
 _V6_ANY = bytes(16)  # shown as "*" or "[::]" depending on the socket's v6only attribute
@@ -171,7 +196,7 @@ def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
     (The records of such a batch say what is wrong with it when decoded.)
     """
     view = memoryview(batch.fixed)
-    count = len(batch.offsets)
+    count = len(batch.fixed) // FIXED_SIZE
     family = view[_FAMILY]
     if family not in (AF_INET, AF_INET6) or view[_FAMILY::FIXED_SIZE].tobytes() != bytes((family,)) * count:
         return None

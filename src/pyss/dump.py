@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 from itertools import chain
 
-from pyss.columnar import RecordBatch, inet_batches, inet_runs
+from pyss.columnar import RecordBatch, column_fixed, inet_batches, inet_runs
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.netids import INET_NETIDS
 from pyss.netlink import requests, transport
@@ -257,9 +257,11 @@ def _inet_table_dumps(
             families = _inet_families(query)
             head_start = _HeadStart(query, extensions, protocol, families) \
                 if read_ahead and query.filter is not None and len(families) > 1 else None
-            for family in families:
-                opener = _inet_runs_dump if runs else _inet_batches_dump
-                batches = opener(query, extensions, family, protocol, read_ahead) \
+            handoff: list[transport.FollowingDump] = []  # the first family's opener leaves the second's dump here
+            for index, family in enumerate(families):
+                following = families[index + 1] if index + 1 < len(families) else None
+                batches = (_inet_runs_dump(query, extensions, family, protocol, read_ahead) if runs
+                           else _inet_batches_dump(query, extensions, family, protocol, read_ahead, following, handoff)) \
                     if protocol in _COLUMN_PROTOCOLS else None
                 yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead, head_start),
                                  batches)
@@ -401,12 +403,28 @@ def _inet_message(query: Query, extensions: Extensions, family: int, protocol: i
 
 
 def _inet_batches_dump(
-    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool
+    query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool,
+    next_family: int | None = None, handoff: list[transport.FollowingDump] | None = None,
 ) -> Callable[[], Iterator[Batch]]:
+    """The opener of one family's dump as batches. With read-ahead, the opener of a table's first family
+    also opens the next family's dump (``next_family``), left in ``handoff`` for that family's opener:
+    it starts early if this one proves large (see :class:`pyss.netlink.transport.FollowingDump`)."""
     def open_dump() -> Iterator[Batch]:
         message = requests.inet_request(family, protocol, query.states, extensions.inet)
+        taken = handoff.pop() if handoff else None
+        following = None
+
+        def work(buf: bytes) -> bytes | None:
+            return column_fixed(buf, protocol)
+
+        if read_ahead and next_family is not None and handoff is not None:
+            following = transport.FollowingDump(
+                requests.inet_request(next_family, protocol, query.states, extensions.inet), work)
+            handoff.append(following)
+        buffers = taken.buffers(read_ahead) if taken is not None \
+            else transport.dump(message, read_ahead, following, work)
         try:
-            return _first_read(inet_batches(transport.dump(message, read_ahead), protocol), _table_name(protocol))
+            return _first_read(inet_batches(buffers, protocol), _table_name(protocol))
         except UnsupportedTable:
             from pyss.system.proc_net import read_proc_inet
 

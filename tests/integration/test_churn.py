@@ -97,9 +97,9 @@ from pyss.netlink.constants import NLM_F_DUMP_INTR
 real = transport.dump
 dumps = []
 
-def flagged(message, read_ahead=False):
+def flagged(message, read_ahead=False, *more):
     dumps.append(message)
-    for index, buffer in enumerate(real(message, read_ahead)):
+    for index, buffer in enumerate(real(message, read_ahead, *more)):
         if len(dumps) == 1 and index == 0 and len(buffer) >= 16:  # the first buffer of the first dump
             data = bytearray(buffer)
             flags = int.from_bytes(data[6:8], sys.byteorder) | NLM_F_DUMP_INTR

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import time
 from collections.abc import Iterator
+from itertools import chain
 
 import pytest
 
@@ -136,3 +138,154 @@ def test_a_refused_request_of_a_started_dump_reaches_the_decoder() -> None:
     with pytest.raises(DumpError) as raised:
         list(walk(StartedDump(bytes(bad)), inet_decoder(IPPROTO_UDP)))
     assert raised.value.errno in (errno.EINVAL, errno.ENOENT, errno.EAFNOSUPPORT)
+
+def following_dump(ports: set[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """A dump read ahead and the same request as its FollowingDump, started early: both listings of our sockets."""
+    from pyss.netlink.transport import FollowingDump
+
+    request = inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)
+    following = FollowingDump(request)
+    first = [(record.sport, record.inode) for record in walk(dump(request, True, following), inet_decoder(IPPROTO_UDP))
+             if record.sport in ports]
+    second = [(record.sport, record.inode) for record in walk(following.buffers(), inet_decoder(IPPROTO_UDP))
+              if record.sport in ports]
+    return first, second
+
+
+def test_a_following_dump_started_early_lists_what_a_direct_one_does(udp_ports: set[int]) -> None:
+    direct = our_sockets(False, udp_ports)
+    before = children()
+    first, second = following_dump(udp_ports)
+    assert first == direct
+    assert second == direct
+    assert children() - before == set()  # both children reaped
+
+
+def test_a_following_dump_never_read_leaves_no_child_behind(udp_ports: set[int]) -> None:
+    from pyss.netlink.transport import FollowingDump
+
+    before = children()
+    request = inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)
+    following = FollowingDump(request)
+    buffers = dump(request, True, following)
+    next(buffers)
+    next(buffers)  # the read-ahead child is reading, and the following dump's child started
+    assert len(children() - before) == 2
+    buffers.close()
+    del following
+    assert children() - before == set()
+
+
+def test_a_child_that_dies_mid_dump_leaves_a_dump_cut_short(udp_ports: set[int]) -> None:
+    from pyss.netlink.decode import MalformedMessage
+    from pyss.netlink.transport import _Relay
+
+    first = next(dump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)))  # a real buffer that does not end the dump
+    kernel, feed = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with kernel, feed:
+        feed.send(first)  # the child relays it, then waits in recv() for more, which never comes
+        before = children()
+        relay = _Relay(kernel)
+        (child,) = children() - before
+        buffers = relay.buffers()
+        assert next(buffers) == first
+        os.kill(int(child), signal.SIGKILL)
+        with pytest.raises(MalformedMessage, match="without NLMSG_DONE"):
+            list(walk(chain((first,), buffers), inet_decoder(IPPROTO_UDP)))
+    assert children() - before == set()
+
+
+def test_a_request_error_in_the_early_child_reaches_the_decoder() -> None:
+    import errno
+
+    from pyss.netlink.decode import DumpError
+    from pyss.netlink.transport import _Relay
+
+    class RefusingSocket:
+        def sendto(self, message: bytes, address: tuple[int, int]) -> int:
+            raise OSError(errno.ENOBUFS, "No buffer space available")
+
+    buffers = list(_Relay(RefusingSocket(), b"request").buffers())  # type: ignore[arg-type]
+    assert len(buffers) == 1
+    with pytest.raises(DumpError) as raised:
+        list(walk(buffers, inet_decoder(IPPROTO_UDP)))
+    assert raised.value.errno == errno.ENOBUFS
+
+
+def column_listing(buffers: Iterator[bytes]) -> list[tuple[int, int, int]]:
+    from pyss.columnar import InetColumns, inet_batches
+
+    rows = []
+    for batch in inet_batches(buffers, IPPROTO_UDP):
+        assert isinstance(batch, InetColumns)
+        rows += zip(batch.sports, batch.inodes, batch.states, strict=True)
+    return rows
+
+
+def test_buffers_worked_on_by_the_child_give_the_same_columns(udp_ports: set[int]) -> None:
+    from pyss.columnar import column_fixed
+    from pyss.netlink.transport import Worked
+
+    request = inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)
+    direct = [row for row in column_listing(dump(request)) if row[0] in udp_ports]
+    assert {row[0] for row in direct} == udp_ports
+    kinds: list[type] = []
+
+    def noted(buffers: Iterator[bytes]) -> Iterator[bytes]:
+        for buf in buffers:
+            kinds.append(type(buf))
+            time.sleep(0.02)  # a slow consumer: the child works only while buffers wait to be read
+            yield buf
+
+    def work(buf: bytes) -> bytes | None:
+        return column_fixed(buf, IPPROTO_UDP)
+
+    worked = [row for row in column_listing(noted(dump(request, True, work=work))) if row[0] in udp_ports]
+    assert worked == direct
+    assert Worked in kinds  # the child sent its work for most buffers...
+    assert kinds[0] is bytes and kinds[-1] is bytes  # ...not for the first (read here) nor the one that ends the dump
+
+
+def test_a_failing_work_lets_the_buffer_through_whole(udp_ports: set[int]) -> None:
+    def work(buf: bytes) -> bytes | None:
+        raise ValueError("a bug in the child's work")
+
+    assert our_sockets(False, udp_ports) == [
+        (record.sport, record.inode)
+        for record in walk(dump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL), True, work=work),
+                           inet_decoder(IPPROTO_UDP))
+        if record.sport in udp_ports]
+
+
+def test_a_kernel_buffer_that_starts_with_a_zero_word_comes_through_unchanged() -> None:
+    from pyss.netlink.transport import _Relay
+
+    odd = bytes(4) + b"W\0\0\0" + b"rest of a malformed buffer"
+    done = struct.pack("=IHHIIi", 20, 3, 2, 0, 0, 0)  # NLMSG_DONE
+
+    class Replies:
+        def __init__(self) -> None:
+            self.left = [odd, done]
+
+        def recv(self, size: int) -> bytes:
+            return self.left.pop(0)
+
+    assert list(_Relay(Replies()).buffers()) == [odd, done]  # type: ignore[arg-type]
+
+
+def test_a_child_that_cannot_import_what_it_asks_the_pair_with_still_works(
+        udp_ports: set[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that dropped its privileges may not read the interpreter's library directory: the child's
+    late import of fcntl fails, and it works on every buffer instead of asking whether the consumer waits."""
+    import sys
+
+    from pyss.columnar import column_fixed
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # importing it now raises ImportError, in the child too
+    request = inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)
+    direct = [row for row in column_listing(dump(request)) if row[0] in udp_ports]
+
+    def work(buf: bytes) -> bytes | None:
+        return column_fixed(buf, IPPROTO_UDP)
+
+    assert [row for row in column_listing(dump(request, True, work=work)) if row[0] in udp_ports] == direct

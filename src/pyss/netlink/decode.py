@@ -36,6 +36,7 @@ from pyss.netlink.constants import (
     UNIX_DIAG_RQLEN,
 )
 from pyss.netlink.layout import Layout
+from pyss.netlink.transport import Worked
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 
 # struct nlmsghdr
@@ -144,7 +145,7 @@ def walk_batches(buffers: Iterable[bytes], fixed_size: int = NLMSG_HDRLEN, name:
     def batch(buf: bytes, starts: list[int], _ends: list[int]) -> MessageBatch:
         return _batch(buf, [start - NLMSG_HDRLEN for start in starts], fixed_size, name)
 
-    return _per_buffer(buffers, batch, lambda buf: _plain_batch(buf, fixed_size))
+    return _per_buffer(buffers, batch, lambda buf: plain_batch(buf, fixed_size))
 
 
 def _per_buffer(
@@ -176,13 +177,18 @@ def _per_buffer(
     raise MalformedMessage("dump ended without NLMSG_DONE")
 
 
-def _plain_batch(buf: bytes, fixed_size: int) -> MessageBatch | None:
+def plain_batch(buf: bytes, fixed_size: int) -> MessageBatch | None:
     """The batch of a buffer holding only well-formed data messages, in bulk; None for anything else.
+
+    A :class:`pyss.netlink.transport.Worked` item is such a batch's ``fixed``
+    bytes already, gathered by a read-ahead child: its batch has no buffer.
 
     The one loop here runs per message; every check after it runs in C over
     all messages at once. A buffer that fails any check (NLMSG_DONE, an
     error, a flag, odd framing) goes to :func:`_scan`, which says why.
     """
+    if type(buf) is Worked:  # a read-ahead child's plain_batch(buf).fixed (see pyss.columnar.column_fixed)
+        return MessageBatch(b"", [], buf, fixed_size) if buf and not len(buf) % fixed_size else None
     size = len(buf)
     parts: list[bytes] = []
     keep = parts.append

@@ -7,10 +7,10 @@ messages into Python control flow.
 A large dump can be read ahead: the kernel does its dump work inside
 ``recv()``, so a child process that only receives lets that work run on
 another CPU while this process decodes and prints what came before. A dump
-can also be started ahead (:class:`StartedDump`): a child sends the request
-and receives, so the kernel's walk of the socket table (done inside
-``send()`` as well, all of it when a filter leaves little to send) runs
-while this process does another dump.
+can also be started ahead (:class:`StartedDump`, :class:`FollowingDump`): a
+child sends the request and receives, so the kernel's walk of the socket
+table (done inside ``send()`` as well, all of it when a filter leaves little
+to send) runs while this process does another dump.
 """
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from types import TracebackType
+
+    # What a read-ahead child may do to each reply buffer before passing it on: a Worked result's bytes,
+    # or None to pass the buffer on as it is.
+    Work = Callable[[bytes], bytes | None]
 
 _SIGKILL = 9  # signal.SIGKILL without the signal module (see above); the same number on every Linux
 
@@ -36,6 +40,21 @@ RECV_SIZE = 65536
 
 _HEADER = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
 _ERROR = struct.Struct("=IHHIIi16x")  # NLMSG_ERROR: header, error code, the request's header (left zero)
+
+
+class Worked(bytes):
+    """What a read-ahead child made of a reply buffer with the dump's ``work`` (see :func:`dump`), in its place."""
+
+    __slots__ = ()
+
+
+# A relayed packet that starts with a zero word (no netlink message is 0 bytes long) is tagged by the next
+# word: a Worked result, or a kernel buffer that itself starts with a zero word (malformed: passed on as is).
+_TAGGED = bytes(4)
+_WORKED_TAG = _TAGGED + b"W\0\0\0"
+_RAW_TAG = _TAGGED + b"R\0\0\0"
+_TAG_SIZE = len(_WORKED_TAG)
+
 
 
 def _error_message(code: int) -> bytes:
@@ -58,6 +77,11 @@ class DiagSocket:
     def close(self) -> None:
         self._sock.close()
 
+    @property
+    def socket(self) -> _socket.socket:
+        """The netlink socket itself (a relaying child uses its own copy)."""
+        return self._sock
+
     def acknowledge(self, message: bytes) -> bytes:
         """Send a request that asks for an acknowledgement (NLM_F_ACK) and return the reply buffer."""
         self._sock.sendto(message, (0, 0))
@@ -71,21 +95,28 @@ class DiagSocket:
         """The next buffer the kernel sends (a multicast message, for a subscribed socket)."""
         return self._sock.recv(RECV_SIZE)
 
-    def request(self, message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
+    def request(self, message: bytes, read_ahead: bool = False, following: FollowingDump | None = None,
+                work: Work | None = None) -> Iterator[bytes]:
         """Send a dump request and yield each buffer of replies until NLMSG_DONE.
 
         The caller walks the messages (see decode.walk); this generator stops
         when the caller does, so an abandoned dump leaves the socket unusable:
         callers use one DiagSocket per request or drain it. With
         ``read_ahead``, a dump that does not end in its first buffer is read
-        on by a child process (see :func:`_read_ahead`).
+        on by a child process (see :func:`_read_ahead`), and the dump
+        ``following`` it, if any, is started at once (see :class:`FollowingDump`);
+        the child passes on ``work(buffer)`` as a :class:`Worked` item in
+        place of each buffer for which that is not None.
         """
         self._sock.sendto(message, (0, 0))
         recv = self._sock.recv
         data = recv(RECV_SIZE)
         if read_ahead and data and not ends_dump(data):
             yield data
-            yield from _read_ahead(self._sock)
+            relay = _Relay(self._sock, work=work)
+            if following is not None:
+                following.start_early()
+            yield from relay.buffers()
             return
         while data:
             yield data
@@ -97,10 +128,96 @@ def read_ahead_helps() -> bool:
     return len(os.sched_getaffinity(0)) > 1
 
 
-def dump(message: bytes, read_ahead: bool = False) -> Iterator[bytes]:
-    """Run one dump on a socket of its own, closed when the dump is done or abandoned."""
+def dump(message: bytes, read_ahead: bool = False, following: FollowingDump | None = None,
+         work: Work | None = None) -> Iterator[bytes]:
+    """Run one dump on a socket of its own, closed when the dump is done or abandoned.
+
+    ``work`` is what a read-ahead child does to each buffer (see :meth:`DiagSocket.request`): work
+    moved off this process, done while this one formats what came before.
+    """
     with DiagSocket() as diag:
-        yield from diag.request(message, read_ahead)
+        yield from diag.request(message, read_ahead, following, work)
+
+
+class FollowingDump:
+    """A dump that comes after another of the same listing (a table's IPv6 after its IPv4), on a socket
+    opened with the first: the caller may be inside another network namespace only while opening.
+
+    When the first dump proves large (its read-ahead child starts), this one is started at once by a
+    child of its own, which holds the replies until they are read. The kernel walks its whole socket
+    hash table for every dump, even one that finds nothing (tens of milliseconds with 100k sockets);
+    started early, that walk runs on the other CPU while this process still works on the first dump.
+    """
+
+    def __init__(self, message: bytes, work: Work | None = None) -> None:
+        self._message = message
+        self._work = work
+        self._diag: DiagSocket | None = DiagSocket()
+        self._early: _Relay | None = None
+
+    def start_early(self) -> None:
+        """Hand the dump to a child process now (at most once)."""
+        if self._diag is None or self._early is not None:
+            return
+        self._early = _Relay(self._diag.socket, self._message, self._work)
+        self._diag.close()  # the child has its own copy
+
+    def buffers(self, read_ahead: bool = False) -> Iterator[bytes]:
+        """The dump's reply buffers: from the child if it was started early, else read now (once)."""
+        early, self._early = self._early, None
+        if early is not None:
+            return early.buffers()
+        diag, self._diag = self._diag, None
+        if diag is None:
+            raise RuntimeError("a FollowingDump is read once")
+        return _request_on(diag, self._message, read_ahead, self._work)
+
+    def close(self) -> None:
+        """Stop a child that is no longer wanted and close the socket (a dump never read)."""
+        if self._early is not None:
+            self._early.close()
+            self._early = None
+        if self._diag is not None:
+            self._diag.close()
+            self._diag = None
+
+    def __del__(self) -> None:
+        try:  # noqa: SIM105 - contextlib is kept off the start-up path
+            self.close()
+        except Exception:  # at interpreter exit what close() needs may be gone; the child then ends with its pipe
+            pass
+
+
+class StartedDump:
+    """A dump a child process starts now and receives, read here later (an iterator of reply buffers).
+
+    The socket is opened here, so in this thread's network namespace; the
+    child sends the request and relays the replies (see :class:`_Relay`; a
+    failed send comes through as an NLMSG_ERROR message). It blocks once the
+    pair's buffer is full, so a large dump is not held in memory. The child
+    is killed and reaped when the dump is read to its end, closed, or
+    dropped unread.
+    """
+
+    def __init__(self, message: bytes) -> None:
+        self.message = message
+        with DiagSocket() as diag:  # the child keeps its own copy of the socket
+            self._relay = _Relay(diag.socket, message)
+        self._buffers = self._relay.buffers()
+
+    def __iter__(self) -> StartedDump:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._buffers)
+
+    def close(self) -> None:
+        self._relay.close()
+
+
+def _request_on(diag: DiagSocket, message: bytes, read_ahead: bool, work: Work | None) -> Iterator[bytes]:
+    with diag:
+        yield from diag.request(message, read_ahead, work=work)
 
 
 def ends_dump(data: bytes) -> bool:
@@ -135,96 +252,136 @@ def _tail_is(data: bytes, size: int, kind: int) -> bool:
 
 
 def _read_ahead(sock: _socket.socket) -> Iterator[bytes]:
-    """The rest of a dump, received by a child process and passed on through a SOCK_SEQPACKET pair.
-
-    SOCK_SEQPACKET keeps each buffer whole. The child ends after the buffer
-    that ends the dump, or when this end is closed (the consumer stopped).
-    A receive error in the child comes through as an NLMSG_ERROR message.
-    Once the consumer is done the child has nothing left to do: it is killed
-    before it is reaped, so that no oversight can leave this process waiting
-    on a child blocked in recv().
-    """
-    ours, pid = _fork_relay(sock)
-    try:
-        while data := ours.recv(RECV_SIZE):
-            yield data
-    finally:
-        _stop_relay(ours, pid)
+    """The rest of a dump, received by a child process (see :class:`_Relay`)."""
+    return _Relay(sock).buffers()
 
 
-class StartedDump:
-    """A dump a child process starts now and receives, read here later (an iterator of reply buffers).
+class _Relay:
+    """A child process that receives a dump and passes each buffer on through a SOCK_SEQPACKET pair.
 
-    The socket is opened here, so in this thread's network namespace; the
-    child sends the request and relays the replies as :func:`_read_ahead`'s
-    does (a failed send comes through as an NLMSG_ERROR message). It blocks
-    once the pair's buffer is full, so a large dump is not held in memory.
-    The child is killed and reaped when the dump is read to its end, closed,
-    or dropped unread.
+    SOCK_SEQPACKET keeps each buffer whole. Given a ``request``, the child
+    sends it first (the dump starts in the child); else the dump is already
+    under way. Given ``work``, the child passes on ``work(buffer)`` as a
+    :class:`Worked` item in place of each buffer it is not None for. The
+    child ends after the buffer that ends the dump, or when
+    this end is closed (the consumer stopped). A send or receive error in
+    the child comes through as an NLMSG_ERROR message. Once the consumer is
+    done the child has nothing left to do: it is killed before it is
+    reaped, so that no oversight can leave this process waiting on a child
+    blocked in recv() (:meth:`close`, run by :meth:`buffers` when it ends
+    or is closed, and when the relay is dropped unread).
     """
 
-    def __init__(self, message: bytes) -> None:
-        self.message = message
-        with DiagSocket() as diag:  # the child keeps its own copy of the socket
-            self._pair: _socket.socket | None
-            self._pair, self._pid = _fork_relay(diag._sock, message)
+    __slots__ = ("_ours", "_pid")
 
-    def __iter__(self) -> StartedDump:
-        return self
+    def __init__(self, sock: _socket.socket, request: bytes | None = None, work: Work | None = None) -> None:
+        self._ours: _socket.socket | None = None  # (set before anything can fail: __del__ reads it)
+        self._pid = 0
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's coverage is not collected
+            ours.close()
+            _relay(sock, theirs, request, work)
+        theirs.close()
+        self._ours = ours
+        self._pid = pid
 
-    def __next__(self) -> bytes:
-        data = self._pair.recv(RECV_SIZE) if self._pair is not None else b""
-        if not data:
+    def buffers(self) -> Iterator[bytes]:
+        ours = self._ours
+        if ours is None:
+            return
+        try:
+            while data := ours.recv(RECV_SIZE + _TAG_SIZE):
+                if data[:4] != _TAGGED:
+                    yield data
+                elif data[:_TAG_SIZE] == _WORKED_TAG:
+                    yield Worked(memoryview(data)[_TAG_SIZE:])
+                else:
+                    yield data[_TAG_SIZE:]
+        finally:
             self.close()
-            raise StopIteration
-        return data
 
     def close(self) -> None:
-        if self._pair is not None:
-            pair, self._pair = self._pair, None
-            _stop_relay(pair, self._pid)
+        ours, self._ours = self._ours, None
+        if ours is None:
+            return
+        ours.close()
+        try:  # noqa: SIM105 - contextlib is kept off the start-up path
+            os.kill(self._pid, _SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self._pid, 0)
 
     def __del__(self) -> None:
-        self.close()
+        try:  # noqa: SIM105 - contextlib is kept off the start-up path
+            self.close()
+        except Exception:  # at interpreter exit what close() needs may be gone; the child then ends with its pipe
+            pass
 
 
-def _fork_relay(sock: _socket.socket, request: bytes | None = None) -> tuple[_socket.socket, int]:
-    """(our end of a SOCK_SEQPACKET pair, the child's pid): a child that relays sock's replies (sending
-    ``request`` first, if given) to the pair's other end."""
-    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        ours.close()
-        _relay(sock, theirs, request)
-    theirs.close()
-    return ours, pid
-
-
-def _stop_relay(ours: _socket.socket, pid: int) -> None:
-    ours.close()
-    try:  # noqa: SIM105 - contextlib is kept off the start-up path
-        os.kill(pid, _SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(pid, 0)
-
-
-def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = None) -> None:  # pragma: no cover
-    # (runs in the child)
+def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = None,  # pragma: no cover
+           work: Work | None = None) -> None:
     try:
+        if request is not None:
+            try:
+                sock.sendto(request, (0, 0))
+            except OSError as error:
+                out.send(_error_message(error.errno or errno.EIO))
+                return
         while True:
             try:
-                if request is not None:
-                    sock.sendto(request, (0, 0))
-                    request = None
                 data = sock.recv(RECV_SIZE)
             except OSError as error:
                 out.send(_error_message(error.errno or errno.EIO))
                 break
-            out.send(data)
+            _pass_on(out, data, work)
             if not data or ends_dump(data):
                 break
     except BaseException:  # a child must never go on to run the parent's code
         pass
     finally:
         os._exit(0)
+
+
+def _pass_on(out: _socket.socket, data: bytes, work: Work | None) -> None:  # pragma: no cover - runs in the child
+    """Send one buffer on, worked on first if the consumer is behind.
+
+    Work only pays while the consumer has buffers waiting: when it has none
+    (this child is the slower of the two), a buffer goes on at once, whole,
+    and the consumer does the work itself instead of waiting for it.
+    """
+    worked = None
+    if work is not None:
+        try:
+            if _waiting(out):
+                worked = work(data)
+        except Exception:  # the buffer goes on whole, and the decoder says what is wrong with it
+            worked = None
+    if worked is not None:
+        out.sendmsg((_WORKED_TAG, worked))
+    elif data[:4] == _TAGGED:
+        out.sendmsg((_RAW_TAG, data))
+    else:
+        out.send(data)
+
+
+_SIOCOUTQ = 0x5411  # bytes sent on a socket that its peer has not read yet (TIOCOUTQ's number)
+_ioctl: list[Callable[[int, int, bytes], bytes] | None] = []  # the child's fcntl.ioctl, looked up once
+
+
+def _waiting(out: _socket.socket) -> bool:  # pragma: no cover - runs in the child
+    """Whether the consumer has not yet read everything sent to it (True when that cannot be told)."""
+    if not _ioctl:
+        try:
+            import fcntl  # imported in the child only: off the parent's start-up
+
+            _ioctl.append(fcntl.ioctl)
+        except ImportError:  # a process that gave up its privileges may not read the library directory
+            _ioctl.append(None)
+    ioctl = _ioctl[0]
+    if ioctl is None:
+        return True
+    try:
+        return ioctl(out.fileno(), _SIOCOUTQ, bytes(4)) != bytes(4)
+    except OSError:
+        return True

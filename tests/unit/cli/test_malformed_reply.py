@@ -11,7 +11,7 @@ PROBE = """
 import importlib, struct, sys
 import pyss.netlink.transport as transport
 
-def broken(message, read_ahead=False):
+def broken(message, read_ahead=False, *more):
     # one truncated inet_diag_msg, as a kernel bug or a short read would deliver it
     yield struct.pack("=IHHII", 16 + 20, 20, 2, 1, 0) + bytes(20)
 

@@ -206,3 +206,13 @@ def test_an_error_code_no_kernel_sends_is_a_malformed_reply(kind: int) -> None:
     # found by the netlink fuzz: -2**31 made os.strerror overflow (an OverflowError traceback)
     with pytest.raises(MalformedMessage, match="is not an errno"):
         list(walk([nlmsg(kind, struct.pack("=i", -(2**31)) + bytes(16))], inet_decoder(C.IPPROTO_TCP)))
+
+
+def test_a_batch_worked_out_by_a_read_ahead_child_is_its_fixed_bytes() -> None:
+    from pyss.netlink.decode import plain_batch
+    from pyss.netlink.transport import Worked
+
+    fixed = Worked(bytes(range(32)) * 2)
+    batch = plain_batch(fixed, 32)
+    assert batch is not None and batch.fixed is fixed and batch.buffer == b""
+    assert plain_batch(Worked(bytes(33)), 32) is None  # not whole messages: the decoder says what is wrong
