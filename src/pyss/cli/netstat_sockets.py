@@ -66,11 +66,11 @@ def inet_rows(flags: Flags, names: render.Names, write: Callable[[str], None]) -
     families = [f for f, on in ((AF_INET, not flags.selected or flags.inet), (AF_INET6, not flags.selected or flags.inet6))
                 if on]
     if not flags.selected or flags.tcp:
-        for family in families:
-            if view.timers or view.extend > 1 or view.programs:
+        if view.timers or view.extend > 1 or view.programs:
+            for family in families:
                 write(_tcp_rows(family, view, names))
-            else:
-                _plain_tcp_rows(family, view, names, write)
+        else:
+            _plain_tcp_rows(families, view, names, write)
     if flags.sctp and flags.selected and not flags.no_protocol:
         raise MissingSupport("AF INET (sctp)")
     if flags.verbose and not flags.selected:
@@ -96,14 +96,21 @@ def _tcp_rows(family: int, view: render.SocketView, names: render.Names) -> str:
     return render.plain_tcp_rows(records, formatter, None if view.all else lambda r: render.shows_tcp(r, view))
 
 
-def _plain_tcp_rows(family: int, view: render.SocketView, names: render.Names, write: Callable[[str], None]) -> None:
-    """``netstat -tn`` and the like (no -e, -p, -o): the dump read a buffer at a time, as columns."""
+def _plain_tcp_rows(families: list[int], view: render.SocketView, names: render.Names,
+                    write: Callable[[str], None]) -> None:
+    """``netstat -tn`` and the like (no -e, -p, -o): the dump read a buffer at a time, as columns.
+
+    Both families go in one query, IPv4's first: the IPv6 dump can then start
+    early (see :class:`pyss.netlink.transport.FollowingDump`).
+    """
     from pyss import dump as dumps
     from pyss.netlink.decode import DumpInterrupted
     from pyss.netlink.transport import read_ahead_helps
 
     listing = render.TcpListing(render.RowFormatter("tcp", view, names), write)
-    query = kind_query(INET_KINDS["tcp", family], _tcp_states(view))
+    if not families:
+        return
+    query = kind_query(INET_KINDS["tcp", families[0]] if len(families) == 1 else "tcp", _tcp_states(view))
     for _kind, batches in dumps.batch_streams(query, None, warn, read_ahead_helps()):
         try:
             for batch in batches:

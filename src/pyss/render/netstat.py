@@ -252,16 +252,30 @@ class TcpListing:
 
 
 class _EndpointTable(dict[tuple[int | bytes, int], str]):
-    """(address key, port) -> the padded "host:port" column, made by the formatter on a miss."""
+    """(address key, port) -> the padded "host:port" column, made on a miss as RowFormatter.column makes it.
+
+    A miss is made here, host and service each cached on their own: a large
+    dump meets tens of thousands of (address, ephemeral port) pairs once each.
+    """
 
     def __init__(self, formatter: RowFormatter, family: int) -> None:
         super().__init__()
         self.formatter = formatter
         self.family = family
+        self._hosts: dict[int | bytes, str] = {}
+        self._services: dict[int, str] = {}
 
     def __missing__(self, key: tuple[int | bytes, int]) -> str:
         address, port = key
-        text = self[key] = self.formatter.column(self.family, packed_address(address), port)
+        host = self._hosts.get(address)
+        if host is None:
+            host = self._hosts[address] = self.formatter.names.host(self.family, packed_address(address))
+        service = self._services.get(port)
+        if service is None:
+            service = self._services[port] = self.formatter.names.service(port, self.formatter.proto)
+        wide = self.formatter.view.wide
+        joined = f"{host}:{service}" if len(host) + len(service) <= ADDRESS_WIDTH else endpoint(host, service, wide)
+        text = self[key] = f"{joined:<23}"
         return text
 
 
