@@ -11,20 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from operator import itemgetter
-from typing import NamedTuple
 
-from pyss.api.record import _INET_KINDS, Addr, Socket, state_of
+from pyss.api.state import state_of
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.records import InetSocket
 
+if TYPE_CHECKING:  # a count by state or table makes no Socket: the records module stays unimported
+    from pyss.api.record import Socket
 
+
+# An address is an Addr (a non-empty named tuple), a UNIX path (a str), or () where psutil has none.
 def _address(socket: Socket, which: int) -> str:
     value = socket.laddr if which == 0 else socket.raddr
-    return value.ip if isinstance(value, Addr) else value
+    return value.ip if isinstance(value, tuple) and value else value
 
 
 def _port(socket: Socket, which: int) -> int | None:
     value = socket.laddr if which == 0 else socket.raddr
-    return value.port if isinstance(value, Addr) else None
+    return value.port if isinstance(value, tuple) and value else None
+
+
+def _inet_kind(protocol: int) -> str:
+    from pyss.api.record import _INET_KINDS
+
+    return _INET_KINDS[protocol]
 
 
 def _first_process(socket: Socket) -> str | None:
@@ -46,7 +56,7 @@ class Key(NamedTuple):
 
 KEYS: dict[str, Key] = {
     "state": Key(lambda s: s.state, InetSocket._fields.index("state"), state_of),
-    "netid": Key(lambda s: s.kind, InetSocket._fields.index("protocol"), _INET_KINDS.__getitem__),
+    "netid": Key(lambda s: s.kind, InetSocket._fields.index("protocol"), _inet_kind),
     "local-address": Key(lambda s: _address(s, 0)),
     "local-port": Key(lambda s: _port(s, 0), InetSocket._fields.index("sport")),
     "peer-address": Key(lambda s: _address(s, 1)),

@@ -12,28 +12,32 @@ runs in-process.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import warnings
+from _socket import if_indextoname
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from pyss.api.keys import key_names, needs_processes, raw_inet_key, socket_key
-from pyss.api.record import Process, Socket, check_details, columns_converter, converter, inet_converter
 from pyss.api.request import api_query, compile_api_filter, selection
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.query import Details, Extensions, Query, extensions
 from pyss.records import InetSocket
 
 if TYPE_CHECKING:
+    # The records module (the socket module's enums, typing) is imported where Sockets are made:
+    # a count by state or table makes none.
+    from typing import Any
+
+    from pyss.api.record import Process, Socket
     from pyss.columnar import InetColumns, InetRuns
     from pyss.records import SocketRecord
     from pyss.system.netns import Namespace
     from pyss.system.processes import Links, UserScan
 
+    Streams = Iterator[tuple[type, Iterator[Any]]]  # records, or with columns pyss.columnar batches
+
 NamespaceArgument = str | int | os.PathLike[str] | None
-Streams = Iterator[tuple[type, Iterator[Any]]]  # records, or with columns pyss.columnar batches
 
 
 def may_fork() -> bool:
@@ -66,9 +70,11 @@ class Plan(NamedTuple):
 def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details: Sequence[str],
          netns: NamespaceArgument) -> Plan:
     """Check every argument and open the namespace; raises ValueError, FilterError, OSError."""
-    from pyss.api.namespace import find_namespace
+    names: tuple[str, ...] = ()
+    if not (isinstance(details, tuple) and not details):
+        from pyss.api.record import check_details
 
-    names = check_details(details)
+        names = check_details(details)
     tables, _families = selection(kind)
     if filter is not None and not isinstance(filter, str):
         raise TypeError(f"filter must be a string, not {type(filter).__name__}")
@@ -78,7 +84,11 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     flags = Details(info="info" in names, memory="memory" in names, options="timers" in names,
                     extended=int("extended" in names), processes=processes)
     query = api_query(kind, compiled, flags)
-    namespace = find_namespace(netns) if netns is not None else None
+    namespace = None
+    if netns is not None:
+        from pyss.api.namespace import find_namespace
+
+        namespace = find_namespace(netns)
     return Plan(query, extensions(flags), namespace, processes, names)
 
 
@@ -142,6 +152,9 @@ class Holders:
         self._scan: UserScan | None = UserScan(workers, caller_share) if workers else None
         self._links: Links | None = None
         self._comms: dict[str, str] = {}
+        from pyss.api.record import Process
+
+        self._process = Process
 
     def links(self) -> Links:
         if self._links is None:
@@ -155,8 +168,8 @@ class Holders:
         holders = self.links().get(f"socket:[{inode}]") if inode else None
         if not holders:
             return ()
-        comms = self._comms
-        return tuple([Process(int(pid), int(fd), comms[pid]) for pid, fd in holders])
+        comms, process = self._comms, self._process
+        return tuple([process(int(pid), int(fd), comms[pid]) for pid, fd in holders])
 
     def close(self) -> None:
         """Stop the scanners if the scan was never asked for (the caller stopped early)."""
@@ -171,11 +184,11 @@ def interface_names(plan: Plan) -> Callable[[int], str | None]:
     def name(index: int) -> str | None:
         try:
             if plan.namespace is None:
-                return socket.if_indextoname(index)
+                return if_indextoname(index)
             from pyss.api.namespace import entered
 
             with entered(plan.namespace):
-                return socket.if_indextoname(index)
+                return if_indextoname(index)
         except OSError:
             return f"if{index}"  # gone since the dump (ss prints the same)
 
@@ -196,6 +209,7 @@ def sockets(
 
 
 def _sockets(checked: Plan) -> Iterator[Socket]:
+    from pyss.api.record import columns_converter, converter, inet_converter
     from pyss.dump import INTERRUPTED
     from pyss.netlink.decode import DumpInterrupted
 
@@ -251,6 +265,8 @@ def count(
     netns: NamespaceArgument = None,
 ) -> dict[Hashable, int]:
     """How many sockets of ``kind`` pass ``filter``, grouped by ``by``, most common first (see docs/api.md)."""
+    from pyss.api.keys import key_names, needs_processes, raw_inet_key, socket_key
+
     names = key_names(by)
     processes = processes or needs_processes(names)
     checked = plan(kind, filter, processes, (), netns)
@@ -263,7 +279,7 @@ def count(
     counts: Counter[Hashable] = Counter()
     raw_counts: Counter[Hashable] = Counter()
     try:
-        counting = _Counting(counts, key, converter(interface_names(checked), holders), raw_counts,
+        counting = _Counting(counts, key, _Converter(interface_names(checked), holders), raw_counts,
                              raw[0] if raw is not None else None, column_reader, run_key)
         batches = column_reader is not None or run_key is not None
         for kind_of, items in table_streams(checked, columns=column_reader is not None, runs=run_key is not None):
@@ -278,11 +294,27 @@ def count(
     return dict(counts.most_common())
 
 
+class _Converter:
+    """The records-to-Sockets converter of a count, made on first use: a count whose records are all
+    inet ones counted by raw fields (or that reads runs) makes no Socket and imports no record module."""
+
+    def __init__(self, interface: Callable[[int], str | None], holders: Holders | None) -> None:
+        self.interface, self.holders = interface, holders
+        self.convert: Callable[[SocketRecord], Socket] | None = None
+
+    def __call__(self, records: Iterable[SocketRecord]) -> Iterator[Socket]:
+        if self.convert is None:
+            from pyss.api.record import converter
+
+            self.convert = converter(self.interface, self.holders)
+        return map(self.convert, records)
+
+
 class _Counting:
     """Counts records, or inet buffers read as columns: a :class:`pyss.columnar.BatchSink`."""
 
     def __init__(self, counts: Counter[Hashable], key: Callable[[Socket], Hashable],
-                 convert: Callable[[SocketRecord], Socket], raw_counts: Counter[Hashable],
+                 convert: _Converter, raw_counts: Counter[Hashable],
                  raw_key: Callable[[InetSocket], Hashable] | None,
                  column_reader: Callable[[InetColumns], Iterable[Hashable]] | None,
                  run_key: Callable[[int, int], Hashable] | None = None) -> None:
@@ -292,9 +324,10 @@ class _Counting:
 
     def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
         if kind is InetSocket and self.raw_key is not None:
-            self.raw_counts.update(map(self.raw_key, cast("Iterable[InetSocket]", records)))
+            inet: Iterable[InetSocket] = records  # type: ignore[assignment]  # kind says so
+            self.raw_counts.update(map(self.raw_key, inet))
         else:
-            self.counts.update(map(self.key, map(self.convert, records)))
+            self.counts.update(map(self.key, self.convert(records)))
 
     def add_columns(self, columns: InetColumns) -> None:
         assert self.column_reader is not None  # columns are asked for only with a reader

@@ -12,14 +12,18 @@ the caller passes in.
 
 from __future__ import annotations
 
-import enum
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple
 
+# State lives in pyss.api.state (a count by state imports no more); it and its helpers are re-exported from
+# here, where they were defined before: `X as X` is how mypy --strict is told a re-export is meant.
+from pyss.api.state import PSUTIL_STATUS as PSUTIL_STATUS  # noqa: PLC0414
+from pyss.api.state import STATES
+from pyss.api.state import State as State  # noqa: PLC0414
+from pyss.api.state import state_of as state_of  # noqa: PLC0414
 from pyss.names.netids import netid
-from pyss.names.netstat import TCP_STATE_NAMES
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -37,52 +41,6 @@ from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, 
 if TYPE_CHECKING:
     from pyss.columnar import InetColumns
     from pyss.netlink.tcpinfo import TcpInfo
-
-
-class State(enum.IntEnum):
-    """A socket's state, named as ss names it (``-`` written ``_``); the value is the kernel's number.
-
-    ``str(state)`` is ss's text (``SYN-SENT``); :attr:`psutil` is psutil's status string for a TCP
-    socket in this state (psutil reports every other socket as ``"NONE"``).
-    """
-
-    UNKNOWN = 0
-    ESTAB = 1
-    SYN_SENT = 2
-    SYN_RECV = 3
-    FIN_WAIT_1 = 4
-    FIN_WAIT_2 = 5
-    TIME_WAIT = 6
-    UNCONN = 7
-    CLOSE_WAIT = 8
-    LAST_ACK = 9
-    LISTEN = 10
-    CLOSING = 11
-    NEW_SYN_RECV = 12
-
-    @property
-    def ss(self) -> str:
-        """ss's State column text."""
-        return self.name.replace("_", "-")
-
-    @property
-    def psutil(self) -> str:
-        """psutil's ``CONN_*`` status string for a TCP socket in this state."""
-        return PSUTIL_STATUS[self]
-
-    def __str__(self) -> str:
-        return self.ss
-
-
-PSUTIL_STATUS: dict[State, str] = {state: TCP_STATE_NAMES[state] or "NONE" for state in State}
-"""State -> psutil's status string (what ``State.psutil`` returns)."""
-
-_STATES: tuple[State, ...] = tuple(State)
-
-
-def state_of(number: int) -> State:
-    """The State for a kernel state number (UNKNOWN for a number pyss does not know)."""
-    return _STATES[number] if 0 <= number < len(_STATES) else State.UNKNOWN
 
 
 class Addr(NamedTuple):
@@ -202,7 +160,7 @@ def inet_converter(interface: InterfaceName, holders: Holders | None, details: S
     new = tuple.__new__
     texts: dict[bytes, str] = {}
     ntop = socket.inet_ntop
-    families, kinds, types, states = FAMILIES, _INET_KINDS, _INET_TYPES, _STATES
+    families, kinds, types, states = FAMILIES, _INET_KINDS, _INET_TYPES, STATES
     names: dict[int, str | None] = {}
     addr = Addr
     decorate = _details_function(details)
@@ -267,7 +225,7 @@ def columns_converter(interface: InterfaceName, holders: Holders | None) -> Call
 
     new = tuple.__new__
     texts = {AF_INET: _AddressTexts(AF_INET), AF_INET6: _AddressTexts(AF_INET6)}
-    states = _STATES + (State.UNKNOWN,) * (256 - len(_STATES))  # every u8 a kernel state can be
+    states = STATES + (State.UNKNOWN,) * (256 - len(STATES))  # every u8 a kernel state can be
     names: dict[int, str | None] = {0: None}
 
     def name(index: int) -> str | None:

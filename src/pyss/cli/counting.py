@@ -70,7 +70,7 @@ def state_word(state: int) -> str:
 
     if state < len(STATE_NAMES):
         return STATE_NAMES[state]
-    from pyss.api.record import state_of
+    from pyss.api.state import state_of
 
     return str(state_of(state))
 
