@@ -19,7 +19,14 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import repeat
 
-from pyss.api.request import api_query, compile_api_filter, selection
+from pyss.api.request import (
+    SHORTCUT_FIELDS,
+    api_query,
+    compile_api_filter,
+    compile_request_filter,
+    selection,
+    shortcut_words,
+)
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.query import Details, Extensions, Query, extensions
 from pyss.records import InetSocket
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
 
     from pyss.api.record import Process, Socket
     from pyss.columnar import InetColumns, InetRuns
+    from pyss.filter.compiled import CompiledFilter
     from pyss.records import SocketRecord
     from pyss.system.netns import Namespace
     from pyss.system.processes import Links, UserScan
@@ -38,6 +46,23 @@ if TYPE_CHECKING:
     Streams = Iterator[tuple[type, Iterator[Any]]]  # records, or with columns pyss.columnar batches
 
 NamespaceArgument = str | int | os.PathLike[str] | None
+
+
+class Shortcuts(NamedTuple):
+    """The keyword shortcuts of sockets() and count(): ``state=``, ``src=``, ``dst=``, ``sport=``, ``dport=``."""
+
+    state: str | Sequence[str] | None = None
+    src: str | None = None
+    dst: str | None = None
+    sport: int | str | None = None
+    dport: int | str | None = None
+
+    def given(self) -> bool:
+        return any(value is not None for value in self)
+
+    def words(self, filter: str | None) -> list[str]:
+        conditions = [(field, getattr(self, field)) for field in SHORTCUT_FIELDS]
+        return shortcut_words(filter, self.state, conditions)
 
 
 def may_fork() -> bool:
@@ -68,7 +93,7 @@ class Plan(NamedTuple):
 
 
 def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details: Sequence[str],
-         netns: NamespaceArgument) -> Plan:
+         netns: NamespaceArgument, shortcuts: Shortcuts | None = None) -> Plan:
     """Check every argument and open the namespace; raises ValueError, FilterError, OSError."""
     names: tuple[str, ...] = ()
     if not (isinstance(details, tuple) and not details):
@@ -78,7 +103,11 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     tables, _families = selection(kind)
     if filter is not None and not isinstance(filter, str):
         raise TypeError(f"filter must be a string, not {type(filter).__name__}")
-    compiled = compile_api_filter(filter, tables) if filter and filter.strip() else None
+    compiled: CompiledFilter | None
+    if shortcuts is not None and shortcuts.given():
+        compiled = compile_request_filter(shortcuts.words(filter), tables)
+    else:
+        compiled = compile_api_filter(filter, tables) if filter and filter.strip() else None
     for warning in compiled.warnings if compiled is not None else ():
         warnings.warn(warning, UserWarning, stacklevel=3)
     flags = Details(info="info" in names, memory="memory" in names, options="timers" in names,
@@ -202,9 +231,15 @@ def sockets(
     processes: bool = False,
     details: Sequence[str] = (),
     netns: NamespaceArgument = None,
+    state: str | Sequence[str] | None = None,
+    src: str | None = None,
+    dst: str | None = None,
+    sport: int | str | None = None,
+    dport: int | str | None = None,
 ) -> Iterator[Socket]:
-    """Yield every socket of ``kind`` that passes ``filter``, as the kernel sends them (see docs/api.md)."""
-    checked = plan(kind, filter, processes, details, netns)
+    """Yield every socket of ``kind`` that passes ``filter`` and the shortcuts, as the kernel sends them
+    (see docs/api.md)."""
+    checked = plan(kind, filter, processes, details, netns, Shortcuts(state, src, dst, sport, dport))
     return _sockets(checked)
 
 
@@ -263,13 +298,19 @@ def count(
     by: str | Sequence[str] = "state",
     processes: bool = False,
     netns: NamespaceArgument = None,
+    state: str | Sequence[str] | None = None,
+    src: str | None = None,
+    dst: str | None = None,
+    sport: int | str | None = None,
+    dport: int | str | None = None,
 ) -> dict[Hashable, int]:
-    """How many sockets of ``kind`` pass ``filter``, grouped by ``by``, most common first (see docs/api.md)."""
+    """How many sockets of ``kind`` pass ``filter`` and the shortcuts, grouped by ``by``, most common first
+    (see docs/api.md)."""
     from pyss.api.keys import key_names, needs_processes, raw_inet_key, socket_key
 
     names = key_names(by)
     processes = processes or needs_processes(names)
-    checked = plan(kind, filter, processes, (), netns)
+    checked = plan(kind, filter, processes, (), netns, Shortcuts(state, src, dst, sport, dport))
     raw = raw_inet_key(names)
     key = socket_key(names)
     unfiltered = raw is not None and checked.query is not None and checked.query.filter is None

@@ -138,6 +138,42 @@ def compile_request_filter(
     return compile_filter(words, file_text=file_text, preferred_family=preferred_family, service_protocols=protocols)
 
 
+# The API's keyword shortcuts (pyss.sockets(dport=443, ...)): each is one condition of ss's language.
+SHORTCUT_FIELDS = ("src", "dst", "sport", "dport")
+
+
+def shortcut_words(filter: str | None, state: str | Sequence[str] | None = None,
+                   conditions: Sequence[tuple[str, str | int | None]] = ()) -> list[str]:
+    """The filter words of the keyword shortcuts and the filter string together.
+
+    ``state=`` gives ``state NAME`` words (before the filter's own); each of
+    ``conditions`` (field, value), in :data:`SHORTCUT_FIELDS` order, gives
+    ``FIELD = VALUE``, an int port written ``:PORT``; they are joined by
+    ``and``, and the filter's expression, if any, follows as ``and ( ... )``.
+    A value is one word (white space and backslashes in it escaped).
+    """
+    from pyss.filter.states import leading_states
+
+    words = filter.split() if filter else []
+    used = leading_states(words)[1]
+    names = [] if state is None else [state] if isinstance(state, str) else list(state)
+    leading = [word for name in names for word in ("state", _escaped(name))] + words[:used]
+    expression: list[str] = []
+    for field, value in conditions:
+        if value is None:
+            continue
+        written = f":{value}" if isinstance(value, int) and field in ("sport", "dport") else str(value)
+        expression += [*(["and"] if expression else []), field, "=", _escaped(written)]
+    rest = words[used:]
+    if rest:
+        expression += [*(["and"] if expression else []), "(", *rest, ")"] if expression else rest
+    return leading + expression
+
+
+def _escaped(word: str) -> str:
+    return "".join("\\" + ch if ch in " \t\\" else ch for ch in word)
+
+
 def compile_api_filter(text: str, kind_tables: int) -> CompiledFilter:
     """Compile an API filter string exactly as ss's command line compiles the same words; raises FilterError.
 
