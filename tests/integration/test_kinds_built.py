@@ -153,7 +153,7 @@ XDP_ARGS = [
     "--xdp", "--xdp -a", "--xdp -l", "-f xdp", "-A xdp", "--xdp -n", "--xdp -e", "--xdp -eO", "--xdp -m",
     "--xdp -em", "--xdp -emO", "--xdp -o", "--xdp -p", "--xdp -ep", "--xdp -H", "--xdp -x -a", "--xdp --vsock -a",
     "--xdp sport = :40000", "--xdp autobound", "--xdp dev lo", "--xdp ! dev lo", "--xdp sport > :3",
-    "--xdp -4 src 0.0.0.0/0", "--xdp state established", "--xdp state unconnected", "-a -f xdp -f vsock",
+    "--xdp -4 src 0.0.0.0/0", "--xdp dst 10.0.0.1", "--xdp dst 0", "--xdp src 10.1:5", "--xdp state established", "--xdp state unconnected", "-a -f xdp -f vsock",
     "-K --xdp dev lo",
 ]
 
@@ -166,7 +166,7 @@ def test_xdp_as_ss(kernel: FakeKernel, args: str) -> None:
 TIPC_ARGS = [
     "--tipc", "--tipc -a", "--tipc -l", "-f tipc", "-A tipc", "--tipc -n", "--tipc -e", "--tipc -eO",
     "--tipc --tipcinfo", "--tipc --tipcinfo -O", "--tipc -e --tipcinfo -p", "--tipc -ep", "--tipc -m", "--tipc -o",
-    "--tipc -H", "--tipc -x", "--tipc --vsock --xdp -a", "--tipc -a sport = :1001", "--tipc -4 dst 10.0.0.1",
+    "--tipc -H", "--tipc -x", "--tipc --vsock --xdp -a", "--tipc -a sport = :1001", "--tipc -4 dst 10.0.0.1", "--tipc dst 10.0.0.1", "-f tipc src 1.2.3:4",
     "--tipc -4", "--tipc state established", "--tipc state listening", "--tipcinfo",
     "-K --tipc -a sport = :1",
 ]

@@ -313,8 +313,13 @@ def _parse_inet(word: str, addr: str, scope: int, is_port: bool, context: ValueC
 
 def _resolve_host(word: str, addr: str, scope: int, port: int, context: ValueContext) -> HostSpec:
     # ss asks for IPv4 addresses first, then IPv6, and keeps every one it gets.
-    families = (AF_INET, AF_INET6) if scope == AF_UNSPEC else (scope,)
+    families: tuple[int, ...] = (AF_INET, AF_INET6) if scope == AF_UNSPEC else (scope,)
     found: list[tuple[int, bytes]] = []
+    if scope not in (AF_UNSPEC, AF_INET, AF_INET6):
+        # Under another family (--tipc, --xdp), ss asks glibc's gethostbyname2, which answers a name
+        # of digits and dots for any family, as the IPv4 address inet_aton reads ("10.1" is 10.0.0.1).
+        found.extend(_digits_and_dots(addr))
+        families = ()
     for family in families:
         found.extend(context.resolver.hosts(addr, family))
     if not found:
@@ -323,6 +328,15 @@ def _resolve_host(word: str, addr: str, scope: int, port: int, context: ValueCon
     ordered = [found[0], *reversed(found[1:])]
     addresses = tuple(Address(fam, 8 * len(packed), _memory(packed)) for fam, packed in ordered)
     return HostSpec(word, addresses[0].family, scope, port, addresses[0].bitlen, addresses)
+
+
+def _digits_and_dots(text: str) -> list[tuple[int, bytes]]:
+    if not text[:1].isdigit() or text.strip("0123456789.") or not text.isascii():
+        return []
+    try:
+        return [(AF_INET, socket.inet_aton(text))]
+    except OSError:
+        return []
 
 
 def _ipv4(text: str) -> bytes | None:
