@@ -136,6 +136,22 @@ def test_unix_file_missing_one_line(zoo_keeper: ZooKeeper) -> None:
     assert actual.stderr.decode().count("\n") == 1 and "/nonexistent-pyss/unix" in actual.stderr.decode()
 
 
+@pytest.mark.parametrize("bad", ["garbage\n", "00000000aa000004: 00000002 00000000 0001000g 0001 01 50 /x\n",
+                                 "00000000aa000004: 00000002 00000000 00000000 0001 01 50 /cut"],
+                         ids=["garbage", "not-hex", "truncated"])
+def test_malformed_unix_file_is_one_line(zoo_keeper: ZooKeeper, proc_root: Path, tmp_path: Path, bad: str) -> None:
+    """ss lists what its scanf made of such a line (its flags unset); pyss lists no unix socket and names
+    the file and line, exit 1."""
+    damaged = tmp_path / "unix"
+    good = (proc_root / "net" / "unix").read_text()
+    damaged.write_text(good + bad)
+    actual = run_with(zoo_keeper.get(), {"PROC_NET_UNIX": str(damaged)}, str(PYSS), ["-xa"])
+    err = actual.stderr.decode()
+    assert not has_traceback(actual.stderr), err
+    assert actual.returncode == 1 and err.count("\n") == 1 and f"{damaged} line {good.count(chr(10)) + 1}" in err
+    assert actual.stdout.count(b"\n") == 1
+
+
 @pytest.mark.parametrize("args", [["-tanp"], ["-xap"], ["-tuanT"], ["-0p"], ["-0pe"]], ids=" ".join)
 def test_processes_scanned_under_proc_root_like_ss(zoo_keeper: ZooKeeper, args: list[str]) -> None:
     """PROC_ROOT=/proc/ (the real one, spelt otherwise): the tables and the process scan both read there."""

@@ -204,27 +204,26 @@ def unlisted_tables(environ: Mapping[str, str]) -> tuple[str, ...]:
 def read_proc_unix(path: str, states: int, types: frozenset[int]) -> list[UnixSocket] | None:
     """The UNIX sockets of a /proc/net/unix-format file, or None when it cannot be read."""
     text = read_text(path)
-    return None if text is None else parse_proc_unix(text, states, types)
+    return None if text is None else parse_proc_unix(text, states, types, path)
 
 
-def parse_proc_unix(text: str, states: int, types: frozenset[int]) -> list[UnixSocket]:
+def parse_proc_unix(text: str, states: int, types: frozenset[int], source: str = "/proc/net/unix") \
+        -> list[UnixSocket]:
     """ss's reading of /proc/net/unix: sockets of ``types`` whose state is in ``states``, in order of
     type, then inode (ss sorts them so). Today's file has no queues and no peers (its header starts
     "Num", not the old "Peer"), so they read 0; an unconnected datagram socket reads ESTAB (ss tests
     the line's first field, a socket address there, where the old format had the peer), and a name
-    stops at its first blank, as ss's scanf reads it."""
-    lines = text.split("\n")
-    old_format = lines[0].startswith("Peer")
+    stops at its first blank, as ss's scanf reads it. A line the kernel would not write is a
+    :class:`ProcFormatError` (ss lists what its scanf made of it, flags left unset)."""
+    old_format = text.startswith("Peer")
     found: list[UnixSocket] = []
-    for line in lines[1:]:
-        fields = line.split()
-        if len(fields) < 7:
-            continue
+    for number, fields in _table_lines(text, source, 7):
         try:
-            first, rqueue, wqueue, flags, kind, st = (int(field.rstrip(":"), 16) & 0xFFFFFFFF for field in fields[:6])
-            inode = int(fields[6]) & 0xFFFFFFFF
-        except ValueError:
-            continue
+            first, rqueue, wqueue, flags, kind, st = (_hex(field.removesuffix(":")) & 0xFFFFFFFF
+                                                     for field in fields[:6])
+            inode = _decimal(fields[6]) & 0xFFFFFFFF
+        except ValueError as error:
+            raise ProcFormatError(source, number, str(error)) from None
         if flags & _ACCEPTCON:
             state = TCP_LISTEN
         elif 0 < st <= len(_UNIX_STATES):

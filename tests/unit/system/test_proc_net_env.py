@@ -74,3 +74,18 @@ def test_unix_table_as_ss_reads_it() -> None:
     ]
     listening = parse_proc_unix(UNIX_TABLE, 1 << TCP_LISTEN, frozenset({SOCK_STREAM}))
     assert [r.inode for r in listening] == [30]
+
+
+@pytest.mark.parametrize("line", [
+    "00000000aa000004: 00000002 00000000 00000000 0001 01\n",  # a line cut short (six fields)
+    "00000000aa000004: 00000002 00000000 0001000g 0001 01 50 /run/x\n",  # flags not hexadecimal
+    "00000000aa000004: 00000002 00000000 00000000 0001 01 5x0 /run/x\n",  # an inode not a number
+    "00000000aa000004: 00000002 00000000 00000000 0001 01 50 /run/cut",  # the last line without its end
+])
+def test_a_malformed_unix_line_is_one_clear_error(line: str) -> None:
+    """ss's scanf leaves the flags unset on such a line and lists what it made of it; pyss says where."""
+    from pyss.netlink.constants import SOCK_STREAM
+    from pyss.system.proc_net import ProcFormatError, parse_proc_unix
+
+    with pytest.raises(ProcFormatError, match="unix line 7"):
+        parse_proc_unix(UNIX_TABLE + line, (1 << 12) - 1, frozenset({SOCK_STREAM}), "unix")
