@@ -43,6 +43,12 @@ class InetSocket(NamedTuple):
     attrs: bytes  # the netlink attributes that followed the message, undecoded
 
 
+# A pyss-private attribute type (inet_diag sends none this high) carried in ``attrs`` by a TCP record
+# read from a /proc/net/tcp-format line: that line's rto, ato, quick-ack, cwnd and ssthresh columns,
+# as five native ints. They are all the file says of tcp_info, and what ss prints from it under -i.
+PROC_TCP_COLUMNS = 0x3FFF
+
+
 class UnixSocket(NamedTuple):
     """An AF_UNIX socket (struct unix_diag_msg plus its name, peer and queues)."""
 

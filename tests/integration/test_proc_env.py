@@ -9,8 +9,11 @@ is fixed and compared byte for byte.
 from __future__ import annotations
 
 import os
+import random
 import shlex
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -327,3 +330,93 @@ def test_summary_from_files_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, tmp_
     if "PROC_NET_SOCKSTAT" in env:
         assert listing.stdout.startswith(b"Total: 4242\nTCP:   12 (estab ")
     assert (b"get_snmpstat" in listing.stderr) == (env.get("PROC_NET_SNMP", env.get("PROC_ROOT")) == "/nonexistent")
+
+
+# --- details ss prints from /proc/net/tcp lines: -o timers, -e uid/inode/sk, -i rto/ato/cwnd/... ----
+
+# Run in a private namespace: a listener owned by uid 65534, a keepalive connection, one in
+# TIME-WAIT, and one whose data cannot leave (lo taken down after it connected), so a
+# retransmit or zero-window probe timer runs; then the tables are copied to argv[1].
+TIMER_SOCKETS = """
+import os, shutil, socket, sys, time
+os.system("ip link set lo up")
+os.seteuid(65534)
+listener = socket.socket()
+os.seteuid(0)
+listener.bind(("127.0.0.1", 5000)); listener.listen(8)
+listener6 = socket.socket(socket.AF_INET6); listener6.bind(("::1", 5001)); listener6.listen(8)
+kept = socket.create_connection(("127.0.0.1", 5000)); kept_peer = listener.accept()[0]
+kept.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+closed = socket.create_connection(("127.0.0.1", 5000)); closed_peer = listener.accept()[0]
+closed.close(); closed_peer.close()
+stuck = socket.create_connection(("::1", 5001)); stuck_peer = listener6.accept()[0]
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 5353))
+os.system("ip link set lo down")
+stuck.send(b"x" * 1000)
+time.sleep(0.3)
+for table in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
+    shutil.copy(f"/proc/net/{table}", f"{sys.argv[1]}/{table}")
+"""
+
+
+@pytest.fixture(scope="module")
+def timer_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("timers")
+    (root / "net").mkdir()
+    subprocess.run(["unshare", "-n", sys.executable, "-c", TIMER_SOCKETS, str(root / "net")], check=True,
+                   timeout=60)
+    tcp = (root / "net" / "tcp").read_text() + (root / "net" / "tcp6").read_text()
+    timers = {line.split()[5][:2] for line in tcp.splitlines()[1:] if ":" in line.split()[0]}
+    assert {"02", "03"} <= timers and timers & {"01", "04"}, tcp  # keepalive, TIME-WAIT, retransmit or probe
+    assert " 65534 " in tcp  # the listener's owner
+    return root
+
+
+DETAIL_ARGS = [["-tano"], ["-tane"], ["-tani"], ["-taneiO"], ["-taneio"], ["-tanm"], ["-6tanoi"], ["-tuwanoe"],
+               ["-tlnei"]]
+
+
+@pytest.mark.parametrize("args", DETAIL_ARGS, ids=" ".join)
+def test_tcp_details_from_files_like_ss(zoo_keeper: ZooKeeper, timer_root: Path, args: list[str]) -> None:
+    listing = assert_alike(zoo_keeper.get(), {"PROC_ROOT": str(timer_root)}, *args)
+    text = listing.text
+    if ("o" in args[0] or "e" in args[0]) and "l" not in args[0]:  # listeners run no timer
+        assert "timer:(persist," in text or "timer:(on," in text  # the stuck IPv6 connection
+        assert "-6" in args[0] or ("timer:(keepalive," in text and "timer:(timewait," in text)
+    if "e" in args[0]:
+        assert " uid:65534 ino:" in text and " sk:" in text
+    if "i" in args[0]:
+        assert " cwnd:" in text and " reordering:0" in text
+
+
+@pytest.mark.parametrize("args", [["-tano"], ["-tane"], ["-taneiO"]], ids=" ".join)
+def test_tcp_details_from_the_zoo_copy_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, args: list[str]) -> None:
+    assert_alike(zoo_keeper.get(), {"PROC_ROOT": str(proc_root)}, *args)
+
+
+def _edge_lines(header: str) -> str:
+    """Lines of every timer kind with timer values at ss's rounding and 32-bit wrapping edges, odd
+    quick-ack, an rto of exactly 3 seconds, unset or negative ssthresh, lines ending after 1-5 of
+    the last five columns or before all of them, and probe or retransmit counts of -1."""
+    rng = random.Random(5)
+    lines = [header]
+    tails = [None, [20, 4, 0, 10, -1], [300, 4, 3, 10, 7], [100, 40, 2, 4294967295, 12345], [1], [1, 2], [1, 2, 3],
+             [0, 0, 1, 0, 0], [301, 1, 5, 3, -5]]
+    for timer in range(7):
+        for when in (0, 1, 99, 100, 5999, 6000, 59999, 719950, 0x7FFFFFFF, 0xFFFFFFFF):
+            n = len(lines)
+            tail = rng.choice(tails)
+            lines.append(f"{n:4d}: 0100007F:{1000 + n:04X} 0100007F:1388 01 00000000:00000000 {timer:02X}:{when:08X} "
+                         f"{rng.choice([0, 1, 5, 0xFFFFFFFF]):08X} {rng.choice([0, 1000, 65534]):5d} "
+                         f"{rng.choice([0, 3, -1]):8d} {rng.randint(0, 99999)} 1 {rng.getrandbits(64):016x}"
+                         + ("" if tail is None else " " + " ".join(map(str, tail))) + "\n")
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("args", [["-tano"], ["-tane"], ["-tani"], ["-taneiO"]], ids=" ".join)
+def test_tcp_details_at_their_edges_like_ss(zoo_keeper: ZooKeeper, timer_root: Path, tmp_path: Path,
+                                            args: list[str]) -> None:
+    edges = tmp_path / "tcp"
+    edges.write_text(_edge_lines((timer_root / "net" / "tcp").read_text().splitlines(True)[0]))
+    listing = assert_alike(zoo_keeper.get(), {"PROC_NET_TCP": str(edges), "PROC_NET_TCP6": "/nonexistent"}, *args)
+    assert listing.text.count("\n") == 71

@@ -193,6 +193,10 @@ TCP_BOUND_INACTIVE: Final = 13  # a request bit only (Linux 6.6+): bound, neithe
 TCP_MAX_STATES: Final = 14
 TCPF_ALL: Final = (1 << 12) - 1
 
+# The clock ticks of /proc/net/tcp's timer, rto and ato columns (jiffies_to_clock_t); ss divides
+# by sysconf(_SC_CLK_TCK), which is this on Linux.
+USER_HZ: Final = 100
+
 # linux/tcp.h: tcp_info.tcpi_options bits
 TCPI_OPT_TIMESTAMPS: Final = 1
 TCPI_OPT_SACK: Final = 2

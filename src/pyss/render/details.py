@@ -17,6 +17,7 @@ tests are resolved once per :class:`~pyss.query.Details` (see
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -83,6 +84,7 @@ from pyss.netlink.constants import (
     UNIX_DIAG_MEMINFO,
     UNIX_DIAG_SHUTDOWN,
     UNIX_DIAG_VFS,
+    USER_HZ,
 )
 from pyss.netlink.decode import attributes, signed32
 from pyss.netlink.tcpinfo import (
@@ -103,7 +105,7 @@ from pyss.netlink.tcpinfo import (
     decode_vegas,
 )
 from pyss.query import Details, wants_details
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
+from pyss.records import PROC_TCP_COLUMNS, InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 from pyss.render.mptcp import mptcp_info_text, subflow_text
 from pyss.render.sctp import sctp_info_text, sctp_timer_text
 
@@ -458,6 +460,10 @@ def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) 
                 text += sctp_timer_text(record.timer, ms_timer(record.expires), record.retrans)
             else:
                 text += timer_text(record.timer, record.expires, record.retrans)
+        if len(record.attrs) == _PROC_TCP.size:
+            proc_columns = _proc_tcp_columns(record.attrs)
+            if proc_columns is not None:
+                return text + _proc_tcp_details(record, proc_columns, extended, info, namer)
         if not need_inet_attrs:
             return text
         attrs = attributes(record.attrs, 0, len(record.attrs))
@@ -602,6 +608,42 @@ def _inet_extended(record: InetSocket, attrs: dict[int, bytes], namer: CgroupNam
     if shutdown is not None:
         text += _shutdown(decode_u8(shutdown))
     return text
+
+
+_PROC_TCP = struct.Struct("=HH5i")  # a PROC_TCP_COLUMNS attribute, header included
+
+
+def _proc_tcp_columns(raw: bytes) -> tuple[int, ...] | None:
+    """The rto, ato, quick-ack, cwnd and ssthresh columns of a record read from /proc/net/tcp, or
+    None for a kernel record (whose first attribute is never of that type)."""
+    _length, kind, *columns = _PROC_TCP.unpack(raw)
+    return tuple(columns) if kind == PROC_TCP_COLUMNS else None
+
+
+def _proc_tcp_details(record: InetSocket, columns: tuple[int, ...], extended: bool, info: bool,
+                      namer: CgroupNamer) -> str:
+    """What ss prints after the timer from a /proc/net/tcp line: -e's uid, inode and the kernel
+    address as sk, and -i's few facts the line has (no memory, marks or options: it has none)."""
+    text = _inet_extended(record, {}, namer) if extended else ""
+    if not info:
+        return text
+    rto, ato, quick_ack, cwnd, ssthresh = columns
+    if rto and rto != 3 * USER_HZ:  # ss hides an rto of exactly 3 seconds, the kernel's initial one
+        text += f" rto:{rto / USER_HZ:g}"
+    if ato:
+        text += f" ato:{ato / USER_HZ:g}"
+    quick_ack = int(quick_ack / 2)  # the column is quick << 1 | pingpong; C's division truncates
+    if quick_ack:
+        text += f" qack:{quick_ack}"
+    if quick_ack & 1:
+        text += " bidir"
+    if cwnd:
+        text += f" cwnd:{cwnd & _U32_MAX}"
+    if ssthresh not in (0, -1):
+        text += f" ssthresh:{ssthresh}"
+    if record.retrans:
+        text += f" retrans:{record.retrans & _U32_MAX}/0"
+    return text + " reordering:0"  # the line has no reordering; ss prints the 0 it leaves
 
 
 def _tos_text(attrs: dict[int, bytes]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
@@ -30,8 +31,9 @@ from pyss.netlink.constants import (
     TCP_ESTABLISHED,
     TCP_LISTEN,
     TCP_SYN_SENT,
+    USER_HZ,
 )
-from pyss.records import InetSocket, NetlinkSocket, PacketSocket, UnixSocket
+from pyss.records import PROC_TCP_COLUMNS, InetSocket, NetlinkSocket, PacketSocket, UnixSocket
 from pyss.system.procfs import read_text
 
 _new = tuple.__new__
@@ -162,12 +164,38 @@ def _inet_record(fields: list[str], family: int, protocol: int) -> InetSocket:
     local, _, local_port = fields[1].partition(":")
     remote, _, remote_port = fields[2].partition(":")
     wqueue, _, rqueue = fields[4].partition(":")
-    timer, _, expires = fields[5].partition(":")
+    timer_text, _, when = fields[5].partition(":")
+    timer = _hex(timer_text)
+    # ss shows the retransmissions while the retransmit timer runs, else the unanswered probes
+    retrans = _int32(_hex(fields[6]) if timer == 1 else _signed(fields[8]))
+    cookie, attrs = (_hex(fields[11]) if len(fields) > 11 else 0, _tcp_columns(fields[12:17])) \
+        if protocol == IPPROTO_TCP else (0, b"")
     return _new(InetSocket, (
-        family, _hex(fields[3]), _hex(timer), _hex(fields[6]), _port(local_port), _port(remote_port),
-        _address(local, family), _address(remote, family), 0, 0, _hex(expires), _hex(rqueue), _hex(wqueue),
-        _decimal(fields[7]), _decimal(fields[9]), protocol, b"",
+        family, _hex(fields[3]), timer, retrans, _port(local_port), _port(remote_port),
+        _address(local, family), _address(remote, family), 0, cookie, _milliseconds(_hex(when)), _hex(rqueue),
+        _hex(wqueue), _decimal(fields[7]), _decimal(fields[9]), protocol, attrs,
     ))
+
+
+def _milliseconds(ticks: int) -> int:
+    """A timer column's clock ticks as ss turns them into milliseconds: rounded up, in unsigned
+    32-bit arithmetic (a value beyond 4294967 ticks wraps as in ss)."""
+    return ((ticks & _U32_MAX) * 1000 + USER_HZ - 1 & _U32_MAX) // USER_HZ
+
+
+_PROC_TCP_ATTR = struct.Struct("=HH5i")
+# ss's values when a line ends before its rto column (a TIME-WAIT socket's line): rto, ato and
+# quick-ack 0, cwnd 2, ssthresh unset
+_NO_TCP_COLUMNS = (0, 0, 0, 2, -1)
+
+
+def _tcp_columns(columns: list[str]) -> bytes:
+    """The PROC_TCP_COLUMNS attribute of a /proc/net/tcp line's rto, ato, quick-ack, cwnd and
+    ssthresh columns; a column the line lacks reads 0 (all of them absent: ss's defaults)."""
+    if not columns:
+        return _PROC_TCP_ATTR.pack(_PROC_TCP_ATTR.size, PROC_TCP_COLUMNS, *_NO_TCP_COLUMNS)
+    values = [_int32(-_decimal(column[1:]) if column.startswith("-") else _decimal(column)) for column in columns]
+    return _PROC_TCP_ATTR.pack(_PROC_TCP_ATTR.size, PROC_TCP_COLUMNS, *values, *(0,) * (5 - len(values)))
 
 
 # /proc/net/unix's St column (socket_state: unconnected, connecting, connected, disconnecting) as ss
@@ -289,6 +317,12 @@ def parse_proc_netlink(text: str, source: str = "/proc/net/netlink") -> Iterator
 
 
 _INT_MAX, _U32_MAX, _U64_MAX = 0x7FFFFFFF, 0xFFFFFFFF, (1 << 64) - 1
+
+
+def _int32(value: int) -> int:
+    """A number as ss's sscanf stores it in a C int: its low 32 bits, signed."""
+    value &= _U32_MAX
+    return value - (1 << 32) if value >> 31 else value
 
 
 def _signed(text: str) -> int:

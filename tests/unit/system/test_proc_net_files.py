@@ -101,3 +101,38 @@ def test_the_kernel_fallback_uses_the_bounded_reader(tmp_path: Path, monkeypatch
 def test_the_kernel_fallback_skips_a_table_the_kernel_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(proc_net, "proc_path", lambda family, protocol: "/nonexistent/net/tcp")
     assert list(proc_net.read_proc_inet(AF_INET, IPPROTO_TCP, TCPF_ALL)) == []
+
+
+KEEPALIVE = ("   1: 0100007F:D9D2 0100007F:1388 01 00000000:00000000 02:000AFC4E 00000007     0        3 56312680 3 "
+             "00000000af8386ae 20 4 3 10 -1\n")
+TIME_WAIT = "   2: 0100007F:D9DC 0100007F:1388 06 00000000:00000000 03:0000173E 00000000     0        0 0 3 0000000000000000\n"
+
+
+def test_timer_columns_are_read_as_ss_reads_them(tmp_path: Path) -> None:
+    """Clock ticks become milliseconds rounded up; the count is the probes' but while the
+    retransmit timer runs; the kernel address is the record's cookie (ss's sk)."""
+    keepalive, time_wait = _read(_write(tmp_path, HEADER + KEEPALIVE + TIME_WAIT))
+    assert (keepalive.timer, keepalive.expires, keepalive.retrans, keepalive.cookie) == (2, 7199500, 3, 0xAF8386AE)
+    assert (time_wait.timer, time_wait.expires, time_wait.retrans, time_wait.cookie) == (3, 59500, 0, 0)
+    [retransmitting] = _read(_write(tmp_path, HEADER + KEEPALIVE.replace(" 02:", " 01:")))
+    assert retransmitting.retrans == 7
+
+
+@pytest.mark.parametrize(("ticks", "milliseconds"), [(0, 0), (1, 10), (0x7FFFFFFF, 42949663), (0x80000000, 0)])
+def test_timer_ticks_wrap_in_32_bits_as_in_ss(tmp_path: Path, ticks: int, milliseconds: int) -> None:
+    [record] = _read(_write(tmp_path, HEADER + KEEPALIVE.replace("02:000AFC4E", f"02:{ticks:08X}")))
+    assert record.expires == milliseconds
+
+
+def test_udp_records_carry_no_tcp_columns(tmp_path: Path) -> None:
+    udp = ("9434: 0100007F:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 56312686 2 "
+           "000000000fee79d8 0\n")
+    path = _write(tmp_path, HEADER + udp)
+    [record] = read_proc_file(path, AF_INET, IPPROTO_UDP, TCPF_ALL) or ()
+    assert (record.cookie, record.attrs) == (0, b"")  # ss prints no -e/-i details from these files
+
+
+def test_a_non_numeric_tcp_column_is_one_clear_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + KEEPALIVE.replace(" 10 -1", " 1x -1"))
+    with pytest.raises(ProcFormatError, match="not a number"):
+        _read(path)
