@@ -73,6 +73,12 @@ COMPARISONS: tuple[Comparison, ...] = (
         Command("ss -tan", ("ss", "-tan")),
         Command("netstat -tan", ("netstat", "-tan")),
     ), headline=True),
+    # What no Python program can beat: start the interpreter, dump, receive, decode nothing (bare_dump.py).
+    Comparison("floor", "the floor under pyss -tan: a Python process that only receives the TCP dump", (
+        Command("bare receive", ("python", "bare_dump.py")),
+        Command("ss -tan", ("ss", "-tan")),
+        Command("netstat -tan", ("netstat", "-tan")),
+    )),
     Comparison("filter", f"kernel-filterable query: established, dport {PROBE_PORT} (~10 match)", (
         Command("pyss filter", ("pyss", "-tan", *FILTER), header_lines=1),
         Command("ss filter", ("ss", "-tan", *FILTER), header_lines=1),
