@@ -10,32 +10,46 @@ all lists everything. Pure: nothing here reads the system.
 
 from __future__ import annotations
 
-from pyss.cli.options import Option, UsageError
-from pyss.cli.options import parse as parse_options
+from pyss.cli.options import Option, UsageError, read_options
 
 PROG = "pynetstat"
 
-_LONG_NAMES = {
-    "V": "version", "i": "interfaces", "h": "help", "r": "route", "M": "masquerade", "A": "protocol", "t": "tcp",
-    "S": "sctp", "u": "udp", "U": "udplite", "w": "raw", "x": "unix", "2": "l2cap", "f": "rfcomm", "l": "listening",
-    "a": "all", "o": "timers", "c": "continuous", "e": "extend", "p": "programs", "v": "verbose", "s": "statistics",
-    "W": "wide", "n": "numeric", "N": "symbolic", "C": "cache", "F": "fib", "g": "groups", "Z": "context",
-}
-# netstat's option table: its short letters (with their long names), then the long-only options.
-OPTIONS = (
-    *(Option(letter, letter, _LONG_NAMES.get(letter), letter == "A", "") for letter in "ACFMacdeghilnNoprsStuUvVWw2fx64?Z"),
-    Option("!", None, "numeric-hosts", False, ""),
-    Option("@", None, "numeric-ports", False, ""),
-    Option("#", None, "numeric-users", False, ""),
-    *(Option("af:" + name, None, name, False, "") for name in (
-        "ax25", "x25", "ip", "ipx", "appletalk", "netrom", "inet", "inet6", "ddp", "rose", "bluetooth", "tcpip")),
-)
-# -A names: alias -> (family name, the flag it raises)
+# -A names and --<family> options (all but ip6), in netstat's getopt order: alias -> family name
 FAMILY_ALIASES = {
-    "ax25": "ax25", "ip": "inet", "ip6": "inet6", "ipx": "ipx", "rose": "rose", "appletalk": "ddp",
-    "netrom": "netrom", "inet": "inet", "inet6": "inet6", "ddp": "ddp", "unix": "unix", "tcpip": "inet",
-    "x25": "x25", "bluetooth": "bluetooth",
+    "ax25": "ax25", "x25": "x25", "ip": "inet", "ip6": "inet6", "ipx": "ipx", "appletalk": "ddp", "netrom": "netrom",
+    "inet": "inet", "inet6": "inet6", "ddp": "ddp", "rose": "rose", "bluetooth": "bluetooth", "unix": "unix",
+    "tcpip": "inet",
 }
+_O = Option
+# netstat's option table in its getopt order (pyss.cli.options: the order decides what an abbreviation
+# means and how an ambiguous one is reported). Keys are Flags attributes; "family" is net-tools'
+# --<family> options, one option to getopt, told apart by the long name.
+OPTIONS = (
+    *(_O("family", None, name, False, "") for name in FAMILY_ALIASES if name != "ip6"),
+    _O("version", "V", "version", False, ""), _O("interfaces", "i", "interfaces", False, ""),
+    _O("help", "h", "help", False, ""), _O("route", "r", "route", False, ""),
+    _O("masquerade", "M", "masquerade", False, ""), _O("protocol", "A", "protocol", True, ""),
+    _O("tcp", "t", "tcp", False, ""), _O("sctp", "S", "sctp", False, ""), _O("udp", "u", "udp", False, ""),
+    _O("udplite", "U", "udplite", False, ""), _O("raw", "w", "raw", False, ""), _O("unix", "x", "unix", False, ""),
+    _O("l2cap", "2", "l2cap", False, ""), _O("rfcomm", "f", "rfcomm", False, ""),
+    _O("listening", "l", "listening", False, ""), _O("all", "a", "all", False, ""),
+    _O("timers", "o", "timers", False, ""), _O("continuous", "c", "continuous", False, ""),
+    _O("extend", "e", "extend", False, ""), _O("programs", "p", "programs", False, ""),
+    _O("verbose", "v", "verbose", False, ""), _O("statistics", "s", "statistics", False, ""),
+    _O("wide", "W", "wide", False, ""), _O("numeric", "n", "numeric", False, ""),
+    _O("numeric_hosts", None, "numeric-hosts", False, ""), _O("numeric_ports", None, "numeric-ports", False, ""),
+    _O("numeric_users", None, "numeric-users", False, ""), _O("symbolic", "N", "symbolic", False, ""),
+    _O("cache", "C", "cache", False, ""), _O("fib", "F", "fib", False, ""), _O("groups", "g", "groups", False, ""),
+    _O("context", "Z", "context", False, ""),
+    _O("inet", "4", None, False, ""), _O("inet6", "6", None, False, ""),
+    _O("usage", "?", None, False, ""),  # in netstat's option string: the usage, without a complaint
+    _O("debug", "d", None, False, ""),  # accepted and without effect, as in netstat on Linux
+)
+# Flags counted (netstat's flag_* integers: -ee is 2) and flags merely raised
+_COUNTERS = frozenset(("masquerade", "all", "listening", "continuous", "groups", "programs", "interfaces", "wide",
+                       "timers", "route", "tcp", "sctp", "udp", "udplite", "raw", "l2cap", "rfcomm", "statistics",
+                       "extend"))
+_SWITCHES = frozenset(("verbose", "cache", "fib", "symbolic", "numeric_hosts", "numeric_ports", "numeric_users"))
 # families netstat knows but this system (like Debian's netstat here) cannot list
 NO_SUPPORT = {"ipx": "AF IPX", "ax25": "AF AX25", "x25": "AF X25", "netrom": "AF NETROM", "rose": "AF ROSE"}
 
@@ -137,62 +151,36 @@ class Flags:
                 + self.groups + self.l2cap + self.rfcomm)
 
 
-def _apply(flags: Flags, option: str, argument: str | None) -> None:
-    if option.startswith("af:"):
-        flags.add_families(option[3:])
-        return
-    simple = {
-        "M": "masquerade", "a": "all", "l": "listening", "c": "continuous", "g": "groups", "p": "programs",
-        "i": "interfaces", "W": "wide", "o": "timers", "r": "route", "t": "tcp", "S": "sctp", "u": "udp",
-        "U": "udplite", "w": "raw", "2": "l2cap", "f": "rfcomm", "s": "statistics", "e": "extend",
-    }
-    if option in simple:
-        name = simple[option]
-        setattr(flags, name, getattr(flags, name) + 1)
-    elif option == "A":
-        flags.add_families(argument or "")
-    elif option == "n":
+def _apply(flags: Flags, option: Option, argument: str | None) -> None:
+    key = option.key
+    if key in _COUNTERS:
+        setattr(flags, key, getattr(flags, key) + 1)
+    elif key in _SWITCHES:
+        setattr(flags, key, True)
+    elif key == "numeric":
         flags.numeric_hosts = flags.numeric_ports = flags.numeric_users = True
-    elif option == "!":
-        flags.numeric_hosts = True
-    elif option == "@":
-        flags.numeric_ports = True
-    elif option == "#":
-        flags.numeric_users = True
-    elif option == "6":
-        flags.add_families("inet6")
-    elif option == "4":
-        flags.add_families("inet")
-    elif option == "x":
-        flags.add_families("unix")
-    elif option == "v":
-        flags.verbose = True
-    elif option == "C":
-        flags.cache = True
-    elif option == "F":
-        flags.fib = True
-    elif option == "N":
-        flags.symbolic = True
-    elif option == "V":
-        flags.version = True
-    elif option == "h":
-        flags.help = True
-    elif option == "Z":
+    elif key == "family":
+        flags.add_families(option.long or "")
+    elif key == "protocol":
+        flags.add_families(argument or "")
+    elif key in ("inet", "inet6", "unix"):
+        flags.add_families(key)
+    elif key == "context":
         raise NoSelinux()
-    # -d: accepted and without effect, as in netstat on Linux
+    elif key == "usage":
+        raise UsageError("")
 
 
 def parse(argv: list[str]) -> Flags:
-    """Read argv with getopt_long's rules (pyss.cli.options) and netstat's option table."""
-    found, _operands = parse_options(argv, OPTIONS)  # netstat ignores operands
+    """Read argv in order with getopt_long's rules (pyss.cli.options) and netstat's option table.
+    Like netstat, -V and -h end the reading: nothing after them is looked at."""
     flags = Flags()
-    for key, value in found:
-        if key == "?":  # in netstat's option string: the usage, without a complaint
-            raise UsageError("")
-        _apply(flags, key, value)
+    for option, value in read_options(argv, OPTIONS, []):  # netstat ignores operands
+        if option.key in ("version", "help"):
+            setattr(flags, option.key, True)
+            break
+        _apply(flags, option, value)
     return flags
-
-
 
 
 def finish_selection(flags: Flags) -> None:

@@ -11,7 +11,7 @@ import os
 import sys
 
 from pyss import __version__
-from pyss.cli.options import Option, UsageError, help_text, parse
+from pyss.cli.options import Option, UsageError, help_text, read_options
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.protocols import FAMILY_NAMES
 from pyss.query import (
@@ -47,63 +47,71 @@ EXIT_USAGE = 255
 EXIT_FAILURE = 1
 
 _O = Option
+# In ss 6.1's getopt order (see pyss.cli.options: it decides what an abbreviation means), then the
+# short-only -v, then the options pyss adds.
 OPTIONS = (
-    _O("help", "h", "help", False, "show this help and exit"),
-    _O("version", "V", "version", False, "show the version and exit"),
-    _O("version", "v", None, False, ""),
     _O("numeric", "n", "numeric", False, "show ports (and netlink owners) as numbers"),
     _O("resolve", "r", "resolve", False, "show host names instead of addresses"),
-    _O("all", "a", "all", False, "list sockets in every state"),
-    _O("listening", "l", "listening", False, "list listening (and unconnected) sockets only"),
-    _O("bound-inactive", "B", "bound-inactive", False, "list TCP sockets that are bound but neither listen nor connect"),
     _O("options", "o", "options", False, "add timer information"),
     _O("extended", "e", "extended", False, "add uid, inode, cookie and more"),
     _O("memory", "m", "memory", False, "add socket memory use"),
+    _O("info", "i", "info", False, "add TCP internals (rtt, cwnd, retransmits, ...)"),
     _O("processes", "p", "processes", False, "add the processes that hold each socket"),
     _O("threads", "T", "threads", False, "add the threads that hold each socket"),
-    _O("info", "i", "info", False, "add TCP internals (rtt, cwnd, retransmits, ...)"),
-    _O("tipcinfo", None, "tipcinfo", False, "add TIPC socket information"),
-    _O("summary", "s", "summary", False, "show socket counts"),
-    _O("tos", None, "tos", False, "add TOS and priority"),
-    _O("cgroup", None, "cgroup", False, "add the cgroup"),
     _O("bpf", "b", "bpf", False, "add classic BPF filters of packet sockets"),
     _O("events", "E", "events", False, "follow socket destruction events"),
-    _O("context", "Z", "context", False, "add process SELinux contexts"),
-    _O("contexts", "z", "contexts", False, "add process and socket SELinux contexts"),
-    _O("net", "N", "net", True, "run inside the named network namespace", "NAME"),
-    _O("ipv4", "4", "ipv4", False, "IPv4 sockets only"),
-    _O("ipv6", "6", "ipv6", False, "IPv6 sockets only"),
-    _O("packet", "0", "packet", False, "PACKET sockets"),
+    _O("dccp", "d", "dccp", False, "DCCP sockets"),
     _O("tcp", "t", "tcp", False, "TCP sockets"),
-    _O("mptcp", "M", "mptcp", False, "MPTCP sockets"),
     _O("sctp", "S", "sctp", False, "SCTP sockets"),
     _O("udp", "u", "udp", False, "UDP sockets"),
-    _O("dccp", "d", "dccp", False, "DCCP sockets"),
     _O("raw", "w", "raw", False, "RAW sockets"),
     _O("unix", "x", "unix", False, "UNIX domain sockets"),
     _O("tipc", None, "tipc", False, "TIPC sockets"),
     _O("vsock", None, "vsock", False, "VSOCK sockets"),
-    _O("xdp", None, "xdp", False, "XDP sockets"),
+    _O("all", "a", "all", False, "list sockets in every state"),
+    _O("listening", "l", "listening", False, "list listening (and unconnected) sockets only"),
+    _O("ipv4", "4", "ipv4", False, "IPv4 sockets only"),
+    _O("ipv6", "6", "ipv6", False, "IPv6 sockets only"),
+    _O("packet", "0", "packet", False, "PACKET sockets"),
     _O("family", "f", "family", True, "inet, inet6, link, unix, netlink, vsock, tipc or xdp", "FAMILY"),
-    _O("kill", "K", "kill", False, "close the sockets the filter selects, listing those closed"),
-    _O("force", None, "force", False, "with -K: close sockets even without a filter (every listed one)"),
-    _O("no-header", "H", "no-header", False, "leave out the header line"),
-    _O("no-queues", "Q", "no-queues", False, "leave out the Recv-Q and Send-Q columns"),
-    _O("oneline", "O", "oneline", False, "print each socket on one line"),
-    _O("json", None, "json", False, "print one JSON array of the sockets, details included (docs/json.md)"),
-    _O("json-lines", None, "json-lines", False, "print one JSON object per socket, streamed (docs/json.md)"),
-    _O("count-by", None, "count-by", True, "count the sockets by KEY[,KEY...] instead of listing them: state, "
-       "netid, local-address, local-port, peer-address, peer-port, process, pid, uid, interface, netns", "KEYS"),
-    _O("top", None, "top", True, "with --count-by, show only the N largest groups", "N"),
-    _O("watch", None, "watch", True, "list again every SECONDS (default 1) and show what changed", "SECONDS",
-       optional_value=True),
-    _O("all-netns", None, "all-netns", False, "list the sockets of every network namespace on the host"),
-    _O("inet-sockopt", None, "inet-sockopt", False, "add inet socket options"),
+    _O("query", None, "socket", True, "", "QUERY"),
     _O("query", "A", "query", True, "socket tables, comma-separated: all, inet, tcp, udp, raw, unix, "
        "unix_stream, unix_dgram, unix_seqpacket, packet, packet_raw, packet_dgram, netlink, ...", "QUERY"),
-    _O("query", None, "socket", True, "", "QUERY"),
+    _O("summary", "s", "summary", False, "show socket counts"),
     _O("diag", "D", "diag", True, "dump raw TCP socket information to FILE", "FILE"),
     _O("filter-file", "F", "filter", True, "read the filter expression from FILE (- for stdin)", "FILE"),
+    _O("version", "V", "version", False, "show the version and exit"),
+    _O("help", "h", "help", False, "show this help and exit"),
+    _O("context", "Z", "context", False, "add process SELinux contexts"),
+    _O("contexts", "z", "contexts", False, "add process and socket SELinux contexts"),
+    _O("net", "N", "net", True, "run inside the named network namespace", "NAME"),
+    _O("tipcinfo", None, "tipcinfo", False, "add TIPC socket information"),
+    _O("tos", None, "tos", False, "add TOS and priority"),
+    _O("cgroup", None, "cgroup", False, "add the cgroup"),
+    _O("kill", "K", "kill", False, "close the sockets the filter selects, listing those closed"),
+    _O("no-header", "H", "no-header", False, "leave out the header line"),
+    _O("xdp", None, "xdp", False, "XDP sockets"),
+    _O("mptcp", "M", "mptcp", False, "MPTCP sockets"),
+    _O("oneline", "O", "oneline", False, "print each socket on one line"),
+    _O("inet-sockopt", None, "inet-sockopt", False, "add inet socket options"),
+    _O("version", "v", None, False, ""),
+    _O("bound-inactive", "B", "bound-inactive", False,
+       "list TCP sockets that are bound but neither listen nor connect", extension=True),
+    _O("force", None, "force", False, "with -K: close sockets even without a filter (every listed one)",
+       extension=True),
+    _O("no-queues", "Q", "no-queues", False, "leave out the Recv-Q and Send-Q columns", extension=True),
+    _O("json", None, "json", False, "print one JSON array of the sockets, details included (docs/json.md)",
+       extension=True),
+    _O("json-lines", None, "json-lines", False, "print one JSON object per socket, streamed (docs/json.md)",
+       extension=True),
+    _O("count-by", None, "count-by", True, "count the sockets by KEY[,KEY...] instead of listing them: state, "
+       "netid, local-address, local-port, peer-address, peer-port, process, pid, uid, interface, netns", "KEYS",
+       extension=True),
+    _O("top", None, "top", True, "with --count-by, show only the N largest groups", "N", extension=True),
+    _O("watch", None, "watch", True, "list again every SECONDS (default 1) and show what changed", "SECONDS",
+       optional_value=True, extension=True),
+    _O("all-netns", None, "all-netns", False, "list the sockets of every network namespace on the host",
+       extension=True),
 )
 SYNOPSIS = "[ OPTIONS ] [ FILTER ]\n\nFILTER := [ state STATE ... ] [ EXPRESSION ]   (see docs/filter.md)"
 
@@ -143,15 +151,15 @@ def _main(argv: list[str]) -> int:
 
 
 def run(argv: list[str]) -> int:
-    found, words = parse(argv, OPTIONS)
-    given = {key for key, _value in found}
-    if "watch" in given and "kill" in given:  # refused before -K itself is looked at: never kill in a loop
-        raise Fatal("--watch cannot be combined with -K/--kill", EXIT_USAGE)
     selection = SelectionBuilder()
     flags: dict[str, object] = {"extended": 0}
     filter_file: str | None = None
     named: set[str] = set()  # tables and families the user asked for by name
-    for key, value in found:
+    words: list[str] = []
+    # Options act in order, as in ss: -h, -V, a bad -f/-A, -Z or a -N that fails end the run before a
+    # later option is read.
+    for option, value in read_options(argv, OPTIONS, words):
+        key = option.key
         if key == "help":
             sys.stdout.write(help_text(PROGRAM, SYNOPSIS, OPTIONS))
             return 0
@@ -188,13 +196,16 @@ def run(argv: list[str]) -> int:
             flags["options"] = True
         elif key == "bpf":
             flags["bpf"] = flags["options"] = True
+        elif key in ("context", "contexts"):
+            raise Fatal("SELinux is not enabled.")
+        elif key == "net":
+            _enter_namespace(value or "")
+            flags[key] = value
         else:
             flags[key] = value if value is not None else True
+    if "watch" in flags and "kill" in flags:  # refused before -K itself is looked at: never kill in a loop
+        raise Fatal("--watch cannot be combined with -K/--kill", EXIT_USAGE)
     views = _check_views(flags)
-    if "net" in flags:
-        _enter_namespace(str(flags["net"]))
-    if flags.get("context") or flags.get("contexts"):
-        raise Fatal("SELinux is not enabled.")
     details = Details(
         numeric=bool(flags.get("numeric")), resolve=bool(flags.get("resolve")), options=bool(flags.get("options")),
         extended=int(flags["extended"]), memory=bool(flags.get("memory")), info=bool(flags.get("info")),  # type: ignore[call-overload]
