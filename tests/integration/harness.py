@@ -71,6 +71,9 @@ class NsRun(subprocess.CompletedProcess[bytes]):
     def text(self) -> str:
         return self.stdout.decode("utf-8", "replace")
 
+    def with_stdout(self, stdout: bytes) -> NsRun:
+        return NsRun(self.args, self.pid, self.returncode, stdout, self.stderr)
+
 
 def run_command(cmd: Sequence[str], shown: Sequence[str], *, timeout: float, stdout: Any = None) -> NsRun:
     """Run cmd with a timeout (killed on expiry); the result names it as ``shown``."""
@@ -414,6 +417,48 @@ def first_failure(expected: NsRun, actual: NsRun, compare: Callable[[NsRun, NsRu
     except AssertionError as failure:
         return failure
     return None
+
+
+# The figures of ss -s that count the whole host, not the namespace: the TCP line's total and
+# "closed" (both from sockstat's "alloc", tcp_sockets_allocated) and "orphaned" (tcp_orphan_count).
+# Every other figure counts the namespace, which holds still while the zoo does.
+_HOST_WIDE_FIGURES = re.compile(rb"^TCP:   (-?\d+) \(estab \d+, closed (-?\d+), orphaned (-?\d+),", re.MULTILINE)
+
+
+def summary_parts(stdout: bytes) -> tuple[bytes, tuple[int, ...]]:
+    """ss -s output with its host-wide figures masked, and those figures (none when there is no TCP line)."""
+    found = _HOST_WIDE_FIGURES.search(stdout)
+    if found is None:
+        return stdout, ()
+    masked = bytearray(stdout)
+    for group in (3, 2, 1):  # from the right, so that the earlier spans stay where they are
+        masked[found.start(group) : found.end(group)] = b"#"
+    return bytes(masked), tuple(int(figure) for figure in found.groups())
+
+
+def assert_same_summary(reference: Callable[[], NsRun], candidate: Callable[[], NsRun], attempts: int = 5) -> NsRun:
+    """ss -s against pyss -s, the reference run before and after the candidate: the namespace's figures
+    must be equal byte for byte (retried only when the reference disagreed with itself), and each
+    host-wide figure must lie between the reference's two readings, which other processes on the host
+    move (retried at most ``attempts`` times in all, and only for that)."""
+    for attempt in range(1, attempts + 1):
+        before, actual, after = reference(), candidate(), reference()
+        (masked, figures), (masked_before, low), (masked_after, high) = map(summary_parts, (
+            actual.stdout, before.stdout, after.stdout))
+        assert_same_status(before, actual)
+        if masked_before != masked_after:  # the namespace itself moved: try again
+            failure = f"{describe(before)} disagreed with itself:\n" + unified(
+                masked_before.decode().splitlines(True), masked_after.decode().splitlines(True), ("before", "after"))
+        else:
+            assert_same_output(before.with_stdout(masked_before), actual.with_stdout(masked))
+            if len(figures) == len(low) and all(
+                    min(a, b) <= figure <= max(a, b) for figure, a, b in zip(figures, low, high, strict=True)):
+                return actual
+            failure = (f"host-wide TCP figures (total, closed, orphaned): {describe(actual)} -> {figures}, "
+                       f"{describe(before)} -> {low} before and {high} after")
+        if attempt == attempts:
+            raise AssertionError(f"{failure}\n(in each of {attempts} tries)")
+    raise AssertionError("unreachable")
 
 
 def assert_matches_reference(

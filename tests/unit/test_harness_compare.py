@@ -10,8 +10,10 @@ from tests.integration.harness import (
     assert_matches_reference,
     assert_same_output,
     assert_same_rows,
+    assert_same_summary,
     is_own_row,
     normalise_layout,
+    summary_parts,
     without_own_rows,
 )
 
@@ -122,3 +124,45 @@ def test_reference_sandwich_gives_up_on_a_restless_reference() -> None:
     restless = runner("ss", *[HEADER + (ZOO if i % 2 else KERNEL) for i in range(7)])
     with pytest.raises(AssertionError, match="disagreed with itself in each of 3 tries"):
         assert_matches_reference(restless, runner("pyss", HEADER), ["-a"])
+
+
+def summary(total: int, estab: int, closed: int, orphaned: int, raw: int = 1) -> NsRun:
+    text = (f"Total: 12\nTCP:   {total} (estab {estab}, closed {closed}, orphaned {orphaned}, timewait 0)\n\n"
+            f"Transport Total     IP        IPv6\nRAW\t  {raw}         {raw}         0        \n")
+    return NsRun(["ss", "-s"], 1, 0, text.encode(), b"")
+
+
+def replay(*runs: NsRun) -> Callable[[], NsRun]:
+    queue = list(runs)
+    return lambda: queue.pop(0)
+
+
+def test_summary_parts_mask_only_the_host_wide_figures() -> None:
+    masked, figures = summary_parts(summary(40, 3, 30, 2).stdout)
+    assert figures == (40, 30, 2)
+    assert b"TCP:   # (estab 3, closed #, orphaned #, timewait 0)" in masked
+    assert summary_parts(b"no tcp line\n") == (b"no tcp line\n", ())
+
+
+def test_host_wide_figures_between_the_reference_runs_pass() -> None:
+    reference = replay(summary(40, 3, 30, 2), summary(44, 3, 34, 2))
+    assert assert_same_summary(reference, replay(summary(42, 3, 32, 2))).stdout == summary(42, 3, 32, 2).stdout
+
+
+def test_a_namespace_figure_that_differs_fails_at_once() -> None:
+    with pytest.raises(AssertionError, match="stdout differs"):
+        assert_same_summary(replay(summary(40, 3, 30, 2), summary(40, 3, 30, 2)), replay(summary(40, 4, 30, 2)))
+
+
+def test_host_wide_figures_outside_the_reference_runs_fail_after_the_tries() -> None:
+    reference = replay(*[summary(40, 3, 30, 2)] * 6)
+    with pytest.raises(AssertionError, match=r"(?s)host-wide TCP figures.*\(41, 30, 2\).*in each of 3 tries"):
+        assert_same_summary(reference, replay(*[summary(41, 3, 30, 2)] * 3), attempts=3)
+
+
+def test_a_retry_is_taken_only_for_movement() -> None:
+    moving = [summary(40, 3, 30, 2), summary(40, 3, 30, 2, raw=2)]  # the namespace moved under the reference
+    reference = replay(*moving, summary(40, 3, 30, 2), summary(40, 3, 30, 2))
+    assert_same_summary(reference, replay(summary(40, 3, 30, 2), summary(40, 3, 30, 2)), attempts=2)
+    with pytest.raises(AssertionError, match="disagreed with itself"):
+        assert_same_summary(replay(*moving * 2), replay(*[summary(40, 3, 30, 2)] * 2), attempts=2)
