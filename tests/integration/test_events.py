@@ -8,6 +8,7 @@ TCP and UDP sockets on ports of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -65,6 +66,23 @@ def _lines_while_running(proc: subprocess.Popen[bytes], count: int, timeout: flo
     return data
 
 
+def _wait_subscribed(pid: int, timeout: float = 30.0) -> None:
+    """Until process ``pid`` holds a sock_diag socket that has joined a multicast group (its destroy
+    events): a socket closed before that would never reach it. Read from /proc/PID/net/netlink (the
+    process's namespace) and the inodes of its open files."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+            with open(f"/proc/{pid}/net/netlink") as table:
+                rows = [line.split() for line in table.read().splitlines()[1:]]
+            # sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode; Eth 4 is NETLINK_SOCK_DIAG
+            if any(row[1] == "4" and int(row[3], 16) and f"socket:[{row[9]}]" in inodes for row in rows):
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} did not subscribe to socket destruction events in {timeout:.0f} s")
+
+
 def _interrupt(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     proc.send_signal(signal.SIGINT)
     return proc.communicate(timeout=10)
@@ -84,17 +102,18 @@ def test_events_like_ss(zoo_ns: ZooNamespace, args: list[str], lines: int) -> No
     ss = _start(zoo_ns, ["stdbuf", "-o0", "ss", "-E", *args])
     pyss = _start(zoo_ns, [str(PYSS), "-E", *args])
     try:
-        time.sleep(1.0)  # both subscribed
+        for tool in (ss, pyss):
+            _wait_subscribed(tool.pid)
         churn = zoo_ns.run_in_ns([sys.executable, "-c", CHURN])
         assert churn.returncode == 0, churn.stderr.decode()
-        early = _lines_while_running(pyss, lines, timeout=10)
-        time.sleep(0.3)  # ss has written too
+        early = _lines_while_running(pyss, lines, timeout=30)
+        ss_early = _lines_while_running(ss, lines, timeout=30)
     finally:
-        ss_out, _ = _interrupt(ss)
+        ss_rest, _ = _interrupt(ss)
         pyss_rest, pyss_err = _interrupt(pyss)
     assert early.count(b"\n") == lines, early  # line by line through a pipe, before pyss ended
     assert not has_traceback(pyss_err) and pyss.returncode == 0, pyss_err.decode()
-    assert early + pyss_rest == ss_out
+    assert early + pyss_rest == ss_early + ss_rest
 
 
 def test_events_without_tcp_or_udp_refuse(zoo_ns: ZooNamespace) -> None:
