@@ -15,6 +15,20 @@ from pyss.exporter.tally import NamespaceTally
 from pyss.netlink.constants import TCP_ESTABLISHED
 
 
+class CountedEvent(threading.Event):
+    """An Event that counts the calls to wait()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = 0
+        self._count = threading.Lock()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._count:
+            self.waiting += 1
+        return super().wait(timeout)
+
+
 def test_overlapping_calls_share_one_run() -> None:
     started, release = threading.Event(), threading.Event()
     runs: list[int] = []
@@ -30,11 +44,17 @@ def test_overlapping_calls_share_one_run() -> None:
     first = threading.Thread(target=lambda: results.append(shared()))
     first.start()
     assert started.wait(10)
+    flight = shared._flight
+    assert flight is not None
+    flight.done = done = CountedEvent()  # counts the callers that wait for the running dump
     # These arrive while the first dump runs: they must wait for it, not start their own.
     waiters = [threading.Thread(target=lambda: results.append(shared())) for _ in range(4)]
     for waiter in waiters:
         waiter.start()
-    time.sleep(0.05)
+    deadline = time.monotonic() + 10  # how long threads take to start on a loaded host: no fixed sleep
+    while done.waiting < len(waiters) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert done.waiting == len(waiters), "a caller did not wait for the running dump"
     assert results == []  # nobody answered before the dump finished
     release.set()
     for thread in (first, *waiters):
