@@ -15,7 +15,6 @@ than partial counts.
 from __future__ import annotations
 
 import errno
-import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -31,7 +30,16 @@ from pyss.netlink.decode import DumpInterrupted, MalformedMessage
 from pyss.netlink.transport import read_ahead_helps
 from pyss.query import STATES_ALL, TABLE_BIT, Query
 from pyss.records import SocketRecord
-from pyss.system.netns import NETNS_RUN_DIR, Namespace, NamespaceError, all_namespaces, inside
+from pyss.system.netns import (
+    NETNS_RUN_DIR,
+    Namespace,
+    NamespaceError,
+    all_namespaces,
+    file_identity,
+    inside,
+    named_namespace,
+    own_identity,
+)
 
 OWN = ""  # the netns label of the exporter's own namespace
 
@@ -132,29 +140,12 @@ def _namespaces(options: Options, problems: list[Problem]) -> list[Target]:
 
 def _every_namespace(problems: list[Problem]) -> list[Target]:
     """The own namespace (label "") and every other one, named or held only by processes ("pid:N")."""
-    own = _identity("/proc/thread-self/ns/net")
+    own = own_identity()
     enumeration = all_namespaces()
     problems.extend(Problem("", REFUSED, line, ENUMERATION) for line in enumeration.refused)
     others: list[Target] = [(namespace.name, namespace) for namespace in enumeration.namespaces
                             if (namespace.device, namespace.inode) != own]
     return [(OWN, None), *others]
-
-
-def named_namespace(name: str) -> Namespace | None:
-    """/run/netns/NAME as a Namespace, or None when there is no such namespace."""
-    if "/" in name or name in ("", ".", ".."):
-        return None
-    path = f"{NETNS_RUN_DIR}/{name}"
-    identity = _identity(path)
-    return None if identity is None else Namespace(name, identity[0], identity[1], path)
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return status.st_dev, status.st_ino
 
 
 def tally_namespace(
@@ -169,7 +160,7 @@ def tally_namespace(
             with inside(namespace):
                 _tally(tally, options, problems, read_ahead)
     except NamespaceError as error:
-        gone = namespace is not None and _identity(namespace.path) != (namespace.device, namespace.inode)
+        gone = namespace is not None and file_identity(namespace.path) != (namespace.device, namespace.inode)
         problems.append(Problem(label, VANISHED if gone else REFUSED, str(error)))
         return None
     except OSError as error:  # DumpError included

@@ -147,7 +147,7 @@ def all_namespaces(run_dir: str = NETNS_RUN_DIR, proc_root: str = PROC_ROOT) -> 
     refused: list[str] = []
     for name in _listdir(run_dir):
         path = f"{run_dir}/{name}"
-        identity = _identity(path)
+        identity = file_identity(path)
         if identity is None or identity[0] != nsfs:
             refused.append(f'network namespace "{name}": {path} is not a namespace (a stale or foreign file)')
             continue
@@ -179,7 +179,9 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def _identity(path: str) -> tuple[int, int] | None:
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of ``path`` (a namespace's identity when it is an nsfs file), None when it cannot be
+    looked at."""
     try:
         status = os.stat(path)
     except OSError:
@@ -187,9 +189,23 @@ def _identity(path: str) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
+def own_identity(proc_root: str = PROC_ROOT) -> tuple[int, int] | None:
+    """The identity of the calling thread's network namespace."""
+    return file_identity(f"{proc_root}/thread-self/ns/net") or file_identity(f"{proc_root}/self/ns/net")
+
+
+def named_namespace(name: str, run_dir: str = NETNS_RUN_DIR) -> Namespace | None:
+    """/run/netns/NAME as a Namespace, or None when there is no such namespace (or NAME is no plain name)."""
+    if "/" in name or name in ("", ".", ".."):
+        return None
+    path = f"{run_dir}/{name}"
+    identity = file_identity(path)
+    return None if identity is None else Namespace(name, identity[0], identity[1], path)
+
+
 def _nsfs_device(proc_root: str) -> int:
     """The device of the namespace filesystem: a file under /run/netns on any other is not a namespace."""
-    identity = _identity(f"{proc_root}/thread-self/ns/net") or _identity(f"{proc_root}/self/ns/net")
+    identity = own_identity(proc_root)
     return identity[0] if identity is not None else -1
 
 
