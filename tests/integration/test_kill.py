@@ -10,6 +10,7 @@ peers (which got the RST), and everything else is there.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -25,6 +26,7 @@ from tests.integration.harness import (
     NS_PREFIX,
     PYSS,
     TOOL_ENV,
+    NsRun,
     ZooNamespace,
     assert_same_output,
     assert_same_rows,
@@ -68,21 +70,30 @@ def _v4(pair: tuple[str, str]) -> tuple[str, ...]:
     return tuple(re.sub(r"^\[::ffff:([0-9.]+)\]", r"\1", end) for end in pair)
 
 
+@contextlib.contextmanager
+def _own_zoo() -> Iterator[ZooNamespace]:
+    """A zoo for one -K run alone: what it closes is gone for good."""
+    zoo = start_zoo(f"{NS_PREFIX}{os.getpid()}-kill{next(_zoos)}")
+    try:
+        yield zoo
+    finally:
+        stop_zoo(zoo)
+
+
+def _ss_closes(args: list[str]) -> NsRun:
+    """What ss -K ARGS prints in a zoo of its own."""
+    with _own_zoo() as zoo:
+        return zoo.ss("-K", *args)
+
+
 @pytest.mark.parametrize(("args", "selected"), CASES, ids=[" ".join(args) for args, _ in CASES])
 def test_kill_closes_what_ss_closes(args: list[str], selected: str) -> None:
-    ss_zoo = start_zoo(f"{NS_PREFIX}{os.getpid()}-kill{next(_zoos)}")
-    try:
-        expected = ss_zoo.ss("-K", *args)
-    finally:
-        stop_zoo(ss_zoo)
-    pyss_zoo = start_zoo(f"{NS_PREFIX}{os.getpid()}-kill{next(_zoos)}")
-    try:
+    expected = _ss_closes(args)
+    with _own_zoo() as pyss_zoo:
         before = _pairs(pyss_zoo.ss("-tuan").text)
         listed = pyss_zoo.ss(*args)
         actual = pyss_zoo.pyss("-K", *args)
         after = _pairs(pyss_zoo.ss("-tuan").text)
-    finally:
-        stop_zoo(pyss_zoo)
     assert not has_traceback(actual.stderr), actual.stderr.decode()
     # What ss lists for the filter, byte for byte; and what ss -K printed in its own zoo, row for
     # row (each namespace hashes its connections in an order of its own).
@@ -164,17 +175,10 @@ def test_force_closes_what_ss_closes_unfiltered() -> None:
     # The zoo's IPv6 listeners. (Not connections: of a pair both ends select, the tool closes the one
     # its walk meets first and the other is gone (RST) before its turn; each namespace orders them its own way.)
     args = ["-6", "-tln"]
-    ss_zoo = start_zoo(f"{NS_PREFIX}{os.getpid()}-kill{next(_zoos)}")
-    try:
-        expected = ss_zoo.ss("-K", *args)
-    finally:
-        stop_zoo(ss_zoo)
-    pyss_zoo = start_zoo(f"{NS_PREFIX}{os.getpid()}-kill{next(_zoos)}")
-    try:
+    expected = _ss_closes(args)
+    with _own_zoo() as pyss_zoo:
         actual = pyss_zoo.pyss("-K", "--force", *args)
         left = pyss_zoo.ss(*args).text
-    finally:
-        stop_zoo(pyss_zoo)
     assert_same_rows(expected, actual, ordered=False)  # each namespace hashes its connections its own way
     assert actual.text.count("\n") > 3 and left.count("\n") == 1  # only the header is left
 
