@@ -452,15 +452,45 @@ def _tcp_runs_dump(query: Query, read_ahead: bool) -> Callable[[], Iterator[RunB
     """TCP of both families in one TCPDIAG_GETSOCK dump; should the kernel refuse that request, one dump
     per family as usual (which also reads /proc when the kernel cannot list TCP at all)."""
     def open_dump() -> Iterator[RunBatch]:
-        message = requests.tcpdiag_request(query.states)
         try:
-            return _first_read(inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK), "tcp")
+            return _first_read(_tcp_runs(query.states, read_ahead), "tcp")
         except (DumpError, UnsupportedTable):
             openers = [_inet_runs_dump(query, Extensions(), family, IPPROTO_TCP, read_ahead)
                        for family in (AF_INET, AF_INET6)]
             return chain.from_iterable(opener() for opener in openers)
 
     return open_dump
+
+
+def _tcp_runs(states: int, read_ahead: bool) -> Iterator[RunBatch]:
+    """TCP's runs from one TCPDIAG_GETSOCK dump or, with more than one CPU and more sockets than the
+    dump's first buffer holds, from parts dumped side by side (:mod:`pyss.netlink.split`), cut in the
+    ephemeral port range. A kernel that refuses the parts' programs gets the one dump."""
+    from pyss.netlink import split  # a count's, off the listings' start-up
+    from pyss.system.procfs import ephemeral_port_range
+
+    message = requests.tcpdiag_request(states)
+    parts = split.part_count()
+    if parts < 2:
+        return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
+    with transport.DiagSocket() as diag:
+        first = next(diag.request(message), b"")
+    if not first or transport.ends_dump(first):  # a small table (or an error, which the decoder reports)
+        return inet_runs(iter((first,)), IPPROTO_TCP, TCPDIAG_GETSOCK)
+    bounds = split.range_bounds(*ephemeral_port_range(), parts)
+    if not bounds:
+        return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
+    messages = [requests.tcpdiag_request(states, program) for program in split.part_programs(bounds)]
+    runs = split.dump_parts(messages, lambda part: inet_runs(part, IPPROTO_TCP, TCPDIAG_GETSOCK))
+    try:
+        head = next(runs)
+    except StopIteration:
+        return iter(())
+    except DumpError as error:
+        if error.errno not in _REFUSED_PROGRAM:
+            raise
+        return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
+    return chain((head,), runs)
 
 
 def _both_families(query: Query, read_ahead: bool) -> Iterator[SocketRecord]:

@@ -49,11 +49,12 @@ from pyss.netlink.constants import (
     INET_DIAG_BC_S_GE,
     INET_DIAG_BC_S_LE,
 )
+from pyss.netlink.requests import INET_DIAG_BC_OP
 
 if TYPE_CHECKING:
     from typing import Final
 
-BC_OP: Final = struct.Struct("=BBH")  # struct inet_diag_bc_op
+BC_OP: Final = INET_DIAG_BC_OP
 HOSTCOND: Final = struct.Struct("=BBxxi")  # struct inet_diag_hostcond, before its address
 MARKCOND: Final = struct.Struct("=II")  # struct inet_diag_markcond
 U32: Final = struct.Struct("=I")

@@ -35,6 +35,8 @@ _VSOCK_REQ = struct.Struct("=BBHIII8x")  # vsock_diag_req: family, protocol, pad
 _TIPC_REQ = struct.Struct("=BBHI")  # tipc_sock_diag_req: family, protocol, pad, states
 _XDP_REQ = struct.Struct("=BBHII8x")  # xdp_diag_req: family, protocol, pad, ino, show, cookie
 _NLATTR = struct.Struct("=HH")
+# struct inet_diag_bc_op {u8 code; u8 yes; u16 no}: one step of an INET_DIAG_REQ_BYTECODE program
+INET_DIAG_BC_OP = struct.Struct("=BBH")
 _U32 = struct.Struct("=I")
 
 DUMP_SEQ = 0x5053  # an arbitrary sequence number, checked on replies
@@ -76,15 +78,19 @@ def inet_request(
 _TCPDIAG_REQ = struct.Struct("=BBBB48xII")
 
 
-def tcpdiag_request(states: int) -> bytes:
+def tcpdiag_request(states: int, bytecode: bytes | None = None) -> bytes:
     """A TCPDIAG_GETSOCK dump of the TCP sockets in ``states``, IPv4 and IPv6 alike, in the kernel's hash order.
 
     The kernel answers it with one walk of the TCP hash tables for both families (this request's family
     is AF_UNSPEC to it), where SOCK_DIAG_BY_FAMILY walks them once per family: for a caller that needs
     no order (counting), it halves the kernel's walking. The replies are inet_diag_msg as usual, with
-    TCPDIAG_GETSOCK as their message type.
+    TCPDIAG_GETSOCK as their message type. The kernel runs a ``bytecode`` program here as for the
+    newer request.
     """
-    return _message(_TCPDIAG_REQ.pack(0, 0, 0, 0, states, 0), kind=TCPDIAG_GETSOCK)
+    payload = _TCPDIAG_REQ.pack(0, 0, 0, 0, states, 0)
+    if bytecode:
+        payload += attribute(INET_DIAG_REQ_BYTECODE, bytecode)
+    return _message(payload, kind=TCPDIAG_GETSOCK)
 
 
 # inet_diag_req_v2 naming one socket: family, protocol, ext, raw protocol, states, then inet_diag_sockid:

@@ -1,0 +1,192 @@
+"""A TCP dump split into parts dumped side by side (pyss.netlink.split), against the real kernel.
+
+A namespace whose ephemeral range is 40000-40999 (cut at 40500 into two parts) holds sockets whose
+higher port lies below, on and above that bound and the bounds of a four-part cut, in both families,
+listening, connected, in TIME-WAIT and SYN-RECV (request sockets, kept by TCP_DEFER_ACCEPT), and more of
+them than the first receive buffer of a dump holds, so that a count splits. The parts' dumps together
+must hold every socket of the one unfiltered dump exactly once, each part only its own keys; counts
+must equal the one dump's and ss's, also when the kernel refuses the parts' programs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration import harness
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: holds sockets in a private network namespace"),
+    pytest.mark.skipif(shutil.which("ss", path=harness.TOOL_ENV["PATH"]) is None, reason="needs iproute2's ss"),
+]
+
+BOUND = 40500  # the middle of the namespace's ephemeral range 40000-40999
+FOUR_PARTS = [40250, 40500, 40750]  # the cut of that range into four
+AUTO_PAIRS = 60  # connections on ephemeral ports: with the rest, several receive buffers
+
+HOLDER = f"""
+import socket, sys, time
+with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as sysctl:
+    sysctl.write("40000 40999")
+held = []
+def listener(family, host, port, defer=False):
+    sock = socket.socket(family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if defer:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 60)
+    sock.bind((host, port))
+    sock.listen(64)
+    held.append(sock)
+    return sock
+def connect(family, server, local_port=0, accept=True):
+    client = socket.socket(family)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    client.bind((server.getsockname()[0], local_port))
+    client.connect(server.getsockname()[:2])
+    held.append(client)
+    if accept:
+        held.append(server.accept()[0])
+    return client
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    low = listener(family, host, 3000)
+    for port in (40249, 40250, 40251, 40499, {BOUND}, 40501, 40749, 40750, 40751, 30000, 50000):
+        connect(family, low, port)  # the client's key is its own port, the server side's its peer port
+    for port in (40501, 40499, {BOUND}):  # a listener's key is its own port; so is its connections'
+        high = listener(family, host, port)
+        for client_port in (2000, 2001):
+            connect(family, high, client_port)
+    closing = listener(family, host, 3004)
+    for port in (40498, 40502, 40749):  # closed by the client first: the client side stays in TIME-WAIT
+        client = connect(family, closing, port)
+        server = held.pop()
+        held.remove(client)
+        client.close()
+        time.sleep(0.05)
+        server.close()
+    for port in (2002, 2003):  # closed by the server first: its side, port {BOUND}, stays in TIME-WAIT
+        client = connect(family, high, port)
+        server = held.pop()
+        server.close()
+        time.sleep(0.05)
+        held.remove(client)
+        client.close()
+    deferred = listener(family, host, 3003, defer=True)
+    for port in (40497, 40750):  # no data sent: the server side stays a request socket (SYN-RECV)
+        connect(family, deferred, port, accept=False)
+    for _ in range({AUTO_PAIRS}):
+        connect(family, low)
+time.sleep(0.2)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+# Run inside the namespace: the dumps and counts the tests compare.
+PROBE = """
+import json, sys
+import pyss
+from pyss import dump
+from pyss.columnar import RecordBatch, inet_runs
+from pyss.netlink import split, requests, transport
+from pyss.netlink.constants import IPPROTO_TCP, TCPDIAG_GETSOCK
+
+ALL_STATES = 0xFFF
+
+def rows(batches):
+    found = []
+    for batch in batches:
+        records = batch.records if isinstance(batch, RecordBatch) else batch.records()
+        found += [[r.family, r.state, r.sport, r.dport, r.src.hex(), r.dst.hex()] for r in records]
+    return found
+
+def one_dump(bytecode=None):
+    return rows(inet_runs(transport.dump(requests.tcpdiag_request(ALL_STATES, bytecode)), IPPROTO_TCP,
+                          TCPDIAG_GETSOCK))
+
+def consume(buffers):
+    return iter([rows(inet_runs(buffers, IPPROTO_TCP, TCPDIAG_GETSOCK))])
+
+result = {"single": one_dump(), "parts": {}, "together": {}}
+for bounds in ([BOUND], FOUR_PARTS):
+    programs = split.part_programs(bounds)
+    result["parts"][str(bounds)] = [one_dump(program) for program in programs]
+    messages = [requests.tcpdiag_request(ALL_STATES, program) for program in programs]
+    result["together"][str(bounds)] = [row for part in split.dump_parts(messages, consume) for row in part]
+
+calls = []
+dump_parts = split.dump_parts
+split.dump_parts = lambda *args: calls.append(args) or dump_parts(*args)
+split.part_count = lambda: int(sys.argv[1])
+if sys.argv[2] == "refused":
+    split.part_programs = lambda bounds: [bytes(4)] * (len(bounds) + 1)  # yes = 0: the verifier refuses it
+result["count"] = {str(state): number for state, number in pyss.count("tcp", by="state").items()}
+result["split"] = len(calls)
+print(json.dumps(result))
+""".replace("BOUND", str(BOUND)).replace("FOUR_PARTS", str(FOUR_PARTS))
+
+
+@pytest.fixture(scope="module")
+def split_ns() -> Iterator[harness.ZooNamespace]:
+    with harness.script_namespace("split", HOLDER) as name:
+        yield harness.ZooNamespace(name, {}, 0.0, None)  # type: ignore[arg-type]
+
+
+def probe(ns: harness.ZooNamespace, parts: int = 2, mode: str = "plain") -> dict[str, Any]:
+    run = ns.run_in_ns([sys.executable, "-c", PROBE, str(parts), mode])
+    assert run.returncode == 0 and not run.stderr, run.stderr.decode()
+    result: dict[str, Any] = json.loads(run.stdout)
+    return result
+
+
+def key(row: list[Any]) -> int:
+    return max(row[2], row[3])
+
+
+def multiset(rows: list[list[Any]]) -> Counter[tuple[Any, ...]]:
+    return Counter(map(tuple, rows))
+
+
+def test_the_population_lies_on_both_sides_of_each_bound(split_ns: harness.ZooNamespace) -> None:
+    single = probe(split_ns)["single"]
+    keys = Counter(map(key, single))
+    for bound in [BOUND, *FOUR_PARTS]:
+        assert keys[bound] >= 4 and keys[bound - 1] >= 2 and keys[bound + 1] >= 2, (bound, keys)
+    states = Counter(row[1] for row in single)
+    assert states[10] >= 8 and states[1] >= 100 and states[6] >= 4 and states[3] >= 2, states  # LISTEN ESTAB TW SYN-RECV
+    assert {row[0] for row in single} == {2, 10}  # both families
+
+
+@pytest.mark.parametrize("bounds", [[BOUND], FOUR_PARTS])
+def test_each_socket_is_in_exactly_one_part(split_ns: harness.ZooNamespace, bounds: list[int]) -> None:
+    result = probe(split_ns)
+    single = multiset(result["single"])
+    parts = result["parts"][str(bounds)]
+    edges = [0, *bounds, 65536]
+    for index, part in enumerate(parts):
+        assert all(edges[index] <= key(row) < edges[index + 1] for row in part), (index, part)
+    assert sum(map(multiset, parts), Counter()) == single
+    assert multiset(result["together"][str(bounds)]) == single  # the same, dumped side by side
+
+
+def ss_state_counts(ns: harness.ZooNamespace) -> Counter[str]:
+    run = ns.ss("-tan")
+    assert run.returncode == 0
+    return Counter(line.split()[0] for line in run.text.splitlines()[1:])
+
+
+# pyss.count's state names are ss's words; a count splits only when it has more than one part to run.
+@pytest.mark.parametrize(("parts", "mode", "splits"), [(2, "plain", 1), (4, "plain", 1), (1, "plain", 0),
+                                                       (2, "refused", 1)])
+def test_a_split_count_equals_ss(split_ns: harness.ZooNamespace, parts: int, mode: str, splits: int) -> None:
+    expected = ss_state_counts(split_ns)
+    result = probe(split_ns, parts, mode)
+    assert result["split"] == splits
+    assert Counter(result["count"]) == expected
+    assert sum(expected.values()) > 150

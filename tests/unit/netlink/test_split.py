@@ -1,0 +1,120 @@
+"""The split dump's programs: every socket selected by exactly one part, every program one the kernel takes.
+
+The kernel's side is the independent model in tests/unit/filter/kernel_model.py (its verifier and its
+interpreter, written from net/ipv4/inet_diag.c); the parts' dumping itself is tested against the real
+kernel in tests/integration/test_split_dump.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.unit.filter.kernel_model import Entry, audit, run
+
+from pyss.netlink.constants import AF_INET
+from pyss.netlink.decode import DumpInterrupted, MalformedMessage
+from pyss.netlink.split import KEYS, MAX_PARTS, dump_parts, key_range_program, part_programs, range_bounds
+
+PORTS = st.integers(min_value=0, max_value=KEYS - 1)
+BOUNDS = st.lists(st.integers(min_value=1, max_value=KEYS - 1), min_size=1, max_size=6, unique=True).map(sorted)
+
+
+def entry(sport: int, dport: int) -> Entry:
+    return Entry(AF_INET, sport, dport, bytes(4), bytes(4))
+
+
+def selecting(programs: list[bytes], sport: int, dport: int) -> list[int]:
+    return [index for index, program in enumerate(programs) if run(program, entry(sport, dport))]
+
+
+@given(BOUNDS, PORTS, PORTS)
+def test_exactly_one_part_selects_each_socket(bounds: list[int], sport: int, dport: int) -> None:
+    programs = part_programs(bounds)
+    edges = [0, *bounds, KEYS]
+    key = max(sport, dport)
+    owner = next(index for index in range(len(programs)) if edges[index] <= key < edges[index + 1])
+    assert selecting(programs, sport, dport) == [owner]
+
+
+@given(BOUNDS)
+def test_the_kernel_verifier_takes_every_part(bounds: list[int]) -> None:
+    assert all(audit(program) for program in part_programs(bounds))
+
+
+@pytest.mark.parametrize("bound", [1, 2, 32768, KEYS - 2, KEYS - 1])
+@pytest.mark.parametrize(("sport", "dport"), [(0, 0), (1, 0), (0, 1), (80, 40000), (40000, 80), (65535, 65535)])
+def test_sockets_on_and_beside_a_bound_go_to_one_part(bound: int, sport: int, dport: int) -> None:
+    low, high = key_range_program(0, bound), key_range_program(bound, KEYS)
+    above = max(sport, dport) >= bound
+    assert (run(low, entry(sport, dport)), run(high, entry(sport, dport))) == (not above, above)
+
+
+def test_the_whole_range_is_no_program() -> None:
+    assert key_range_program(0, KEYS) == b""
+
+
+@pytest.mark.parametrize("bounds", [[0], [KEYS], [5, 5], [7, 3]])
+def test_bounds_that_leave_an_empty_or_reversed_range_are_refused(bounds: list[int]) -> None:
+    with pytest.raises(ValueError, match="split bounds"):
+        part_programs(bounds)
+
+
+@pytest.mark.parametrize(("low", "high", "parts", "expected"), [
+    (32768, 60999, 2, [46884]),
+    (20000, 65535, 2, [42768]),
+    (32768, 60999, 4, [39826, 46884, 53942]),
+    (1024, 4999, 3, [2349, 3674]),
+    (5000, 5000, 2, []),  # a one-port range cannot be cut
+    (5000, 5001, 2, [5001]),
+    (0, 65535, 2, [32768]),  # out-of-range ends are clamped to ports a key can have
+])
+def test_range_bounds_cut_the_ephemeral_range_evenly(low: int, high: int, parts: int, expected: list[int]) -> None:
+    assert range_bounds(low, high, parts) == expected
+
+
+@given(st.integers(min_value=0, max_value=KEYS), st.integers(min_value=0, max_value=KEYS),
+       st.integers(min_value=1, max_value=MAX_PARTS))
+def test_range_bounds_always_make_valid_parts(low: int, high: int, parts: int) -> None:
+    bounds = range_bounds(low, high, parts)
+    assert len(bounds) <= parts - 1
+    assert len(part_programs(bounds)) == len(bounds) + 1  # increasing, within 1..65535: accepted
+
+
+# dump_parts: each part's consumer runs on its own dump (here consumers that read none of it, so no
+# request is sent); the caller gets every part's items, and their errors.
+def consumer(main_items: list[object], other_items: list[object], main_error: BaseException | None = None,
+             other_error: BaseException | None = None) -> Callable[[Iterator[bytes]], Iterator[object]]:
+    main = threading.get_ident()
+
+    def consume(_buffers: Iterator[bytes]) -> Iterator[object]:
+        in_main = threading.get_ident() == main
+        yield from main_items if in_main else other_items
+        error = main_error if in_main else other_error
+        if error is not None:
+            raise error
+
+    return consume
+
+
+def test_every_part_s_items_come_through_the_caller() -> None:
+    items = list(dump_parts([b"a", b"b", b"c"], consumer([1, 2, 3], ["x", "y"])))
+    assert Counter(items) == Counter([1, 2, 3, "x", "y", "x", "y"])
+
+
+def test_an_error_in_a_part_s_thread_is_raised_in_the_caller() -> None:
+    with pytest.raises(MalformedMessage, match="bad"):
+        list(dump_parts([b"a", b"b"], consumer([1], [2], other_error=MalformedMessage("bad"))))
+
+
+@pytest.mark.parametrize("interrupted", ["main", "other"])
+def test_an_interrupted_part_is_said_once_after_every_item(interrupted: str) -> None:
+    items: list[object] = []
+    errors = {"main_error": DumpInterrupted()} if interrupted == "main" else {"other_error": DumpInterrupted()}
+    with pytest.raises(DumpInterrupted):
+        items.extend(dump_parts([b"a", b"b"], consumer([1, 2], [3, 4], **errors)))  # type: ignore[arg-type]
+    assert sorted(items) == [1, 2, 3, 4]  # type: ignore[type-var]
