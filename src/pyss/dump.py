@@ -475,7 +475,7 @@ def _tcp_runs(states: int, read_ahead: bool) -> Iterator[RunBatch]:
         return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
     with transport.DiagSocket() as diag:
         first = next(diag.request(message), b"")
-    if not first or transport.ends_dump(first):  # a small table (or an error, which the decoder reports)
+    if split.ends_in(first):  # a small table, or an error (which the decoder reports)
         return inet_runs(iter((first,)), IPPROTO_TCP, TCPDIAG_GETSOCK)
     bounds = split.range_bounds(*ephemeral_port_range(), parts)
     if not bounds:

@@ -29,6 +29,7 @@ namespace. The caller reads every part's items, interleaved.
 from __future__ import annotations
 
 import os
+import struct
 from _queue import SimpleQueue  # queue.SimpleQueue without the queue module (which imports threading)
 from _thread import start_new_thread
 from itertools import pairwise
@@ -40,6 +41,9 @@ from pyss.netlink.constants import (
     INET_DIAG_BC_JMP,
     INET_DIAG_BC_S_GE,
     INET_DIAG_BC_S_LE,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_HDRLEN,
 )
 from pyss.netlink.decode import DumpInterrupted
 from pyss.netlink.requests import INET_DIAG_BC_OP
@@ -56,11 +60,24 @@ MAX_PARTS = 4
 KEYS = 1 << 16  # a key is a port: 0 .. 65535
 _COND_SIZE = 2 * INET_DIAG_BC_OP.size  # a port condition: the op, then an op header whose `no` is the port
 _JMP_SIZE = INET_DIAG_BC_OP.size
+_HEADER = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
 
 
 def part_count() -> int:
     """How many parts a dump splits into here: one per CPU this process may run on, at most MAX_PARTS."""
     return min(len(os.sched_getaffinity(0)), MAX_PARTS)
+
+
+def ends_in(buffer: bytes) -> bool:
+    """Whether a dump's reply buffer holds its end: NLMSG_DONE, an NLMSG_ERROR (which may echo the whole
+    request, so its length says nothing), or framing too broken to read on (the decoder says why)."""
+    offset, size = 0, len(buffer)
+    while size - offset >= NLMSG_HDRLEN:
+        length, kind = _HEADER.unpack_from(buffer, offset)
+        if kind in (NLMSG_DONE, NLMSG_ERROR) or length < NLMSG_HDRLEN:
+            return True
+        offset += (length + 3) & ~3
+    return offset != size or not size  # no buffer at all: nothing to go on with
 
 
 def range_bounds(low: int, high: int, parts: int) -> list[int]:

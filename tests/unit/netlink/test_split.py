@@ -7,6 +7,7 @@ kernel in tests/integration/test_split_dump.py.
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,9 +17,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.unit.filter.kernel_model import Entry, audit, run
 
-from pyss.netlink.constants import AF_INET
+from pyss.netlink.constants import AF_INET, NLMSG_DONE, NLMSG_ERROR
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage
-from pyss.netlink.split import KEYS, MAX_PARTS, dump_parts, key_range_program, part_programs, range_bounds
+from pyss.netlink.split import (
+    KEYS,
+    MAX_PARTS,
+    dump_parts,
+    ends_in,
+    key_range_program,
+    part_programs,
+    range_bounds,
+)
 
 PORTS = st.integers(min_value=0, max_value=KEYS - 1)
 BOUNDS = st.lists(st.integers(min_value=1, max_value=KEYS - 1), min_size=1, max_size=6, unique=True).map(sorted)
@@ -118,3 +127,18 @@ def test_an_interrupted_part_is_said_once_after_every_item(interrupted: str) -> 
     with pytest.raises(DumpInterrupted):
         items.extend(dump_parts([b"a", b"b"], consumer([1, 2], [3, 4], **errors)))  # type: ignore[arg-type]
     assert sorted(items) == [1, 2, 3, 4]  # type: ignore[type-var]
+
+
+def message(kind: int, payload: bytes = b"") -> bytes:
+    return struct.pack("=IHHII", 16 + len(payload), kind, 2, 1, 0) + payload + bytes(-len(payload) % 4)
+
+
+@pytest.mark.parametrize(("buffer", "ends"), [
+    (message(20, bytes(72)) * 3, False),  # data only: the dump goes on
+    (message(20, bytes(72)) * 3 + message(NLMSG_DONE, bytes(4)), True),
+    (message(NLMSG_ERROR, bytes(4) + message(20, bytes(56))), True),  # an error echoing the whole request
+    (message(20, bytes(72)) + bytes(7), True),  # broken framing: the decoder says what is wrong
+    (b"", True),
+])
+def test_ends_in_finds_the_end_of_a_dump_anywhere_in_a_buffer(buffer: bytes, ends: bool) -> None:
+    assert ends_in(buffer) is ends
