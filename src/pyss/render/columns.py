@@ -153,11 +153,26 @@ def _long_column_lengths(lengths: list[int]) -> ColumnLengths:
 def render_block(columns: Sequence[Column], widths: Sequence[int], block: Sequence[Sequence[str]]) -> str:
     """Lay out a block of rows given column by column.
 
-    %-formatting pads by characters; rows holding non-ASCII text (a UTF-8
+    A column whose field is the same in every row of the block (the queues of idle sockets, an empty
+    Process column) is laid out once, into the block's %-format string, so that each row formats
+    only the fields that vary. %-formatting pads by characters; rows holding non-ASCII text (a UTF-8
     socket path, a process name) are padded again by bytes, as ss pads them.
     """
-    rows = zip(*block, strict=True)
-    text = "".join(map((row_format(columns, widths) + "\n").__mod__, rows))
+    parts = []
+    varying = []
+    for index, (column, width, fields) in enumerate(zip(columns, widths, block, strict=True)):
+        delimiter = column.delimiter if index else ""
+        room = max(width - len(delimiter), 0) if width else 0
+        first = fields[0]
+        if first == fields[-1] and fields.count(first) == len(fields):
+            laid = first.ljust(room) if column.align == LEFT else first.rjust(room)
+            parts.append((delimiter + laid).replace("%", "%%"))
+        else:
+            flag = "-" if column.align == LEFT else ""
+            parts.append(delimiter.replace("%", "%%") + (f"%{flag}{room}s" if room else "%s"))
+            varying.append(fields)
+    row = "".join(parts) + "\n"
+    text = "".join(map(row.__mod__, zip(*varying, strict=True))) if varying else (row % ()) * len(block[0])
     if text.isascii():
         return text
     return "".join([_byte_padded(columns, widths, row) for row in zip(*block, strict=True)])

@@ -172,3 +172,24 @@ def test_column_lengths_sum_up_the_byte_lengths(column: list[str], floor: int) -
     longest = max(lengths[:-1], default=0)
     # only fields longer than the floor need be seen: a smaller answer means "not above the floor"
     assert summed.longest_but_last == longest or (longest <= floor and summed.longest_but_last <= floor)
+
+
+def _row_by_row(columns: tuple[Column, ...], widths: list[int], rows: list[tuple[str, ...]]) -> str:
+    """The layout one %-format per row gives: what render_block must give, whatever it folds."""
+    from pyss.render.columns import row_format
+
+    return "".join((row_format(columns, widths) + "\n") % row for row in rows)
+
+
+_FIELD = st.sampled_from(["", "0", "0     ", "%", "%s", "a%%b", "127.0.0.1:", "[::1]:", "5000", "*", "ESTAB"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_FIELD, _FIELD, _FIELD, _FIELD, _FIELD), min_size=1, max_size=12),
+       st.lists(st.integers(0, 14), min_size=5, max_size=5), st.booleans())
+def test_a_block_lays_out_as_one_format_per_row(rows: list[tuple[str, ...]], widths: list[int], same: bool) -> None:
+    """Columns that do not vary in a block (some, all or none; with "%" in them) are laid out once."""
+    if same:
+        rows = [rows[0]] * len(rows)
+    block = [list(column) for column in zip(*rows, strict=True)]
+    assert render_block(COLUMNS, widths, block) == _row_by_row(COLUMNS, widths, rows)
