@@ -60,6 +60,7 @@ from pyss.netlink.decode import (
     is_missing_module,
     walk,
 )
+from pyss.netlink.tcpdiag import split_families
 from pyss.query import TABLE_BIT, Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
@@ -253,47 +254,120 @@ def _inet_table_dumps(
         elif query.has(table) and runs and protocol == IPPROTO_TCP and _inet_families(query) == [AF_INET, AF_INET6]:
             yield _TableDump(InetSocket, lambda: _both_families(query, read_ahead),
                              _tcp_runs_dump(query, read_ahead))
+        elif query.has(table) and protocol == IPPROTO_TCP and query.filter is None \
+                and _inet_families(query) == [AF_INET, AF_INET6]:
+            yield from _tcp_family_dumps(query, extensions, read_ahead)
         elif query.has(table):
             families = _inet_families(query)
-            head_start = _HeadStart(query, extensions, protocol, families) \
-                if read_ahead and query.filter is not None and len(families) > 1 else None
-            handoff: list[transport.FollowingDump] = []  # the first family's opener leaves the second's dump here
-            for index, family in enumerate(families):
-                following = families[index + 1] if index + 1 < len(families) else None
+            early = _EarlyFamilies(query, extensions, protocol, families) if read_ahead and len(families) > 1 else None
+            for family in families:
                 batches = (_inet_runs_dump(query, extensions, family, protocol, read_ahead) if runs
-                           else _inet_batches_dump(query, extensions, family, protocol, read_ahead, following, handoff)) \
+                           else _inet_batches_dump(query, extensions, family, protocol, read_ahead, early)) \
                     if protocol in _COLUMN_PROTOCOLS else None
-                yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead, head_start),
-                                 batches)
+                yield _TableDump(InetSocket, _inet_dump(query, extensions, family, protocol, read_ahead, early), batches)
 
 
-class _HeadStart:
-    """A filtered table's later families, dumped by child processes started as the first family's dump starts.
+def _tcp_family_dumps(query: Query, extensions: Extensions, read_ahead: bool) -> Iterator[_TableDump]:
+    """TCP's IPv4 and IPv6 dumps of an unfiltered listing, in ss's order, both out of one TCPDIAG_GETSOCK
+    dump: one walk of the kernel's hash where ss makes two (see :mod:`pyss.netlink.tcpdiag`). Should
+    the kernel refuse that request, each family has a dump of its own."""
+    opened: list[transport.SplitStreams] = []  # the IPv4 opener leaves the dump here for the IPv6 one
+    early = _EarlyFamilies(query, extensions, IPPROTO_TCP, [AF_INET, AF_INET6]) if read_ahead else None
+    decode = inet_decoder(IPPROTO_TCP)
 
-    The kernel walks the table's whole hash (every family's sockets) for each
-    family's dump, all of it inside send() when a filter leaves little to
-    send; ss walks it twice, one after the other. Started together, the walks
-    run side by side on two CPUs (pyss.netlink.transport.StartedDump), and the
-    replies are still read, decoded and printed in ss's order.
+    def split_dump(work: Callable[[bytes], bytes | None] | None) -> transport.SplitStreams:
+        message = requests.tcpdiag_request(query.states, extensions=extensions.inet)
+        return transport.SplitStreams(transport.dump(message, read_ahead, None, work, split_families))
+
+    def open_ipv4_batches() -> Iterator[Batch]:
+        streams = split_dump(_column_work(IPPROTO_TCP))
+        try:
+            batches = _first_read(inet_batches(streams.first(), IPPROTO_TCP), "tcp")
+        except (DumpError, UnsupportedTable):
+            streams.close()
+            return _inet_batches_dump(query, extensions, AF_INET, IPPROTO_TCP, read_ahead, early)()
+        opened.append(streams)
+        return batches
+
+    def open_ipv6_batches() -> Iterator[Batch]:
+        if not opened:
+            return _inet_batches_dump(query, extensions, AF_INET6, IPPROTO_TCP, read_ahead, early)()
+        return _first_read(inet_batches(opened.pop().second(), IPPROTO_TCP), "tcp")
+
+    def open_ipv4_records() -> Iterator[SocketRecord]:
+        streams = split_dump(None)
+        try:
+            records = _open(b"", decode, "tcp", buffers=streams.first())
+        except (DumpError, UnsupportedTable):
+            streams.close()
+            return _inet_dump(query, extensions, AF_INET, IPPROTO_TCP, read_ahead, early)()
+        opened.append(streams)
+        return records
+
+    def open_ipv6_records() -> Iterator[SocketRecord]:
+        if not opened:
+            return _inet_dump(query, extensions, AF_INET6, IPPROTO_TCP, read_ahead, early)()
+        return _open(b"", decode, "tcp", buffers=opened.pop().second())
+
+    yield _TableDump(InetSocket, open_ipv4_records, open_ipv4_batches)
+    yield _TableDump(InetSocket, open_ipv6_records, open_ipv6_batches)
+
+
+def _column_work(protocol: int) -> Callable[[bytes], bytes | None]:
+    """What a read-ahead child does to each buffer of an inet dump read as columns (see column_fixed)."""
+    def work(buf: bytes) -> bytes | None:
+        return column_fixed(buf, protocol)
+
+    return work
+
+
+class _EarlyFamilies:
+    """A table's later families (IPv6 after IPv4), each dumped by a child process started early
+    (:class:`pyss.netlink.transport.EarlyDump`) while this process reads the first family's dump.
+
+    The kernel walks the table's whole hash for each family's dump; ss walks
+    it once per family, one after the other. Started early, the later walks
+    run on another CPU, and the replies are still read in ss's order. With a
+    filter they start with the first family's dump: a filter leaves little to
+    send, so the walk is all inside send(). Without one, when the first
+    family's dump proves large (its read-ahead child starts): a small table
+    is not worth a fork. The dumps' sockets are opened as the first family's
+    dump starts, while the caller may be inside another network namespace.
     """
 
-    __slots__ = ("_pending", "_started", "extensions", "protocol", "query")
+    __slots__ = ("_dumps", "_extensions", "_later", "_protocol", "_query")
 
     def __init__(self, query: Query, extensions: Extensions, protocol: int, families: list[int]) -> None:
-        self.query, self.extensions, self.protocol = query, extensions, protocol
-        self._pending = families[1:]
-        self._started: dict[int, transport.StartedDump] = {}
+        self._query, self._extensions, self._protocol = query, extensions, protocol
+        self._later = families[1:]
+        self._dumps: dict[int, transport.EarlyDump] = {}
 
-    def buffers(self, family: int, message: bytes) -> Iterator[bytes] | None:
-        """The started dump of ``message`` (None: dump it here); the first family's call starts the others."""
-        if self._pending and family not in self._pending:
-            for other in self._pending:
-                message_of_other = _inet_message(self.query, self.extensions, other, self.protocol)
-                self._started[other] = transport.StartedDump(message_of_other)
-            self._pending = []
+    def first_dump_starts(self, family: int, work: Callable[[bytes], bytes | None] | None) \
+            -> transport.EarlyDump | None:
+        """Open the later families' dumps as the first family's starts (a later family's call does
+        nothing); with a filter they start now, else the next one is returned, to start when the first
+        family's dump is read ahead (transport.dump's ``following``). ``work``: their children's."""
+        if not self._later or family in self._later:
             return None
-        started = self._started.pop(family, None)
-        return started if started is not None and started.message == message else None
+        for other in self._later:
+            message = _inet_message(self._query, self._extensions, other, self._protocol)
+            self._dumps[other] = transport.EarlyDump(message, work)
+        self._later = []
+        if self._query.filter is None:
+            return next(iter(self._dumps.values()))
+        for dump in self._dumps.values():
+            dump.start()
+        return None
+
+    def take(self, family: int, message: bytes, read_ahead: bool) -> Iterator[bytes] | None:
+        """The replies of a later family's early dump of ``message`` (None: none, dump it here)."""
+        dump = self._dumps.pop(family, None)
+        if dump is None:
+            return None
+        if dump.message != message:
+            dump.close()
+            return None
+        return dump.buffers(read_ahead)
 
 
 def _tcp_file_dump(path: str, warn: Warn | None) -> Callable[[], Iterator[SocketRecord]]:
@@ -366,15 +440,18 @@ def _inet_families(query: Query) -> list[int]:
 
 def _inet_dump(
     query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool,
-    head_start: _HeadStart | None = None,
+    early: _EarlyFamilies | None = None,
 ) -> Callable[[], Iterator[SocketRecord]]:
     def open_dump() -> Iterator[SocketRecord]:
         decode = inet_decoder(protocol)
         table = _table_name(protocol)
         message = _inet_message(query, extensions, family, protocol)
+        following = buffers = None
+        if early is not None:
+            following = early.first_dump_starts(family, None)
+            buffers = early.take(family, message, read_ahead)
         try:
-            return _open(message, decode, table, read_ahead,
-                         head_start.buffers(family, message) if head_start is not None else None)
+            return _open(message, decode, table, read_ahead, buffers, following)
         except DumpError as error:
             sent_program = query.filter is not None and query.filter.bytecode(family, protocol) is not None
             if not sent_program or error.errno not in _REFUSED_PROGRAM:
@@ -404,25 +481,19 @@ def _inet_message(query: Query, extensions: Extensions, family: int, protocol: i
 
 def _inet_batches_dump(
     query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool,
-    next_family: int | None = None, handoff: list[transport.FollowingDump] | None = None,
+    early: _EarlyFamilies | None = None,
 ) -> Callable[[], Iterator[Batch]]:
-    """The opener of one family's dump as batches. With read-ahead, the opener of a table's first family
-    also opens the next family's dump (``next_family``), left in ``handoff`` for that family's opener:
-    it starts early if this one proves large (see :class:`pyss.netlink.transport.FollowingDump`)."""
+    """The opener of one family's dump as batches; ``early``: the table's later families' dumps start
+    early (see :class:`_EarlyFamilies`)."""
     def open_dump() -> Iterator[Batch]:
         message = requests.inet_request(family, protocol, query.states, extensions.inet)
-        taken = handoff.pop() if handoff else None
-        following = None
-
-        def work(buf: bytes) -> bytes | None:
-            return column_fixed(buf, protocol)
-
-        if read_ahead and next_family is not None and handoff is not None:
-            following = transport.FollowingDump(
-                requests.inet_request(next_family, protocol, query.states, extensions.inet), work)
-            handoff.append(following)
-        buffers = taken.buffers(read_ahead) if taken is not None \
-            else transport.dump(message, read_ahead, following, work)
+        work = _column_work(protocol)
+        following = buffers = None
+        if early is not None:
+            following = early.first_dump_starts(family, work)
+            buffers = early.take(family, message, read_ahead)
+        if buffers is None:
+            buffers = transport.dump(message, read_ahead, following, work)
         try:
             return _first_read(inet_batches(buffers, protocol), _table_name(protocol))
         except UnsupportedTable:
@@ -572,10 +643,13 @@ def _xdp() -> Iterator[SocketRecord]:
 
 def _open(
     message: bytes, decode: Callable[[bytes, int, int], SocketRecord], table: str, read_ahead: bool = False,
-    buffers: Iterator[bytes] | None = None,
+    buffers: Iterator[bytes] | None = None, following: transport.EarlyDump | None = None,
 ) -> Iterator[SocketRecord]:
-    """The records of a dump: of ``message``, or of ``buffers`` when that dump was started already."""
-    return _first_read(walk(buffers if buffers is not None else transport.dump(message, read_ahead), decode), table)
+    """The records of a dump: of ``message``, or of ``buffers`` when that dump was started already;
+    ``following``: the dump to start early should this one be read ahead (see transport.dump)."""
+    if buffers is None:
+        buffers = transport.dump(message, read_ahead, following)
+    return _first_read(walk(buffers, decode), table)
 
 
 def _interrupted() -> Iterator[Never]:

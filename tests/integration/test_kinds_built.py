@@ -74,16 +74,28 @@ class FakeKernel:
 _INET_REQUEST_HEAD = 8  # inet_diag_req_v2's family, protocol, ext, pad and states
 
 
+# inet_diag_req (TCPDIAG_GETSOCK's): family, src_len, dst_len, ext, the socket id, states
+_TCPDIAG_REQUEST = struct.Struct("=BBBB48xI")
+
+
 def request_bodies(raw: bytes) -> list[tuple[int, int, bytes]]:
     """(type, flags, payload) of each request, without the sequence numbers and ports each tool picks.
 
     Of an inet request only the head counts here: ss leaves stack bytes in the padding of its
-    bytecode's inet_diag_hostcond (tests/integration/test_filter.py compares filters).
+    bytecode's inet_diag_hostcond (tests/integration/test_filter.py compares filters). pyss's one
+    TCPDIAG_GETSOCK dump of both TCP families (pyss.netlink.tcpdiag) counts as the two requests ss
+    sends for them, with the same states and extensions.
     """
     found, offset = [], 0
     while offset + _HEADER.size <= len(raw):
         length, kind, flags, _seq, _pid = _HEADER.unpack_from(raw, offset)
         payload = raw[offset + _HEADER.size : offset + length]
+        if kind == C.TCPDIAG_GETSOCK:
+            _family, _src_len, _dst_len, ext, states = _TCPDIAG_REQUEST.unpack_from(payload)
+            found += [(C.SOCK_DIAG_BY_FAMILY, flags, struct.pack("=BBBBI", family, C.IPPROTO_TCP, ext, 0, states))
+                      for family in (C.AF_INET, C.AF_INET6)]
+            offset += max(length, _HEADER.size)
+            continue
         if payload[:1] in (bytes((C.AF_INET,)), bytes((C.AF_INET6,))):
             payload = payload[:_INET_REQUEST_HEAD]
         found.append((kind, flags, payload))

@@ -2,11 +2,12 @@
 
 The zoo's dumps fit in one receive buffer, so they never start a read-ahead
 child. Here a namespace holds ~1,600 IPv4 TCP sockets (a dump of several
-buffers: the IPv4 dump goes to a read-ahead child and the IPv6 dump after it
-is started early by a child of its own) and a few IPv6 ones, listening and
-connected, so that the IPv6 rows come through that early child. With one
-CPU (`nox -s tests-one-cpu`) no child is started and the same outputs must
-come out.
+buffers: it goes to a read-ahead child) and a few IPv6 ones, listening and
+connected; another holds both families interleaved in the kernel's hash, so
+that the one TCPDIAG_GETSOCK dump of a plain listing (pyss.netlink.tcpdiag)
+holds IPv6 rows in most buffers, which come out after every IPv4 row as ss
+prints them. With one CPU (`nox -s tests-one-cpu`) no child is started and
+the same outputs must come out.
 """
 
 from __future__ import annotations
@@ -65,3 +66,38 @@ def test_pyss_lists_what_ss_lists(large_ns: harness.ZooNamespace, args: str) -> 
 @pytest.mark.parametrize("args", ["-tan", "-tn"])
 def test_pynetstat_lists_what_netstat_lists(large_ns: harness.ZooNamespace, args: str) -> None:
     harness.assert_matches_reference(large_ns.netstat, large_ns.pynetstat, args.split())
+
+
+MIXED_HOLDER = f"""
+import socket, sys
+held = []
+listeners = []
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1"), (socket.AF_INET6, "::ffff:127.0.0.1")):
+    listener = socket.socket(family)
+    listener.bind((host, 0))
+    listener.listen(4096)
+    listeners.append(listener)
+for index in range({PAIRS}):
+    listener = listeners[index % 3]
+    client = socket.socket(listener.family)
+    client.connect(listener.getsockname()[:2])
+    server, _ = listener.accept()
+    held += [client, server]
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture(scope="module")
+def mixed_ns() -> Iterator[harness.ZooNamespace]:
+    with harness.script_namespace("mixed", MIXED_HOLDER) as name:
+        yield harness.ZooNamespace(name, {}, 0.0, None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("args", ["-tan", "-tn", "-ta", "-tanp", "-4tan", "-6tn"])
+def test_pyss_lists_both_families_of_one_dump_as_ss_lists_two(mixed_ns: harness.ZooNamespace, args: str) -> None:
+    harness.assert_matches_reference(mixed_ns.ss, mixed_ns.pyss, args.split())
+
+
+def test_pynetstat_lists_both_families_of_one_dump_as_netstat(mixed_ns: harness.ZooNamespace) -> None:
+    harness.assert_matches_reference(mixed_ns.netstat, mixed_ns.pynetstat, ["-tan"])

@@ -19,7 +19,7 @@ import pytest
 from pyss.netlink.constants import AF_INET, IPPROTO_UDP
 from pyss.netlink.decode import inet_decoder, walk
 from pyss.netlink.requests import inet_request
-from pyss.netlink.transport import dump
+from pyss.netlink.transport import EarlyDump, dump
 from pyss.query import STATES_ALL
 
 SOCKETS = 600  # ~60 kB of replies: the dump spans several buffers, so a child reads most of it
@@ -98,31 +98,45 @@ def test_a_receive_error_in_the_child_reaches_the_decoder() -> None:
     assert raised.value.errno == errno.ENOBUFS
 
 
-# --- a dump started ahead (StartedDump): a child sends the request too --------------------------
+# --- a dump started ahead (EarlyDump): a child sends the request too ----------------------------
+
+def started_dump(message: bytes) -> EarlyDump:
+    started = EarlyDump(message)
+    started.start()
+    return started
+
 
 def test_a_started_dump_lists_what_a_direct_one_does(udp_ports: set[int]) -> None:
-    from pyss.netlink.transport import StartedDump
-
-    started = StartedDump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
-    records = [(record.sport, record.inode) for record in walk(started, inet_decoder(IPPROTO_UDP))
+    started = started_dump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
+    records = [(record.sport, record.inode) for record in walk(started.buffers(), inet_decoder(IPPROTO_UDP))
                if record.sport in udp_ports]
     assert records == our_sockets(False, udp_ports)
 
 
+def test_an_early_dump_never_started_is_dumped_where_it_is_read(udp_ports: set[int]) -> None:
+    before = children()
+    early = EarlyDump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
+    records = [(record.sport, record.inode) for record in walk(early.buffers(), inet_decoder(IPPROTO_UDP))
+               if record.sport in udp_ports]
+    assert records == our_sockets(False, udp_ports)
+    assert children() - before == set()
+    with pytest.raises(RuntimeError, match="read once"):
+        early.buffers()
+
+
 @pytest.mark.parametrize("read", [0, 1])
 def test_a_started_dump_dropped_or_closed_leaves_no_child_behind(udp_ports: set[int], read: int) -> None:
-    from pyss.netlink.transport import StartedDump
-
     before = children()
-    started = StartedDump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
+    started = started_dump(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
     assert children() - before, "no child was started"
+    buffers = started.buffers()
     for _ in range(read):
-        next(started)
+        next(buffers)
     begun = time.monotonic()
     if read:
-        started.close()
+        buffers.close()
     else:
-        del started  # dropped unread
+        del started, buffers  # dropped unread
     assert time.monotonic() - begun < 5
     assert children() - before == set()  # reaped
 
@@ -131,20 +145,18 @@ def test_a_refused_request_of_a_started_dump_reaches_the_decoder() -> None:
     import errno
 
     from pyss.netlink.decode import DumpError
-    from pyss.netlink.transport import StartedDump
 
     bad = bytearray(inet_request(AF_INET, IPPROTO_UDP, STATES_ALL))
     bad[16] = 250  # sdiag_family: no such family, so the kernel refuses the dump
     with pytest.raises(DumpError) as raised:
-        list(walk(StartedDump(bytes(bad)), inet_decoder(IPPROTO_UDP)))
+        list(walk(started_dump(bytes(bad)).buffers(), inet_decoder(IPPROTO_UDP)))
     assert raised.value.errno in (errno.EINVAL, errno.ENOENT, errno.EAFNOSUPPORT)
 
 def following_dump(ports: set[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """A dump read ahead and the same request as its FollowingDump, started early: both listings of our sockets."""
-    from pyss.netlink.transport import FollowingDump
-
+    """A dump read ahead and the same request as the EarlyDump following it, started as the first is read
+    ahead: both listings of our sockets."""
     request = inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)
-    following = FollowingDump(request)
+    following = EarlyDump(request)
     first = [(record.sport, record.inode) for record in walk(dump(request, True, following), inet_decoder(IPPROTO_UDP))
              if record.sport in ports]
     second = [(record.sport, record.inode) for record in walk(following.buffers(), inet_decoder(IPPROTO_UDP))
@@ -162,11 +174,9 @@ def test_a_following_dump_started_early_lists_what_a_direct_one_does(udp_ports: 
 
 
 def test_a_following_dump_never_read_leaves_no_child_behind(udp_ports: set[int]) -> None:
-    from pyss.netlink.transport import FollowingDump
-
     before = children()
     request = inet_request(AF_INET, IPPROTO_UDP, STATES_ALL)
-    following = FollowingDump(request)
+    following = EarlyDump(request)
     buffers = dump(request, True, following)
     next(buffers)
     next(buffers)  # the read-ahead child is reading, and the following dump's child started
@@ -289,3 +299,67 @@ def test_a_child_that_cannot_import_what_it_asks_the_pair_with_still_works(
         return column_fixed(buf, IPPROTO_UDP)
 
     assert [row for row in column_listing(dump(request, True, work=work)) if row[0] in udp_ports] == direct
+
+
+# --- a split dump (TCP's two families out of one TCPDIAG_GETSOCK dump) ----------------------------
+
+LISTENERS = 300  # per family: ~80 kB of replies, several buffers with both families in each
+
+
+@pytest.fixture(scope="module")
+def tcp_listeners() -> Iterator[set[int]]:
+    sockets = []
+    try:
+        for index in range(2 * LISTENERS):
+            family, host = (socket.AF_INET, "127.0.0.1") if index % 2 else (socket.AF_INET6, "::1")
+            sock = socket.socket(family)
+            sock.bind((host, 0))
+            sock.listen(1)
+            sockets.append(sock)
+        yield {sock.getsockname()[1] for sock in sockets}
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def tcp_records(buffers: Iterator[bytes], ports: set[int]) -> list[tuple[int, int, int]]:
+    from pyss.netlink.constants import IPPROTO_TCP
+
+    return [(record.family, record.sport, record.inode) for record in walk(buffers, inet_decoder(IPPROTO_TCP))
+            if record.sport in ports]
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_a_split_dump_reads_as_each_familys_own_dump(tcp_listeners: set[int], read_ahead: bool) -> None:
+    from pyss.netlink.constants import AF_INET6, IPPROTO_TCP
+    from pyss.netlink.requests import tcpdiag_request
+    from pyss.netlink.tcpdiag import split_families
+    from pyss.netlink.transport import SplitStreams
+
+    ipv4, ipv6 = (tcp_records(dump(inet_request(family, IPPROTO_TCP, STATES_ALL)), tcp_listeners)
+                  for family in (AF_INET, AF_INET6))
+    assert len(ipv4) == len(ipv6) == LISTENERS
+    before = children()
+    streams = SplitStreams(dump(tcpdiag_request(STATES_ALL), read_ahead, split=split_families))
+    assert tcp_records(streams.first(), tcp_listeners) == ipv4
+    assert tcp_records(streams.second(), tcp_listeners) == ipv6
+    assert children() - before == set()
+
+
+def test_a_relayed_split_dump_sends_what_is_held_after_the_ending() -> None:
+    from pyss.netlink.transport import _Relay
+
+    done = struct.pack("=IHHIIi", 20, 3, 2, 0, 0, 0)  # NLMSG_DONE
+
+    def split(buf: bytes) -> tuple[bytes, bytes, bytes]:  # "n..." goes on, "h..." is held, "d" ends
+        return (buf[1:], b"", b"") if buf[:1] == b"n" else (b"", buf[1:], b"") if buf[:1] == b"h" else (b"", b"", done)
+
+    class Replies:
+        def __init__(self) -> None:
+            self.left = [b"n1", b"h2", b"n3", b"h4", b"d"]
+
+        def recv(self, size: int) -> bytes:
+            return self.left.pop(0)
+
+    relayed = list(_Relay(Replies(), split=split, held=[b"0"]).buffers())  # type: ignore[arg-type]
+    assert relayed == [b"1", b"3", done, b"024", done]  # the held parts, this process's first, in one buffer

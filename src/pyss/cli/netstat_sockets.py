@@ -100,8 +100,8 @@ def _plain_tcp_rows(families: list[int], view: render.SocketView, names: render.
                     write: Callable[[str], None]) -> None:
     """``netstat -tn`` and the like (no -e, -p, -o): the dump read a buffer at a time, as columns.
 
-    Both families go in one query, IPv4's first: the IPv6 dump can then start
-    early (see :class:`pyss.netlink.transport.FollowingDump`).
+    Both families go in one query, IPv4's first: both then come out of one
+    dump (see :mod:`pyss.netlink.tcpdiag`).
     """
     from pyss import dump as dumps
     from pyss.netlink.decode import DumpInterrupted

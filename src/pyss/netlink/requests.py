@@ -78,16 +78,16 @@ def inet_request(
 _TCPDIAG_REQ = struct.Struct("=BBBB48xII")
 
 
-def tcpdiag_request(states: int, bytecode: bytes | None = None) -> bytes:
+def tcpdiag_request(states: int, bytecode: bytes | None = None, extensions: int = 0) -> bytes:
     """A TCPDIAG_GETSOCK dump of the TCP sockets in ``states``, IPv4 and IPv6 alike, in the kernel's hash order.
 
     The kernel answers it with one walk of the TCP hash tables for both families (this request's family
     is AF_UNSPEC to it), where SOCK_DIAG_BY_FAMILY walks them once per family: for a caller that needs
     no order (counting), it halves the kernel's walking. The replies are inet_diag_msg as usual, with
     TCPDIAG_GETSOCK as their message type. The kernel runs a ``bytecode`` program here as for the
-    newer request.
+    newer request; ``extensions`` is idiag_ext, as in :func:`inet_request`.
     """
-    payload = _TCPDIAG_REQ.pack(0, 0, 0, 0, states, 0)
+    payload = _TCPDIAG_REQ.pack(0, 0, 0, extensions, states, 0)
     if bytecode:
         payload += attribute(INET_DIAG_REQ_BYTECODE, bytecode)
     return _message(payload, kind=TCPDIAG_GETSOCK)

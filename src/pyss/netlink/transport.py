@@ -7,10 +7,11 @@ messages into Python control flow.
 A large dump can be read ahead: the kernel does its dump work inside
 ``recv()``, so a child process that only receives lets that work run on
 another CPU while this process decodes and prints what came before. A dump
-can also be started ahead (:class:`StartedDump`, :class:`FollowingDump`): a
-child sends the request and receives, so the kernel's walk of the socket
-table (done inside ``send()`` as well, all of it when a filter leaves little
-to send) runs while this process does another dump.
+can also be started ahead (:class:`EarlyDump`): a child sends the request
+and receives, so the kernel's walk of the socket table (done inside
+``send()`` as well, all of it when a filter leaves little to send) runs while
+this process does another dump. And one dump can answer two requests
+(``split``, see :func:`dump`): TCP's two families out of one walk.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import os
 import struct
 
 from pyss.lite_typing import TYPE_CHECKING
-from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
+from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     # What a read-ahead child may do to each reply buffer before passing it on: a Worked result's bytes,
     # or None to pass the buffer on as it is.
     Work = Callable[[bytes], bytes | None]
+    # How a dump that answers two requests at once is taken apart, a reply buffer at a time: (what goes
+    # on now, what is held until the dump ends, the message that ends the dump or b"") (see dump's split).
+    Split = Callable[[bytes], tuple[bytes, bytes, bytes]]
 
 _SIGKILL = 9  # signal.SIGKILL without the signal module (see above); the same number on every Linux
 
@@ -60,6 +64,10 @@ _TAG_SIZE = len(_WORKED_TAG)
 def _error_message(code: int) -> bytes:
     """The NLMSG_ERROR the kernel would send for ``code``: a receive error reaches the decoder as one."""
     return _ERROR.pack(_ERROR.size, NLMSG_ERROR, 0, 0, 0, -code)
+
+
+# What ends a split dump's second part when the dump ended in a buffer its split could not read.
+_DONE = struct.pack("=IHHIIi", NLMSG_HDRLEN + 4, NLMSG_DONE, NLM_F_MULTI, 0, 0, 0)
 
 
 class DiagSocket:
@@ -95,8 +103,8 @@ class DiagSocket:
         """The next buffer the kernel sends (a multicast message, for a subscribed socket)."""
         return self._sock.recv(RECV_SIZE)
 
-    def request(self, message: bytes, read_ahead: bool = False, following: FollowingDump | None = None,
-                work: Work | None = None) -> Iterator[bytes]:
+    def request(self, message: bytes, read_ahead: bool = False, following: EarlyDump | None = None,
+                work: Work | None = None, split: Split | None = None) -> Iterator[bytes]:
         """Send a dump request and yield each buffer of replies until NLMSG_DONE.
 
         The caller walks the messages (see decode.walk); this generator stops
@@ -104,18 +112,22 @@ class DiagSocket:
         callers use one DiagSocket per request or drain it. With
         ``read_ahead``, a dump that does not end in its first buffer is read
         on by a child process (see :func:`_read_ahead`), and the dump
-        ``following`` it, if any, is started at once (see :class:`FollowingDump`);
+        ``following`` it, if any, is started at once (see :class:`EarlyDump`);
         the child passes on ``work(buffer)`` as a :class:`Worked` item in
-        place of each buffer for which that is not None.
+        place of each buffer for which that is not None. With ``split``, the
+        replies come reordered as :func:`dump` says.
         """
         self._sock.sendto(message, (0, 0))
         recv = self._sock.recv
         data = recv(RECV_SIZE)
+        if split is not None:
+            yield from _split_replies(self._sock, data, split, read_ahead, work)
+            return
         if read_ahead and data and not ends_dump(data):
             yield data
             relay = _Relay(self._sock, work=work)
             if following is not None:
-                following.start_early()
+                following.start()
             yield from relay.buffers()
             return
         while data:
@@ -128,91 +140,158 @@ def read_ahead_helps() -> bool:
     return len(os.sched_getaffinity(0)) > 1
 
 
-def dump(message: bytes, read_ahead: bool = False, following: FollowingDump | None = None,
-         work: Work | None = None) -> Iterator[bytes]:
+def dump(message: bytes, read_ahead: bool = False, following: EarlyDump | None = None,
+         work: Work | None = None, split: Split | None = None) -> Iterator[bytes]:
     """Run one dump on a socket of its own, closed when the dump is done or abandoned.
 
     ``work`` is what a read-ahead child does to each buffer (see :meth:`DiagSocket.request`): work
     moved off this process, done while this one formats what came before.
+
+    ``split`` makes one dump answer two (pyss.netlink.tcpdiag: TCP's IPv4 and
+    IPv6 out of one kernel walk): each reply buffer is taken apart into what
+    goes on now and what is held back, and the replies come as two dumps one
+    after the other: the parts that go on now and the message that ends the
+    dump, then the held parts and that message again (see
+    :class:`SplitStreams`). A read-ahead child holds the held parts itself.
     """
     with DiagSocket() as diag:
-        yield from diag.request(message, read_ahead, following, work)
+        yield from diag.request(message, read_ahead, following, work, split)
 
 
-class FollowingDump:
-    """A dump that comes after another of the same listing (a table's IPv6 after its IPv4), on a socket
-    opened with the first: the caller may be inside another network namespace only while opening.
+def _split_replies(sock: _socket.socket, data: bytes, split: Split, read_ahead: bool, work: Work | None) \
+        -> Iterator[bytes]:
+    """A split dump's replies (see :func:`dump`) from its first buffer, ``data``, on."""
+    held: list[bytes] = []
+    while True:
+        now, later, ending = split(data)
+        if later:
+            held.append(later)
+        if now:
+            yield now
+        if not data:
+            return  # no ending: the decoder says that the dump was cut short
+        if ending or ends_dump(now):
+            break
+        if read_ahead:  # the child holds what is held (a copy of held, too) and sends it after the ending
+            yield from _Relay(sock, work=work, split=split, held=held).buffers()
+            return
+        data = sock.recv(RECV_SIZE)
+    if ending:
+        yield ending
+    yield from _coalesced(held)
+    yield ending or _DONE
 
-    When the first dump proves large (its read-ahead child starts), this one is started at once by a
-    child of its own, which holds the replies until they are read. The kernel walks its whole socket
-    hash table for every dump, even one that finds nothing (tens of milliseconds with 100k sockets);
-    started early, that walk runs on the other CPU while this process still works on the first dump.
+
+def _coalesced(parts: list[bytes]) -> Iterator[bytes]:
+    """The held parts of a split dump joined into as few buffers as a relay passes whole."""
+    gathered: list[bytes] = []
+    size = 0
+    for part in parts:
+        if gathered and size + len(part) > RECV_SIZE:
+            yield b"".join(gathered)
+            gathered, size = [], 0
+        gathered.append(part)
+        size += len(part)
+    if gathered:
+        yield b"".join(gathered)
+
+
+class SplitStreams:
+    """A split dump's replies (see :func:`dump`) read as the two dumps they answer, one after the other.
+
+    :meth:`first` ends with the buffer that ends the first dump; :meth:`second`
+    yields the rest (skipping what the first's reader left unread) and closes
+    the dump when it ends or is dropped.
     """
 
+    __slots__ = ("_buffers", "_in_first")
+
+    def __init__(self, buffers: Iterator[bytes]) -> None:
+        self._buffers = buffers
+        self._in_first = True
+
+    def first(self) -> Iterator[bytes]:
+        for buf in self._buffers:
+            if type(buf) is not Worked and ends_dump(buf):
+                self._in_first = False
+                yield buf
+                return
+            yield buf
+
+    def second(self) -> Iterator[bytes]:
+        if self._in_first:
+            for _left in self.first():
+                pass
+        try:
+            yield from self._buffers
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        close = getattr(self._buffers, "close", None)
+        if close is not None:
+            close()
+
+
+class EarlyDump:
+    """A dump started ahead of its reading by a child process, now or once it is known to pay.
+
+    The kernel walks its whole socket hash table for every dump, even one
+    that finds nothing (tens of milliseconds with 100k sockets), inside
+    send() as well as recv(): started by a child, that walk runs on another
+    CPU while this process works on something else (another family's dump).
+    The socket is opened here and now, in this thread's network namespace
+    (the caller may be inside another one only while opening); the child
+    sends the request when :meth:`start` is called (at once, or by
+    :meth:`DiagSocket.request` when the dump before this one proves large
+    enough to be read ahead) and receives the replies, holding what the
+    pair between them cannot take (see :class:`_Relay`; a failed send comes
+    through as an NLMSG_ERROR message). :meth:`buffers` reads them, or, when
+    no child was started, dumps here. The child is killed and reaped when
+    the dump is read to its end, closed, or dropped unread.
+    """
+
+    __slots__ = ("_diag", "_relay", "_work", "message")
+
     def __init__(self, message: bytes, work: Work | None = None) -> None:
-        self._message = message
+        self._relay: _Relay | None = None  # (set before anything can fail: __del__ reads them)
+        self._diag: DiagSocket | None = None
+        self.message = message
         self._work = work
-        self._diag: DiagSocket | None = DiagSocket()
-        self._early: _Relay | None = None
+        self._diag = DiagSocket()
 
-    def start_early(self) -> None:
-        """Hand the dump to a child process now (at most once)."""
-        if self._diag is None or self._early is not None:
-            return
-        self._early = _Relay(self._diag.socket, self._message, self._work)
-        self._diag.close()  # the child has its own copy
-
-    def buffers(self, read_ahead: bool = False) -> Iterator[bytes]:
-        """The dump's reply buffers: from the child if it was started early, else read now (once)."""
-        early, self._early = self._early, None
-        if early is not None:
-            return early.buffers()
+    def start(self) -> None:
+        """Hand the dump to a child process now (at most once, and not once read)."""
         diag, self._diag = self._diag, None
         if diag is None:
-            raise RuntimeError("a FollowingDump is read once")
-        return _request_on(diag, self._message, read_ahead, self._work)
+            return
+        with diag:  # the child has its own copy
+            self._relay = _Relay(diag.socket, self.message, self._work)
+
+    def buffers(self, read_ahead: bool = False) -> Iterator[bytes]:
+        """The dump's reply buffers: from the child if it was started, else read now (once)."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            return relay.buffers()
+        diag, self._diag = self._diag, None
+        if diag is None:
+            raise RuntimeError("an EarlyDump is read once")
+        return _request_on(diag, self.message, read_ahead, self._work)
 
     def close(self) -> None:
         """Stop a child that is no longer wanted and close the socket (a dump never read)."""
-        if self._early is not None:
-            self._early.close()
-            self._early = None
-        if self._diag is not None:
-            self._diag.close()
-            self._diag = None
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
+        diag, self._diag = self._diag, None
+        if diag is not None:
+            diag.close()
 
     def __del__(self) -> None:
         try:  # noqa: SIM105 - contextlib is kept off the start-up path
             self.close()
         except Exception:  # at interpreter exit what close() needs may be gone; the child then ends with its pipe
             pass
-
-
-class StartedDump:
-    """A dump a child process starts now and receives, read here later (an iterator of reply buffers).
-
-    The socket is opened here, so in this thread's network namespace; the
-    child sends the request and relays the replies (see :class:`_Relay`; a
-    failed send comes through as an NLMSG_ERROR message). It blocks once the
-    pair's buffer is full, so a large dump is not held in memory. The child
-    is killed and reaped when the dump is read to its end, closed, or
-    dropped unread.
-    """
-
-    def __init__(self, message: bytes) -> None:
-        self.message = message
-        with DiagSocket() as diag:  # the child keeps its own copy of the socket
-            self._relay = _Relay(diag.socket, message)
-        self._buffers = self._relay.buffers()
-
-    def __iter__(self) -> StartedDump:
-        return self
-
-    def __next__(self) -> bytes:
-        return next(self._buffers)
-
-    def close(self) -> None:
-        self._relay.close()
 
 
 def _request_on(diag: DiagSocket, message: bytes, read_ahead: bool, work: Work | None) -> Iterator[bytes]:
@@ -274,14 +353,15 @@ class _Relay:
 
     __slots__ = ("_ours", "_pid")
 
-    def __init__(self, sock: _socket.socket, request: bytes | None = None, work: Work | None = None) -> None:
+    def __init__(self, sock: _socket.socket, request: bytes | None = None, work: Work | None = None,
+                 split: Split | None = None, held: list[bytes] | None = None) -> None:
         self._ours: _socket.socket | None = None  # (set before anything can fail: __del__ reads it)
         self._pid = 0
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             ours.close()
-            _relay(sock, theirs, request, work)
+            _relay(sock, theirs, request, work, split, held)
         theirs.close()
         self._ours = ours
         self._pid = pid
@@ -320,19 +400,22 @@ class _Relay:
 
 
 def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = None,  # pragma: no cover
-           work: Work | None = None) -> None:
+           work: Work | None = None, split: Split | None = None, held: list[bytes] | None = None) -> None:
     try:
         if request is not None:
             try:
                 sock.sendto(request, (0, 0))
             except OSError as error:
-                out.send(_error_message(error.errno or errno.EIO))
+                _pass_error(out, error, split)
                 return
+        if split is not None:
+            _relay_split(sock, out, work, split, list(held or ()))
+            return
         while True:
             try:
                 data = sock.recv(RECV_SIZE)
             except OSError as error:
-                out.send(_error_message(error.errno or errno.EIO))
+                _pass_error(out, error, split)
                 break
             _pass_on(out, data, work)
             if not data or ends_dump(data):
@@ -341,6 +424,39 @@ def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = No
         pass
     finally:
         os._exit(0)
+
+
+def _pass_error(out: _socket.socket, error: OSError, split: Split | None) -> None:  # pragma: no cover
+    """A send or receive error, as the NLMSG_ERROR that ends the dump (each of a split dump's two)."""
+    message = _error_message(error.errno or errno.EIO)
+    out.send(message)
+    if split is not None:
+        out.send(message)
+
+
+def _relay_split(sock: _socket.socket, out: _socket.socket, work: Work | None, split: Split,  # pragma: no cover
+                 held: list[bytes]) -> None:
+    """A split dump's replies (see :func:`dump`), relayed: the held parts go on after the ending."""
+    while True:
+        try:
+            data = sock.recv(RECV_SIZE)
+        except OSError as error:
+            _pass_error(out, error, split)
+            return
+        now, later, ending = split(data)
+        if later:
+            held.append(later)
+        if now:
+            _pass_on(out, now, work)
+        if not data:
+            return
+        if ending or ends_dump(now):
+            break
+    if ending:
+        _pass_on(out, ending, None)
+    for part in _coalesced(held):
+        _pass_on(out, part, work)
+    _pass_on(out, ending or _DONE, None)
 
 
 def _pass_on(out: _socket.socket, data: bytes, work: Work | None) -> None:  # pragma: no cover - runs in the child
