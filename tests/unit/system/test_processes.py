@@ -272,11 +272,11 @@ def test_fds_found_by_number_are_the_listed_ones_in_order(holes: int) -> None:
         try:
             assert os.fstat(directory).st_size >= processes._PROBE_FROM  # the kernel gives the count
             expected = [(fd, link) for fd, link in _listed_links(directory) if fd != str(directory)]
-            found = [(fd, link) for fd, link in processes._fd_links(directory, 0, processes._ALL_FDS)
+            found = [(fd, link) for fd, link in zip(*processes._fd_links(directory, 0, processes._ALL_FDS), strict=True)
                      if fd != str(directory)]
             assert found == expected
             assert sum(link.startswith("socket:[") for _fd, link in found) >= len(held) - holes
-            cut = [pair for pair in processes._fd_links(directory, 50, 120)]
+            cut = list(zip(*processes._fd_links(directory, 50, 120), strict=True))
             assert cut == [(fd, link) for fd, link in expected if 50 <= int(fd) < 120]
         finally:
             os.close(directory)
@@ -302,3 +302,45 @@ def test_holders_of_this_process_s_socket(pair: tuple[socket.socket, socket.sock
     assert first[inode_of(left)] == (left.fileno(), os.getpid())
     assert first[inode_of(right)] == (right.fileno(), os.getpid())
     assert inode_of(left) not in more
+
+
+def test_holders_of_a_socket_held_through_several_fds_are_each_fd_the_first_reported(
+        pair: tuple[socket.socket, socket.socket]) -> None:
+    left, right = pair
+    extra = sorted(os.dup(left.fileno()) for _ in range(3))
+    try:
+        first, more = processes.socket_holders()
+        me = os.getpid()
+        assert first[inode_of(left)] == (left.fileno(), me)
+        assert more[inode_of(left)] == [(fd, me) for fd in sorted([left.fileno(), *extra])]
+        assert inode_of(right) not in more
+    finally:
+        for fd in extra:
+            os.close(fd)
+
+
+def test_a_later_process_holding_a_socket_is_its_reported_holder(pair: tuple[socket.socket, socket.socket]) -> None:
+    """psutil reports the last process in /proc order; the one before it and its other fds drop out."""
+    left, right = pair
+    extra = os.dup(left.fileno())
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child only holds the inherited fds until told to go
+        os.close(write_end)
+        os.read(read_end, 1)
+        os._exit(0)
+    os.close(read_end)
+    try:
+        order = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        later = max((os.getpid(), child), key=order.index)
+        first, more = processes.socket_holders()
+        assert first[inode_of(left)] == (left.fileno(), later)
+        assert first[inode_of(right)] == (right.fileno(), later)
+        assert more[inode_of(left)] == [(left.fileno(), later), (extra, later)]
+        texts = processes._collect_texts(processes._everything())
+        holders = [f"pid={pid}" for pid in (later, os.getpid() + child - later)]
+        assert [part.split(",")[1] for part in texts[inode_of(right)].split("),(")] == holders
+    finally:
+        os.close(write_end)
+        os.waitpid(child, 0)
+        os.close(extra)
