@@ -121,19 +121,20 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     return Plan(query, extensions(flags), namespace, processes, names)
 
 
-def table_streams(plan: Plan, columns: bool = False, runs: bool = False) -> Streams:
+def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ahead: bool = True) -> Streams:
     """Each table's record stream, every dump socket opened inside the plan's namespace.
 
     ``columns``: every table comes as :mod:`pyss.columnar` batches (TCP and UDP a buffer at a time,
     as columns where they can), as :func:`pyss.dump.batch_streams` gives them; ``runs``: as a count's
-    batches, in no particular order (:func:`pyss.dump.run_streams`).
+    batches, in no particular order (:func:`pyss.dump.run_streams`). ``read_ahead=False``: no
+    read-ahead child even where one could run (a caller whose other CPUs are busy already).
     """
     from pyss import dump
     from pyss.netlink.transport import read_ahead_helps
 
     if plan.query is None:
         return iter(())
-    read_ahead = may_fork() and read_ahead_helps()
+    read_ahead = read_ahead and may_fork() and read_ahead_helps()
     streams: Streams = dump.run_streams(plan.query, _warn, read_ahead) if runs \
         else dump.batch_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
         else dump.table_streams(plan.query, plan.extensions, _warn, read_ahead)
