@@ -476,7 +476,7 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
-    listing = SsListing(writer, builder)
+    listing = SsListing(writer, builder, getattr(users, "ready", None))
 
     def write(_kind: type, batches: Iterator[Batch]) -> None:
         for batch in batches:
@@ -488,7 +488,7 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     columns = (details_text is None or users_column is not None) and query.details.queues and closer is None
     streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=columns)
     failure = _write_streams(streams if closer is None else _closing(streams, closer), write)
-    _close(writer)
+    _close(writer, listing.finish)
     _finish(failure)
     if closer is not None:
         closer.close()
@@ -576,8 +576,11 @@ def _list_all_netns(query: Query, builder: RowBuilder, details: bool, header: bo
     return 0
 
 
-def _close(writer: SsWriter) -> None:
+def _close(writer: SsWriter, before: Callable[[], None] | None = None) -> None:
+    """Write what the writer holds (after what ``before`` writes: rows kept for -p's scan)."""
     try:
+        if before is not None:
+            before()
         writer.close()  # what was read is shown; a failure then says the list is incomplete
     except OSError as error:
         raise Fatal(f"cannot write the output: {error.strerror or error}") from None

@@ -251,9 +251,10 @@ class RowBuilder:
 
         return row
 
-    def inet_columns(self, batch: InetColumns) -> tuple[list[Sequence[str]], list[bytes | None]]:
+    def inet_columns(self, batch: InetColumns, users: bool = True) -> tuple[list[Sequence[str]], list[bytes | None]]:
         """The fields of a batch of TCP or UDP sockets, column by column, for a listing without details,
         and the field lengths of the columns whose lengths are known without measuring (else None).
+        ``users=False``: the last column (-p's) is left to the caller, empty.
 
         Each column is one C-level map through a table of texts: no Python
         runs per socket unless a number is new to its table.
@@ -269,7 +270,7 @@ class RowBuilder:
             list(map(ports.__getitem__, batch.sports)),
             list(map(addresses.__getitem__, batch.dsts)),
             list(map(ports.__getitem__, batch.dports)),
-            self.users(batch.inodes) if self.users is not None else [""] * count,
+            self.users(batch.inodes) if self.users is not None and users else _EMPTY if not users else [""] * count,
         ]
         queue_lengths = queues.uniform_lengths(count)
         address_lengths = addresses.uniform_lengths(count)
@@ -393,6 +394,9 @@ class RowBuilder:
 
 
 
+_EMPTY: Sequence[str] = ()  # the users column of a block kept for -p's scan, until it is known
+
+
 def _process_label(pid: int) -> str:
     """"comm/pid" for a netlink port owned by a live process, else the number."""
     from pyss.system.processes import stat_head  # netlink listings only: the -p scan's module stays unloaded
@@ -425,23 +429,58 @@ def _is_v6only(record: InetSocket) -> bool:
 
 
 class SsListing:
-    """ss's rows written from a listing's batches: the :class:`pyss.columnar.BatchSink` of ``pyss``."""
+    """ss's rows written from a listing's batches: the :class:`pyss.columnar.BatchSink` of ``pyss``.
 
-    __slots__ = ("_builder", "_rows", "_writer")
+    With ``users_ready`` (ss -p, whose /proc scan runs in child processes
+    while the dump streams), the batches that come before the scan is done
+    are formatted but for their Process column and kept; they are written,
+    in order, once it is done (at the latest at :meth:`finish`). The rows
+    cannot be written earlier: ss's batches and widths depend on every field.
+    Formatting them meanwhile takes that work off the end of the run, where
+    nothing else is left to do beside it.
+    """
 
-    def __init__(self, writer: SsWriter, builder: RowBuilder) -> None:
+    __slots__ = ("_builder", "_kept", "_rows", "_users_ready", "_writer")
+
+    def __init__(self, writer: SsWriter, builder: RowBuilder, users_ready: Callable[[], bool] | None = None) -> None:
         self._writer = writer
         self._builder = builder
         self._rows: dict[type[SocketRecord], Callable[[SocketRecord], Row]] = {}
+        self._users_ready = users_ready if builder.users is not None else None
+        self._kept: list[tuple[list[Sequence[str]], list[bytes | None], Sequence[int]]] = []
 
     def add_records(self, kind: type[SocketRecord], records: Iterable[SocketRecord]) -> None:
+        self.finish()
         row = self._rows.get(kind)
         if row is None:
             row = self._rows[kind] = self._builder.row_function(kind)
         self._writer.extend(map(row, records))
 
     def add_columns(self, columns: InetColumns) -> None:
+        ready = self._users_ready
+        if ready is not None and not ready():
+            from array import array  # here: it imports collections.abc, which a plain listing does without
+
+            fields, known = self._builder.inet_columns(columns, users=False)
+            self._kept.append((fields, known, array("I", columns.inodes)))  # u32s: 4 bytes each, not an int object
+            return
+        self.finish()
         self._writer.add_columns(*self._builder.inet_columns(columns))
+
+    def finish(self) -> None:
+        """Write the rows kept for the scan (waiting for it), in order; from now on nothing is kept."""
+        self._users_ready = None
+        if not self._kept:
+            return
+        kept, self._kept = self._kept, []
+        users = self._builder.users
+        assert users is not None  # rows are kept only for a users column
+        kept.reverse()
+        while kept:  # each block is let go once written
+            fields, known, inodes = kept.pop()
+            fields[-1] = users(inodes)
+            known[-1] = None
+            self._writer.add_columns(fields, known)
 
 
 class SsWriter:

@@ -81,7 +81,14 @@ def _comm(pid: str) -> str:
 
 Links = dict[str, list[tuple[str, str]]]  # "socket:[INODE]" -> [(pid, fd), ...] in scan order
 Scan = tuple[Links, dict[str, str]]  # the links, and the command name of each pid holding a socket
-Texts = dict[int, str]  # inode -> the body of ss's users:(...), holders newest-found first
+# ss's Process-column texts, " users:(BODY)" with the holders newest-found first, kept small (the caller
+# holds one for every socket until its last row is written): a socket held through one fd is a code,
+# pid << 32 | fd, and its text is its process's head (by pid) and the fd; others are whole texts.
+Codes = dict[int, int]  # inode -> pid << 32 | fd
+Heads = dict[int, str]  # pid -> ' users:(("COMM",pid=PID,fd='
+Texts = tuple[Codes, Heads, dict[int, str]]  # and inode -> the whole text
+_USERS_OPEN, _USERS_CLOSE = " users:(", ")"  # around the body
+_FD_MASK = (1 << 32) - 1
 
 # A share of the scan: (pid, first fd, end fd) for each process it reads, in /proc order; a share reads
 # the fds numbered first <= fd < end. Shares are contiguous pieces of /proc order (pid, then fd),
@@ -287,32 +294,79 @@ def _merge_links(parts: list[Scan]) -> Scan:
 
 
 def _collect_texts(share: Share) -> Texts:
-    """users:(...) bodies of the share's sockets, by inode: formatted where the scan runs (in a child,
-    beside the dump), so the caller only looks them up, and kept small (an int and a str a socket)."""
-    found: Texts = {}
+    """ss's Process-column texts of the share's sockets, by inode (see :data:`Texts`)."""
+    codes: Codes = {}
+    heads: Heads = {}
+    joined: dict[int, str] = {}
     for pid, names, links in _socket_fds(share):
-        head = f'("{_comm(pid)}",pid={pid},fd='
-        inodes = _inodes(links)
-        own = dict(zip(inodes, [f"{head}{fd})" for fd in names], strict=True))
-        if len(own) < len(inodes):  # the process holds a socket through several fds: newest first
-            own = {}
-            for inode, fd in zip(inodes, names, strict=True):
-                older = own.get(inode)
-                own[inode] = f"{head}{fd})" if older is None else f"{head}{fd}),{older}"
-        for inode in found.keys() & own.keys():  # an earlier process holds it too: it comes after
-            own[inode] = f"{own[inode]},{found[inode]}"
-        found.update(own)
-    return found
+        number = int(pid)
+        head = heads[number] = f'{_USERS_OPEN}("{_comm(pid)}",pid={pid},fd='
+        inodes, fds = _inodes(links), list(map(int, names))
+        own = dict(zip(inodes, map((number << 32).__or__, fds), strict=True))
+        if len(own) == len(inodes) and codes.keys().isdisjoint(own) and joined.keys().isdisjoint(own):
+            codes.update(own)
+            continue
+        for inode, fd in zip(inodes, fds, strict=True):  # a socket held through several fds: newest first
+            older = joined.pop(inode, None)
+            if older is None:
+                code = codes.pop(inode, None)
+                if code is None:
+                    codes[inode] = number << 32 | fd
+                    continue
+                older = _code_text(code, heads)
+            joined[inode] = _joined(f"{head}{fd}){_USERS_CLOSE}", older)
+    return codes, heads, joined
+
+
+def _code_text(code: int, heads: Heads) -> str:
+    return f"{heads[code >> 32]}{code & _FD_MASK}){_USERS_CLOSE}"
+
+
+def users_text(texts: Texts, inode: int) -> str | None:
+    """The Process-column text of one socket, or None when no process holds it."""
+    codes, heads, joined = texts
+    code = codes.get(inode)
+    return _code_text(code, heads) if code is not None else joined.get(inode)
+
+
+def users_texts(texts: Texts, inodes: Iterable[int]) -> list[str]:
+    """The Process-column text of each socket ("" where no process holds it)."""
+    codes, heads, joined = texts
+    code_of, whole = codes.get, joined.get
+    mask, close = _FD_MASK, _USERS_CLOSE
+    return [f"{heads[code >> 32]}{code & mask}){close}" if (code := code_of(inode)) is not None else whole(inode, "")
+            for inode in inodes]
+
+
+def _body(text: str) -> str:
+    """The holders inside a Process-column text."""
+    return text[len(_USERS_OPEN) : -len(_USERS_CLOSE)]
+
+
+def _joined(newer: str, older: str) -> str:
+    """One Process-column text for the holders of two, the newer first."""
+    return f"{newer[: -len(_USERS_CLOSE)]},{_body(older)}{_USERS_CLOSE}"
 
 
 def _merge_texts(parts: list[Texts]) -> Texts:
     """Join the shares' texts: a later share's holders were found later, so they come first."""
-    found = parts[0]
-    for texts in parts[1:]:
-        for inode in found.keys() & texts.keys():
-            texts[inode] = f"{texts[inode]},{found[inode]}"
-        found.update(texts)
-    return found
+    codes, heads, joined = parts[0]
+    for later in parts[1:]:
+        later_codes, later_heads, later_joined = later
+        heads.update(later_heads)
+        common: set[int] = set()
+        for mine in (codes.keys(), joined.keys()):
+            common.update(mine & later_codes.keys(), mine & later_joined.keys())
+        for inode in common:
+            newer, older = users_text(later, inode), users_text((codes, heads, joined), inode)
+            assert newer is not None and older is not None  # both hold it
+            joined[inode] = _joined(newer, older)
+            codes.pop(inode, None)
+            later_codes.pop(inode, None)
+            later_joined.pop(inode, None)
+        codes.update(later_codes)
+        joined.update(later_joined)
+    return codes, heads, joined
 
 
 # inode -> (fd, pid) of the first fd of the last process (in /proc order) holding the socket, and, where
@@ -481,7 +535,7 @@ class UserScan:
         return self._gather(_collect_links, _merge_links)
 
     def texts(self) -> Texts:
-        """inode -> the body of ss's users:(...) for every socket a process holds (a texts scan)."""
+        """inode -> ss's Process-column text " users:(...)" for every socket a process holds (a texts scan)."""
         if not self._texts:
             raise ValueError("this scan makes links or holders")
         return self._gather(_collect_texts, _merge_texts)
@@ -510,6 +564,16 @@ class UserScan:
         if failed:
             return collect(_everything())  # a child failed: scan here instead
         return merge(parts)
+
+    def done(self) -> bool:
+        """Whether every child has finished its share (and is sending it back): asking now waits only
+        for the transfer, and for the caller's own share."""
+        if not self._children:
+            return True
+        import select  # only when a caller polls (ss -p's deferred rows)
+
+        ends = [read_end for _child, read_end in self._children]
+        return len(select.select(ends, [], [], 0)[0]) == len(ends)
 
     def result(self) -> UserMap:
         """The scan as scan_users() returns it."""
@@ -567,24 +631,35 @@ class UserLookup:
     """inode -> users:(...) body for the renderer, from a scan started when this is created.
 
     Create it before the dump starts: the scan then runs in child processes
-    while the dump decodes (see UserScan); the first lookup waits for it, and
-    if no socket is ever listed nothing waits at all. The scanners format each
-    socket's text where they find it, so a lookup is one dict access by inode.
-    ``workers=None`` forks :func:`scan_workers` scanners (none on one CPU:
-    the scan then runs here, at the first lookup).
+    while the dump decodes (see UserScan); a lookup waits for it, and if no
+    socket is ever listed nothing waits at all. A caller with rows to format
+    meanwhile asks :meth:`ready` first and keeps them until it says so. The
+    scanners format each socket's text where they find it, so a lookup is one
+    dict access by inode. ``workers=None`` forks one more scanner than
+    :func:`scan_workers` (none on one CPU: the scan then runs here, at the
+    first lookup): this process formats the dump meanwhile, so the scan is
+    all the children's.
     """
 
     def __init__(self, workers: int | None = None) -> None:
         count = scan_workers() if workers is None else workers
-        self._scan: UserScan | None = UserScan(count, texts=True) if count > 0 else None
+        if workers is None and count:
+            count += 1
+        self._scan: UserScan | None = UserScan(count, caller_share=workers is not None, texts=True) \
+            if count > 0 else None
         self._texts: Texts | None = None
 
     def __call__(self, inode: int) -> str | None:
-        return self._ready().get(inode) if inode else None
+        text = users_text(self._ready(), inode) if inode else None
+        return _body(text) if text is not None else None
+
+    def ready(self) -> bool:
+        """Whether a lookup answers now: the scanners are done (or there are none and it scans here)."""
+        return self._texts is not None or self._scan is None or self._scan.done()
 
     def fields(self, inodes: Sequence[int]) -> list[str]:
         """ss's Process-column text of each socket when -p is the only detail: " users:(...)" or ""."""
-        return [f" users:({text})" if text else "" for text in map(self._ready().get, inodes)]
+        return users_texts(self._ready(), inodes)
 
     def _ready(self) -> Texts:
         texts = self._texts

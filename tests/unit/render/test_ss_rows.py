@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -89,3 +90,57 @@ def test_json_lines_of_inet_sockets_say_what_the_messages_hold() -> None:
     assert all(line.endswith("}\n") and "\n" not in line[:-1] for line in lines)
     # the fast line formatter and the generic field function agree to the byte
     assert lines == [json.dumps(inet_fields(record), separators=(",", ":")) + "\n" for record in records]
+
+
+@pytest.mark.parametrize("ready_after", [0, 1, 3, 99])
+def test_rows_kept_for_the_process_scan_come_out_as_they_would_have(ready_after: int) -> None:
+    """ss -p: batches that come before the /proc scan is done are kept, their Process column not yet
+    asked for, and written in order once it is (a record batch, or the end, waits for it)."""
+    import io
+
+    from pyss.render.ss import SsListing, SsWriter
+
+    query = Query(tables=TABLE_BIT["tcp"], families=1 << C.AF_INET | 1 << C.AF_INET6, states=STATES_ALL,
+                  details=Details(numeric=True, processes=True))
+    buffers = [message(*fields) * 40 for fields in SOCKETS if fields[0] == C.AF_INET] + [DONE]
+    records = list(walk(buffers, inet_decoder(C.IPPROTO_TCP)))
+    asked_early: list[int] = []
+    polls = [0]
+
+    def ready() -> bool:
+        polls[0] += 1
+        return polls[0] > ready_after
+
+    def users(inodes: Sequence[int]) -> list[str]:
+        if polls[0] <= ready_after:
+            asked_early.append(len(inodes))
+        return [f' users:(("p",pid=1,fd={inode % 7 + len(inodes)}))' for inode in inodes]
+
+    def listed(users_ready: Callable[[], bool] | None) -> str:
+        out = io.StringIO()
+        builder = RowBuilder(query, lambda record: users([record.inode])[0], users=users)
+        writer = SsWriter(out, builder.columns(), None)
+        listing = SsListing(writer, builder, users_ready)
+        for _ in range(3):
+            for batch in message_batches(buffers):
+                columns = inet_columns(batch, C.IPPROTO_TCP)
+                assert columns is not None
+                listing.add_columns(columns)
+        listing.add_records(InetSocket, records)
+        for batch in message_batches(buffers):
+            columns = inet_columns(batch, C.IPPROTO_TCP)
+            assert columns is not None
+            listing.add_columns(columns)
+        listing.finish()
+        writer.close()
+        return out.getvalue()
+
+    expected = listed(None)
+    polls[0] = 0
+    asked_early.clear()
+    assert listed(ready) == expected
+    if ready_after < 9:  # ready before the record batch: no batch asked while the scan ran
+        assert asked_early == []
+    else:  # the record batch waited for the scan, the nine kept batches written first; nothing kept after
+        assert asked_early == [40] * 9 + [1] * len(records) + [40] * 3
+    assert expected.count("users:") == 5 * len(records)  # three passes, the records, one more pass

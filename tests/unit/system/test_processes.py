@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -231,9 +232,10 @@ def test_texts_of_a_socket_split_between_shares_keep_ss_order(pair: tuple[socket
         whole = processes._collect_texts([(me, 0, processes._ALL_FDS)])
         joined = processes._merge_texts([processes._collect_texts(share) for share in shares])
         comm = own_comm()
-        assert whole[inode_of(left)] == ",".join(f'("{comm}",pid={me},fd={fd})' for fd in reversed(fds))
-        assert joined[inode_of(left)] == whole[inode_of(left)]
-        assert joined[inode_of(right)] == whole[inode_of(right)]
+        body = ",".join(f'("{comm}",pid={me},fd={fd})' for fd in reversed(fds))
+        assert processes.users_text(whole, inode_of(left)) == f" users:({body})"
+        for sock in (left, right):
+            assert processes.users_text(joined, inode_of(sock)) == processes.users_text(whole, inode_of(sock))
         links = processes._merge_links([processes._collect_links(share) for share in shares])[0]
         assert links[f"socket:[{inode_of(left)}]"] == [(me, str(fd)) for fd in fds]
     finally:
@@ -246,8 +248,9 @@ def test_texts_scan_split_over_children_equals_the_in_process_one(pair: tuple[so
     plain = processes._collect_texts(processes._everything())
     for workers, caller_share in ((1, True), (2, True), (2, False)):
         texts = UserScan(workers, caller_share, texts=True).texts()
-        assert texts[inode_of(left)] == plain[inode_of(left)]
-        assert texts[inode_of(right)] == plain[inode_of(right)]
+        for sock in (left, right):
+            assert processes.users_text(texts, inode_of(sock)) == processes.users_text(plain, inode_of(sock))
+            assert processes.users_text(texts, inode_of(sock)) is not None
     with pytest.raises(ValueError, match="texts"):
         UserScan(0, texts=True).links()
 
@@ -339,8 +342,22 @@ def test_a_later_process_holding_a_socket_is_its_reported_holder(pair: tuple[soc
         assert more[inode_of(left)] == [(left.fileno(), later), (extra, later)]
         texts = processes._collect_texts(processes._everything())
         holders = [f"pid={pid}" for pid in (later, os.getpid() + child - later)]
-        assert [part.split(",")[1] for part in texts[inode_of(right)].split("),(")] == holders
+        text = processes.users_text(texts, inode_of(right))
+        assert text is not None
+        assert [part.split(",")[1] for part in text.split("),(")] == holders
     finally:
         os.close(write_end)
         os.waitpid(child, 0)
         os.close(extra)
+
+
+def test_a_lookup_says_when_its_scanners_are_done(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, _right = pair
+    assert UserLookup(workers=0).ready()  # no scanners: a lookup scans here, without waiting for anyone
+    lookup = UserLookup()
+    deadline = time.monotonic() + 60
+    while not lookup.ready():
+        assert time.monotonic() < deadline, "the scanners never finished"
+        time.sleep(0.005)
+    assert lookup(inode_of(left)) == f'("{own_comm()}",pid={os.getpid()},fd={left.fileno()})'
+    assert lookup.fields([inode_of(left), 0]) == [f' users:(("{own_comm()}",pid={os.getpid()},fd={left.fileno()}))', ""]
