@@ -402,102 +402,146 @@ class _Relay:
 def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = None,  # pragma: no cover
            work: Work | None = None, split: Split | None = None, held: list[bytes] | None = None) -> None:
     try:
+        outbox = _Outbox(out, work)
         if request is not None:
             try:
                 sock.sendto(request, (0, 0))
             except OSError as error:
-                _pass_error(out, error, split)
+                _pass_error(outbox, error, split)
                 return
         if split is not None:
-            _relay_split(sock, out, work, split, list(held or ()))
-            return
-        while True:
-            try:
-                data = sock.recv(RECV_SIZE)
-            except OSError as error:
-                _pass_error(out, error, split)
-                break
-            _pass_on(out, data, work)
-            if not data or ends_dump(data):
-                break
+            _relay_split(sock, outbox, split, list(held or ()))
+        else:
+            _relay_whole(sock, outbox)
     except BaseException:  # a child must never go on to run the parent's code
         pass
     finally:
         os._exit(0)
 
 
-def _pass_error(out: _socket.socket, error: OSError, split: Split | None) -> None:  # pragma: no cover
+def _relay_whole(sock: _socket.socket, outbox: _Outbox) -> None:  # pragma: no cover - runs in the child
+    while True:
+        try:
+            data = sock.recv(RECV_SIZE)
+        except OSError as error:
+            _pass_error(outbox, error, None)
+            return
+        outbox.put(data)
+        if not data or ends_dump(data):
+            break
+    outbox.finish()
+
+
+def _pass_error(outbox: _Outbox, error: OSError, split: Split | None) -> None:  # pragma: no cover
     """A send or receive error, as the NLMSG_ERROR that ends the dump (each of a split dump's two)."""
     message = _error_message(error.errno or errno.EIO)
-    out.send(message)
+    outbox.put(message, workable=False)
     if split is not None:
-        out.send(message)
+        outbox.put(message, workable=False)
+    outbox.finish()
 
 
-def _relay_split(sock: _socket.socket, out: _socket.socket, work: Work | None, split: Split,  # pragma: no cover
-                 held: list[bytes]) -> None:
+def _relay_split(sock: _socket.socket, outbox: _Outbox, split: Split, held: list[bytes]) -> None:  # pragma: no cover
     """A split dump's replies (see :func:`dump`), relayed: the held parts go on after the ending."""
     while True:
         try:
             data = sock.recv(RECV_SIZE)
         except OSError as error:
-            _pass_error(out, error, split)
+            _pass_error(outbox, error, split)
             return
         now, later, ending = split(data)
         if later:
             held.append(later)
         if now:
-            _pass_on(out, now, work)
+            outbox.put(now)
         if not data:
+            outbox.finish()
             return
         if ending or ends_dump(now):
             break
     if ending:
-        _pass_on(out, ending, None)
+        outbox.put(ending, workable=False)
     for part in _coalesced(held):
-        _pass_on(out, part, work)
-    _pass_on(out, ending or _DONE, None)
+        outbox.put(part)
+    outbox.put(ending or _DONE, workable=False)
+    outbox.finish()
 
 
-def _pass_on(out: _socket.socket, data: bytes, work: Work | None) -> None:  # pragma: no cover - runs in the child
-    """Send one buffer on, worked on first if the consumer is behind.
+# How many packets a relaying child holds for a consumer that is behind before it waits for it
+# (~32 kB each: the replies of ~250 sockets).
+_MOST_QUEUED = 8192
 
-    Work only pays while the consumer has buffers waiting: when it has none
-    (this child is the slower of the two), a buffer goes on at once, whole,
-    and the consumer does the work itself instead of waiting for it.
+
+class _Outbox:  # pragma: no cover - runs in the child
+    """What a relaying child sends on: at once while the pair takes it, else queued in the child.
+
+    The kernel does its dump work inside the child's recv(): a child that
+    waited whenever the consumer is behind (the pair holds ~200 kB, a few
+    buffers) would leave the walk idle while the consumer lays out a batch
+    of rows. So the walk goes on, and what the pair cannot take waits here.
+    Once the dump is read, :meth:`finish` sends the rest, and while the
+    consumer still has the front of the queue to read it works on the queued
+    buffers from the back (``work``, see :func:`dump`): the walk comes first,
+    then the work the consumer would otherwise do itself, on the buffers it
+    will come to last.
     """
-    worked = None
-    if work is not None:
-        try:
-            if _waiting(out):
-                worked = work(data)
-        except Exception:  # the buffer goes on whole, and the decoder says what is wrong with it
-            worked = None
-    if worked is not None:
-        out.sendmsg((_WORKED_TAG, worked))
-    elif data[:4] == _TAGGED:
-        out.sendmsg((_RAW_TAG, data))
-    else:
-        out.send(data)
 
+    __slots__ = ("_head", "_out", "_queue", "_work")
 
-_SIOCOUTQ = 0x5411  # bytes sent on a socket that its peer has not read yet (TIOCOUTQ's number)
-_ioctl: list[Callable[[int, int, bytes], bytes] | None] = []  # the child's fcntl.ioctl, looked up once
+    def __init__(self, out: _socket.socket, work: Work | None) -> None:
+        self._out = out
+        self._work = work
+        self._queue: list[tuple[tuple[bytes, ...], bytes | None]] = []  # (packet, the buffer while workable)
+        self._head = 0  # the first packet not yet sent
 
+    def put(self, data: bytes, workable: bool = True) -> None:
+        """Send a buffer on, or queue it behind those the consumer has not taken yet."""
+        packet = (_RAW_TAG, data) if data[:4] == _TAGGED else (data,)
+        if self._head == len(self._queue) and self._send(packet, _socket.MSG_DONTWAIT):
+            return
+        self._queue.append((packet, data if workable and self._work is not None else None))
+        self._drain()
+        while len(self._queue) - self._head > _MOST_QUEUED:
+            self._send_head(0)
 
-def _waiting(out: _socket.socket) -> bool:  # pragma: no cover - runs in the child
-    """Whether the consumer has not yet read everything sent to it (True when that cannot be told)."""
-    if not _ioctl:
-        try:
-            import fcntl  # imported in the child only: off the parent's start-up
+    def finish(self) -> None:
+        """Send what is queued, working on it from the back while the consumer reads from the front."""
+        queue = self._queue
+        back = len(queue) - 1
+        while self._head < len(queue):
+            self._drain()
+            while back > self._head and queue[back][1] is None:
+                back -= 1
+            if back > self._head:
+                self._work_on(back)
+                back -= 1
+            elif self._head < len(queue):
+                self._send_head(0)
 
-            _ioctl.append(fcntl.ioctl)
-        except ImportError:  # a process that gave up its privileges may not read the library directory
-            _ioctl.append(None)
-    ioctl = _ioctl[0]
-    if ioctl is None:
+    def _work_on(self, index: int) -> None:
+        packet, data = self._queue[index]
+        worked = None
+        if data is not None and self._work is not None:
+            try:
+                worked = self._work(data)
+            except Exception:  # the buffer goes on whole, and the decoder says what is wrong with it
+                worked = None
+        self._queue[index] = ((_WORKED_TAG, worked), None) if worked is not None else (packet, None)
+
+    def _drain(self) -> None:
+        while self._head < len(self._queue) and self._send_head(_socket.MSG_DONTWAIT):
+            pass
+
+    def _send_head(self, flags: int) -> bool:
+        if not self._send(self._queue[self._head][0], flags):
+            return False
+        self._queue[self._head] = ((), None)  # sent: let it go
+        self._head += 1
         return True
-    try:
-        return ioctl(out.fileno(), _SIOCOUTQ, bytes(4)) != bytes(4)
-    except OSError:
+
+    def _send(self, packet: tuple[bytes, ...], flags: int) -> bool:
+        try:
+            self._out.sendmsg(packet, (), flags)
+        except BlockingIOError:
+            return False
         return True
