@@ -50,10 +50,18 @@ def _wait_gone(pgid: int, inode: int, timeout: float = 10.0) -> tuple[list[int],
     return loadgen.group_members(pgid), _netns_users(inode)
 
 
+def _pinned(netns: str) -> int:
+    """An fd that keeps the namespace at ``netns`` alive: one that died could hand its inode number to a
+    new namespace (nsfs reuses them), and that one's processes, another test's or another user's, would
+    look like the load's. The caller closes it."""
+    return os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+
+
 def test_load_holds_the_planned_sockets_and_leaves_nothing_behind() -> None:
     with loadgen.Load(1000) as load:
         expected = load.expected
-        inode = os.stat(load.netns).st_ino
+        pin = _pinned(load.netns)
+        inode = os.fstat(pin).st_ino
         pgid = load.pid
         assert len(loadgen.group_members(pgid)) == 1 + len(load.plan.workers)
         assert _netns_users(inode)
@@ -70,7 +78,10 @@ def test_load_holds_the_planned_sockets_and_leaves_nothing_behind() -> None:
     assert tcp["TIME-WAIT"] >= expected["TIME-WAIT"] > 0
     assert udp["UNCONN"] == expected["UNCONN"] > 0
     assert len(probe) == loadgen.PROBE_COUNT
-    assert _wait_gone(pgid, inode, timeout=0.5) == ([], [])
+    try:
+        assert _wait_gone(pgid, inode, timeout=0.5) == ([], [])
+    finally:
+        os.close(pin)
 
 
 def test_entered_puts_only_this_thread_in_the_namespace_and_back() -> None:
@@ -88,11 +99,15 @@ def test_a_dying_command_line_loadgen_takes_its_load_along(signum: int) -> None:
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
-        inode = os.stat(info["netns"]).st_ino
-        assert len(loadgen.group_members(info["pid"])) == 1 + len(info["workers"])
-        proc.send_signal(signum)
-        proc.wait(timeout=10)
-        assert _wait_gone(info["pid"], inode) == ([], [])
+        pin = _pinned(info["netns"])
+        try:
+            inode = os.fstat(pin).st_ino
+            assert len(loadgen.group_members(info["pid"])) == 1 + len(info["workers"])
+            proc.send_signal(signum)
+            proc.wait(timeout=10)
+            assert _wait_gone(info["pid"], inode) == ([], [])
+        finally:
+            os.close(pin)
     finally:
         proc.kill()
         proc.wait()
