@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
+from pyss import __version__
 from pyss.cli.netstat_options import PROG, USAGE, FamilyError, Flags, NoSelinux, finish_selection, parse
 from pyss.cli.netstat_sockets import MissingSupport, list_sockets
 from pyss.cli.netstat_tables import E_OPTERR, show_interfaces, show_masquerade, show_routes, show_statistics
@@ -22,9 +23,6 @@ from pyss.system.output import guarded, open_output
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-VERSION = "0.1.0"
-
 
 def _write(text: str) -> None:
     if text:
@@ -75,7 +73,7 @@ def _main(args: list[str]) -> int:
             sys.stderr.write("SELinux is not enabled on this machine.\n")
             return 1
         if flags.version:
-            sys.stdout.write(f"{PROG} {VERSION} (pyss): net-tools netstat's interface over sock_diag and rtnetlink\n")
+            sys.stdout.write(f"{PROG} {__version__} (pyss): net-tools netstat's interface over sock_diag and rtnetlink\n")
             return 0
         if flags.help:
             sys.stdout.write(USAGE)

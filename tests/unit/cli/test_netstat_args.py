@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import pyss
 from pyss.cli import netstat as cli
 
 
@@ -67,6 +68,6 @@ def test_main_reports_errors_with_netstat_status(capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err == "Unknown address family `foo'.\n"
     assert cli.main(["-ri"]) == 3
     assert cli.main(["--version"]) == 0
-    assert capsys.readouterr().out.startswith("pynetstat ")
+    assert capsys.readouterr().out.startswith(f"pynetstat {pyss.__version__} (pyss)")
     assert cli.main(["-h"]) == 0
     assert "--numeric" in capsys.readouterr().out
