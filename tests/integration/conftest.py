@@ -9,6 +9,7 @@ with a smaller age instead.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,15 @@ import pytest
 from tests.integration.harness import ZooKeeper, ZooNamespace, missing_prerequisites
 
 HERE = Path(__file__).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tools some tests stop with Ctrl-C (ss -E, pyss -E and --watch, pynetstat -c) must be able to
+    stop so. Started with SIGINT ignored (a background job of a shell without job control, nohup, some
+    CI runners), pytest would hand that disposition through exec to every tool, and SIGINT would not
+    stop them; with a handler here, exec gives each tool the default action instead."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
