@@ -7,6 +7,7 @@ kernel in tests/integration/test_split_dump.py.
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 from collections import Counter
@@ -25,6 +26,7 @@ from pyss.netlink.split import (
     dump_parts,
     ends_in,
     key_range_program,
+    part_count,
     part_programs,
     range_bounds,
 )
@@ -142,3 +144,14 @@ def message(kind: int, payload: bytes = b"") -> bytes:
 ])
 def test_ends_in_finds_the_end_of_a_dump_anywhere_in_a_buffer(buffer: bytes, ends: bool) -> None:
     assert ends_in(buffer) is ends
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable CPUs to take one away")
+def test_one_usable_cpu_makes_one_part() -> None:
+    cpus = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(cpus)})
+        assert part_count() == 1
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert part_count() == min(len(cpus), MAX_PARTS)
