@@ -25,7 +25,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -238,13 +238,10 @@ def net_connections(kind: str = "inet") -> list[sconn]:
                 _read_batches(items, batches, build)
             holders = scan.holders() if scan is not None else socket_holders_here()
             scan = None
-            found: dict[sconn, None] = {}
-            for batch in batches:
-                if isinstance(batch, RecordBatch):
-                    found.update(dict.fromkeys(connections(batch.records, holders, embryos=True)))
-                else:
-                    found.update(dict.fromkeys(build.finish(batch, holders)))
-            return list(found)
+            entries = chain.from_iterable(
+                connections(batch.records, holders, embryos=True) if isinstance(batch, RecordBatch)
+                else build.finish(batch, holders) for batch in batches)
+            return list(dict.fromkeys(entries))  # one pass: psutil's set, in the dump's order
     finally:
         if scan is not None:
             scan._abandon()
