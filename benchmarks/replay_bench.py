@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,10 +62,10 @@ def capture(n: int, tool: str, args: Sequence[str], out: Path) -> None:
     real = transport.dump
 
     def recording(message: bytes, read_ahead: bool = False, following: object = None,
-                  work: object = None) -> Iterator[bytes]:
+                  work: object = None, *more: Any) -> Iterator[bytes]:
         buffers: list[bytes] = []
         captured.append(buffers)
-        for buf in real(message, False, None, None):
+        for buf in real(message, False, None, None, *more):
             buffers.append(bytes(buf))
             yield buf
 
@@ -86,7 +87,7 @@ def run(path: Path, tool: str, args: Sequence[str], repeat: int, output: Path | 
     calls = [0]
 
     def replay(message: bytes, read_ahead: bool = False, following: object = None,
-               work: object = None) -> Iterator[bytes]:
+               work: object = None, *more: Any) -> Iterator[bytes]:
         index = calls[0] % len(captured)
         calls[0] += 1
         yield from captured[index]
@@ -94,6 +95,10 @@ def run(path: Path, tool: str, args: Sequence[str], repeat: int, output: Path | 
     transport.dump = replay  # type: ignore[assignment]
     transport.read_ahead_helps = lambda: False  # type: ignore[assignment]
     main = _cli_main(tool)
+    if os.environ.get("REPLAY_NO_GC"):
+        import gc
+
+        gc.disable()
     if output is not None:
         calls[0] = 0
         with open(output, "w") as sink, _stdout_to(sink):

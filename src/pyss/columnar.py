@@ -31,18 +31,18 @@ from pyss.netlink.decode import (
     MalformedMessage,
     MessageBatch,
     MessageRuns,
-    batch_records,
     inet_decoder,
     plain_batch,
     walk_batches,
     walk_runs,
 )
 from pyss.netlink.layout import LayoutError
+from pyss.netlink.transport import Worked
 from pyss.records import InetSocket
 
 if TYPE_CHECKING:  # the plain-listing path does not import typing (see pyss.lite_typing)
-    from collections.abc import Iterable, Iterator, Sequence
-    from typing import Final, Protocol
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from typing import Any, Final, Protocol
 
     from pyss.records import SocketRecord
 
@@ -72,29 +72,175 @@ if TYPE_CHECKING:  # the plain-listing path does not import typing (see pyss.lit
         def send(self, sink: RunSink) -> None: ...
 
 
-class InetColumns(NamedTuple):
-    """The inet sockets of one receive buffer, one list per field.
+class InetColumns:
+    """The inet sockets of one receive buffer, one list per field, each read when first asked for.
+
+    A buffer's messages are runs of equal-length messages (:class:`pyss.netlink.decode.MessageRuns`);
+    a field of every socket is read run by run, a stepped slice each, with no per-socket Python.
+    The raw readers (:meth:`byte_field`, :meth:`word_field`, :meth:`word_bytes`, :meth:`halfword_field`)
+    serve writers that map a field's raw values to texts themselves. Columns can also be given whole
+    (keywords named as the fields), as a test or a narrowed batch (:meth:`_replace`) gives them.
 
     Addresses are dictionary keys rather than packed bytes: for AF_INET the
     four address bytes read as one native-order int, for AF_INET6 the 16
     packed bytes (:func:`packed_address` turns a key back).
     """
 
-    family: int  # every socket of a batch has the same
-    protocol: int
-    states: list[int]
-    sports: list[int]
-    dports: list[int]
-    srcs: Sequence[int | bytes]
-    dsts: Sequence[int | bytes]
-    ifindexes: list[int]
-    rqueues: list[int]
-    wqueues: list[int]
-    inodes: Sequence[int] = ()  # read for -p's users column; () where a caller builds columns without them
-    fixed: bytes = b""  # the batch's fixed bytes, for readers of further fields (see :func:`more_columns`)
+    __slots__ = ("_buffer", "_known", "_runs", "_words", "family", "protocol")
+
+    def __init__(self, family: int, protocol: int, states: list[int] | None = None, sports: list[int] | None = None,
+                 dports: list[int] | None = None, srcs: Sequence[int | bytes] | None = None,
+                 dsts: Sequence[int | bytes] | None = None, ifindexes: list[int] | None = None,
+                 rqueues: list[int] | None = None, wqueues: list[int] | None = None, inodes: Sequence[int] = (),
+                 fixed: bytes = b"", runs: MessageRuns | None = None) -> None:
+        self.family = family  # every socket of a batch has the same
+        self.protocol = protocol
+        self._runs = runs.runs if runs is not None else []
+        self._buffer = runs.buffer if runs is not None else b""
+        self._words: memoryview | None = None
+        given = {"states": states, "sports": sports, "dports": dports, "srcs": srcs, "dsts": dsts,
+                 "ifindexes": ifindexes, "rqueues": rqueues, "wqueues": wqueues}
+        self._known: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+        if runs is None:
+            self._known["inodes"] = inodes
+            self._known["fixed"] = fixed
 
     def send(self, sink: BatchSink) -> None:
         sink.add_columns(self)
+
+    @property
+    def raw(self) -> bool:
+        """Whether the columns are read from a buffer (the raw readers work), not given whole."""
+        return bool(self._runs)
+
+    def __len__(self) -> int:
+        if not self._runs:
+            return len(self.states)
+        return sum([(stop - start) // stride for start, stop, stride in self._runs])
+
+    # --- raw readers ----------------------------------------------------------------------------
+
+    def byte_field(self, offset: int) -> bytes:
+        """The byte at ``offset`` (from the netlink header) of every message, in order."""
+        buffer = self._buffer
+        return b"".join([buffer[start + offset : stop : stride] for start, stop, stride in self._runs])
+
+    def _word_view(self) -> memoryview:
+        words = self._words
+        if words is None:
+            buffer = memoryview(self._buffer)
+            words = self._words = buffer[: len(buffer) & ~3].cast("I")
+        return words
+
+    def word_field(self, offset: int) -> list[int]:
+        """The 32-bit word (native order) at ``offset`` (a multiple of 4) of every message."""
+        words = self._word_view()
+        runs = self._runs
+        if len(runs) == 1:
+            ((start, stop, stride),) = runs
+            return words[(start + offset) >> 2 : stop >> 2 : stride >> 2].tolist()
+        values: list[int] = []
+        for start, stop, stride in runs:
+            values += words[(start + offset) >> 2 : stop >> 2 : stride >> 2].tolist()
+        return values
+
+    def word_bytes(self, offset: int) -> bytes:
+        """The 32-bit words at ``offset`` of every message, as they are in the messages, back to back."""
+        words = self._word_view()
+        return b"".join([words[(start + offset) >> 2 : stop >> 2 : stride >> 2].tobytes()
+                         for start, stop, stride in self._runs])
+
+    def halfword_field(self, offset: int) -> list[int]:
+        """The 16-bit halfword at ``offset`` (a multiple of 2) of every message, read in native order."""
+        halfwords = self._word_view().cast("B").cast("H")
+        values: list[int] = []
+        for start, stop, stride in self._runs:
+            values += halfwords[(start + offset) >> 1 : stop >> 1 : stride >> 1].tolist()
+        return values
+
+    def _slices(self, offset: int, size: int) -> list[bytes]:
+        """``size`` bytes at ``offset`` of every message, one bytes object each."""
+        buffer = self._buffer
+        found: list[bytes] = []
+        for start, stop, stride in self._runs:
+            at = start + offset
+            found += map(buffer.__getitem__, map(slice, range(at, stop, stride), range(at + size, stop + size, stride)))
+        return found
+
+    # --- the columns ----------------------------------------------------------------------------
+
+    def _column(self, name: str) -> Any:
+        value = self._known.get(name)
+        if value is None:
+            value = self._known[name] = _READERS[name](self)
+        return value
+
+    @property
+    def states(self) -> list[int]:
+        return self._column("states")  # type: ignore[no-any-return]
+
+    @property
+    def sports(self) -> list[int]:
+        return self._column("sports")  # type: ignore[no-any-return]
+
+    @property
+    def dports(self) -> list[int]:
+        return self._column("dports")  # type: ignore[no-any-return]
+
+    @property
+    def srcs(self) -> Sequence[int | bytes]:
+        return self._column("srcs")  # type: ignore[no-any-return]
+
+    @property
+    def dsts(self) -> Sequence[int | bytes]:
+        return self._column("dsts")  # type: ignore[no-any-return]
+
+    @property
+    def ifindexes(self) -> list[int]:
+        return self._column("ifindexes")  # type: ignore[no-any-return]
+
+    @property
+    def rqueues(self) -> list[int]:
+        return self._column("rqueues")  # type: ignore[no-any-return]
+
+    @property
+    def wqueues(self) -> list[int]:
+        return self._column("wqueues")  # type: ignore[no-any-return]
+
+    @property
+    def inodes(self) -> Sequence[int]:
+        """Read for -p's users column; () where a caller gave the columns without them."""
+        return self._column("inodes")  # type: ignore[no-any-return]
+
+    @property
+    def fixed(self) -> bytes:
+        """The batch's fixed bytes (header and inet_diag_msg of each message), for readers of further
+        fields (see :func:`more_columns`)."""
+        return self._column("fixed")  # type: ignore[no-any-return]
+
+    def _replace(self, **fields: Any) -> InetColumns:
+        """These columns with some given anew (all of them given whole)."""
+        every = {name: getattr(self, name) for name in _READERS}
+        every.update(fields)
+        return InetColumns(self.family, self.protocol, **every)
+
+    def _ports(self, offset: int) -> list[int]:
+        halfwords = self._word_view().cast("B").cast("H")
+        raw = b"".join([halfwords[(start + offset) >> 1 : stop >> 1 : stride >> 1].tobytes()
+                        for start, stop, stride in self._runs])
+        return list(struct.unpack(f">{len(raw) // 2}H", raw))  # ports are big-endian in the kernel struct
+
+    def _addresses(self, offset: int) -> Sequence[int | bytes]:
+        if self.family == AF_INET:
+            return self.word_field(offset)
+        return self._slices(offset, _ADDRESS_SIZE)
+
+    def _fixed(self) -> bytes:
+        buffer = self._buffer
+        return b"".join([buffer[at : at + FIXED_SIZE] for start, stop, stride in self._runs
+                         for at in range(start, stop, stride)])
+
+
 
 
 class RecordBatch:
@@ -124,26 +270,49 @@ def _at(field: str) -> int:
 
 _FAMILY: Final = _at("family")
 _STATE: Final = _at("state")
+_SPORT: Final = _at("sport")
+_DPORT: Final = _at("dport")
 _SRC: Final = _at("src")
 _DST: Final = _at("dst")
 _ADDRESS_SIZE: Final = _DST - _SRC
-_SPORT_HALFWORD: Final = _at("sport") // 2
-_DPORT_HALFWORD: Final = _at("dport") // 2
-_SRC_WORD: Final = _SRC // 4
-_DST_WORD: Final = _DST // 4
-_IFINDEX_WORD: Final = _at("ifindex") // 4
-_RQUEUE_WORD: Final = _at("rqueue") // 4
-_WQUEUE_WORD: Final = _at("wqueue") // 4
-_INODE_WORD: Final = _at("inode") // 4
+_IFINDEX: Final = _at("ifindex")
+_RQUEUE: Final = _at("rqueue")
+_WQUEUE: Final = _at("wqueue")
+_INODE: Final = _at("inode")
 _WORDS: Final = FIXED_SIZE // 4  # the stride of a 32-bit view
 _TIMER: Final = _at("timer")
 _RETRANS: Final = _at("retrans")
 _COOKIE_WORD: Final = _at("cookie") // 4
 _EXPIRES_WORD: Final = _at("expires") // 4
 _UID_WORD: Final = _at("uid") // 4
+_INODE_WORD: Final = _INODE // 4
+# The raw readers' offsets, for writers that read fields themselves (see InetColumns).
+STATE: Final = _STATE
+SPORT: Final = _SPORT
+DPORT: Final = _DPORT
+SRC: Final = _SRC
+DST: Final = _DST
+RQUEUE: Final = _RQUEUE
+WQUEUE: Final = _WQUEUE
 
-if FIXED_SIZE % 4 or _ADDRESS_SIZE != 16 or _at("sport") % 2 or _SRC % 4 or _DST % 4:
+if (FIXED_SIZE % 4 or _ADDRESS_SIZE != 16 or _SPORT % 2 or _DPORT % 2
+        or any(offset % 4 for offset in (_SRC, _DST, _IFINDEX, _RQUEUE, _WQUEUE, _INODE))):
     raise LayoutError("inet_diag_msg: the columnar views need whole-word strides and 16-byte, word-aligned addresses")
+
+# How each column of InetColumns is read from a buffer.
+_READERS: Final[dict[str, Callable[[InetColumns], Any]]] = {
+    "states": lambda columns: list(columns.byte_field(_STATE)),
+    "sports": lambda columns: columns._ports(_SPORT),
+    "dports": lambda columns: columns._ports(_DPORT),
+    "srcs": lambda columns: columns._addresses(_SRC),
+    "dsts": lambda columns: columns._addresses(_DST),
+    "ifindexes": lambda columns: columns.word_field(_IFINDEX),
+    "rqueues": lambda columns: columns.word_field(_RQUEUE),
+    "wqueues": lambda columns: columns.word_field(_WQUEUE),
+    "inodes": lambda columns: columns.word_field(_INODE),
+    "fixed": lambda columns: columns._fixed(),
+}
+
 
 
 def message_batches(buffers: Iterable[bytes]) -> Iterator[MessageBatch]:
@@ -153,23 +322,33 @@ def message_batches(buffers: Iterable[bytes]) -> Iterator[MessageBatch]:
 
 def inet_batches(buffers: Iterable[bytes], protocol: int) -> Iterator[Batch]:
     """A TCP or UDP dump as batches: columns where the text needs no per-socket attribute, else records."""
-    return map(_inet_batch, message_batches(buffers), repeat(protocol))
+    return map(_inet_batch, filter(_has_messages, walk_runs(buffers, FIXED_SIZE, "inet_diag_msg")), repeat(protocol))
 
 
-def _inet_batch(batch: MessageBatch, protocol: int) -> Batch:
-    columns = _plain_columns(batch, protocol)
+def _has_messages(runs: MessageRuns) -> bool:
+    return bool(runs.runs)  # an empty buffer reads as no runs
+
+
+def _inet_batch(runs: MessageRuns, protocol: int) -> Batch:
+    columns = _plain_columns(runs, protocol)
     if columns is not None:
         return columns
-    if not batch.buffer:  # a read-ahead child's batch, which column_fixed vouched for
+    if type(runs.buffer) is Worked:  # a read-ahead child's batch, which column_fixed vouched for
         raise MalformedMessage("a batch read ahead as columns does not read as columns")
-    return RecordBatch(InetSocket, batch_records(batch, inet_decoder(protocol)))
+    return RecordBatch(InetSocket, InetRuns(runs, protocol).records())
 
 
-def _plain_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
-    """The batch as columns, unless its text needs a per-socket attribute (see the module's docstring)."""
-    columns = inet_columns(batch, protocol)
-    if columns is None or any(columns.ifindexes) or (
-            columns.family == AF_INET6 and (_V6_ANY in columns.srcs or _V6_ANY in columns.dsts)):
+def _plain_columns(runs: MessageRuns, protocol: int) -> InetColumns | None:
+    """The batch as columns, unless its messages are not all of one family or its text needs a
+    per-socket attribute (see the module's docstring)."""
+    families = InetRuns(runs, protocol).byte_field(_FAMILY)
+    family = families[0]
+    if family not in (AF_INET, AF_INET6) or families.count(family) != len(families):
+        return None
+    columns = InetColumns(family, protocol, runs=runs)
+    if columns.word_bytes(_IFINDEX).strip(b"\0"):
+        return None
+    if family == AF_INET6 and (_V6_ANY in columns.srcs or _V6_ANY in columns.dsts):
         return None
     return columns
 
@@ -182,9 +361,13 @@ def column_fixed(buf: bytes, protocol: int) -> bytes | None:
     the child, it runs beside this process's formatting of earlier buffers.
     """
     batch = plain_batch(buf, FIXED_SIZE)
-    if batch is None or _plain_columns(batch, protocol) is None:
+    if batch is None or _plain_columns(_fixed_runs(batch.fixed), protocol) is None:
         return None
     return batch.fixed
+
+
+def _fixed_runs(fixed: bytes) -> MessageRuns:
+    return MessageRuns(fixed, [(0, len(fixed), FIXED_SIZE)])
 
 
 _V6_ANY = bytes(16)  # shown as "*" or "[::]" depending on the socket's v6only attribute
@@ -195,31 +378,11 @@ def inet_columns(batch: MessageBatch, protocol: int) -> InetColumns | None:
 
     (The records of such a batch say what is wrong with it when decoded.)
     """
-    view = memoryview(batch.fixed)
-    count = len(batch.fixed) // FIXED_SIZE
-    family = view[_FAMILY]
-    if family not in (AF_INET, AF_INET6) or view[_FAMILY::FIXED_SIZE].tobytes() != bytes((family,)) * count:
+    families = batch.fixed[_FAMILY::FIXED_SIZE]
+    family = families[0]
+    if family not in (AF_INET, AF_INET6) or families.count(family) != len(families):
         return None
-    words = view.cast("I")
-    if family == AF_INET:
-        srcs: Sequence[int | bytes] = words[_SRC_WORD::_WORDS].tolist()
-        dsts: Sequence[int | bytes] = words[_DST_WORD::_WORDS].tolist()
-    else:
-        fixed = batch.fixed
-        end = count * FIXED_SIZE
-        srcs = list(map(fixed.__getitem__, map(slice, range(_SRC, end, FIXED_SIZE),
-                                               range(_SRC + _ADDRESS_SIZE, end + _ADDRESS_SIZE, FIXED_SIZE))))
-        dsts = list(map(fixed.__getitem__, map(slice, range(_DST, end, FIXED_SIZE),
-                                               range(_DST + _ADDRESS_SIZE, end + _ADDRESS_SIZE, FIXED_SIZE))))
-    halfwords = view.cast("H")
-    ports = f">{count}H"  # ports are big-endian in the kernel struct
-    return InetColumns(
-        family, protocol, view[_STATE::FIXED_SIZE].tolist(),
-        list(struct.unpack(ports, halfwords[_SPORT_HALFWORD :: _WORDS * 2].tobytes())),
-        list(struct.unpack(ports, halfwords[_DPORT_HALFWORD :: _WORDS * 2].tobytes())),
-        srcs, dsts, words[_IFINDEX_WORD::_WORDS].tolist(), words[_RQUEUE_WORD::_WORDS].tolist(),
-        words[_WQUEUE_WORD::_WORDS].tolist(), words[_INODE_WORD::_WORDS].tolist(), batch.fixed,
-    )
+    return InetColumns(family, protocol, runs=_fixed_runs(batch.fixed))
 
 
 class MoreColumns(NamedTuple):
@@ -322,11 +485,16 @@ class InetRuns:
     def picked(self, wanted: Iterable[bool]) -> Batch:
         """The ``wanted`` sockets of this buffer as a listing's batch: columns, or records where the text
         needs more than the columns (see :func:`inet_batches`)."""
-        buffer = self.buffer
-        starts = [at for start, stop, stride in self.runs for at in range(start, stop, stride)]
-        chosen = list(compress(starts, wanted))
-        fixed = b"".join([buffer[at : at + FIXED_SIZE] for at in chosen])
-        return _inet_batch(MessageBatch(buffer, chosen, fixed, FIXED_SIZE), self.protocol)
+        starts = [(at, stride) for start, stop, stride in self.runs for at in range(start, stop, stride)]
+        runs: list[tuple[int, int, int]] = []
+        for at, stride in compress(starts, wanted):
+            if runs and runs[-1][1] == at and runs[-1][2] == stride:
+                runs[-1] = (runs[-1][0], at + stride, stride)
+            else:
+                runs.append((at, at + stride, stride))
+        if not runs:
+            return RecordBatch(InetSocket, [])
+        return _inet_batch(MessageRuns(self.buffer, runs), self.protocol)
 
     def records(self, state: int | None = None) -> list[InetSocket]:
         """The records of the sockets (in ``state``): for the few sockets a count wants whole (listeners)."""
@@ -341,7 +509,6 @@ class InetRuns:
         return found
 
 
-_SPORT: Final = _at("sport")
 # The bytes of an identity (InetRuns.identities): the cookie, then source and destination port, then the inode.
 _IDENTITY_BYTES: Final = (*range(_at("cookie"), _at("cookie") + 8), *range(_SPORT, _SPORT + 4),
                           *range(_at("inode"), _at("inode") + 4))

@@ -256,6 +256,8 @@ def _plain_runs(buf: bytes, fixed_size: int, data_type: int) -> MessageRuns | No
     at a time (a stepped bytes slice, in C): the first whose length's low byte differs ends the run, and
     every other header byte of the run must be what a data message of length L has.
     """
+    if type(buf) is Worked:  # a read-ahead child's plain_batch(buf).fixed: one run of fixed_size records
+        return MessageRuns(buf, [(0, len(buf), fixed_size)]) if buf and not len(buf) % fixed_size else None
     size = len(buf)
     kind = _KIND_WORD.pack(data_type, NLM_F_MULTI)  # header bytes 4..7 of every data message
     unpack = _U32.unpack_from

@@ -10,12 +10,17 @@ byte for byte, including the batch boundaries of very large outputs.
 
 from __future__ import annotations
 
-from itertools import chain
+from _bisect import bisect_right  # bisect's C core: bisect.py itself is an import to spare
+from _operator import add, and_
+from itertools import accumulate, chain, repeat
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Any
+
+    TextTable = Mapping[Any, str] | Sequence[str]  # key -> a field's text
 
 LEFT, RIGHT = "L", "R"
 
@@ -145,6 +150,11 @@ def column_lengths(column: Sequence[str], floor: int = 0, known: bytes | None = 
     return ColumnLengths(total, lengths.translate(_ODD).count(1), max(above, default=0), lengths[-1], lengths)
 
 
+def longest_above(lengths: bytes, floor: int) -> int:
+    """The longest of these lengths if longer than ``floor``, else 0: in C, as few are."""
+    return max(lengths.translate(None, _BYTE_VALUES[: floor + 1]), default=0) if floor < 256 else 0
+
+
 def _long_column_lengths(lengths: list[int]) -> ColumnLengths:
     odd = sum(map((1).__and__, lengths))
     return ColumnLengths(sum(lengths), odd, max(lengths[:-1], default=0), lengths[-1], lengths)
@@ -215,28 +225,53 @@ class BatchTracker:
         among them. ``trailing_fields`` counts the always-empty fields ss
         stores after each row.
         """
-        rows = len(columns[0].lengths)
-        size = (sum(column.total for column in columns) + sum(column.odd for column in columns)
-                + _TOKEN_HEADER * (rows * len(columns) + trailing_fields * rows))
+        stored = sum(column.total for column in columns) + sum(column.odd for column in columns)
+        return self.split_block(stored, len(columns[0].lengths), len(columns), trailing_fields,
+                                lambda: list(chain.from_iterable(zip(*(column.lengths for column in columns),
+                                                                     strict=True))))
+
+    def split_block(self, stored: int, rows: int, row_fields: int, trailing_fields: int,
+                    in_row_order: Callable[[], Sequence[int]]) -> int | None:
+        """:meth:`split` for a block whose fields take ``stored`` bytes (see :func:`stored_size`);
+        ``in_row_order`` gives their lengths row by row, needed only near a chunk's end."""
+        size = stored + _TOKEN_HEADER * (rows * row_fields + trailing_fields * rows)
         if 0 < self.chunks < CHUNKS_PER_BATCH and self.offset + size + 4 < CHUNK_DATA:
             self.offset += size  # the block cannot reach a chunk's end: one step
             return None
-        in_row_order = list(chain.from_iterable(zip(*(column.lengths for column in columns), strict=True)))
-        return self._walk(in_row_order, len(columns), trailing_fields)
+        return self._walk(in_row_order(), row_fields, trailing_fields)
 
     def _walk(self, lengths: Sequence[int], row_fields: int, trailing_fields: int) -> int | None:
-        """:meth:`split` field by field (lengths in row order), for a block that may reach a chunk's end."""
+        """:meth:`split` field by field (lengths in row order), for a block that may reach a chunk's end.
+
+        Rows that end short of the chunk's end change nothing but the offset: they are stepped over
+        together, found by bisecting the block's running row sizes, and only the rows near a chunk's
+        end are walked field by field.
+        """
         rows = len(lengths) // row_fields
-        for index in range(rows):
+        # each row's size in a chunk, its trailing fields (stored when the next row starts) counted first
+        stored = map(add, lengths, map(and_, lengths, repeat(1)))
+        sizes = map(add, map(sum, zip(*[stored] * row_fields, strict=True)),
+                    repeat(_TOKEN_HEADER * (row_fields + trailing_fields)))
+        ends = list(accumulate(sizes, initial=0))  # ends[i]: the rows before row i
+        index = 0
+        while index < rows:
             if self.chunks >= CHUNKS_PER_BATCH:
                 self.reset()
                 return index
+            if self.chunks and self.pending:
+                # rows index..last-1 fit before the chunk's end (and keep 2 bytes spare): one step
+                last = bisect_right(ends, ends[index] + CHUNK_DATA - _TOKEN_HEADER - self.offset, index, rows + 1) - 1
+                if last > index:
+                    self.offset += ends[last] - ends[index]
+                    index = last
+                    continue
             if self.pending:
                 for _ in range(trailing_fields):
                     self._field(0)
             for length in lengths[index * row_fields : (index + 1) * row_fields]:
                 self._field(length)
             self.pending = True
+            index += 1
         return None
 
     def _field(self, length: int) -> None:
@@ -253,3 +288,259 @@ class BatchTracker:
             self.offset = 0
         else:
             self.offset = padded
+
+
+def stored_size(lengths: bytes) -> int:
+    """What fields of these byte lengths take in ss's chunks, less their length headers: each is
+    stored padded to an even size. Counted a distinct length at a time (a column holds few)."""
+    total = 0
+    for _ in range(8):
+        if not lengths:
+            return total
+        value = lengths[0]
+        total += (value + (value & 1)) * lengths.count(value)
+        lengths = lengths.translate(None, _BYTE_VALUES[value : value + 1])
+    return total + sum(lengths) + lengths.translate(_ODD).count(1)
+
+
+# --- blocks kept as keys until their batch is laid out ------------------------------------------------
+
+
+class KeyColumn:
+    """One column of a :class:`KeyedBlock`: each row's key, the table that gives a key's field, and the
+    fields' byte lengths (one byte a row), which the caller had without making the fields.
+
+    ``few``: the table holds few distinct texts, so a padded text per key (and layout) is worth
+    keeping; otherwise a field is laid out as its text followed (or preceded) by its padding.
+    """
+
+    __slots__ = ("few", "keys", "lengths", "texts")
+
+    def __init__(self, keys: Sequence[Any], texts: TextTable, lengths: bytes, few: bool = True) -> None:
+        self.keys = keys
+        self.texts = texts
+        self.lengths = lengths
+        self.few = few
+
+    def cut(self, start: int, stop: int | None) -> KeyColumn:
+        return KeyColumn(self.keys[start:stop], self.texts, self.lengths[start:stop], self.few)
+
+    def fields(self) -> list[str]:
+        texts = self.texts
+        if isinstance(texts, TextList):
+            texts.complete((self.keys,))
+        return list(map(texts.__getitem__, self.keys))
+
+
+class TextList(list[str]):
+    """Texts by small integer key (a port), made in bulk for the keys of a batch before it is laid out
+    (:func:`complete_texts`); None marks a key without its text yet. ``every``, when given, makes every
+    key's text at once, cheaper per text than ``make``: it is used for batches of ``every_from`` keys."""
+
+    def __init__(self, size: int, make: Callable[[int], str], given: dict[int, str],
+                 every: Callable[[], list[str]] | None = None, every_from: int = 0) -> None:
+        super().__init__([None] * size)  # type: ignore[list-item]  # None: no text yet (see complete_texts)
+        self.make, self.every, self.every_from = make, every, every_from
+        self.given = given  # texts ``make`` would not give
+        self.made: set[int] | None = set(given)  # None: every key has its text
+        for key, text in given.items():
+            self[key] = text
+
+    def complete(self, key_columns: Iterable[Sequence[int]]) -> None:
+        """Make the texts these keys lack."""
+        made = self.made
+        if made is None:
+            return
+        key_columns = list(key_columns)
+        if self.every is not None and sum(map(len, key_columns)) >= self.every_from:
+            self[:] = self.every()
+            for key, text in self.given.items():
+                self[key] = text
+            self.made = None
+            return
+        missing = set().union(*key_columns)
+        missing.difference_update(made)
+        made.update(missing)
+        for key, text in zip(missing, map(self.make, missing), strict=True):
+            self[key] = text
+
+
+def complete_texts(blocks: Iterable[object]) -> None:
+    """Before a batch is laid out: the texts its keyed blocks' TextLists lack, made in one go per list."""
+    wanted: dict[int, tuple[TextList, list[Sequence[int]]]] = {}
+    for block in blocks:
+        if isinstance(block, KeyedBlock):
+            for column in block.columns:
+                if isinstance(column.texts, TextList):
+                    wanted.setdefault(id(column.texts), (column.texts, []))[1].append(column.keys)
+    for texts, keys in wanted.values():
+        texts.complete(keys)
+
+
+class _Padded(dict["Any", str]):  # quoted: typing is imported for type checkers only
+    """key -> its field laid out in its column, with fixed texts around it: a cache that fills itself."""
+
+    def __init__(self, texts: TextTable, lay: Callable[[str], str], before: str, after: str) -> None:
+        super().__init__()
+        self.texts, self.lay, self.before, self.after = texts, lay, before, after
+
+    def __missing__(self, key: Any) -> str:
+        text = self[key] = self.before + self.lay(self.texts[key]) + self.after
+        return text
+
+
+def _lay(align: str, room: int) -> Callable[[str], str]:
+    """A field's text -> its text padded in its column, as :func:`row_format`'s %-format pads it."""
+    if not room:
+        return str
+    return (lambda text: text.ljust(room)) if align == LEFT else (lambda text: text.rjust(room))
+
+
+class PaddedTexts:
+    """The laid-out texts of a listing's tables, by layout: one per writer, kept from batch to batch."""
+
+    __slots__ = ("_pads", "_tables")
+
+    def __init__(self) -> None:
+        self._tables: dict[tuple[int, str, int, str, str, bool], tuple[TextTable, Sequence[str] | _Padded]] = {}
+        self._pads: dict[tuple[int, str, str], list[str]] = {}
+
+    def table(self, column: KeyColumn, align: str, room: int, before: str, after: str) -> Sequence[str] | _Padded:
+        """key -> field laid out: a list by byte value for a column keyed by bytes, else a dict."""
+        texts = column.texts
+        by_byte = isinstance(column.keys, bytes)
+        key = (id(texts), align, room, before, after, by_byte)
+        found = self._tables.get(key)
+        if found is not None and found[0] is texts:
+            return found[1]
+        padded = _Padded(texts, _lay(align, room), before, after)
+        table: Sequence[str] | _Padded = list(map(padded.__getitem__, range(len(texts)))) if by_byte else padded
+        self._tables[key] = (texts, table)
+        return table
+
+    def pads(self, room: int, before: str, after: str) -> list[str]:
+        """field length -> the padding that lays it out in ``room``, with the fixed texts around it."""
+        key = (room, before, after)
+        pads = self._pads.get(key)
+        if pads is None:
+            pads = self._pads[key] = [before + " " * max(room - length, 0) + after for length in range(256)]
+        return pads
+
+
+class _Piece:
+    """One part of every row of a block as it is laid out: a fixed text, or a column's fields."""
+
+    __slots__ = ("after", "align", "before", "column", "room")
+
+    def __init__(self, column: KeyColumn | None, align: str = LEFT, room: int = 0, before: str = "") -> None:
+        self.column, self.align, self.room = column, align, room
+        self.before, self.after = before, ""
+
+    def takes_after(self) -> bool:
+        return self.column is not None and (self.column.few or self.align == LEFT)
+
+    def takes_before(self) -> bool:
+        return self.column is not None and (self.column.few or self.align != LEFT)
+
+
+class KeyedBlock:
+    """Rows of a block given as :class:`KeyColumn` s: the fields are made only when the batch is laid out.
+
+    Laid out, a row is joined from a piece for each column that varies in the block: a padded text
+    per key for a column of few texts, else the field's text and its padding (found by the field's
+    length). The columns that do not vary in the block, and the delimiters, are fixed texts put into
+    the pieces beside them. Rows of non-ASCII fields are laid out as :func:`render_block` lays them.
+    """
+
+    __slots__ = ("columns", "rows")
+
+    def __init__(self, columns: list[KeyColumn], rows: int) -> None:
+        self.columns = columns
+        self.rows = rows
+
+    def cut(self, start: int, stop: int | None = None) -> KeyedBlock:
+        return KeyedBlock([column.cut(start, stop) for column in self.columns], len(range(self.rows)[start:stop]))
+
+    def stored_size(self) -> int:
+        """What the block's fields take in ss's chunks, length headers left out."""
+        return sum([stored_size(column.lengths) for column in self.columns])
+
+    def row_order_lengths(self) -> list[int]:
+        return list(chain.from_iterable(zip(*(column.lengths for column in self.columns), strict=True)))
+
+    def fields(self) -> list[list[str]]:
+        return [column.fields() for column in self.columns]
+
+    def render(self, layout: Sequence[Column], widths: Sequence[int], padded: PaddedTexts) -> str:
+        try:
+            text = self._joined(layout, widths, padded)
+        except TypeError:  # a TextList without some of the block's texts yet: they are made, then laid out
+            lists = [column for column in self.columns if isinstance(column.texts, TextList)]
+            if not lists:
+                raise
+            for column in lists:
+                column.texts.complete((column.keys,))  # type: ignore[union-attr]
+            text = self._joined(layout, widths, padded)
+        if text.isascii():
+            return text
+        return render_block(layout, widths, self.fields())
+
+    def _joined(self, layout: Sequence[Column], widths: Sequence[int], padded: PaddedTexts) -> str:
+        """The rows' text: the pieces' texts put into their places in one list (a stepped slice each), joined."""
+        pieces = self._rows(layout, widths, padded)
+        count = len(pieces)
+        texts: list[str | None] = [None] * (count * self.rows)
+        for index, piece in enumerate(pieces):
+            texts[index::count] = piece
+        return "".join(texts)  # type: ignore[arg-type]  # None where a TextList lacked a text: TypeError
+
+    def _rows(self, layout: Sequence[Column], widths: Sequence[int], padded: PaddedTexts) -> list[Iterable[str]]:
+        """The row's pieces, each an iterable of its texts row by row."""
+        rows: list[Iterable[str]] = []
+        for piece in self._pieces(layout, widths):
+            column = piece.column
+            if column is None:
+                rows.append([piece.before] * self.rows)
+            elif column.few:
+                rows.append(map(padded.table(column, piece.align, piece.room, piece.before, piece.after).__getitem__,
+                                column.keys))
+            else:
+                pads = map(padded.pads(piece.room, piece.before, piece.after).__getitem__, column.lengths)
+                texts = map(column.texts.__getitem__, column.keys)
+                rows += (texts, pads) if piece.align == LEFT else (pads, texts)
+        return rows
+
+    def _pieces(self, layout: Sequence[Column], widths: Sequence[int]) -> list[_Piece]:
+        """The row as pieces: each fixed text (a column that does not vary, a delimiter) goes into the
+        piece before it when that piece can take it, else into the one after, else stands alone."""
+        pieces: list[_Piece] = []
+        fixed = ""
+        for index, (column, width, keyed) in enumerate(zip(layout, widths, self.columns, strict=True)):
+            delimiter = column.delimiter if index else ""
+            room = max(width - len(delimiter), 0) if width else 0
+            keys = keyed.keys
+            first = keys[0]
+            if first == keys[-1] and keys.count(first) == self.rows:
+                text = keyed.texts[first]
+                if text is None and isinstance(keyed.texts, TextList):
+                    keyed.texts.complete(((first,),))
+                    text = keyed.texts[first]
+                fixed += delimiter + _lay(column.align, room)(text)
+                continue
+            fixed += delimiter
+            piece = _Piece(keyed, column.align, room)
+            if fixed:
+                if pieces and pieces[-1].takes_after():
+                    pieces[-1].after += fixed
+                elif piece.takes_before():
+                    piece.before = fixed
+                else:
+                    pieces.append(_Piece(None, before=fixed))
+                fixed = ""
+            pieces.append(piece)
+        fixed += "\n"
+        if pieces and pieces[-1].takes_after():
+            pieces[-1].after += fixed
+        else:
+            pieces.append(_Piece(None, before=fixed))
+        return pieces

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from _operator import add  # operator's C core: operator.py is an import to spare
+
 # inet_ntop from _socket: the socket module around it imports enum and selectors (start-up cost).
 from _socket import inet_ntop
 from itertools import islice, repeat
 
+from pyss import columnar
 from pyss.columnar import InetColumns, packed_address
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.names.netids import INET_NETIDS, netid
@@ -31,9 +34,15 @@ from pyss.render.columns import (
     BatchTracker,
     Column,
     ColumnLengths,
+    KeyColumn,
+    KeyedBlock,
+    PaddedTexts,
+    TextList,
     byte_length,
     column_lengths,
     column_widths,
+    complete_texts,
+    longest_above,
     render_block,
 )
 
@@ -71,6 +80,16 @@ def _state_name(state: int) -> str:
 
 _V6_ANY = bytes(16)
 _STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
+# A kernel state byte -> its name, for a batch's states read as bytes; and the names' lengths.
+_STATE_TEXTS = [*STATE_NAMES, *(STATE_NAMES[0],) * (256 - len(STATE_NAMES))]
+_STATE_TEXT_LENGTHS = bytes(map(len, _STATE_TEXTS))
+# A port -> the length of its numeric text ("*" for 0); by the port's high byte where that tells (0: it does not).
+_PORT_DIGITS = [1] * 10 + [2] * 90 + [3] * 900 + [4] * 9000 + [5] * (65536 - 10000)
+_PORT_DIGITS_BY_HIGH_BYTE = bytes(0 if high in (0, 3, 39) else _PORT_DIGITS[high << 8] for high in range(256))
+# An IPv4 address byte -> the digits of its decimal text.
+_OCTET_DIGITS = bytes(_PORT_DIGITS[:256])
+# Tables past this many texts are laid out as text and padding rather than padded text by key.
+_FEW = 4096
 # Numeric ports met one by one cost ~0.3 us each, building every port's text ~5 ms: a dump that has
 # met this many distinct ports is likely to meet many more, and switches to the full list.
 _EVERY_PORT_FROM = 8192
@@ -134,6 +153,8 @@ class RowBuilder:
         self._address_keys: _Table[int | bytes] | None = None
         self._port_tables: dict[int, _Table[int]] = {}
         self._every_port: list[str] | None = None
+        self._numeric_ports: TextList | None = None
+        self._address_lengths: dict[int | bytes, int] = {}
 
     def header(self) -> Row:
         return tuple(column.header for column in self.columns())
@@ -285,6 +306,79 @@ class RowBuilder:
             known.insert(0, bytes((len(netid),)) * count)
         return columns, known
 
+    def inet_block(self, batch: InetColumns) -> KeyedBlock | None:
+        """A buffer of TCP or UDP sockets (read from the buffer) as keys for :meth:`SsWriter.add_keyed`, for
+        a listing without details: fields are made from keys as the block is laid out, and each
+        column's lengths come from its keys or the raw bytes. None for columns given whole, or a field
+        of 256 bytes or more (the caller takes :meth:`inet_columns` then)."""
+        if not batch.raw:
+            return None
+        count = len(batch)
+        try:
+            local, peer = self._address_column(batch, columnar.SRC), self._address_column(batch, columnar.DST)
+            columns = [self._queue_column(batch, columnar.RQUEUE, count), self._queue_column(batch, columnar.WQUEUE, count),
+                       local, self._port_column(batch, columnar.SPORT), peer, self._port_column(batch, columnar.DPORT),
+                       self._users_column(batch, count)]
+        except ValueError:  # bytes() of a length past 255
+            return None
+        if self.show_state:
+            states = batch.byte_field(columnar.STATE)
+            columns.insert(0, KeyColumn(states, _STATE_TEXTS, states.translate(_STATE_TEXT_LENGTHS)))
+        if self.show_netid:
+            netid = INET_NETIDS[batch.protocol]
+            columns.insert(0, KeyColumn(bytes(count), [netid], bytes((len(netid),)) * count))
+        return KeyedBlock(columns, count)
+
+    def _queue_column(self, batch: InetColumns, offset: int, count: int) -> KeyColumn:
+        table = self._queue_table
+        if not batch.word_bytes(offset).strip(b"\0"):  # idle sockets: one key, no list of numbers
+            text = table[0]
+            return KeyColumn(bytes(count), [text], bytes((len(text),)) * count)
+        values = batch.word_field(offset)
+        if max(values) < 100_000:  # "%-6d": six characters up to 99999
+            return KeyColumn(values, table, b"\6" * count, len(table) < _FEW)
+        return KeyColumn(values, table, _lengths(list(map(table.__getitem__, values))), len(table) < _FEW)
+
+    def _address_column(self, batch: InetColumns, offset: int) -> KeyColumn:
+        table = self._address_table()
+        if batch.family == AF_INET and self.hosts is None:
+            keys: Sequence[int | bytes] = batch.word_field(offset)
+            # "a.b.c.d:": the digits of four bytes, three dots and a colon, summed for every socket at once
+            # in the lanes of one big integer (a lane holds at most 16)
+            count = len(keys)
+            lanes = int.from_bytes(b"\4" * count, "little")
+            for byte in range(4):
+                lanes += int.from_bytes(batch.byte_field(offset + byte).translate(_OCTET_DIGITS), "little")
+            return KeyColumn(keys, table, lanes.to_bytes(count, "little"), len(table) < _FEW)
+        keys = batch.srcs if offset == columnar.SRC else batch.dsts
+        lengths = self._address_lengths
+        try:
+            measured = bytes(map(lengths.__getitem__, keys))
+        except KeyError:
+            for key in set(keys).difference(lengths):
+                lengths[key] = byte_length(table[key])
+            measured = bytes(map(lengths.__getitem__, keys))
+        return KeyColumn(keys, table, measured, len(table) < _FEW)
+
+    def _port_column(self, batch: InetColumns, offset: int) -> KeyColumn:
+        ports = batch.sports if offset == columnar.SPORT else batch.dports
+        if not self.numeric or batch.protocol == IPPROTO_RAW:
+            table = self._port_table(batch.protocol)
+            return KeyColumn(ports, table, _lengths(list(map(table.__getitem__, ports))), False)
+        texts = self._numeric_ports
+        if texts is None:
+            texts = self._numeric_ports = TextList(65536, str, {0: "*"}, every_port_text, 1 << 17)
+        lengths = batch.byte_field(offset).translate(_PORT_DIGITS_BY_HIGH_BYTE)  # ports are big-endian
+        if 0 in lengths:
+            lengths = bytes(map(_PORT_DIGITS.__getitem__, ports))
+        return KeyColumn(ports, texts, lengths, False)
+
+    def _users_column(self, batch: InetColumns, count: int) -> KeyColumn:
+        if self.users is None:
+            return KeyColumn(bytes(count), [""], bytes(count))
+        texts = self.users(batch.inodes)
+        return KeyColumn(range(count), texts, _lengths(texts), False)
+
     def _address_table(self) -> _Table[int | bytes]:
         """Address key -> "text:" for InetColumns (which never hold a scope or an IPv6 wildcard)."""
         if self._address_keys is None:
@@ -395,6 +489,22 @@ class RowBuilder:
 
 
 _EMPTY: Sequence[str] = ()  # the users column of a block kept for -p's scan, until it is known
+_TWO_DIGITS = [f"{number:02d}" for number in range(100)]
+
+
+def every_port_text() -> list[str]:
+    """Every port's decimal text, 0 to 65535: made a hundred at a time (prefix + two digits, in C), twice
+    as fast as str() of each."""
+    texts = list(map(str, range(100)))
+    for hundreds in range(1, 656):
+        texts += map(add, repeat(str(hundreds)), _TWO_DIGITS)
+    del texts[65536:]
+    return texts
+
+
+def _lengths(texts: list[str]) -> bytes:
+    """The byte length of each text, one byte each (ValueError past 255)."""
+    return bytes(map(len if "".join(texts).isascii() else byte_length, texts))
 
 
 def _process_label(pid: int) -> str:
@@ -465,7 +575,11 @@ class SsListing:
             self._kept.append((fields, known, array("I", columns.inodes)))  # u32s: 4 bytes each, not an int object
             return
         self.finish()
-        self._writer.add_columns(*self._builder.inet_columns(columns))
+        block = self._builder.inet_block(columns) if self._builder.users is None else None
+        if block is None:
+            self._writer.add_columns(*self._builder.inet_columns(columns))
+        else:
+            self._writer.add_keyed(block)
 
     def finish(self) -> None:
         """Write the rows kept for the scan (waiting for it), in order; from now on nothing is kept."""
@@ -499,7 +613,8 @@ class SsWriter:
         self.columns = columns
         self.screen_width = screen_width
         self.tracker = BatchTracker()
-        self.batch: list[Sequence[Sequence[str]]] = []  # column blocks, laid out together at the next flush
+        self.batch: list[Sequence[Sequence[str]] | KeyedBlock] = []  # blocks, laid out together at the next flush
+        self.padded = PaddedTexts()
         self.maxima = [0] * len(columns)
         self.unmeasured: int | None = None  # the latest row's last field: measured once another row follows
 
@@ -536,6 +651,34 @@ class SsWriter:
             self.flush()
             block = [column[split:] for column in block]
 
+    def add_keyed(self, block: KeyedBlock) -> None:
+        """:meth:`add_columns` for a block given as keys (see :class:`pyss.render.columns.KeyedBlock`)."""
+        fields = len(self.columns)
+        while block.rows:
+            split = self.tracker.split_block(block.stored_size(), block.rows, fields, TRAILING_FIELDS,
+                                             block.row_order_lengths)
+            if split is None:
+                self._measure_keyed(block)
+                self.batch.append(block)
+                return
+            if split:
+                head = block.cut(0, split)
+                self._measure_keyed(head)
+                self.batch.append(head)
+            self._measure_last()  # at a batch boundary ss has moved past every field
+            self.flush()
+            block = block.cut(split)
+
+    def _measure_keyed(self, block: KeyedBlock) -> None:
+        maxima = self.maxima
+        self._measure_last()
+        for index, column in enumerate(block.columns):
+            lengths = column.lengths
+            longest = longest_above(lengths[:-1], maxima[index])
+            maxima[index] = max(maxima[index], longest, lengths[-1]) if index < len(maxima) - 1 \
+                else max(maxima[index], longest)
+        self.unmeasured = block.columns[-1].lengths[-1]
+
     def _measure(self, lengths: list[ColumnLengths]) -> None:
         maxima = self.maxima
         self._measure_last()
@@ -553,8 +696,12 @@ class SsWriter:
     def flush(self) -> None:
         if self.batch:
             widths = column_widths(self.columns, self.maxima, self.screen_width)
+            complete_texts(self.batch)
             for block in self.batch:
-                self.out.write(render_block(self.columns, widths, block))
+                if isinstance(block, KeyedBlock):
+                    self.out.write(block.render(self.columns, widths, self.padded))
+                else:
+                    self.out.write(render_block(self.columns, widths, block))
             self.batch = []
 
     def add_header(self, row: Row) -> None:

@@ -193,3 +193,17 @@ def test_a_block_lays_out_as_one_format_per_row(rows: list[tuple[str, ...]], wid
         rows = [rows[0]] * len(rows)
     block = [list(column) for column in zip(*rows, strict=True)]
     assert render_block(COLUMNS, widths, block) == _row_by_row(COLUMNS, widths, rows)
+
+
+_LONG = ["x" * size for size in (CHUNK_DATA // 3, CHUNK_DATA - 3, CHUNK_DATA, CHUNK_DATA + 5)]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(min_value=1, max_value=64), st.integers(0, 2**32))
+def test_block_accounting_with_fields_near_a_chunk_in_size(block: int, seed: int) -> None:
+    """Fields as long as a chunk (ss moves them to a chunk of their own) amid short ones, rows stepped over
+    in blocks: the same batch starts as field by field."""
+    rnd = random.Random(seed)
+    rows = [tuple(rnd.choice(_LONG) if rnd.random() < 0.01 else "y" * rnd.randint(0, 40) for _ in range(4))
+            for _ in range(3000)]
+    assert tracked_split(rows, 1, block) == naive_split(rows, 1)
