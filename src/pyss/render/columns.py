@@ -365,6 +365,24 @@ class TextList(list[str]):
             self[key] = text
 
 
+_TWO_DIGITS = [f"{number:02d}" for number in range(100)]
+
+
+def every_port_text() -> list[str]:
+    """Every port's decimal text, 0 to 65535: made a hundred at a time (prefix + two digits, in C), twice
+    as fast as str() of each."""
+    texts = list(map(str, range(100)))
+    for hundreds in range(1, 656):
+        texts += map(add, repeat(str(hundreds)), _TWO_DIGITS)
+    del texts[65536:]
+    return texts
+
+
+def port_texts(every_from: int = 1 << 17) -> TextList:
+    """A numeric port's text by port ("*" for 0), made as batches need them (see :class:`TextList`)."""
+    return TextList(65536, str, {0: "*"}, every_port_text, every_from)
+
+
 def complete_texts(blocks: Iterable[object]) -> None:
     """Before a batch is laid out: the texts its keyed blocks' TextLists lack, made in one go per list."""
     wanted: dict[int, tuple[TextList, list[Sequence[int]]]] = {}

@@ -9,13 +9,13 @@ net-tools prints; they are behaviour that scripts parse, not decoration.
 
 from __future__ import annotations
 
-from _operator import mul, not_, truth  # operator's C core: operator.py is an import to spare
+from _operator import add, mul, not_, truth  # operator's C core: operator.py is an import to spare
 from itertools import compress, repeat
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Protocol
 else:
     Protocol = object  # Names is a type checker's interface only
@@ -34,6 +34,7 @@ from pyss.netlink.constants import (
     TCP_LISTEN,
 )
 from pyss.records import InetSocket, SocketRecord, UnixSocket
+from pyss.render.columns import port_texts
 
 UNIX_TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_RAW: "RAW", 4: "RDM", SOCK_SEQPACKET: "SEQPACKET"}
 ADDRESS_WIDTH = 22  # netstat fits "address:port" into 22 characters unless -W
@@ -137,6 +138,9 @@ class RowFormatter:
         self._columns: dict[tuple[bytes, int], str] = {}
         self._plain = view.extend <= 1 and not view.programs and not view.timers
         self._endpoint_tables: dict[int, _EndpointTable] = {}
+        self._hosts_by_family: dict[int, dict[int | bytes, str]] = {}
+        self._long_hosts = False  # a host text too long for every "host:port" to fit: pairs are made one by one
+        self._port_texts = port_texts(1 << 14)
 
     def endpoint_table(self, family: int) -> _EndpointTable:
         """The column cache keyed the way InetColumns gives addresses, for one family."""
@@ -144,6 +148,34 @@ class RowFormatter:
         if table is None:
             table = self._endpoint_tables[family] = _EndpointTable(self, family)
         return table
+
+    def endpoint_column(self, family: int, addresses: Sequence[int | bytes], ports: list[int]) -> list[str]:
+        """The padded "host:port " texts (delimiter included) of an address column of InetColumns.
+
+        With numeric ports and host texts of 16 characters at most (as every numeric IPv4 address is),
+        "host:port" fits netstat's 22 characters: each text is made in C, host (cached by address) and
+        port (a TextList) joined and padded, with no table of (address, port) pairs.
+        """
+        hosts = self._host_texts(family, addresses)
+        if hosts is None:
+            ends = self.endpoint_table(family)
+            return [text + " " for text in map(ends.__getitem__, zip(addresses, ports, strict=True))]
+        port_texts = self._port_texts
+        port_texts.complete((ports,))
+        return list(map(str.ljust, map(add, map(hosts.__getitem__, addresses), map(port_texts.__getitem__, ports)),
+                        repeat(ADDRESS_WIDTH + 2)))
+
+    def _host_texts(self, family: int, addresses: Sequence[int | bytes]) -> dict[int | bytes, str] | None:
+        """address key -> "host:", when ports are numeric and every host text is short enough (else None)."""
+        if not getattr(self.names, "numeric_ports", False):
+            return None
+        hosts = self._hosts_by_family.setdefault(family, {})
+        missing = set(addresses).difference(hosts)
+        for address in missing:
+            hosts[address] = self.names.host(family, packed_address(address)) + ":"
+        if missing and max(map(len, hosts.values())) > ADDRESS_WIDTH - 5:
+            self._long_hosts = True
+        return None if self._long_hosts else hosts
 
     def column(self, family: int, packed: bytes, port: int) -> str:
         key = (packed, port)
@@ -215,19 +247,59 @@ def plain_tcp_rows(records: Iterable[InetSocket], formatter: RowFormatter, keep:
 def tcp_column_rows(batch: InetColumns, formatter: RowFormatter) -> str:
     """The rows of a buffer of TCP sockets given as columns, for ``netstat -tn``-like listings without
     -e/-p/-o (the caller checks): the same text as :func:`plain_tcp_rows`, one C-level pass per column.
+
+    Each row is joined from pieces, each a text per row put into one list by a stepped slice: the
+    queues (cached by value, one fixed text when they are all zero), each address column and the
+    state; the list is joined once.
     """
-    ends = formatter.endpoint_table(batch.family)
-    local = map(ends.__getitem__, zip(batch.srcs, batch.sports, strict=True))
-    remote = map(ends.__getitem__, zip(batch.dsts, batch.dports, strict=True))
-    # netstat's Send-Q of a listener is 0 (sock_diag puts the backlog limit there)
-    send_q = map(mul, batch.wqueues, map(_NOT_LISTENING.__getitem__, batch.states))
-    proto = repeat(_TCP_PROTOS[batch.family])
-    rows: Iterable[str] = map(_TCP_ROW.__mod__, zip(proto, batch.rqueues, send_q, local, remote,
-                                                     map(_TCP_STATE_TEXTS.__getitem__, batch.states), strict=False))
+    states, rqueues, wqueues = batch.states, batch.rqueues, batch.wqueues
+    srcs, sports, dsts, dports = batch.srcs, batch.sports, batch.dsts, batch.dports
     view = formatter.view
     if not view.all:  # servers (no remote port) with -l, the others without
-        rows = compress(rows, map(not_ if view.listening else truth, batch.dports))
-    return "".join(rows)
+        wanted = list(map(not_ if view.listening else truth, dports))
+        states, rqueues, wqueues, sports, dports = (
+            list(compress(column, wanted)) for column in (states, rqueues, wqueues, sports, dports))
+        srcs, dsts = list(compress(srcs, wanted)), list(compress(dsts, wanted))
+    rows = len(states)
+    if not rows:
+        return ""
+    # netstat's Send-Q of a listener is 0 (sock_diag puts the backlog limit there)
+    send_q = list(map(mul, wqueues, map(_NOT_LISTENING.__getitem__, states))) if any(wqueues) else wqueues
+    proto = _TCP_PROTOS[batch.family]
+    pieces: list[Iterable[str]] = [
+        [f"{proto}  {rqueues[0]:6d} {send_q[0]:6d} "] * rows if not any(rqueues) and not any(send_q) else
+        map(add, map(_queue_texts(proto + "  ").__getitem__, rqueues), map(_queue_texts("").__getitem__, send_q)),
+        formatter.endpoint_column(batch.family, srcs, sports),
+        formatter.endpoint_column(batch.family, dsts, dports),
+        map(_TCP_STATE_ROW_ENDS.__getitem__, states),
+    ]
+    count = len(pieces)
+    texts: list[str] = [""] * (count * rows)
+    for index, piece in enumerate(pieces):
+        texts[index::count] = piece
+    return "".join(texts)
+
+
+class _QueueTexts(dict[int, str]):
+    """A queue's "%6d " text, after a fixed prefix (the Proto column): a cache that fills itself."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, value: int) -> str:
+        text = self[value] = f"{self.prefix}{value:6d} "
+        return text
+
+
+_QUEUE_TEXTS: dict[str, _QueueTexts] = {}
+
+
+def _queue_texts(prefix: str) -> _QueueTexts:
+    texts = _QUEUE_TEXTS.get(prefix)
+    if texts is None:
+        texts = _QUEUE_TEXTS[prefix] = _QueueTexts(prefix)
+    return texts
 
 
 class TcpListing:
@@ -281,6 +353,7 @@ class _EndpointTable(dict[tuple[int | bytes, int], str]):
 
 _TCP_STATE_COLUMNS = tuple(f"{name:<11}" for name in TCP_STATE_NAMES)
 _TCP_STATE_TEXTS = _TCP_STATE_COLUMNS + (" " * 11,) * (256 - len(_TCP_STATE_COLUMNS))
+_TCP_STATE_ROW_ENDS = [text + "\n" for text in _TCP_STATE_TEXTS]  # the State column ends a row
 _NOT_LISTENING = bytes(state != TCP_LISTEN for state in range(256))
 # Proto, Recv-Q, Send-Q, Local Address, Foreign Address, State: the start of every TCP row.
 _TCP_LINE = "%s  %6d %6d %s %s %s"

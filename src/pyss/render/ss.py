@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from _operator import add  # operator's C core: operator.py is an import to spare
-
 # inet_ntop from _socket: the socket module around it imports enum and selectors (start-up cost).
 from _socket import inet_ntop
 from itertools import islice, repeat
@@ -43,6 +41,7 @@ from pyss.render.columns import (
     column_widths,
     complete_texts,
     longest_above,
+    port_texts,
     render_block,
 )
 
@@ -367,7 +366,7 @@ class RowBuilder:
             return KeyColumn(ports, table, _lengths(list(map(table.__getitem__, ports))), False)
         texts = self._numeric_ports
         if texts is None:
-            texts = self._numeric_ports = TextList(65536, str, {0: "*"}, every_port_text, 1 << 17)
+            texts = self._numeric_ports = port_texts()
         lengths = batch.byte_field(offset).translate(_PORT_DIGITS_BY_HIGH_BYTE)  # ports are big-endian
         if 0 in lengths:
             lengths = bytes(map(_PORT_DIGITS.__getitem__, ports))
@@ -489,19 +488,6 @@ class RowBuilder:
 
 
 _EMPTY: Sequence[str] = ()  # the users column of a block kept for -p's scan, until it is known
-_TWO_DIGITS = [f"{number:02d}" for number in range(100)]
-
-
-def every_port_text() -> list[str]:
-    """Every port's decimal text, 0 to 65535: made a hundred at a time (prefix + two digits, in C), twice
-    as fast as str() of each."""
-    texts = list(map(str, range(100)))
-    for hundreds in range(1, 656):
-        texts += map(add, repeat(str(hundreds)), _TWO_DIGITS)
-    del texts[65536:]
-    return texts
-
-
 def _lengths(texts: list[str]) -> bytes:
     """The byte length of each text, one byte each (ValueError past 255)."""
     return bytes(map(len if "".join(texts).isascii() else byte_length, texts))

@@ -15,7 +15,8 @@ from pyss.netlink import constants as C  # noqa: N812
 from pyss.netlink.decode import inet_decoder, walk
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query
 from pyss.records import InetSocket
-from pyss.render.ss import RowBuilder, SsListing, SsWriter, every_port_text
+from pyss.render.columns import every_port_text
+from pyss.render.ss import RowBuilder, SsListing, SsWriter
 
 
 def nlmsg(payload: bytes) -> bytes:
@@ -105,3 +106,24 @@ def test_a_large_dump_makes_every_port_text_at_once() -> None:
     buffers[-1] += DONE
     query = Query(tables=TABLE_BIT["tcp"], families=1 << C.AF_INET, states=STATES_ALL, details=Details(numeric=True))
     assert listed(buffers, query, True) == listed(buffers, query, False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(dumps(), st.sampled_from([(True, False), (False, False), (False, True)]), st.booleans())
+def test_netstat_rows_from_columns_are_the_rows_from_records(buffers: list[bytes], scope: tuple[bool, bool],
+                                                            numeric: bool) -> None:
+    """pynetstat -tn's rows made column by column (host and port texts joined in C) against the records."""
+    from pyss.names.netstat import NetstatNames
+    from pyss.render import netstat as render
+
+    view = render.SocketView(all=scope[0], listening=scope[1])
+    names = NetstatNames(numeric_hosts=True, numeric_ports=numeric)
+    formatter = render.RowFormatter("tcp", view, names)
+    written: list[str] = []
+    listing = render.TcpListing(formatter, written.append)
+    for batch in inet_batches(buffers, C.IPPROTO_TCP):
+        batch.send(listing)
+    keep = None if view.all else (lambda record: render.shows_tcp(record, view))
+    expected = render.plain_tcp_rows(walk(buffers, inet_decoder(C.IPPROTO_TCP)),
+                                     render.RowFormatter("tcp", view, NetstatNames(True, numeric)), keep)
+    assert "".join(written) == expected
