@@ -190,3 +190,26 @@ def test_a_split_count_equals_ss(split_ns: harness.ZooNamespace, parts: int, mod
     assert result["split"] == splits
     assert Counter(result["count"]) == expected
     assert sum(expected.values()) > 150
+
+
+NETNS_COUNT = """
+import json, sys
+import pyss
+from pyss.netlink import split
+calls = []
+dump_parts = split.dump_parts
+split.dump_parts = lambda *args: calls.append(args) or dump_parts(*args)
+split.part_count = lambda: 2
+counts = pyss.count("tcp", by="state", netns=sys.argv[1])
+print(json.dumps({"count": {str(state): number for state, number in counts.items()}, "split": len(calls)}))
+"""
+
+
+def test_a_split_count_of_another_namespace_opens_every_part_there(split_ns: harness.ZooNamespace) -> None:
+    # Run from this namespace: the parts' sockets must be opened inside the one asked for, or they
+    # would count this namespace's sockets (none of the namespace's 300 or so).
+    run = harness.run_plain([sys.executable, "-c", NETNS_COUNT, split_ns.name])
+    assert run.returncode == 0 and not run.stderr, run.stderr.decode()
+    result = json.loads(run.stdout)
+    assert result["split"] == 1
+    assert Counter(result["count"]) == ss_state_counts(split_ns)
