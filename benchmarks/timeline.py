@@ -35,11 +35,11 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
         note("cpu-ms", f"{time.process_time_ns() / 1e6:.1f}")
 
     os.write(TRACE_FD, f"{os.getpid()} {UP} up \n".encode())
+    RECV_CPU = [0]  # CPU time spent inside the netlink socket's recv() (the kernel's dump work), ns
     from pyss.cli import ss as cli
 
     note("imported")
     from pyss.netlink import transport
-    from pyss.render import ss as render
     from pyss.system import output
 
     class TracedSocket:
@@ -57,12 +57,14 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
                 note("sendto-end")
 
         def recv(self, size: int) -> bytes:
+            start = time.thread_time_ns()
             data: bytes = self._sock.recv(size)  # type: ignore[attr-defined]
+            RECV_CPU[0] += time.thread_time_ns() - start
             self._received += 1
             if self._received == 1:
                 note("recv-first", len(data))
             if not data or transport.ends_dump(data):
-                note("recv-last", self._received)
+                note("recv-last", f"{self._received} buffers, {RECV_CPU[0] / 1e6:.1f} ms CPU in recv")
             return data
 
         def __getattr__(self, name: str) -> object:
@@ -82,6 +84,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
         note("fork-start")
         pid = original_fork()
         if pid == 0:
+            RECV_CPU[0] = 0
             note("child-up")
         else:
             note("forked", pid)
@@ -114,17 +117,41 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
 
         transport._Relay.buffers = traced_buffers  # type: ignore[assignment]
 
-    original_flush = render.SsWriter.flush
+    def trace_layout(render: object) -> None:
+        """Note each layout of a batch (SsWriter.flush), once pyss imports the renderer itself."""
+        original_flush = render.SsWriter.flush  # type: ignore[attr-defined]
 
-    def traced_flush(self: render.SsWriter) -> None:
-        if self.batch:
-            note("layout-start", sum(len(block[0]) for block in self.batch))
-            original_flush(self)
-            note("layout-end")
-        else:
-            original_flush(self)
+        def traced_flush(self: object) -> None:
+            if self.batch:  # type: ignore[attr-defined]
+                note("layout-start", sum(len(block[0]) for block in self.batch))  # type: ignore[attr-defined]
+                original_flush(self)
+                note("layout-end")
+            else:
+                original_flush(self)
 
-    render.SsWriter.flush = traced_flush  # type: ignore[method-assign]
+        render.SsWriter.flush = traced_flush  # type: ignore[attr-defined]
+
+    class AfterImport:
+        """A finder that lets pyss import its renderer when it would (the start-up order is what is
+        measured) and patches it then."""
+
+        @staticmethod
+        def find_spec(name: str, path: object, target: object = None) -> object:
+            if name != "pyss.render.ss":
+                return None
+            import importlib.machinery
+
+            spec = importlib.machinery.PathFinder.find_spec(name, path)  # type: ignore[arg-type]
+            run = spec.loader.exec_module  # type: ignore[union-attr]
+
+            def exec_module(module: object) -> None:
+                run(module)  # type: ignore[arg-type]
+                trace_layout(module)
+
+            spec.loader.exec_module = exec_module  # type: ignore[union-attr,method-assign]
+            return spec
+
+    sys.meta_path.insert(0, AfterImport)  # type: ignore[arg-type]
 
     original_write = output._Output.write
     writes = [0, 0]

@@ -403,3 +403,69 @@ def test_a_relayed_split_dump_sends_what_is_held_after_the_ending() -> None:
 
     relayed = list(_Relay(Replies(), split=split, held=[b"0"]).buffers())  # type: ignore[arg-type]
     assert relayed == [b"1", b"3", done, b"024", done]  # the held parts, this process's first, in one buffer
+
+
+# --- a plain listing's TCP dump, started before the listing's modules are imported -----------------
+
+DUMPS_PROBE = """
+import sys
+from pyss.netlink import transport
+
+sent = []
+relay_init, request = transport._Relay.__init__, transport.DiagSocket.request
+
+def noted_relay(self, sock, message=None, *more, **named):
+    if message is not None:
+        sent.append(("child", int.from_bytes(message[4:6], sys.byteorder)))
+    relay_init(self, sock, message, *more, **named)
+
+def noted_request(self, message, *more, **named):
+    sent.append(("here", int.from_bytes(message[4:6], sys.byteorder)))
+    return request(self, message, *more, **named)
+
+transport._Relay.__init__, transport.DiagSocket.request = noted_relay, noted_request
+from pyss.cli.ss import main
+status = main(sys.argv[1:])
+sys.stderr.write(repr(sent))
+sys.exit(status)
+"""
+
+
+def dumps_sent(args: list[str], cpus: str | None = None) -> list[tuple[str, int]]:
+    """The dump requests `pyss ARGS` sends, and where from: ("child", type) or ("here", type)."""
+    import ast
+    import shutil
+    import subprocess
+    import sys
+
+    prefix = []
+    if cpus is not None:
+        if shutil.which("taskset") is None:
+            pytest.skip("needs taskset")
+        prefix = ["taskset", "-c", cpus]
+    done = subprocess.run([*prefix, sys.executable, "-c", DUMPS_PROBE, *args], capture_output=True, check=True,
+                          timeout=60)
+    return ast.literal_eval(done.stderr.decode())  # type: ignore[no-any-return]
+
+
+def test_a_plain_tcp_listing_sends_one_dump_from_a_child_started_early() -> None:
+    from pyss.netlink.constants import TCPDIAG_GETSOCK
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs: with one, no child is started")
+    assert dumps_sent(["-tan"]) == [("child", TCPDIAG_GETSOCK)]
+    assert dumps_sent(["-tn"]) == [("child", TCPDIAG_GETSOCK)]
+
+
+def test_on_one_cpu_a_plain_tcp_listing_sends_its_one_dump_itself() -> None:
+    from pyss.netlink.constants import TCPDIAG_GETSOCK
+
+    assert dumps_sent(["-tan"], cpus=str(min(os.sched_getaffinity(0)))) == [("here", TCPDIAG_GETSOCK)]
+
+
+def test_listings_the_early_dump_does_not_fit_send_their_own() -> None:
+    from pyss.netlink.constants import SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK
+
+    assert dumps_sent(["-tan", "-4"]) == [("here", SOCK_DIAG_BY_FAMILY)]  # one family: its own dump
+    assert [kind for _where, kind in dumps_sent(["-tane"])] == [TCPDIAG_GETSOCK]  # records: not started early
+    assert dumps_sent(["-tan", "-e"])[0][0] == "here"

@@ -14,6 +14,7 @@ from pyss import __version__
 from pyss.cli.options import Option, UsageError, help_text, read_options
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.protocols import FAMILY_NAMES
+from pyss.netlink.constants import AF_INET, AF_INET6, IPPROTO_TCP
 from pyss.query import (
     OPTIONAL_TABLES,
     STATES_ALL,
@@ -238,6 +239,8 @@ def run(argv: list[str]) -> int:
         return _count(query, views, flags)
     if flags.get("json") or flags.get("json-lines"):
         return _list_json(query, array=bool(flags.get("json")), all_netns=bool(flags.get("all-netns")))
+    if not flags.get("kill") and not flags.get("all-netns"):
+        _start_tcp_dump(query)
     return _list(query, header=not flags.get("no-header"), all_netns=bool(flags.get("all-netns")),
                  kill=bool(flags.get("kill")))
 
@@ -497,6 +500,33 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
             _warn(line)
         return EXIT_FAILURE if refusals else 0
     return 0
+
+
+def _start_tcp_dump(query: Query) -> None:
+    """Start a plain TCP listing's one dump (pyss.netlink.tcpdiag) in a child now, before the decoders
+    and the renderer are imported: its kernel walk is what a large listing waits for longest, and the
+    second CPU is idle until it starts (docs/design.md, "where the time goes"). pyss.dump takes it up
+    when it asks for the same dump (pyss.netlink.transport.start_early); a guess that does not match
+    what it asks for costs a walk, never a wrong row."""
+    from pyss.netlink import transport
+
+    if query.tables != TABLE_BIT["tcp"] or query.filter is not None or wants_details(query.details) \
+            or not query.details.queues or query.tcp_file is not None or query.proc_tables \
+            or query.unlisted_tables or query.preferred_family in (AF_INET, AF_INET6) \
+            or not (query.has_family(AF_INET) and query.has_family(AF_INET6)) or not transport.read_ahead_helps():
+        return
+    from pyss.netlink.requests import tcpdiag_request
+    from pyss.netlink.tcpdiag import split_families
+
+    transport.start_early(tcpdiag_request(query.states), _tcp_column_work, split_families)
+
+
+def _tcp_column_work(buf: bytes) -> bytes | None:
+    """The early TCP dump's work on a buffer, in its child (see pyss.columnar.column_fixed), which
+    imports the columnar reader itself: this process has not yet when it forks."""
+    from pyss.columnar import column_fixed
+
+    return column_fixed(buf, IPPROTO_TCP)
 
 
 def _closing(streams: Iterable[tuple[type, Iterator[Batch]]], closer: SocketCloser) \

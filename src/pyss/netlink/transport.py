@@ -154,6 +154,12 @@ def dump(message: bytes, read_ahead: bool = False, following: EarlyDump | None =
     dump, then the held parts and that message again (see
     :class:`SplitStreams`). A read-ahead child holds the held parts itself.
     """
+    early = _STARTED.pop(message, None) if _STARTED else None
+    if early is not None and early.serves(work, split):
+        yield from early.buffers()
+        return
+    if early is not None:
+        early.close()
     with DiagSocket() as diag:
         yield from diag.request(message, read_ahead, following, work, split)
 
@@ -251,14 +257,20 @@ class EarlyDump:
     the dump is read to its end, closed, or dropped unread.
     """
 
-    __slots__ = ("_diag", "_relay", "_work", "message")
+    __slots__ = ("_diag", "_relay", "_split", "_work", "message")
 
-    def __init__(self, message: bytes, work: Work | None = None) -> None:
+    def __init__(self, message: bytes, work: Work | None = None, split: Split | None = None) -> None:
         self._relay: _Relay | None = None  # (set before anything can fail: __del__ reads them)
         self._diag: DiagSocket | None = None
         self.message = message
         self._work = work
+        self._split = split
         self._diag = DiagSocket()
+
+    def serves(self, work: Work | None, split: Split | None) -> bool:
+        """Whether this dump's replies are what :func:`dump` with ``work`` and ``split`` would give: the
+        same split, and no Worked items for a reader that does not take them."""
+        return self._split is split and (self._work is None or work is not None)
 
     def start(self) -> None:
         """Hand the dump to a child process now (at most once, and not once read)."""
@@ -266,7 +278,7 @@ class EarlyDump:
         if diag is None:
             return
         with diag:  # the child has its own copy
-            self._relay = _Relay(diag.socket, self.message, self._work)
+            self._relay = _Relay(diag.socket, self.message, self._work, self._split)
 
     def buffers(self, read_ahead: bool = False) -> Iterator[bytes]:
         """The dump's reply buffers: from the child if it was started, else read now (once)."""
@@ -276,7 +288,7 @@ class EarlyDump:
         diag, self._diag = self._diag, None
         if diag is None:
             raise RuntimeError("an EarlyDump is read once")
-        return _request_on(diag, self.message, read_ahead, self._work)
+        return _request_on(diag, self.message, read_ahead, self._work, self._split)
 
     def close(self) -> None:
         """Stop a child that is no longer wanted and close the socket (a dump never read)."""
@@ -294,9 +306,29 @@ class EarlyDump:
             pass
 
 
-def _request_on(diag: DiagSocket, message: bytes, read_ahead: bool, work: Work | None) -> Iterator[bytes]:
+def _request_on(diag: DiagSocket, message: bytes, read_ahead: bool, work: Work | None,
+                split: Split | None = None) -> Iterator[bytes]:
     with diag:
-        yield from diag.request(message, read_ahead, work=work)
+        yield from diag.request(message, read_ahead, work=work, split=split)
+
+
+# Dumps started by start_early, by request, until dump() takes them up.
+_STARTED: dict[bytes, EarlyDump] = {}
+
+
+def start_early(message: bytes, work: Work | None = None, split: Split | None = None) -> None:
+    """Start a dump in a child process now, for :func:`dump` to take up when it is asked for it.
+
+    A command line that knows what it will list starts the dump the listing
+    waits for longest before it imports what formats it: the kernel walks
+    the socket table meanwhile, on another CPU. :func:`dump` takes the
+    started dump when asked for the same request with the same ``split`` (and
+    ``work``, unless the started one has none); a dump not taken up is
+    ended when this process ends.
+    """
+    early = EarlyDump(message, work, split)
+    early.start()
+    _STARTED[message] = early
 
 
 def ends_dump(data: bytes) -> bool:
