@@ -20,6 +20,7 @@ mixes the families is looked at message by message.
 from __future__ import annotations
 
 import struct
+import sys
 
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from typing import Final
 
 _HEADER: Final = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
-_HEADER_BYTES: Final = 8  # nlmsg_len, nlmsg_type, nlmsg_flags: what every message of a run shares
+# nlmsg_len's low 16 bits and nlmsg_type: the header bytes every message of a run shares
+_RUN_BYTES: Final = (0, 1, 4, 5) if sys.byteorder == "little" else (2, 3, 4, 5)
 _TYPE_AT: Final = 4  # nlmsg_type's offset in the header
 _FAMILY_AT: Final = NLMSG_HDRLEN  # inet_diag_msg's first byte, idiag_family
 _BY_FAMILY: Final = struct.pack("=H", SOCK_DIAG_BY_FAMILY)
@@ -91,15 +93,20 @@ def split_families(buf: bytes) -> tuple[bytes, bytes, bytes]:
 
 
 def _run_length(buf: bytes, at: int, length: int, stride: int) -> int:
-    """How many messages from ``at`` on share the first one's length, type and flags (at least one)."""
+    """How many messages from ``at`` on share the first one's length and type (at least one).
+
+    The header bytes that say where the next message starts and what it is
+    are compared, a stepped slice each; the flags are left to the decoder. A
+    later message whose length differs only above its low 16 bits would not
+    fit in a receive buffer: the decoder, which reads every length, says so.
+    """
     most = (len(buf) - at - length) // stride + 1
-    last = at + (most - 1) * stride
     count = most
-    for offset in range(_HEADER_BYTES):
-        column = buf[at + offset : last + offset + 1 : stride]
-        count = min(count, len(column) - len(column.lstrip(column[:1])))
+    for offset in _RUN_BYTES:
         if count == 1:
             break
+        column = buf[at + offset : at + (count - 1) * stride + offset + 1 : stride]
+        count = len(column) - len(column.lstrip(column[:1]))
     return count
 
 
