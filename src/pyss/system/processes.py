@@ -193,8 +193,11 @@ def _fd_links(directory: int, first: int, end: int) -> tuple[list[str], list[str
     as many answered as the directory's size says it holds (its fd count,
     Linux 6.2 and later), stepping over a few free numbers; with more holes
     than that (sparse numbers, or fds closed meanwhile) the rest is listed
-    after all. An fd opened during the scan may be missed either way, as ss
-    misses it.
+    after all. A share of a process cut between shares (see plan_shares)
+    reads every number below its end; the last share lists from its first
+    number on (the listing starts there: a /proc fd directory's position is
+    an fd number plus 2). An fd opened during the scan may be missed either
+    way, as ss misses it.
     """
     count = os.fstat(directory).st_size if first == 0 and end == _ALL_FDS else 0
     names: list[str] = []
@@ -207,12 +210,16 @@ def _fd_links(directory: int, first: int, end: int) -> tuple[list[str], list[str
         names, links, low = probed
         if low < 0:
             return names, links
+    elif end != _ALL_FDS:
+        return _read_links(directory, _fd_names(end)[first:])
     try:
+        if low:
+            os.lseek(directory, low + 2, os.SEEK_SET)
         listed = os.listdir(directory)
     except OSError:
         return names, links
-    if low or end != _ALL_FDS:
-        listed = [fd for fd in listed if low <= int(fd) < end]
+    if low:
+        listed = [fd for fd in listed if int(fd) >= low]  # (a listing that started over is cut here)
     found, texts = _read_links(directory, listed)
     return names + found, links + texts
 
@@ -249,21 +256,24 @@ def _probe(directory: int, count: int) -> tuple[list[str], list[str], int] | Non
 
 
 def _read_links(directory: int, names: list[str]) -> tuple[list[str], list[str]]:
-    """The names that could be read (fds close meanwhile) and their link texts."""
+    """The names that could be read (fds close meanwhile, numbers are free) and their link texts."""
     readlink = os.readlink
-    try:
-        return names, [readlink(name, dir_fd=directory) for name in names]
-    except OSError:
-        pass
-    found: list[str] = []
     links: list[str] = []
-    for name in names:
+    append = links.append
+    unread: list[int] = []  # positions in names
+    remaining = iter(names)
+    while True:
         try:
-            links.append(readlink(name, dir_fd=directory))
-        except OSError:
+            for name in remaining:
+                append(readlink(name, dir_fd=directory))
+        except OSError:  # that name is passed; the rest follows
+            unread.append(len(links) + len(unread))
             continue
-        found.append(name)
-    return found, links
+        break
+    if unread:
+        skip = set(unread)
+        names = [name for index, name in enumerate(names) if index not in skip]
+    return names, links
 
 
 def _collect_links(share: Share) -> Scan:

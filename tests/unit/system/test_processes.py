@@ -279,8 +279,11 @@ def test_fds_found_by_number_are_the_listed_ones_in_order(holes: int) -> None:
                      if fd != str(directory)]
             assert found == expected
             assert sum(link.startswith("socket:[") for _fd, link in found) >= len(held) - holes
-            cut = list(zip(*processes._fd_links(directory, 50, 120), strict=True))
-            assert cut == [(fd, link) for fd, link in expected if 50 <= int(fd) < 120]
+            for first, end in ((50, 120), (0, 300), (120, processes._ALL_FDS), (7, processes._ALL_FDS)):
+                # a cut process's shares: numbers read below the end (free ones among them), the last listed
+                cut = [(fd, link) for fd, link in zip(*processes._fd_links(directory, first, end), strict=True)
+                       if fd != str(directory)]
+                assert cut == [(fd, link) for fd, link in expected if first <= int(fd) < end]
         finally:
             os.close(directory)
     finally:
