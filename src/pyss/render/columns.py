@@ -312,24 +312,39 @@ class KeyColumn:
 
     ``few``: the table holds few distinct texts, so a padded text per key (and layout) is worth
     keeping; otherwise a field is laid out as its text followed (or preceded) by its padding.
+    ``padded_to``: the table's texts are left-aligned in that many characters already (numeric
+    ports in 5: the width of any batch that holds a 5-digit port), so a left-aligned column at least
+    that wide lays a field out as its text and a fixed padding.
     """
 
-    __slots__ = ("few", "keys", "lengths", "texts")
+    __slots__ = ("few", "keys", "lengths", "padded_to", "texts")
 
-    def __init__(self, keys: Sequence[Any], texts: TextTable, lengths: bytes, few: bool = True) -> None:
+    def __init__(self, keys: Sequence[Any], texts: TextTable, lengths: bytes, few: bool = True,
+                 padded_to: int = 0) -> None:
         self.keys = keys
         self.texts = texts
         self.lengths = lengths
         self.few = few
+        self.padded_to = padded_to
 
     def cut(self, start: int, stop: int | None) -> KeyColumn:
-        return KeyColumn(self.keys[start:stop], self.texts, self.lengths[start:stop], self.few)
+        return KeyColumn(self.keys[start:stop], self.texts, self.lengths[start:stop], self.few, self.padded_to)
 
     def fields(self) -> list[str]:
         texts = self.texts
         if isinstance(texts, TextList):
             texts.complete((self.keys,))
-        return list(map(texts.__getitem__, self.keys))
+        fields = map(texts.__getitem__, self.keys)
+        return list(map(str.rstrip, fields) if self.padded_to else fields)
+
+    def text(self, key: Any) -> str:
+        """One key's field (its text, unpadded)."""
+        texts = self.texts
+        text = texts[key]
+        if text is None and isinstance(texts, TextList):
+            texts.complete(((key,),))
+            text = texts[key]
+        return text.rstrip() if self.padded_to else text
 
 
 class TextList(list[str]):
@@ -378,9 +393,19 @@ def every_port_text() -> list[str]:
     return texts
 
 
-def port_texts(every_from: int = 1 << 17) -> TextList:
-    """A numeric port's text by port ("*" for 0), made as batches need them (see :class:`TextList`)."""
-    return TextList(65536, str, {0: "*"}, every_port_text, every_from)
+def port_texts(every_from: int = 1 << 17, width: int = 0) -> TextList:
+    """A numeric port's text by port ("*" for 0), left-aligned in ``width`` characters, made as batches
+    need them (see :class:`TextList`)."""
+    if not width:
+        return TextList(65536, str, {0: "*"}, every_port_text, every_from)
+
+    def padded(port: int) -> str:
+        return str(port).ljust(width)
+
+    def every() -> list[str]:
+        return list(map(str.ljust, every_port_text(), repeat(width)))
+
+    return TextList(65536, padded, {0: "*".ljust(width)}, every, every_from)
 
 
 def complete_texts(blocks: Iterable[object]) -> None:
@@ -448,17 +473,18 @@ class PaddedTexts:
 class _Piece:
     """One part of every row of a block as it is laid out: a fixed text, or a column's fields."""
 
-    __slots__ = ("after", "align", "before", "column", "room")
+    __slots__ = ("after", "align", "before", "column", "room", "wide")
 
     def __init__(self, column: KeyColumn | None, align: str = LEFT, room: int = 0, before: str = "") -> None:
         self.column, self.align, self.room = column, align, room
         self.before, self.after = before, ""
+        self.wide = False  # the column's texts are padded to its room (or less, the rest being fixed text)
 
     def takes_after(self) -> bool:
-        return self.column is not None and (self.column.few or self.align == LEFT)
+        return self.column is not None and not self.wide and (self.column.few or self.align == LEFT)
 
     def takes_before(self) -> bool:
-        return self.column is not None and (self.column.few or self.align != LEFT)
+        return self.column is not None and not self.wide and (self.column.few or self.align != LEFT)
 
 
 class KeyedBlock:
@@ -519,12 +545,16 @@ class KeyedBlock:
             column = piece.column
             if column is None:
                 rows.append([piece.before] * self.rows)
+            elif piece.wide:
+                rows.append(map(column.texts.__getitem__, column.keys))
             elif column.few:
                 rows.append(map(padded.table(column, piece.align, piece.room, piece.before, piece.after).__getitem__,
                                 column.keys))
             else:
                 pads = map(padded.pads(piece.room, piece.before, piece.after).__getitem__, column.lengths)
                 texts = map(column.texts.__getitem__, column.keys)
+                if column.padded_to:  # a column narrower than its texts' padding
+                    texts = map(str.rstrip, texts)
                 rows += (texts, pads) if piece.align == LEFT else (pads, texts)
         return rows
 
@@ -539,14 +569,13 @@ class KeyedBlock:
             keys = keyed.keys
             first = keys[0]
             if first == keys[-1] and keys.count(first) == self.rows:
-                text = keyed.texts[first]
-                if text is None and isinstance(keyed.texts, TextList):
-                    keyed.texts.complete(((first,),))
-                    text = keyed.texts[first]
-                fixed += delimiter + _lay(column.align, room)(text)
+                fixed += delimiter + _lay(column.align, room)(keyed.text(first))
                 continue
             fixed += delimiter
             piece = _Piece(keyed, column.align, room)
+            wide = keyed.padded_to and column.align == LEFT and room >= keyed.padded_to
+            if wide:  # texts padded already: the piece takes no fixed text; the rest of its padding follows it
+                piece.wide = True
             if fixed:
                 if pieces and pieces[-1].takes_after():
                     pieces[-1].after += fixed
@@ -556,6 +585,8 @@ class KeyedBlock:
                     pieces.append(_Piece(None, before=fixed))
                 fixed = ""
             pieces.append(piece)
+            if wide:
+                fixed = " " * (room - keyed.padded_to)
         fixed += "\n"
         if pieces and pieces[-1].takes_after():
             pieces[-1].after += fixed

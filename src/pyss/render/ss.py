@@ -366,11 +366,11 @@ class RowBuilder:
             return KeyColumn(ports, table, _lengths(list(map(table.__getitem__, ports))), False)
         texts = self._numeric_ports
         if texts is None:
-            texts = self._numeric_ports = port_texts()
+            texts = self._numeric_ports = port_texts(width=5)
         lengths = batch.byte_field(offset).translate(_PORT_DIGITS_BY_HIGH_BYTE)  # ports are big-endian
         if 0 in lengths:
             lengths = bytes(map(_PORT_DIGITS.__getitem__, ports))
-        return KeyColumn(ports, texts, lengths, False)
+        return KeyColumn(ports, texts, lengths, False, padded_to=5)
 
     def _users_column(self, batch: InetColumns, count: int) -> KeyColumn:
         if self.users is None:

@@ -127,3 +127,19 @@ def test_netstat_rows_from_columns_are_the_rows_from_records(buffers: list[bytes
     expected = render.plain_tcp_rows(walk(buffers, inet_decoder(C.IPPROTO_TCP)),
                                      render.RowFormatter("tcp", view, NetstatNames(True, numeric)), keep)
     assert "".join(written) == expected
+
+
+def test_ports_narrower_than_their_padded_texts() -> None:
+    """Numeric port texts are kept padded to 5; a batch of short ports only (a "Port" column 4 wide, or 2
+    without the header) lays them out unpadded, as the records do."""
+    def one(port: int, peer: int) -> bytes:
+        return nlmsg(struct.pack("=BBBB", C.AF_INET, 1, 0, 0) + struct.pack(">HH", port, peer)
+                     + socket.inet_aton("10.0.0.1").ljust(16, b"\0") * 2 + struct.pack("=8I", 0, 1, 2, 0, 0, 0, 0, 9))
+
+    buffers = [b"".join(one(port, peer) for port, peer in ((22, 40), (80, 7), (443, 9), (8080, 22))) + DONE]
+    query = Query(tables=TABLE_BIT["tcp"], families=1 << C.AF_INET, states=STATES_ALL, details=Details(numeric=True))
+    assert listed(buffers, query, True) == listed(buffers, query, False)
+    lines = listed(buffers, query, True).splitlines()
+    # "Port" 4 wide, then the empty Process column (7, its header's width)
+    assert lines[1] == "ESTAB 0      0           10.0.0.1:22       10.0.0.1:40  " + " " * 7
+    assert lines[4] == "ESTAB 0      0           10.0.0.1:8080     10.0.0.1:22  " + " " * 7
