@@ -252,15 +252,16 @@ def _plain_runs(buf: bytes, fixed_size: int, data_type: int) -> MessageRuns | No
     """The runs of a buffer holding only well-formed ``data_type`` messages (flags: NLM_F_MULTI alone),
     found run by run rather than message by message; None for anything else (:func:`_scan` then says why).
 
-    From a message of length L, the header bytes of the messages at stride L are read a byte position
-    at a time (a stepped bytes slice, in C): the first whose length's low byte differs ends the run, and
-    every other header byte of the run must be what a data message of length L has.
+    From a message of length L, the length's low byte of the messages at stride L is read at once (a
+    stepped bytes slice, in C): the first that differs ends the run, and the run's length words and
+    type-and-flags words (stepped word slices) must be what data messages of length L have.
     """
     if type(buf) is Worked:  # a read-ahead child's plain_batch(buf).fixed: one run of fixed_size records
         return MessageRuns(buf, [(0, len(buf), fixed_size)]) if buf and not len(buf) % fixed_size else None
     size = len(buf)
     kind = _KIND_WORD.pack(data_type, NLM_F_MULTI)  # header bytes 4..7 of every data message
     unpack = _U32.unpack_from
+    words = memoryview(buf)[: size & ~3].cast("I")  # a message starts on a word: its header is whole words
     runs: list[tuple[int, int, int]] = []
     at = 0
     while at < size:
@@ -275,10 +276,11 @@ def _plain_runs(buf: bytes, fixed_size: int, data_type: int) -> MessageRuns | No
         if not count:  # the last message's padding would run past the buffer
             return None
         stop = at + count * stride
-        expected = _U32.pack(length) + kind
-        for offset in range(1, NLMSG_HDRLEN // 2):
-            if buf[at + offset : stop : stride] != expected[offset : offset + 1] * count:
-                return None
+        # the run's first two header words: its length, then type and flags (a word slice each, in C)
+        first, end, step = at >> 2, stop >> 2, stride >> 2
+        if (words[first:end:step].tobytes() != _U32.pack(length) * count
+                or words[first + 1 : end : step].tobytes() != kind * count):
+            return None
         runs.append((at, stop, stride))
         at = stop
     return MessageRuns(buf, runs)
