@@ -129,9 +129,16 @@ def test_unix_from_a_file_like_ss(zoo_keeper: ZooKeeper, proc_root: Path, variab
     assert listing.stdout.count(b"\n") > 1
 
 
-def test_unix_users_from_a_file_like_ss(zoo_keeper: ZooKeeper, proc_root: Path) -> None:
-    """PROC_NET_UNIX alone leaves the process scan on the real /proc, for ss too."""
-    listing = assert_alike(zoo_keeper.get(), {"PROC_NET_UNIX": str(proc_root / "net" / "unix")}, "-xap")
+def test_unix_users_from_a_file_like_ss(zoo_keeper: ZooKeeper, tmp_path: Path) -> None:
+    """PROC_NET_UNIX alone leaves the process scan on the real /proc, for ss too.
+
+    The file is copied from the zoo this test runs in, not taken from the module's copy: the zoo is rebuilt
+    when it ages, and the holder of an older zoo's inodes is gone."""
+    ns = zoo_keeper.get()
+    copied = ns.run_in_ns(["cat", "/proc/net/unix"])
+    assert copied.returncode == 0
+    (tmp_path / "unix").write_bytes(copied.stdout)
+    listing = assert_alike(ns, {"PROC_NET_UNIX": str(tmp_path / "unix")}, "-xap")
     assert b"pyss-zoo-holder" in listing.stdout
 
 
