@@ -146,8 +146,12 @@ def dump_parts(messages: Sequence[bytes], consume: Callable[[Iterator[bytes]], I
             diag.close()
         raise
     others = _Others(len(messages) - 1)
+    unthreaded: list[tuple[DiagSocket, bytes]] = []
     for diag, message in zip(sockets[1:], messages[1:], strict=True):
-        start_new_thread(_run_part, (diag, message, consume, others.queue))
+        try:
+            start_new_thread(_run_part, (diag, message, consume, others.queue))
+        except RuntimeError:  # no thread to be had (a limit on tasks): dumped here, after the first part
+            unthreaded.append((diag, message))
     try:
         for item in consume(sockets[0].request(messages[0])):
             yield item
@@ -156,6 +160,8 @@ def dump_parts(messages: Sequence[bytes], consume: Callable[[Iterator[bytes]], I
         others.interrupted = True
     finally:
         sockets[0].close()
+    for diag, message in unthreaded:
+        _run_part(diag, message, consume, others.queue)
     yield from others.rest()  # type: ignore[misc]
     if others.interrupted:
         raise DumpInterrupted

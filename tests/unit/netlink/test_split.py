@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.unit.filter.kernel_model import Entry, audit, run
 
+from pyss.netlink import split
 from pyss.netlink.constants import AF_INET, NLMSG_DONE, NLMSG_ERROR
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage
 from pyss.netlink.split import (
@@ -155,3 +156,12 @@ def test_one_usable_cpu_makes_one_part() -> None:
     finally:
         os.sched_setaffinity(0, cpus)
     assert part_count() == min(len(cpus), MAX_PARTS)
+
+
+def test_parts_no_thread_can_run_are_dumped_by_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(split, "start_new_thread", refuse)
+    # every part runs in this thread: each consumer yields the "main" items
+    assert Counter(dump_parts([b"a", b"b", b"c"], consumer([1, 2], ["x"]))) == Counter([1, 2] * 3)
