@@ -1,5 +1,6 @@
-"""The floor of `pyss -tan`: a Python process that starts, sends the two TCP dump requests (IPv4, IPv6)
-and receives every reply buffer, decoding and printing nothing.
+"""The floor of `pyss -tan`: a Python process that starts, sends the one TCP dump request pyss sends
+(TCPDIAG_GETSOCK: IPv4 and IPv6 in one walk of the kernel's hash) and receives every reply buffer,
+decoding and printing nothing.
 
     python benchmarks/bare_dump.py          # inside the namespace to measure; prints the bytes received
 
@@ -12,16 +13,16 @@ from __future__ import annotations
 import _socket
 import struct
 
-AF_NETLINK, NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 16, 4, 20
+AF_NETLINK, NETLINK_SOCK_DIAG, TCPDIAG_GETSOCK = 16, 4, 18
 NLM_F_REQUEST, NLM_F_DUMP = 1, 0x300
 NLMSG_DONE, NLMSG_ERROR = 3, 2
-AF_INET, AF_INET6, IPPROTO_TCP, ALL_STATES = 2, 10, 6, 0xFFF
-_REQUEST = struct.Struct("=IHHII BBBBI 2s2s16s16sIII")
+ALL_STATES = 0xFFF
+# nlmsghdr, then inet_diag_req: family (0: both), src_len, dst_len, ext, a zero sockid, states, dbs
+_REQUEST = struct.Struct("=IHHII BBBB48xII")
 
 
-def request(family: int) -> bytes:
-    return _REQUEST.pack(_REQUEST.size, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0,
-                         family, IPPROTO_TCP, 0, 0, ALL_STATES, b"", b"", b"", b"", 0, 0, 0)
+def request() -> bytes:
+    return _REQUEST.pack(_REQUEST.size, TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0, 0, 0, 0, 0, ALL_STATES, 0)
 
 
 def ends_dump(data: bytes) -> bool:
@@ -34,15 +35,14 @@ def ends_dump(data: bytes) -> bool:
 
 def main() -> int:
     received = 0
-    for family in (AF_INET, AF_INET6):
-        sock = _socket.socket(AF_NETLINK, _socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-        sock.sendto(request(family), (0, 0))
-        while True:
-            data = sock.recv(65536)
-            received += len(data)
-            if ends_dump(data):
-                break
-        sock.close()
+    sock = _socket.socket(AF_NETLINK, _socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+    sock.sendto(request(), (0, 0))
+    while True:
+        data = sock.recv(65536)
+        received += len(data)
+        if ends_dump(data):
+            break
+    sock.close()
     print(received)
     return 0
 
