@@ -117,13 +117,18 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
 
         transport._Relay.buffers = traced_buffers  # type: ignore[assignment]
 
+    def _rows(block: object) -> int:
+        """A batch block's row count: a keyed block (the plain listing) says it, a text block is its first column."""
+        rows = getattr(block, "rows", None)
+        return rows if isinstance(rows, int) else len(block[0])  # type: ignore[index]
+
     def trace_layout(render: object) -> None:
         """Note each layout of a batch (SsWriter.flush), once pyss imports the renderer itself."""
         original_flush = render.SsWriter.flush  # type: ignore[attr-defined]
 
         def traced_flush(self: object) -> None:
             if self.batch:  # type: ignore[attr-defined]
-                note("layout-start", sum(len(block[0]) for block in self.batch))  # type: ignore[attr-defined]
+                note("layout-start", sum(_rows(block) for block in self.batch))  # type: ignore[attr-defined]
                 original_flush(self)
                 note("layout-end")
             else:
