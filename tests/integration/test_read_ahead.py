@@ -408,8 +408,14 @@ def test_a_relayed_split_dump_sends_what_is_held_after_the_ending() -> None:
 # --- a plain listing's TCP dump, started before the listing's modules are imported -----------------
 
 DUMPS_PROBE = """
-import sys
+import os, socket, sys
 from pyss.netlink import transport
+
+listeners = []
+for _ in range(int(os.environ.get("PROBE_LISTENERS", "0"))):  # sockets for sockstat to count
+    listeners.append(socket.socket())
+    listeners[-1].bind(("0.0.0.0", 0))
+    listeners[-1].listen()
 
 sent = []
 relay_init, request = transport._Relay.__init__, transport.DiagSocket.request
@@ -431,20 +437,23 @@ sys.exit(status)
 """
 
 
-def dumps_sent(args: list[str], cpus: str | None = None) -> list[tuple[str, int]]:
-    """The dump requests `pyss ARGS` sends, and where from: ("child", type) or ("here", type)."""
+def dumps_sent(args: list[str], cpus: str | None = None, listeners: int = 300) -> list[tuple[str, int]]:
+    """The dump requests `pyss ARGS` sends, and where from: ("child", type) or ("here", type), in a
+    private network namespace holding ``listeners`` listening TCP sockets."""
     import ast
     import shutil
     import subprocess
     import sys
 
-    prefix = []
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a network namespace of its own")
+    prefix = ["unshare", "-n"]
     if cpus is not None:
         if shutil.which("taskset") is None:
             pytest.skip("needs taskset")
-        prefix = ["taskset", "-c", cpus]
+        prefix += ["taskset", "-c", cpus]
     done = subprocess.run([*prefix, sys.executable, "-c", DUMPS_PROBE, *args], capture_output=True, check=True,
-                          timeout=60)
+                          timeout=60, env={**os.environ, "PROBE_LISTENERS": str(listeners)})
     return ast.literal_eval(done.stderr.decode())  # type: ignore[no-any-return]
 
 
@@ -455,6 +464,16 @@ def test_a_plain_tcp_listing_sends_one_dump_from_a_child_started_early() -> None
         pytest.skip("needs two CPUs: with one, no child is started")
     assert dumps_sent(["-tan"]) == [("child", TCPDIAG_GETSOCK)]
     assert dumps_sent(["-tn"]) == [("child", TCPDIAG_GETSOCK)]
+
+
+def test_a_plain_tcp_listing_of_a_few_sockets_sends_its_one_dump_itself() -> None:
+    """Below ~one reply buffer of sockets (sockstat's count) the early child would cost more than it saves."""
+    from pyss.netlink.constants import TCPDIAG_GETSOCK
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs: with one, no child is started anyway")
+    assert dumps_sent(["-tan"], listeners=0) == [("here", TCPDIAG_GETSOCK)]
+    assert dumps_sent(["-tan"], listeners=150) == [("here", TCPDIAG_GETSOCK)]
 
 
 def test_on_one_cpu_a_plain_tcp_listing_sends_its_one_dump_itself() -> None:

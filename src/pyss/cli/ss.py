@@ -502,6 +502,11 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     return 0
 
 
+# The fewest TCP sockets (sockstat's count) for which the early dump's child pays: a 32 kB reply buffer
+# holds ~250 sockets, and a dump that ends in its first buffer is read at once without a child.
+_EARLY_DUMP_FROM = 200
+
+
 def _start_tcp_dump(query: Query) -> None:
     """Start a plain TCP listing's one dump (pyss.netlink.tcpdiag) in a child now, before the decoders
     and the renderer are imported: its kernel walk is what a large listing waits for longest, and the
@@ -515,6 +520,11 @@ def _start_tcp_dump(query: Query) -> None:
             or query.unlisted_tables or query.preferred_family in (AF_INET, AF_INET6) \
             or not (query.has_family(AF_INET) and query.has_family(AF_INET6)) or not transport.read_ahead_helps():
         return
+    from pyss.system.sockstat import tcp_sockets_here
+
+    sockets = tcp_sockets_here()
+    if sockets is not None and sockets < _EARLY_DUMP_FROM:
+        return  # a dump that ends in its first buffer gains nothing from a child; forking costs ~2 ms
     from pyss.netlink.requests import tcpdiag_request
     from pyss.netlink.tcpdiag import split_families
 

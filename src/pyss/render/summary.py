@@ -13,6 +13,7 @@ import itertools
 from typing import NamedTuple, TextIO
 
 from pyss.system.procfs import proc_file, read_text
+from pyss.system.sockstat import parse_sockstat
 
 
 class SockStat(NamedTuple):
@@ -34,43 +35,6 @@ class SockStat(NamedTuple):
     frag6: int = 0
     frag6_mem: int = 0
     tcp_established: int = 0  # Tcp: CurrEstab from /proc/net/snmp
-
-
-def _numbers(words: list[str], count: int) -> list[int]:
-    """Every second word after the label, as ss's '%*s%d%*s%d' scanf reads them; missing ones 0."""
-    values: list[int] = []
-    for word in words[1::2][:count]:
-        try:
-            values.append(int(word))
-        except ValueError:
-            break
-    return values + [0] * (count - len(values))
-
-
-# label -> (fields it sets, in the order the line lists them)
-_LINES: dict[str, tuple[str, ...]] = {
-    "sockets:": ("sockets",),
-    "TCP:": ("tcp_inuse", "tcp_orphans", "tcp_timewait", "tcp_alloc", "tcp_mem"),
-    "TCP6:": ("tcp6_inuse",),
-    "UDP:": ("udp",),
-    "UDP6:": ("udp6",),
-    "RAW:": ("raw",),
-    "RAW6:": ("raw6",),
-    "FRAG:": ("frag", "frag_mem"),
-    "FRAG6:": ("frag6", "frag6_mem"),
-}
-
-
-def parse_sockstat(text: str) -> dict[str, int]:
-    """The fields of /proc/net/sockstat or sockstat6 text that ss uses."""
-    found: dict[str, int] = {}
-    for line in text.splitlines():
-        label, _, rest = line.partition(" ")
-        names = _LINES.get(label)
-        if names is None or not rest:
-            continue
-        found.update(zip(names, _numbers(rest.split(), len(names)), strict=True))
-    return found
 
 
 def parse_snmp(text: str, protocol: str = "Tcp:", key: str = "CurrEstab") -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pyss.render.summary import SockStat, parse_snmp, parse_sockstat, summary_text
+from pyss.render.summary import SockStat, parse_snmp, summary_text
+from pyss.system.sockstat import parse_sockstat
 
 SOCKSTAT = """sockets: used 59403
 TCP: inuse 59403 orphan 2 tw 66 alloc 59469 mem 177
