@@ -148,7 +148,7 @@ def batch_streams(
 
 
 def run_streams(
-    query: Query, warn: Warn | None = None, read_ahead: bool = False,
+    query: Query, warn: Warn | None = None, read_ahead: bool = False, split: bool = True,
 ) -> Iterator[tuple[type[SocketRecord], Iterator[RunBatch]]]:
     """:func:`table_streams` for a count (a :class:`pyss.columnar.RunSink`), which needs no order.
 
@@ -156,9 +156,13 @@ def run_streams(
     :class:`pyss.columnar.InetRuns`, and TCP's two families in one dump: the kernel then walks its
     TCP hash tables once, not once per family (see :func:`pyss.netlink.requests.tcpdiag_request`).
     Every other table is one RecordBatch of its streamed records.
+
+    ``split``: TCP's dump may be split over the CPUs (:func:`_tcp_runs`), for a consumer whose Python
+    work per buffer is small (a count). One with more (a --watch interval) asks for one dump: a part's
+    thread decodes its buffers under the GIL, so the consumer's own work would hold up that part's walk.
     """
     keep = query.filter
-    dumps = _table_dumps(query, Extensions(), read_ahead, warn, runs=keep is None)
+    dumps = _table_dumps(query, Extensions(), read_ahead, warn, runs=keep is None, split=split)
     for table in _opened(dumps, warn, keep is None, query.quiet_tables):
         if table.batches is not None:
             yield table.kind, table.batches  # runs, as _table_dumps was asked
@@ -203,7 +207,8 @@ def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet
         yield table
 
 
-def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None, runs: bool = False) \
+def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None, runs: bool = False,
+                 split: bool = True) \
         -> Iterator[_TableDump]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
         if query.proc_netlink is not None:
@@ -229,7 +234,7 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
                 query.proc_unix, "unix", lambda path: read_proc_unix(path, query.states, types), warn))
         else:
             yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
-    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs)
+    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs, split)
     if query.tables & _RARE_TABLES:
         yield from _rare_table_dumps(query)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
@@ -238,7 +243,7 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
 
 def _inet_table_dumps(
     query: Query, extensions: Extensions, tables: tuple[tuple[str, int], ...], read_ahead: bool, warn: Warn | None,
-    runs: bool = False,
+    runs: bool = False, split: bool = True,
 ) -> Iterator[_TableDump]:
     """``runs``: TCP and UDP's batches are a count's (InetRuns), TCP's two families in one dump."""
     if not (query.has_family(AF_INET) or query.has_family(AF_INET6)):
@@ -253,7 +258,7 @@ def _inet_table_dumps(
             yield _TableDump(InetSocket, _proc_files_dump(query, *proc_table, warn))
         elif query.has(table) and runs and protocol == IPPROTO_TCP and _inet_families(query) == [AF_INET, AF_INET6]:
             yield _TableDump(InetSocket, lambda: _both_families(query, read_ahead),
-                             _tcp_runs_dump(query, read_ahead))
+                             _tcp_runs_dump(query, read_ahead, split))
         elif query.has(table) and protocol == IPPROTO_TCP and query.filter is None \
                 and _inet_families(query) == [AF_INET, AF_INET6]:
             yield from _tcp_family_dumps(query, extensions, read_ahead)
@@ -519,12 +524,12 @@ def _inet_runs_dump(
     return open_dump
 
 
-def _tcp_runs_dump(query: Query, read_ahead: bool) -> Callable[[], Iterator[RunBatch]]:
+def _tcp_runs_dump(query: Query, read_ahead: bool, split: bool = True) -> Callable[[], Iterator[RunBatch]]:
     """TCP of both families in one TCPDIAG_GETSOCK dump; should the kernel refuse that request, one dump
     per family as usual (which also reads /proc when the kernel cannot list TCP at all)."""
     def open_dump() -> Iterator[RunBatch]:
         try:
-            return _first_read(_tcp_runs(query.states, read_ahead), "tcp")
+            return _first_read(_tcp_runs(query.states, read_ahead, split), "tcp")
         except (DumpError, UnsupportedTable):
             openers = [_inet_runs_dump(query, Extensions(), family, IPPROTO_TCP, read_ahead)
                        for family in (AF_INET, AF_INET6)]
@@ -533,7 +538,7 @@ def _tcp_runs_dump(query: Query, read_ahead: bool) -> Callable[[], Iterator[RunB
     return open_dump
 
 
-def _tcp_runs(states: int, read_ahead: bool) -> Iterator[RunBatch]:
+def _tcp_runs(states: int, read_ahead: bool, split_over_cpus: bool = True) -> Iterator[RunBatch]:
     """TCP's runs from one TCPDIAG_GETSOCK dump or, with more than one CPU and more sockets than the
     dump's first buffer holds, from parts dumped side by side (:mod:`pyss.netlink.split`), cut in the
     ephemeral port range. A kernel that refuses the parts' programs gets the one dump."""
@@ -541,7 +546,7 @@ def _tcp_runs(states: int, read_ahead: bool) -> Iterator[RunBatch]:
     from pyss.system.procfs import ephemeral_port_range
 
     message = requests.tcpdiag_request(states)
-    parts = split.part_count()
+    parts = split.part_count() if split_over_cpus else 1
     if parts < 2:
         return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
     with transport.DiagSocket() as diag:

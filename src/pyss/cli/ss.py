@@ -718,7 +718,8 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     runs = request is None and query.filter is None
 
     def step() -> None:
-        streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps() and not all_netns, runs=runs)
+        streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps() and not all_netns, runs=runs,
+                                   split=False)
         form_of, column_forms = form_function()
 
         def add(kind: type, items: Iterator[Any]) -> None:

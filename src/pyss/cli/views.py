@@ -42,13 +42,14 @@ class NamespaceStreams:
     """
 
     def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
-                 read_ahead: bool = False, columns: bool = False, runs: bool = False) -> None:
+                 read_ahead: bool = False, columns: bool = False, runs: bool = False, split: bool = True) -> None:
         self.query, self.extensions, self.warn = query, extensions, warn
         self.all_netns, self.read_ahead = all_netns, read_ahead
         # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns;
-        # runs: of a count's batches (pyss.dump.run_streams), in no particular order
+        # runs: of a count's batches (pyss.dump.run_streams), in no particular order; split: TCP's dump
+        # may be split over the CPUs (a count's; not a --watch interval's, see run_streams)
         self.dump: Callable[..., Iterator[tuple[type, Iterator[Any]]]] = \
-            _run_streams if runs else batch_streams if columns else table_streams
+            (_run_streams if split else _unsplit_run_streams) if runs else batch_streams if columns else table_streams
         self.batches = columns or runs
         self.current: str | None = None
 
@@ -79,6 +80,11 @@ class NamespaceStreams:
 def _run_streams(query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
         -> Iterator[tuple[type, Iterator[Any]]]:
     return run_streams(query, warn, read_ahead)
+
+
+def _unsplit_run_streams(query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
+        -> Iterator[tuple[type, Iterator[Any]]]:
+    return run_streams(query, warn, read_ahead, split=False)
 
 
 def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], None] | None:
