@@ -44,12 +44,12 @@ class NamespaceStreams:
     def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
                  read_ahead: bool = False, columns: bool = False, runs: bool = False, split: bool = True) -> None:
         self.query, self.extensions, self.warn = query, extensions, warn
-        self.all_netns, self.read_ahead = all_netns, read_ahead
+        self.all_netns, self.read_ahead, self.split = all_netns, read_ahead, split
         # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns;
         # runs: of a count's batches (pyss.dump.run_streams), in no particular order; split: TCP's dump
         # may be split over the CPUs (a count's; not a --watch interval's, see run_streams)
         self.dump: Callable[..., Iterator[tuple[type, Iterator[Any]]]] = \
-            (_run_streams if split else _unsplit_run_streams) if runs else batch_streams if columns else table_streams
+            self._run_streams if runs else batch_streams if columns else table_streams
         self.batches = columns or runs
         self.current: str | None = None
 
@@ -57,6 +57,10 @@ class NamespaceStreams:
         if not self.all_netns:
             return self.dump(self.query, self.extensions, self.warn, self.read_ahead)
         return self._every_namespace()
+
+    def _run_streams(self, query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
+            -> Iterator[tuple[type, Iterator[Any]]]:
+        return run_streams(query, warn, read_ahead, self.split)
 
     def _every_namespace(self) -> Iterator[tuple[type, Iterator[Any]]]:
         from pyss.names.ss import forget_interface_names
@@ -75,16 +79,6 @@ class NamespaceStreams:
             except NamespaceError as error:
                 warn(f"{error}: not listed")
         forget_interface_names()
-
-
-def _run_streams(query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
-        -> Iterator[tuple[type, Iterator[Any]]]:
-    return run_streams(query, warn, read_ahead)
-
-
-def _unsplit_run_streams(query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
-        -> Iterator[tuple[type, Iterator[Any]]]:
-    return run_streams(query, warn, read_ahead, split=False)
 
 
 def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], None] | None:
