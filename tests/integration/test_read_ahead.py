@@ -26,11 +26,11 @@ from pyss.query import STATES_ALL
 SOCKETS = 600  # ~60 kB of replies: the dump spans several buffers, so a child reads most of it
 
 
-@pytest.fixture(scope="module")
-def udp_ports() -> Iterator[set[int]]:
+def bound_udp_ports(count: int) -> Iterator[set[int]]:
+    """Hold ``count`` UDP sockets bound to loopback ports, and yield those ports."""
     sockets = []
     try:
-        for _ in range(SOCKETS):
+        for _ in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
@@ -38,6 +38,11 @@ def udp_ports() -> Iterator[set[int]]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+@pytest.fixture(scope="module")
+def udp_ports() -> Iterator[set[int]]:
+    yield from bound_udp_ports(SOCKETS)
 
 
 def our_sockets(read_ahead: bool, ports: set[int]) -> list[tuple[int, int]]:
@@ -245,16 +250,9 @@ def many_udp_ports() -> Iterator[set[int]]:
         if hard != resource.RLIM_INFINITY and hard < MANY + 200:
             pytest.skip(f"needs {MANY + 200} file descriptors, the hard limit is {hard}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (MANY + 200, hard))
-    sockets = []
     try:
-        for _ in range(MANY):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        yield {sock.getsockname()[1] for sock in sockets}
+        yield from bound_udp_ports(MANY)
     finally:
-        for sock in sockets:
-            sock.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
