@@ -25,7 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import Load
 
-PROGRAM = "import sys; sys.path.insert(0, sys.argv.pop(1)); from pyss.cli.{tool} import main; sys.exit(main())"
+# What the console script runs: the tree's `command` (main, then an exit without teardown) where it has one.
+PROGRAM = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from pyss.cli import {tool} as cli; "
+           "sys.exit(getattr(cli, 'command', cli.main)())")
 
 
 def command(tree: str, args: list[str], tool: str) -> list[str]:

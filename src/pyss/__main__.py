@@ -1,3 +1,3 @@
-from pyss.cli.ss import main
+from pyss.cli.ss import command
 
-raise SystemExit(main())
+raise SystemExit(command())

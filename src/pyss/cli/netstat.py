@@ -19,7 +19,7 @@ from pyss.cli.netstat_tables import E_OPTERR, show_interfaces, show_masquerade, 
 from pyss.cli.options import UsageError
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.decode import DumpError, MalformedMessage
-from pyss.system.output import guarded, open_output
+from pyss.system.output import exit_at_once, guarded, open_output
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     open_output()
     return guarded(PROG, lambda: _main(args))
+
+
+def command() -> int:
+    """The `pynetstat` console script: :func:`main` on the command line, then the process ends at
+    once (pyss.system.output.exit_at_once) unless that could lose something."""
+    status = main()
+    exit_at_once(status)
+    return status
 
 
 def _main(args: list[str]) -> int:
@@ -99,4 +107,4 @@ def _main(args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())

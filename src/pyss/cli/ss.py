@@ -29,7 +29,7 @@ from pyss.query import (
     finish_query,
     wants_details,
 )
-from pyss.system.output import guarded, open_output
+from pyss.system.output import exit_at_once, guarded, open_output
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -136,6 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     open_output()
     return guarded(PROGRAM, lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+
+
+def command() -> int:
+    """The `pyss` console script and `python -m pyss`: :func:`main` on the command line, then the
+    process ends at once (pyss.system.output.exit_at_once) unless that could lose something."""
+    status = main()
+    exit_at_once(status)
+    return status
 
 
 def _main(argv: list[str]) -> int:
@@ -881,4 +889,4 @@ def _details_renderer(query: Query, users: Callable[[int], str | None] | None = 
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(command())

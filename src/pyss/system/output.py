@@ -3,11 +3,13 @@
 They write through :func:`open_output`'s stdout, so a failing write (a full
 disk, a closed pipe, an I/O error) surfaces as one :class:`OutputError`
 wherever it happens (a listing, ``-s``, ``--help``, the exit-time flush),
-and :func:`guarded` turns it into one line and exit status 1.
+and :func:`guarded` turns it into one line and exit status 1. :func:`exit_at_once`
+ends a command's process without the interpreter's teardown.
 """
 
 from __future__ import annotations
 
+import atexit
 import errno
 import io
 import os
@@ -116,3 +118,29 @@ def guarded(program: str, body: Callable[[], int]) -> int:
         sys.stderr.write(f"{program}: cannot write the output: {error}\n")
         return EXIT_OUTPUT
     return status
+
+
+def exit_at_once(status: int) -> None:
+    """End the command's process with ``status`` now, without the interpreter's teardown, or return
+    when that could lose something (the caller then exits the ordinary way).
+
+    The ordinary exit frees every module and object one by one (~3 ms of `pyss -tan`'s ~21 ms in an
+    empty namespace, ~1.3 ms of `python -c pass`'s) for a process about to vanish. What it does that
+    matters is done here: the standard streams flushed, atexit functions run. It is declined while
+    another thread runs (the ordinary exit waits for it) or a child process is left (its owner's
+    finalizer kills and reaps it, as with a read-ahead child that was never read).
+    """
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except Exception:  # the ordinary exit reports it as it would have
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # WNOWAIT: reaps nothing
+    except ChildProcessError:  # no child at all
+        atexit._run_exitfuncs()
+        os._exit(status)
