@@ -126,8 +126,29 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
         """Note each layout of a batch (SsWriter.flush), once pyss imports the renderer itself."""
         original_flush = render.SsWriter.flush  # type: ignore[attr-defined]
 
+        original_lay_ahead = getattr(render.SsWriter, "lay_ahead", None)  # type: ignore[attr-defined]
+        laid_ahead = [0, 0]  # blocks laid out ahead, CPU ns spent on it
+
+        def traced_lay_ahead(self: object) -> bool:
+            start = time.thread_time_ns()
+            done: bool = original_lay_ahead(self)  # type: ignore[misc]
+            if done:
+                laid_ahead[0] += 1
+                laid_ahead[1] += time.thread_time_ns() - start
+                if laid_ahead[0] == 1:
+                    note("lay-ahead-first")
+            return done
+
+        if original_lay_ahead is not None:
+            render.SsWriter.lay_ahead = traced_lay_ahead  # type: ignore[attr-defined]
+
         def traced_flush(self: object) -> None:
             if self.batch:  # type: ignore[attr-defined]
+                if original_lay_ahead is not None:
+                    widths = render.column_widths(self.columns, self.maxima, self.screen_width)  # type: ignore[attr-defined]
+                    kept = len(self.laid) if widths == self.laid_widths else 0  # type: ignore[attr-defined]
+                    note("laid-ahead", f"{laid_ahead[0]} blocks in {laid_ahead[1] / 1e6:.1f} ms CPU,"
+                                       f" {kept}/{len(self.batch)} kept")  # type: ignore[attr-defined]
                 note("layout-start", sum(_rows(block) for block in self.batch))  # type: ignore[attr-defined]
                 original_flush(self)
                 note("layout-end")

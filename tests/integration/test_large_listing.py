@@ -101,3 +101,56 @@ def test_pyss_lists_both_families_of_one_dump_as_ss_lists_two(mixed_ns: harness.
 
 def test_pynetstat_lists_both_families_of_one_dump_as_netstat(mixed_ns: harness.ZooNamespace) -> None:
     harness.assert_matches_reference(mixed_ns.netstat, mixed_ns.pynetstat, ["-tan"])
+
+
+# pyss with its idle work (laying rows out ahead, pyss.render.ss.SsWriter.lay_ahead) done to the end before
+# every buffer it takes from the read-ahead child, as if the kernel's walk always kept it waiting, until the
+# first dump (IPv4's) has ended, and never after: the rows that come after it are laid out only at the end.
+# It says on stderr how many blocks it laid out ahead.
+LAYING_AHEAD = """
+import sys
+from pyss.netlink import transport
+from pyss.render import ss
+
+laid = [0]
+lay_ahead = ss.SsWriter.lay_ahead
+def counted(writer):
+    done = lay_ahead(writer)
+    laid[0] += done
+    return done
+ss.SsWriter.lay_ahead = counted
+next_packet = transport._next_packet
+first_dump = [True]
+def waiting(ours):
+    idle_work = transport._IDLE_WORK[:]
+    for work in idle_work if first_dump[0] else ():
+        while work():
+            pass
+    transport._IDLE_WORK[:] = []  # no other idle work: the packet is waited for
+    try:
+        packet = next_packet(ours)
+    finally:
+        transport._IDLE_WORK[:] = idle_work
+    first_dump[0] = first_dump[0] and not transport.ends_dump(packet)
+    return packet
+transport._next_packet = waiting
+from pyss.cli.ss import main
+status = main(sys.argv[1:])
+sys.stderr.write(f"laid out ahead: {laid[0]}\\n")
+sys.exit(status)
+"""
+
+
+@pytest.mark.parametrize("args", ["-tan", "-tn", "-ta"])
+def test_rows_laid_out_ahead_before_a_wider_row_come_out_as_ss_lays_them(mixed_ns: harness.ZooNamespace,
+                                                                         args: str) -> None:
+    """The IPv6 rows of the one TCP dump come after every IPv4 row and widen the address columns at the very
+    end: what was laid out ahead in the IPv4 widths must be laid out again, as ss lays the whole batch."""
+    runs: list[harness.NsRun] = []
+
+    def laying_ahead(*argv: str) -> harness.NsRun:
+        runs.append(mixed_ns.run_in_ns([str(harness.BIN_DIR / "python"), "-c", LAYING_AHEAD, *argv]))
+        return runs[-1]
+
+    harness.assert_matches_reference(mixed_ns.ss, laying_ahead, args.split())
+    assert int(runs[-1].stderr.decode().rsplit(":", 1)[1]) > 1, "no block was laid out ahead"

@@ -476,7 +476,7 @@ def _screen_width() -> int | None:
 
 def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = False) -> int:
     from pyss.dump import batch_streams
-    from pyss.netlink.transport import read_ahead_helps
+    from pyss.netlink.transport import read_ahead_helps, set_idle_work
     from pyss.render.ss import RowBuilder, SsListing, SsWriter
 
     users, users_column = _process_lookup(query)
@@ -498,7 +498,11 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     # (a plain listing's columns carry the queues; -K needs records; -p alone keeps columns)
     columns = (details_text is None or users_column is not None) and query.details.queues and closer is None
     streams = batch_streams(query, wanted, _warn, read_ahead_helps(), columns=columns)
-    failure = _write_streams(streams if closer is None else _closing(streams, closer), write)
+    set_idle_work(writer.lay_ahead)  # lay rows out while a read-ahead child has no buffer for us yet
+    try:
+        failure = _write_streams(streams if closer is None else _closing(streams, closer), write)
+    finally:
+        set_idle_work(None)
     _close(writer, listing.finish)
     _finish(failure)
     if closer is not None:

@@ -403,7 +403,7 @@ class _Relay:
         if ours is None:
             return
         try:
-            while data := ours.recv(RECV_SIZE + _TAG_SIZE):
+            while data := _next_packet(ours):
                 if data[:4] != _TAGGED:
                     yield data
                 elif data[:_TAG_SIZE] == _WORKED_TAG:
@@ -429,6 +429,35 @@ class _Relay:
             self.close()
         except Exception:  # at interpreter exit what close() needs may be gone; the child then ends with its pipe
             pass
+
+
+# What the reader of a read-ahead dump does while no buffer is ready for it (see set_idle_work).
+_IDLE_WORK: list[Callable[[], bool]] = []
+
+
+def set_idle_work(work: Callable[[], bool] | None) -> None:
+    """Give the reader of a read-ahead dump work for the moments its child has no buffer ready.
+
+    The child's kernel walk is the longer of the two processes' work for a large dump: the reader,
+    having taken every buffer sent so far, would wait in ``recv()``. It calls ``work()`` instead,
+    again and again, until a buffer is there or ``work()`` says (False) that it has nothing left to
+    do; each call should be a small step (a block of rows), since a buffer that comes meanwhile
+    waits for it. None: wait without work.
+    """
+    _IDLE_WORK[:] = [] if work is None else [work]
+
+
+def _next_packet(ours: _socket.socket) -> bytes:
+    """The next packet from a read-ahead child, doing the idle work (see set_idle_work) while none is there."""
+    if not _IDLE_WORK:
+        return ours.recv(RECV_SIZE + _TAG_SIZE)
+    work = _IDLE_WORK[0]
+    while True:
+        try:
+            return ours.recv(RECV_SIZE + _TAG_SIZE, _socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            if not work():
+                return ours.recv(RECV_SIZE + _TAG_SIZE)
 
 
 def _relay(sock: _socket.socket, out: _socket.socket, request: bytes | None = None,  # pragma: no cover

@@ -349,10 +349,11 @@ class KeyColumn:
 
 class TextList(list[str]):
     """Texts by small integer key (a port), made in bulk for the keys of a batch before it is laid out
-    (:func:`complete_texts`); None marks a key without its text yet. ``every``, when given, makes every
-    key's text at once, cheaper per text than ``make``: it is used for batches of ``every_from`` keys."""
+    (:func:`complete_texts`); None marks a key without its text yet. ``make`` gives the texts of the keys
+    it is given, in their order. ``every``, when given, makes every key's text at once, cheaper per text
+    than ``make``: it is used for batches of ``every_from`` keys."""
 
-    def __init__(self, size: int, make: Callable[[int], str], given: dict[int, str],
+    def __init__(self, size: int, make: Callable[[list[int]], Iterable[str]], given: dict[int, str],
                  every: Callable[[], list[str]] | None = None, every_from: int = 0) -> None:
         super().__init__([None] * size)  # type: ignore[list-item]  # None: no text yet (see complete_texts)
         self.make, self.every, self.every_from = make, every, every_from
@@ -373,10 +374,11 @@ class TextList(list[str]):
                 self[key] = text
             self.made = None
             return
-        missing = set().union(*key_columns)
-        missing.difference_update(made)
+        # (difference, not difference_update: that walks ``made``, which grows to thousands of keys,
+        # for every block laid out ahead; difference walks the smaller of the two)
+        missing = list(set().union(*key_columns).difference(made))
         made.update(missing)
-        for key, text in zip(missing, map(self.make, missing), strict=True):
+        for key, text in zip(missing, self.make(missing), strict=True):
             self[key] = text
 
 
@@ -393,14 +395,18 @@ def every_port_text() -> list[str]:
     return texts
 
 
+def _decimal(numbers: list[int]) -> Iterable[str]:
+    return map(str, numbers)
+
+
 def port_texts(every_from: int = 1 << 17, width: int = 0) -> TextList:
     """A numeric port's text by port ("*" for 0), left-aligned in ``width`` characters, made as batches
     need them (see :class:`TextList`)."""
     if not width:
-        return TextList(65536, str, {0: "*"}, every_port_text, every_from)
+        return TextList(65536, _decimal, {0: "*"}, every_port_text, every_from)
 
-    def padded(port: int) -> str:
-        return str(port).ljust(width)
+    def padded(ports: list[int]) -> Iterable[str]:
+        return map(str.ljust, map(str, ports), repeat(width))
 
     def every() -> list[str]:
         return list(map(str.ljust, every_port_text(), repeat(width)))

@@ -600,6 +600,9 @@ class SsWriter:
         self.screen_width = screen_width
         self.tracker = BatchTracker()
         self.batch: list[Sequence[Sequence[str]] | KeyedBlock] = []  # blocks, laid out together at the next flush
+        # The texts of the batch's first blocks, laid out ahead (lay_ahead) with the widths laid_widths.
+        self.laid: list[str] = []
+        self.laid_widths: list[int] = []
         self.padded = PaddedTexts()
         self.maxima = [0] * len(columns)
         self.unmeasured: int | None = None  # the latest row's last field: measured once another row follows
@@ -679,16 +682,44 @@ class SsWriter:
             self.maxima[-1] = max(self.maxima[-1], self.unmeasured)
             self.unmeasured = None
 
+    def lay_ahead(self) -> bool:
+        """Lay out the batch's next block with the widths known so far, while the caller would only wait
+        for its input (see pyss.netlink.transport.set_idle_work); False when there is nothing to do.
+
+        The layout is speculative: ss's widths are known only when its batch ends, and :meth:`flush`
+        keeps these texts only if the batch's final widths are the ones they were laid out with. The
+        texts laid ahead are always those of the batch's first blocks; when a width grows, they are
+        dropped and the laying ahead starts again from the first block.
+        """
+        if not self.batch:
+            return False
+        widths = column_widths(self.columns, self.maxima, self.screen_width)
+        if widths != self.laid_widths:
+            self.laid, self.laid_widths = [], widths
+        elif len(self.laid) == len(self.batch):
+            return False
+        block = self.batch[len(self.laid)]
+        complete_texts((block,))
+        self.laid.append(self._lay_out(block, widths))
+        return True
+
+    def _lay_out(self, block: Sequence[Sequence[str]] | KeyedBlock, widths: Sequence[int]) -> str:
+        if isinstance(block, KeyedBlock):
+            return block.render(self.columns, widths, self.padded)
+        return render_block(self.columns, widths, block)
+
     def flush(self) -> None:
         if self.batch:
             widths = column_widths(self.columns, self.maxima, self.screen_width)
-            complete_texts(self.batch)
-            for block in self.batch:
-                if isinstance(block, KeyedBlock):
-                    self.out.write(block.render(self.columns, widths, self.padded))
-                else:
-                    self.out.write(render_block(self.columns, widths, block))
-            self.batch = []
+            laid = self.laid if widths == self.laid_widths else []
+            rest = self.batch[len(laid):]
+            write = self.out.write
+            for text in laid:
+                write(text)
+            complete_texts(rest)
+            for block in rest:
+                write(self._lay_out(block, widths))
+            self.batch, self.laid = [], []
 
     def add_header(self, row: Row) -> None:
         """The header row: ss moves past its last field at once, so that field is measured now."""

@@ -68,16 +68,19 @@ def dumps(draw: st.DrawFn) -> list[bytes]:
     return buffers
 
 
-def listed(buffers: list[bytes], query: Query, columns: bool) -> str:
+def listed(buffers: list[bytes], query: Query, columns: bool, lay_ahead: list[int] | None = None) -> str:
+    """The listing's text; ``lay_ahead`` calls SsWriter.lay_ahead that many times after each batch (columns)."""
     out = io.StringIO()
     builder = RowBuilder(query)
     writer = SsWriter(out, builder.columns(), None)
     writer.add(builder.header())
     listing = SsListing(writer, builder)
     if columns:
-        for batch in inet_batches(buffers, C.IPPROTO_TCP):
+        for index, batch in enumerate(inet_batches(buffers, C.IPPROTO_TCP)):
             assert not isinstance(batch, InetColumns) or batch.raw
             batch.send(listing)
+            for _ in range(lay_ahead[index % len(lay_ahead)] if lay_ahead else 0):
+                writer.lay_ahead()
     else:
         listing.add_records(InetSocket, walk(buffers, inet_decoder(C.IPPROTO_TCP)))
     writer.close()
@@ -91,6 +94,17 @@ def test_keyed_blocks_lay_out_as_records_do(buffers: list[bytes], numeric: bool,
     query = Query(tables=tables, families=1 << C.AF_INET | 1 << C.AF_INET6, states=STATES_ALL,
                   details=Details(numeric=numeric))
     assert listed(buffers, query, True) == listed(buffers, query, False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(dumps(), st.booleans(), st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_keyed_blocks_laid_out_ahead_lay_out_as_records_do(buffers: list[bytes], numeric: bool,
+                                                           lay_ahead: list[int]) -> None:
+    """Blocks laid out ahead with the widths known so far (then kept, or laid out again when a later
+    buffer widens a column): the text of the records' rows."""
+    query = Query(tables=TABLE_BIT["tcp"], families=1 << C.AF_INET | 1 << C.AF_INET6, states=STATES_ALL,
+                  details=Details(numeric=numeric))
+    assert listed(buffers, query, True, lay_ahead) == listed(buffers, query, False)
 
 
 def test_every_port_text_is_str_of_each() -> None:
