@@ -169,7 +169,7 @@ class Holders:
     """inode -> the processes holding it, from one /proc scan started at creation (forked when allowed).
 
     ``caller_share=False``: the caller has work to do until it asks (at least
-    one child then scans, and the children scan everything).
+    one child then scans; the caller scans what is left when it asks).
     """
 
     def __init__(self, caller_share: bool = True) -> None:
@@ -179,7 +179,7 @@ class Holders:
         workers = 0
         if may_fork() and read_ahead_helps():
             workers = scan_workers() if caller_share else max(1, scan_workers())
-        self._scan: UserScan | None = UserScan(workers, caller_share) if workers else None
+        self._scan: UserScan | None = UserScan(workers) if workers else None
         self._links: Links | None = None
         self._comms: dict[str, str] = {}
         from pyss.api.record import Process

@@ -25,8 +25,8 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyss.api.record import PSUTIL_STATUS, Addr, state_of
@@ -236,15 +236,48 @@ def net_connections(kind: str = "inet") -> list[sconn]:
             batches: list[Unheld | RecordBatch] = []
             for _kind, items in table_streams(checked, columns=True, read_ahead=scan is None):
                 _read_batches(items, batches, build)
+            once = _listed_once(batches)
             holders = scan.holders() if scan is not None else socket_holders_here()
             scan = None
-            entries = chain.from_iterable(
+            entries = list(chain.from_iterable(
                 connections(batch.records, holders, embryos=True) if isinstance(batch, RecordBatch)
-                else build.finish(batch, holders) for batch in batches)
-            return list(dict.fromkeys(entries))  # one pass: psutil's set, in the dump's order
+                else build.finish(batch, holders) for batch in batches))
+            return _distinct(entries, once)
     finally:
         if scan is not None:
             scan._abandon()
+
+
+def _listed_once(batches: list[Unheld | RecordBatch]) -> bool:
+    """Whether the dump listed each socket once (sockets without an inode, such as TIME-WAIT ones, aside)."""
+    from pyss.columnar import RecordBatch
+
+    inodes: list[int] = []
+    for batch in batches:
+        inodes.extend(map(_INODE, batch.records) if isinstance(batch, RecordBatch) else batch.inodes)
+    distinct = set(inodes)
+    distinct.discard(0)
+    return len(distinct) + inodes.count(0) == len(inodes)
+
+
+def _distinct(entries: list[sconn], listed_once: bool) -> list[sconn]:
+    """psutil's set of the entries, in the dump's order.
+
+    Hashing every sconn (its addresses, enums and strings) cost more than
+    building it. An entry with a holder names its fd and pid, and one fd
+    refers to one socket: so when the dump listed each socket once, only the
+    entries no process holds can repeat (unbound sockets of processes this
+    user may not see, for one), and only they are compared.
+    """
+    if listed_once:
+        unheld = list(compress(entries, map(is_, map(_PID, entries), repeat(None))))
+        if len(dict.fromkeys(unheld)) == len(unheld):
+            return entries
+    return list(dict.fromkeys(entries))
+
+
+_INODE = attrgetter("inode")
+_PID = itemgetter(6)
 
 
 def _read_batches(items: Iterator[Any], batches: list[Any], build: ColumnConnections) -> None:
@@ -263,15 +296,16 @@ def _read_batches(items: Iterator[Any], batches: list[Any], build: ColumnConnect
 
 
 def _holders_scan() -> UserScan | None:
-    """The /proc scan in child processes (one more than :func:`scan_workers`: this process dumps meanwhile),
-    or None where it runs here (one CPU, or a program with threads)."""
+    """The /proc scan in child processes (one for each further CPU: this process dumps meanwhile, then
+    scans what they have not taken yet), or None where it runs here (one CPU, or a program with threads)."""
     from pyss.api.listing import may_fork
     from pyss.netlink.transport import read_ahead_helps
     from pyss.system.processes import UserScan, scan_workers
 
-    if not (may_fork() and read_ahead_helps()):
+    workers = scan_workers()
+    if not (workers and may_fork() and read_ahead_helps()):
         return None
-    return UserScan(scan_workers() + 1, caller_share=False, holders=True)
+    return UserScan(workers, holders=True)
 
 
 def socket_holders_here() -> SocketHolders:

@@ -408,6 +408,14 @@ def _collect_holders(share: Share) -> SocketHolders:
 def _merge_holders(parts: list[SocketHolders]) -> SocketHolders:
     """Join the shares' holders in share order: a later share's process wins, unless it is the same
     process, cut between the shares (then its fds on both sides count, the earlier first)."""
+    union: dict[int, tuple[int, int]] = {}
+    for part_first, _part_more in parts:
+        union.update(part_first)
+    if len(union) == sum(len(part_first) for part_first, _part_more in parts):  # no socket in two shares
+        extra: dict[int, list[tuple[int, int]]] = {}
+        for _part_first, part_more in parts:
+            extra.update(part_more)
+        return union, extra
     first, more = parts[0]
     for later_first, later_more in parts[1:]:
         for inode in first.keys() & later_first.keys():
@@ -492,49 +500,59 @@ class UserScan:
     convoy effect), which made an overlapped threaded scan slower than a
     sequential one. The scan is planned here (:func:`plan_shares`), before
     any child exists, so no scanner lists another (children hold copies of
-    the caller's fds); each child scans its share and sends the result back
-    through a pipe with marshal (fast, and safe: both ends are this
-    program). The caller scans the first share itself when it first asks
-    for the result: the first row that shows a process asks before most of
-    the dump is read, and the caller would otherwise only wait. A caller with
-    work of its own to do meanwhile (the library's net_connections decodes
-    the dump) passes ``caller_share=False`` and the children split the whole
-    scan. ``texts`` makes the shares users:(...) bodies by inode (see
-    :meth:`texts`) rather than links. If fork fails the scan runs in-process
+    the caller's fds), as many small chunks (:data:`_CHUNKS_PER_SCANNER` for
+    each child and the caller); a pipe holds one byte for each chunk, and a
+    scanner takes the next chunk by reading one byte (a pipe read is atomic,
+    so each chunk goes to exactly one scanner). Each child scans chunks until
+    the pipe is empty and sends its results back, tagged with their chunks'
+    numbers, through a pipe with marshal (fast, and safe: both ends are this
+    program). The caller takes chunks too once it asks for the result, having
+    done its own work meanwhile (the dump): so no scanner finishes long
+    before another, whatever the processes' sizes and however the CPUs are
+    shared (fixed shares, one per child, ended up to 40% apart). The results
+    are merged in chunk order, which is /proc order. ``texts`` makes the
+    chunks users:(...) bodies by inode (see :meth:`texts`), ``holders``
+    psutil's holders, else links. If fork fails the scan runs in-process
     then.
     """
 
-    def __init__(self, workers: int = 2, caller_share: bool = True, texts: bool = False,
-                 holders: bool = False) -> None:
+    def __init__(self, workers: int = 2, texts: bool = False, holders: bool = False) -> None:
         self._children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         self._texts = texts
         self._holders = holders
+        self._tokens: int | None = None  # read end of the pipe of chunk numbers
+        self._plan: list[Share] = []
+        if workers <= 0:
+            return
         collect: Callable[[Share], Scan | Texts | SocketHolders] = \
             _collect_holders if holders else _collect_texts if texts else _collect_links
-        plan = plan_shares(max(1, workers) + (1 if caller_share else 0))
-        self._own: Share | None = plan.pop(0) if caller_share else None
+        self._plan = plan_shares(_CHUNKS_PER_SCANNER * (workers + 1))
         pipes: list[tuple[int, int]] = []
         try:
-            for share in plan:
+            self._tokens, tokens_in = os.pipe()
+            try:
+                os.write(tokens_in, bytes(range(len(self._plan))))
+            finally:
+                os.close(tokens_in)  # the children inherit only the read end: an empty pipe reads as the end
+            for _ in range(workers):
                 pipes.append(os.pipe())
-                self._fork(share, collect, pipes)
+                self._fork(collect, pipes)
         except OSError:
             self._abandon()
             for read_end, write_end in pipes:
                 for end in (read_end, write_end):
                     with contextlib.suppress(OSError):
                         os.close(end)
-            self._children = []
             return
         atexit.register(self._abandon)
 
-    def _fork(self, share: Share, collect: Callable[[Share], Scan | Texts | SocketHolders],
-              pipes: list[tuple[int, int]]) -> None:
+    def _fork(self, collect: Callable[[Share], Scan | Texts | SocketHolders], pipes: list[tuple[int, int]]) -> None:
         """Fork the child for the last pipe; it closes what its older siblings' pipes left it."""
         read_end, write_end = pipes[-1]
         child = os.fork()
         if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
-            _child(share, collect, pipes)
+            assert self._tokens is not None
+            _child(self._plan, collect, self._tokens, pipes)
         os.close(write_end)
         self._children.append((child, read_end))
 
@@ -561,7 +579,12 @@ class UserScan:
             return collect(_everything())
         children, self._children = self._children, []
         atexit.unregister(self._abandon)
-        parts = [collect(self._own)] if self._own is not None else []
+        tokens, self._tokens = self._tokens, None
+        assert tokens is not None
+        try:
+            parts = _scan_chunks(self._plan, collect, tokens)  # what the children have not taken yet
+        finally:
+            os.close(tokens)
         failed = False
         for child, read_end in children:
             with os.fdopen(read_end, "rb") as pipe:
@@ -570,14 +593,15 @@ class UserScan:
             if status != 0 or not data:
                 failed = True
             else:
-                parts.append(marshal.loads(data))
+                parts.extend(marshal.loads(data))
         if failed:
             return collect(_everything())  # a child failed: scan here instead
-        return merge(parts)
+        parts.sort(key=_CHUNK_NUMBER)
+        return merge([part for _number, part in parts])
 
     def done(self) -> bool:
-        """Whether every child has finished its share (and is sending it back): asking now waits only
-        for the transfer, and for the caller's own share."""
+        """Whether every child has finished scanning (and is sending its chunks back): asking now waits only
+        for the transfer, as the children have taken every chunk."""
         if not self._children:
             return True
         import select  # only when a caller polls (ss -p's deferred rows)
@@ -590,8 +614,13 @@ class UserScan:
         return _user_map(*self.links())
 
     def _abandon(self) -> None:
-        """At exit without having asked (nothing was listed): stop the children and reap them."""
+        """At exit without having asked (nothing was listed), or when a fork failed: stop the children
+        and reap them."""
         children, self._children = self._children, []
+        tokens, self._tokens = self._tokens, None
+        if tokens is not None:
+            with contextlib.suppress(OSError):
+                os.close(tokens)
         for child, read_end in children:
             import signal  # rare (nothing was listed), and the signal module's enums cost start-up
 
@@ -602,16 +631,31 @@ class UserScan:
                 os.close(read_end)
 
 
-def _child(share: Share, collect: Callable[[Share], Scan | Texts | SocketHolders],
+# Chunks of the scan for each scanner (the children and the caller): enough that the last chunk each
+# scanner takes is short (so they finish within a few ms of each other), few enough that the
+# per-chunk work (a pipe read, a directory opened again where a process is cut) stays small.
+_CHUNKS_PER_SCANNER = 8
+_CHUNK_NUMBER = itemgetter(0)
+
+
+def _scan_chunks(plan: list[Share], collect: Callable[[Share], Result], tokens: int) -> list[tuple[int, Result]]:
+    """Scan chunks of the plan, each taken by reading its number from the ``tokens`` pipe, until it is empty."""
+    parts: list[tuple[int, Result]] = []
+    while token := os.read(tokens, 1):
+        parts.append((token[0], collect(plan[token[0]])))
+    return parts
+
+
+def _child(plan: list[Share], collect: Callable[[Share], Scan | Texts | SocketHolders], tokens: int,
            pipes: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
-    """A scanning child (of the last pipe): scan its share, send the result back, exit."""
+    """A scanning child (of the last pipe): scan chunks while there are any, send them back, exit."""
     status = 1
     try:
         for read_end, _write_end in pipes[:-1]:  # older siblings' read ends (their write ends are closed)
             with contextlib.suppress(OSError):
                 os.close(read_end)
         os.close(pipes[-1][0])
-        data = marshal.dumps(collect(share))
+        data = marshal.dumps(_scan_chunks(plan, collect, tokens))
         view = memoryview(data)
         write_end = pipes[-1][1]
         while view:
@@ -647,15 +691,15 @@ class UserLookup:
     scanners format each socket's text where they find it, so a lookup is one
     dict access by inode. ``workers=None`` forks one more scanner than
     :func:`scan_workers` (none on one CPU: the scan then runs here, at the
-    first lookup): this process formats the dump meanwhile, so the scan is
-    all the children's.
+    first lookup): this process formats the dump meanwhile, and at its first
+    lookup scans what the children have not taken yet.
     """
 
     def __init__(self, workers: int | None = None) -> None:
         count = scan_workers() if workers is None else workers
         if workers is None and count:
             count += 1
-        self._scan: UserScan | None = UserScan(count, caller_share=workers is not None, texts=True) \
+        self._scan: UserScan | None = UserScan(count, texts=True) \
             if count > 0 else None
         self._texts: Texts | None = None
 

@@ -246,8 +246,8 @@ def test_texts_of_a_socket_split_between_shares_keep_ss_order(pair: tuple[socket
 def test_texts_scan_split_over_children_equals_the_in_process_one(pair: tuple[socket.socket, socket.socket]) -> None:
     left, right = pair
     plain = processes._collect_texts(processes._everything())
-    for workers, caller_share in ((1, True), (2, True), (2, False)):
-        texts = UserScan(workers, caller_share, texts=True).texts()
+    for workers in (1, 2, 3):
+        texts = UserScan(workers, texts=True).texts()
         for sock in (left, right):
             assert processes.users_text(texts, inode_of(sock)) == processes.users_text(plain, inode_of(sock))
             assert processes.users_text(texts, inode_of(sock)) is not None
@@ -364,3 +364,44 @@ def test_a_lookup_says_when_its_scanners_are_done(pair: tuple[socket.socket, soc
         time.sleep(0.005)
     assert lookup(inode_of(left)) == f'("{own_comm()}",pid={os.getpid()},fd={left.fileno()})'
     assert lookup.fields([inode_of(left), 0]) == [f' users:(("{own_comm()}",pid={os.getpid()},fd={left.fileno()}))', ""]
+
+
+def test_a_scanner_takes_each_chunk_left_once_in_the_order_written() -> None:
+    """The chunk numbers in the pipe go one to each read: what another scanner took is not scanned again."""
+    plan: list[processes.Share] = [[(str(number), 0, processes._ALL_FDS)] for number in range(5)]
+    tokens, tokens_in = os.pipe()
+    os.write(tokens_in, bytes(range(len(plan))))
+    os.close(tokens_in)
+    try:
+        assert os.read(tokens, 1) == b"\x00"  # another scanner took chunk 0
+        taken = processes._scan_chunks(plan, lambda share: share[0][0], tokens)
+        assert taken == [(1, "1"), (2, "2"), (3, "3"), (4, "4")]
+        assert processes._scan_chunks(plan, lambda share: share[0][0], tokens) == []  # nothing left
+    finally:
+        os.close(tokens)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_holders_scanned_in_chunks_by_children_and_caller_equal_the_plain_scan(
+        pair: tuple[socket.socket, socket.socket], workers: int) -> None:
+    left, right = pair
+    extra = [os.dup(left.fileno()) for _ in range(3)]  # several fds of one socket: psutil's first, and all in more
+    try:
+        plain_first, plain_more = processes.socket_holders()
+        first, more = UserScan(workers, holders=True).holders()
+        for sock in (left, right):
+            assert first[inode_of(sock)] == plain_first[inode_of(sock)]
+        assert first[inode_of(left)] == (min(left.fileno(), *extra), os.getpid())
+        assert more[inode_of(left)] == plain_more[inode_of(left)]
+        assert [fd for fd, _pid in more[inode_of(left)]] == sorted([left.fileno(), *extra])
+    finally:
+        for fd in extra:
+            os.close(fd)
+
+
+def test_holders_of_disjoint_shares_are_their_union() -> None:
+    parts: list[processes.SocketHolders] = [({1: (3, 100)}, {1: [(3, 100), (4, 100)]}), ({2: (5, 200)}, {}),
+                                            ({7: (9, 300)}, {7: [(9, 300), (11, 300)]})]
+    first, more = processes._merge_holders(parts)
+    assert first == {1: (3, 100), 2: (5, 200), 7: (9, 300)}
+    assert more == {1: [(3, 100), (4, 100)], 7: [(9, 300), (11, 300)]}
