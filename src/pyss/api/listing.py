@@ -12,7 +12,6 @@ runs in-process.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from _socket import if_indextoname
 from collections import Counter
@@ -63,12 +62,6 @@ class Shortcuts(NamedTuple):
     def words(self, filter: str | None) -> list[str]:
         conditions = [(field, getattr(self, field)) for field in SHORTCUT_FIELDS]
         return shortcut_words(filter, self.state, conditions)
-
-
-def may_fork() -> bool:
-    """Forking helpers is safe while the program runs one thread (fork copies only the caller's)."""
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
 
 
 def _warn(message: str) -> None:
@@ -130,7 +123,7 @@ def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ah
     read-ahead child even where one could run (a caller whose other CPUs are busy already).
     """
     from pyss import dump
-    from pyss.netlink.transport import read_ahead_helps
+    from pyss.netlink.transport import may_fork, read_ahead_helps
 
     if plan.query is None:
         return iter(())
@@ -173,7 +166,7 @@ class Holders:
     """
 
     def __init__(self, caller_share: bool = True) -> None:
-        from pyss.netlink.transport import read_ahead_helps
+        from pyss.netlink.transport import may_fork, read_ahead_helps
         from pyss.system.processes import UserScan, scan_workers
 
         workers = 0

@@ -22,6 +22,7 @@ import _socket
 import errno
 import os
 import struct
+import sys
 
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import AF_NETLINK, NETLINK_SOCK_DIAG, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN
@@ -133,6 +134,12 @@ class DiagSocket:
         while data:
             yield data
             data = recv(RECV_SIZE)
+
+
+def may_fork() -> bool:
+    """Forking helpers is safe while the program runs one thread (fork copies only the caller's)."""
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
 
 
 def read_ahead_helps() -> bool:

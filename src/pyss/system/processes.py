@@ -165,8 +165,7 @@ def _socket_fds(share: Share) -> Iterator[tuple[str, list[str], list[str]]]:
         yield pid, names, links
 
 
-_PROBE_FROM = 256  # fds a process holds before its fds are found by number rather than listed
-_PROBE_MISSES = 32  # numbers found free before the rest is listed after all
+_PROBE_MISSES = 32  # free numbers found in a row before the rest is listed after all
 _NUMBERS: list[str] = []  # "0", "1", ...: fd names by number, made once for the largest process seen
 _INODE_TEXT = itemgetter(slice(len(_SOCKET_PREFIX), -1))  # "socket:[123]" -> "123"
 
@@ -188,30 +187,28 @@ def _fd_links(directory: int, first: int, end: int) -> tuple[list[str], list[str
     as ``directory``, in fd order (the order the directory lists them in).
 
     Listing a large fd directory costs the kernel ~0.65 us an fd (a dentry
-    lookup each), a fifth of the scan. So when a whole process holding many
-    fds is read, its fds are found by readlink() of each number from 0 until
-    as many answered as the directory's size says it holds (its fd count,
-    Linux 6.2 and later), stepping over a few free numbers; with more holes
-    than that (sparse numbers, or fds closed meanwhile) the rest is listed
-    after all. A share of a process cut between shares (see plan_shares)
-    reads every number below its end; the last share lists from its first
-    number on (the listing starts there: a /proc fd directory's position is
-    an fd number plus 2). An fd opened during the scan may be missed either
-    way, as ss misses it.
+    lookup each), a fifth of the scan. So fds are found by readlink() of each
+    number: a share of a process cut between shares (see plan_shares) reads
+    every number below its end; the last share, or a whole process, reads
+    each number below the count of open fds that the size of the directory
+    gives (Linux 6.2 and later; 0 before) and lists only the numbers from
+    there on (a /proc fd directory's position is an fd number plus 2): fds
+    are numbered densely from 0 in practice, so that listing is usually
+    empty. Many free numbers in a row (sparse numbers, or a process that
+    ended) and the rest is listed from the first of them. An fd opened during
+    the scan may be missed either way, as ss misses it.
     """
-    count = os.fstat(directory).st_size if first == 0 and end == _ALL_FDS else 0
+    if end != _ALL_FDS:
+        return _read_links(directory, _fd_names(end)[first:])
+    count = os.fstat(directory).st_size
     names: list[str] = []
     links: list[str] = []
     low = first
-    if count >= _PROBE_FROM:
-        probed = _probe(directory, count)
+    if count > first:
+        probed = _probe(directory, first, count)
         if probed is None:  # not ours to read
             return names, links
         names, links, low = probed
-        if low < 0:
-            return names, links
-    elif end != _ALL_FDS:
-        return _read_links(directory, _fd_names(end)[first:])
     try:
         if low:
             os.lseek(directory, low + 2, os.SEEK_SET)
@@ -220,39 +217,41 @@ def _fd_links(directory: int, first: int, end: int) -> tuple[list[str], list[str
         return names, links
     if low:
         listed = [fd for fd in listed if int(fd) >= low]  # (a listing that started over is cut here)
+    if not listed:
+        return names, links
     found, texts = _read_links(directory, listed)
     return names + found, links + texts
 
 
-def _probe(directory: int, count: int) -> tuple[list[str], list[str], int] | None:
-    """The fds found by number (see :func:`_fd_links`): their names and link texts, and -1 when all
-    ``count`` answered, else the first number not tried (the rest is to be listed); None when the
-    fds may not be read."""
-    numbers = _fd_names(count + _PROBE_MISSES + 1)
+def _probe(directory: int, first: int, end: int) -> tuple[list[str], list[str], int] | None:
+    """The fds numbered ``first`` .. ``end - 1`` (see :func:`_fd_links`): their names and link texts,
+    and the first number not tried (the rest is to be listed from there); None when the fds may not
+    be read."""
+    numbers = _fd_names(end)
     links: list[str | None] = []
     append = links.append
     readlink = os.readlink
-    misses = 0
-    stop = count  # numbers to try: the count, plus one for each free number stepped over
-    while len(links) < stop:
+    misses = 0  # free numbers in a row
+    at = first
+    while at < end:
         try:
-            for name in numbers[len(links) : stop]:
+            for name in numbers[at:end]:
                 append(readlink(name, dir_fd=directory))
+                misses = 0
         except FileNotFoundError:
             append(None)
             misses += 1
             if misses > _PROBE_MISSES:
                 break
-            stop += 1
         except OSError:
             return None
-    tried = len(links)
-    names = numbers[:tried]
-    if misses:
-        names = [name for name, link in zip(names, links, strict=True) if link is not None]
-        links = [link for link in links if link is not None]
-    found: list[str] = links  # type: ignore[assignment]  # the Nones are gone
-    return names, found, tried if misses > _PROBE_MISSES else -1
+        at = first + len(links)
+    tried = numbers[first : first + len(links)]
+    if None not in links:
+        found: list[str] = links  # type: ignore[assignment]  # no None in it
+        return tried, found, first + len(links)
+    return ([name for name, link in zip(tried, links, strict=True) if link is not None],
+            [link for link in links if link is not None], first + len(links))
 
 
 def _read_links(directory: int, names: list[str]) -> tuple[list[str], list[str]]:
@@ -360,6 +359,16 @@ def _joined(newer: str, older: str) -> str:
 
 def _merge_texts(parts: list[Texts]) -> Texts:
     """Join the shares' texts: a later share's holders were found later, so they come first."""
+    every_code: Codes = {}
+    every_head: Heads = {}
+    every_joined: dict[int, str] = {}
+    for part_codes, part_heads, part_joined in parts:
+        every_code.update(part_codes)
+        every_head.update(part_heads)
+        every_joined.update(part_joined)
+    if len(every_code) + len(every_joined) == sum(len(part[0]) + len(part[2]) for part in parts) \
+            and every_joined.keys().isdisjoint(every_code):  # no socket in two shares
+        return every_code, every_head, every_joined
     codes, heads, joined = parts[0]
     for later in parts[1:]:
         later_codes, later_heads, later_joined = later

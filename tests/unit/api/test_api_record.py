@@ -145,7 +145,7 @@ def test_sockets_built_from_columns_equal_those_converted_from_records() -> None
 def test_psutil_entries_built_from_columns_equal_those_built_from_records() -> None:
     from tests.unit.netlink.test_decode import DONE, mixed_v4_buffer
 
-    from pyss.api.psutil_compat import ColumnConnections, connections
+    from pyss.api.psutil_rows import ColumnConnections, connections
     from pyss.columnar import inet_columns, message_batches
     from pyss.netlink.decode import inet_decoder, walk
 

@@ -267,13 +267,13 @@ def _listed_links(directory: int) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("holes", [0, 5, 100])
 def test_fds_found_by_number_are_the_listed_ones_in_order(holes: int) -> None:
-    held = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(processes._PROBE_FROM + 200)]
+    held = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(450)]
     try:
         for sock in held[10 : 10 + holes]:  # free numbers among the fds: a few are stepped over, many are listed
             sock.close()
         directory = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
         try:
-            assert os.fstat(directory).st_size >= processes._PROBE_FROM  # the kernel gives the count
+            assert os.fstat(directory).st_size >= len(held) - holes  # the kernel gives the count
             expected = [(fd, link) for fd, link in _listed_links(directory) if fd != str(directory)]
             found = [(fd, link) for fd, link in zip(*processes._fd_links(directory, 0, processes._ALL_FDS), strict=True)
                      if fd != str(directory)]
@@ -405,3 +405,24 @@ def test_holders_of_disjoint_shares_are_their_union() -> None:
     first, more = processes._merge_holders(parts)
     assert first == {1: (3, 100), 2: (5, 200), 7: (9, 300)}
     assert more == {1: [(3, 100), (4, 100)], 7: [(9, 300), (11, 300)]}
+
+
+def test_fds_numbered_above_the_count_are_listed() -> None:
+    """Numbers are read up to the count of open fds, and the rest is listed: a high fd is still found."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        high = os.dup2(sock.fileno(), 5000)
+        try:
+            directory = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                assert os.fstat(directory).st_size < high
+                expected = [(fd, link) for fd, link in _listed_links(directory) if fd != str(directory)]
+                for first in (0, 3, 4999, 5000):
+                    found = [(fd, link) for fd, link in
+                             zip(*processes._fd_links(directory, first, processes._ALL_FDS), strict=True)
+                             if fd != str(directory)]
+                    assert found == [(fd, link) for fd, link in expected if int(fd) >= first]
+                    assert (str(high), f"socket:[{os.fstat(sock.fileno()).st_ino}]") in found
+            finally:
+                os.close(directory)
+        finally:
+            os.close(high)
