@@ -25,13 +25,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import Load
 
-# What the console script runs: the tree's `command` (main, then an exit without teardown) where it has one.
-PROGRAM = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from pyss.cli import {tool} as cli; "
-           "sys.exit(getattr(cli, 'command', cli.main)())")
+# What the console script runs, in a tree that has it: pyss.cli.launch.pyss (the early dump, then
+# pyss.cli.ss.command), a CLI's `command` (main, then an exit without teardown), else its main.
+PROGRAM = """import sys
+sys.path.insert(0, sys.argv.pop(1))
+try:
+    from pyss.cli.launch import {script} as entry
+except ImportError:
+    from pyss.cli import {tool} as cli
+    entry = getattr(cli, "command", cli.main)
+sys.exit(entry())
+"""
 
 
 def command(tree: str, args: list[str], tool: str) -> list[str]:
-    return [sys.executable, "-c", PROGRAM.format(tool=tool), tree, *args]
+    return [sys.executable, "-c", PROGRAM.format(tool=tool, script="py" + tool), tree, *args]
 
 
 def timed(load: Load, argv: list[str]) -> tuple[float, float]:

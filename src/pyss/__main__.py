@@ -1,3 +1,3 @@
-from pyss.cli.ss import command
+from pyss.cli.launch import pyss
 
-raise SystemExit(command())
+raise SystemExit(pyss())

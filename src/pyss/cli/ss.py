@@ -14,7 +14,7 @@ from pyss import __version__
 from pyss.cli.options import Option, UsageError, help_text, read_options
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.names.protocols import FAMILY_NAMES
-from pyss.netlink.constants import AF_INET, AF_INET6, IPPROTO_TCP
+from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.query import (
     OPTIONAL_TABLES,
     STATES_ALL,
@@ -139,8 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def command() -> int:
-    """The `pyss` console script and `python -m pyss`: :func:`main` on the command line, then the
-    process ends at once (pyss.system.output.exit_at_once) unless that could lose something."""
+    """:func:`main` on the command line, then the process ends at once (pyss.system.output.exit_at_once)
+    unless that could lose something: what the `pyss` console script runs (after pyss.cli.launch)."""
     status = main()
     exit_at_once(status)
     return status
@@ -514,41 +514,21 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     return 0
 
 
-# The fewest TCP sockets (sockstat's count) for which the early dump's child pays: a 32 kB reply buffer
-# holds ~250 sockets, and a dump that ends in its first buffer is read at once without a child.
-_EARLY_DUMP_FROM = 200
-
-
 def _start_tcp_dump(query: Query) -> None:
     """Start a plain TCP listing's one dump (pyss.netlink.tcpdiag) in a child now, before the decoders
     and the renderer are imported: its kernel walk is what a large listing waits for longest, and the
     second CPU is idle until it starts (docs/design.md, "where the time goes"). pyss.dump takes it up
     when it asks for the same dump (pyss.netlink.transport.start_early); a guess that does not match
-    what it asks for costs a walk, never a wrong row."""
-    from pyss.netlink import transport
-
+    what it asks for costs a walk, never a wrong row. The console script has usually started it already,
+    before this module was imported (pyss.cli.launch)."""
     if query.tables != TABLE_BIT["tcp"] or query.filter is not None or wants_details(query.details) \
             or not query.details.queues or query.tcp_file is not None or query.proc_tables \
             or query.unlisted_tables or query.preferred_family in (AF_INET, AF_INET6) \
-            or not (query.has_family(AF_INET) and query.has_family(AF_INET6)) or not transport.read_ahead_helps():
+            or not (query.has_family(AF_INET) and query.has_family(AF_INET6)):
         return
-    from pyss.system.sockstat import tcp_sockets_here
+    from pyss.cli.launch import start_tcp_dump
 
-    sockets = tcp_sockets_here()
-    if sockets is not None and sockets < _EARLY_DUMP_FROM:
-        return  # a dump that ends in its first buffer gains nothing from a child; forking costs ~2 ms
-    from pyss.netlink.requests import tcpdiag_request
-    from pyss.netlink.tcpdiag import split_families
-
-    transport.start_early(tcpdiag_request(query.states), _tcp_column_work, split_families)
-
-
-def _tcp_column_work(buf: bytes) -> bytes | None:
-    """The early TCP dump's work on a buffer, in its child (see pyss.columnar.column_fixed), which
-    imports the columnar reader itself: this process has not yet when it forks."""
-    from pyss.columnar import column_fixed
-
-    return column_fixed(buf, IPPROTO_TCP)
+    start_tcp_dump(query.states)
 
 
 def _closing(streams: Iterable[tuple[type, Iterator[Batch]]], closer: SocketCloser) \

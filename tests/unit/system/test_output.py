@@ -58,7 +58,7 @@ def test_it_declines_while_another_thread_runs() -> None:
 
 def test_the_console_scripts_end_through_it() -> None:
     scripts = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["pyss"] == "pyss.cli.ss:command"
+    assert scripts["pyss"] == "pyss.cli.launch:pyss"  # which ends with pyss.cli.ss.command
     assert scripts["pynetstat"] == "pyss.cli.netstat:command"
 
 
