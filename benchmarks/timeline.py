@@ -123,8 +123,10 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
         return rows if isinstance(rows, int) else len(block[0])  # type: ignore[index]
 
     def trace_layout(render: object) -> None:
-        """Note each layout of a batch (SsWriter.flush), once pyss imports the renderer itself."""
-        original_flush = render.SsWriter.flush  # type: ignore[attr-defined]
+        """Note each layout of a batch (SsWriter._write_batch, or flush before it), once pyss imports the
+        renderer itself."""
+        layout_method = "_write_batch" if hasattr(render.SsWriter, "_write_batch") else "flush"  # type: ignore[attr-defined]
+        original_flush = getattr(render.SsWriter, layout_method)  # type: ignore[attr-defined]
 
         original_lay_ahead = getattr(render.SsWriter, "lay_ahead", None)  # type: ignore[attr-defined]
         laid_ahead = [0, 0]  # blocks laid out ahead, CPU ns spent on it
@@ -155,7 +157,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
             else:
                 original_flush(self)
 
-        render.SsWriter.flush = traced_flush  # type: ignore[attr-defined]
+        setattr(render.SsWriter, layout_method, traced_flush)  # type: ignore[attr-defined]
 
     class AfterImport:
         """A finder that lets pyss import its renderer when it would (the start-up order is what is
@@ -190,13 +192,25 @@ if len(sys.argv) > 1 and sys.argv[1] == "--shim":  # the traced child: as little
         return original_write(self, data)  # type: ignore[arg-type]
 
     output._Output.write = traced_write  # type: ignore[assignment,method-assign]
-    note("main")
-    try:
-        status = cli.main(ARGS)
-    finally:
+    import atexit
+
+    def at_end() -> None:
         note("write-last", f"{writes[0]}x{writes[1]}")
         note_cpu()
         note("exit")
+
+    # The console script's way (command(): main, then an exit without the interpreter's teardown, which
+    # runs the atexit functions first), where there is one.
+    atexit.register(at_end)
+    note("main")
+    sys.argv = ["pyss", *ARGS]
+    try:
+        from pyss.cli.launch import pyss as script  # the console script's entry, where the tree has one
+    except ImportError:
+        script = getattr(cli, "command", None)
+    status = script() if script is not None else cli.main(ARGS)
+    atexit.unregister(at_end)
+    at_end()
     os._exit(status)
 
 

@@ -486,3 +486,13 @@ def test_listings_the_early_dump_does_not_fit_send_their_own() -> None:
     assert dumps_sent(["-tan", "-4"]) == [("here", SOCK_DIAG_BY_FAMILY)]  # one family: its own dump
     assert [kind for _where, kind in dumps_sent(["-tane"])] == [TCPDIAG_GETSOCK]  # records: not started early
     assert dumps_sent(["-tan", "-e"])[0][0] == "here"
+
+
+def test_an_in_process_listing_lets_its_rows_go(capsys: pytest.CaptureFixture[str]) -> None:
+    """The console script keeps its last listing to the process's end, which frees nothing; main() called
+    in-process gives the memory back."""
+    from pyss.cli import ss as cli
+
+    assert cli.main(["-tan"]) == 0
+    assert capsys.readouterr().out.startswith("State")
+    assert cli._LISTED == []
