@@ -25,7 +25,7 @@ import sys
 from itertools import compress, repeat
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
-from pyss.netlink.constants import AF_INET, AF_INET6, NLMSG_HDRLEN, SOCK_DIAG_BY_FAMILY
+from pyss.netlink.constants import AF_INET, AF_INET6, INET_DIAG_SHUTDOWN, NLMSG_HDRLEN, SOCK_DIAG_BY_FAMILY
 from pyss.netlink.decode import (
     INET_DIAG_MSG,
     MalformedMessage,
@@ -466,6 +466,26 @@ class InetRuns:
         """How many sockets the buffer holds."""
         return sum([(stop - start) // stride for start, stop, stride in self.runs])
 
+    def full_sockets(self) -> int:
+        """How many of the buffer's sockets are full sockets, the ones sockstat counts as in use (hashed):
+        not TIME-WAIT and request (SYN-RECV) sockets, whatever state they report.
+
+        The kernel starts every full socket's attributes with INET_DIAG_SHUTDOWN and gives the others
+        none (TIME-WAIT) or INET_DIAG_MARK alone (a request socket, to a privileged reader): each run's
+        first attribute type is one stepped slice of its low byte and one of its high byte.
+        """
+        buffer, found = self.buffer, 0
+        for start, stop, stride in self.runs:
+            if stride < _FIRST_ATTRIBUTE + 4:
+                continue  # no attribute at all
+            at = start + _FIRST_ATTRIBUTE + 2  # nla_len (u16), then nla_type (u16, host order)
+            low, high = buffer[at + _TYPE_LOW : stop : stride], buffer[at + 1 - _TYPE_LOW : stop : stride]
+            if not high.strip(b"\0"):
+                found += low.count(INET_DIAG_SHUTDOWN)
+            else:
+                found += sum(1 for lo, hi in zip(low, high, strict=True) if lo == INET_DIAG_SHUTDOWN and not hi)
+        return found
+
     def identities(self) -> list[bytes]:
         """What tells each socket apart (--watch): 16 bytes of its message, the cookie, ports and inode.
 
@@ -509,11 +529,50 @@ class InetRuns:
         return found
 
 
+class StateCount(InetRuns):
+    """Sockets known only by their number in one state: a count's TCP established sockets, which the
+    kernel counts without listing them (see :func:`pyss.dump.run_streams`). Only a consumer that reads
+    nothing but each socket's state and table gets one; reading any other field raises TypeError."""
+
+    __slots__ = ("number", "state")
+
+    def __init__(self, protocol: int, state: int, number: int) -> None:
+        super().__init__(MessageRuns(b"", []), protocol)
+        self.state, self.number = state, number
+
+    def states(self) -> bytes:
+        return bytes((self.state,)) * self.number
+
+    def state_counts(self) -> dict[int, int]:
+        return {self.state: self.number} if self.number else {}
+
+    def count(self) -> int:
+        return self.number
+
+    def full_sockets(self) -> int:
+        return self.number
+
+    def byte_field(self, offset: int) -> bytes:
+        raise TypeError("a StateCount holds its sockets' state alone")
+
+    def records(self, state: int | None = None) -> list[InetSocket]:
+        raise TypeError("a StateCount holds its sockets' state alone")
+
+
+def full_records(records: Iterable[InetSocket]) -> int:
+    """:meth:`InetRuns.full_sockets` for decoded records: those whose attributes start with INET_DIAG_SHUTDOWN."""
+    shutdown = INET_DIAG_SHUTDOWN.to_bytes(2, sys.byteorder)
+    return sum(1 for record in records if record.attrs[2:4] == shutdown)
+
+
 # The bytes of an identity (InetRuns.identities): the cookie, then source and destination port, then the inode.
 _IDENTITY_BYTES: Final = (*range(_at("cookie"), _at("cookie") + 8), *range(_SPORT, _SPORT + 4),
                           *range(_at("inode"), _at("inode") + 4))
 _IDENTITY_SIZE: Final = len(_IDENTITY_BYTES)
 _INET_FAMILIES: Final = bytes((AF_INET, AF_INET6))
+# Where a message's first attribute starts, and which byte of its type is the low one (host order).
+_FIRST_ATTRIBUTE: Final = FIXED_SIZE
+_TYPE_LOW: Final = 0 if sys.byteorder == "little" else 1
 # The kernel's TCP states (1..12) in the order a busy host tends to hold them, then the UDP/RAW ones.
 _LIKELY_STATES: Final = (1, 6, 10, 8, 5, 7, 2, 3, 4, 9, 11, 12)
 

@@ -40,6 +40,15 @@ from pyss.netlink.constants import (
     SOCK_SEQPACKET,
     SOCK_STREAM,
     TCP_CLOSE,
+    TCP_CLOSE_WAIT,
+    TCP_CLOSING,
+    TCP_ESTABLISHED,
+    TCP_FIN_WAIT1,
+    TCP_FIN_WAIT2,
+    TCP_LAST_ACK,
+    TCP_LISTEN,
+    TCP_SYN_RECV,
+    TCP_SYN_SENT,
     TCPDIAG_GETSOCK,
     UDIAG_SHOW_NAME,
     UDIAG_SHOW_PEER,
@@ -148,7 +157,7 @@ def batch_streams(
 
 
 def run_streams(
-    query: Query, warn: Warn | None = None, read_ahead: bool = False, split: bool = True,
+    query: Query, warn: Warn | None = None, read_ahead: bool = False, split: bool = True, states_only: bool = False,
 ) -> Iterator[tuple[type[SocketRecord], Iterator[RunBatch]]]:
     """:func:`table_streams` for a count (a :class:`pyss.columnar.RunSink`), which needs no order.
 
@@ -160,9 +169,14 @@ def run_streams(
     ``split``: TCP's dump may be split over the CPUs (:func:`_tcp_runs`), for a consumer whose Python
     work per buffer is small (a count). One with more (a --watch interval) asks for one dump: a part's
     thread decodes its buffers under the GIL, so the consumer's own work would hold up that part's walk.
+
+    ``states_only``: the consumer reads each socket's state and table and nothing else (a count by
+    state): TCP's established sockets then come as one :class:`pyss.columnar.StateCount`, counted by
+    the kernel rather than listed (see :func:`_tcp_counted_runs`).
     """
     keep = query.filter
-    dumps = _table_dumps(query, Extensions(), read_ahead, warn, runs=keep is None, split=split)
+    dumps = _table_dumps(query, Extensions(), read_ahead, warn, runs=keep is None, split=split,
+                         states_only=states_only)
     for table in _opened(dumps, warn, keep is None, query.quiet_tables):
         if table.batches is not None:
             yield table.kind, table.batches  # runs, as _table_dumps was asked
@@ -208,7 +222,7 @@ def _opened(dumps: Iterator[_TableDump], warn: Warn | None, columns: bool, quiet
 
 
 def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: Warn | None, runs: bool = False,
-                 split: bool = True) \
+                 split: bool = True, states_only: bool = False) \
         -> Iterator[_TableDump]:
     if query.has("netlink") and query.has_family(AF_NETLINK) and query.states & (1 << TCP_CLOSE):
         if query.proc_netlink is not None:
@@ -234,7 +248,7 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
                 query.proc_unix, "unix", lambda path: read_proc_unix(path, query.states, types), warn))
         else:
             yield _TableDump(UnixSocket, lambda: _unix(query, extensions))
-    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs, split)
+    yield from _inet_table_dumps(query, extensions, _INET_TABLES, read_ahead, warn, runs, split, states_only)
     if query.tables & _RARE_TABLES:
         yield from _rare_table_dumps(query)
     # ss lists MPTCP last, after the vsock, tipc and xdp tables.
@@ -243,7 +257,7 @@ def _table_dumps(query: Query, extensions: Extensions, read_ahead: bool, warn: W
 
 def _inet_table_dumps(
     query: Query, extensions: Extensions, tables: tuple[tuple[str, int], ...], read_ahead: bool, warn: Warn | None,
-    runs: bool = False, split: bool = True,
+    runs: bool = False, split: bool = True, states_only: bool = False,
 ) -> Iterator[_TableDump]:
     """``runs``: TCP and UDP's batches are a count's (InetRuns), TCP's two families in one dump."""
     if not (query.has_family(AF_INET) or query.has_family(AF_INET6)):
@@ -258,7 +272,7 @@ def _inet_table_dumps(
             yield _TableDump(InetSocket, _proc_files_dump(query, *proc_table, warn))
         elif query.has(table) and runs and protocol == IPPROTO_TCP and _inet_families(query) == [AF_INET, AF_INET6]:
             yield _TableDump(InetSocket, lambda: _both_families(query, read_ahead),
-                             _tcp_runs_dump(query, read_ahead, split))
+                             _tcp_runs_dump(query, read_ahead, split, states_only))
         elif query.has(table) and protocol == IPPROTO_TCP and query.filter is None \
                 and _inet_families(query) == [AF_INET, AF_INET6]:
             yield from _tcp_family_dumps(query, extensions, read_ahead)
@@ -524,11 +538,16 @@ def _inet_runs_dump(
     return open_dump
 
 
-def _tcp_runs_dump(query: Query, read_ahead: bool, split: bool = True) -> Callable[[], Iterator[RunBatch]]:
-    """TCP of both families in one TCPDIAG_GETSOCK dump; should the kernel refuse that request, one dump
-    per family as usual (which also reads /proc when the kernel cannot list TCP at all)."""
+def _tcp_runs_dump(query: Query, read_ahead: bool, split: bool = True, states_only: bool = False) \
+        -> Callable[[], Iterator[RunBatch]]:
+    """TCP of both families in one TCPDIAG_GETSOCK dump (``states_only``: the established sockets counted,
+    see :func:`_tcp_counted_runs`); should the kernel refuse that request, one dump per family as usual
+    (which also reads /proc when the kernel cannot list TCP at all)."""
     def open_dump() -> Iterator[RunBatch]:
         try:
+            counted = _tcp_counted_runs(query.states, split) if states_only else None
+            if counted is not None:
+                return _first_read(counted, "tcp")
             return _first_read(_tcp_runs(query.states, read_ahead, split), "tcp")
         except (DumpError, UnsupportedTable):
             openers = [_inet_runs_dump(query, Extensions(), family, IPPROTO_TCP, read_ahead)
@@ -567,6 +586,64 @@ def _tcp_runs(states: int, read_ahead: bool, split_over_cpus: bool = True) -> It
             raise
         return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
     return chain((head,), runs)
+
+
+# The states of every full socket the kernel hashes (and so counts in sockstat's inuse): all but TIME-WAIT
+# (a TIME-WAIT socket is not a full socket), CLOSE (never hashed) and the request-socket bit.
+_HASHED_STATES = sum(1 << state for state in (TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1,
+                                              TCP_FIN_WAIT2, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN, TCP_CLOSING))
+# Fewer TIME-WAIT sockets than this: the dump of the sockets other than established ones is not split
+# over the CPUs (splitting halves a dump's filling, but each part walks the whole hash again).
+_SPLIT_TIMEWAIT = 8192
+
+
+def _tcp_counted_runs(states: int, split_over_cpus: bool) -> Iterator[RunBatch] | None:
+    """TCP's runs for a consumer that reads states alone: every socket but the established ones dumped,
+    and the established ones as one StateCount, counted by the kernel. None when that cannot be known
+    here (sockstat unread, or ``states`` leaves out a hashed state): the caller dumps every socket.
+
+    The kernel counts each full TCP socket while it is hashed (sockstat's inuse, per namespace); every
+    hashed socket that is not established is in a dump asking for every state but ESTABLISHED, which
+    tells full sockets from TIME-WAIT and request sockets by their attributes. So established = inuse
+    - the full sockets dumped. Filling a message costs the kernel ~3/4 of a dump's time at 50k sockets
+    (docs/design.md): left out, the dump is about one walk of the hash. The counter is read as the
+    walk starts; sockets that change state during the walk move between the two figures as they
+    would between the rows of a dump, and the figure is never below 0.
+    """
+    if states & _HASHED_STATES != _HASHED_STATES:
+        return None
+    from pyss.system.sockstat import tcp_counters_here
+
+    counters = tcp_counters_here()
+    if counters is None:
+        return None
+    hashed, timewait = counters
+    others = _tcp_runs(states & ~(1 << TCP_ESTABLISHED), False, split_over_cpus and timewait >= _SPLIT_TIMEWAIT)
+    return _established_last(others, hashed)
+
+
+def _established_last(others: Iterator[RunBatch], hashed: int) -> Iterator[RunBatch]:
+    """``others``' batches, then the established sockets' StateCount: ``hashed`` less the full sockets
+    among ``others`` (also when the kernel flagged the dump as interrupted, which is raised after it)."""
+    from pyss.columnar import InetRuns, StateCount, full_records
+
+    full = 0
+    interrupted = None
+    try:
+        for batch in others:
+            if isinstance(batch, RecordBatch):
+                records = list(batch.records)
+                full += full_records(records)  # type: ignore[arg-type]  # a TCP dump's records are InetSockets
+                yield RecordBatch(batch.kind, records)
+                continue
+            if isinstance(batch, InetRuns):
+                full += batch.full_sockets()
+            yield batch
+    except DumpInterrupted as flagged:
+        interrupted = flagged
+    yield StateCount(IPPROTO_TCP, TCP_ESTABLISHED, max(hashed - full, 0))
+    if interrupted is not None:
+        raise interrupted
 
 
 def _both_families(query: Query, read_ahead: bool) -> Iterator[SocketRecord]:

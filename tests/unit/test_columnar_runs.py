@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.unit.netlink.test_decode import DONE, MARK, SHUTDOWN, inet_diag_msg, mixed_v4_buffer, nlattr, nlmsg
 
-from pyss.columnar import InetColumns, InetRuns, inet_runs
+from pyss.columnar import InetColumns, InetRuns, StateCount, full_records, inet_runs
 from pyss.netlink import constants as C  # noqa: N812  # reads like the kernel headers
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage, _plain_runs, inet_decoder, walk, walk_runs
 from pyss.records import InetSocket, SocketRecord
@@ -194,3 +194,36 @@ def test_picked_sockets_go_as_a_listing_batch(family: int) -> None:
     forms = Forms()
     batch.picked([False, True, True, False]).send(forms)
     assert forms.rows == [(C.TCP_LISTEN, 2, 3), (C.TCP_TIME_WAIT, 3, 3)]
+
+
+# What each kind of socket sends: a full socket's attributes start with INET_DIAG_SHUTDOWN; a TIME-WAIT
+# socket (which may report FIN-WAIT-2) sends none; a request socket (SYN-RECV) none, or a mark alone.
+FULL_AND_OTHERS = [
+    (C.TCP_ESTABLISHED, SHUTDOWN, True), (C.TCP_LISTEN, SHUTDOWN + MARK, True), (C.TCP_FIN_WAIT2, SHUTDOWN, True),
+    (C.TCP_FIN_WAIT2, b"", False), (C.TCP_TIME_WAIT, b"", False), (C.TCP_SYN_RECV, MARK, False),
+    (C.TCP_SYN_RECV, b"", False), (C.TCP_SYN_RECV, SHUTDOWN, True),
+    (C.TCP_CLOSE_WAIT, nlattr(0x100 | C.INET_DIAG_SHUTDOWN, b"\x00"), False),  # low byte alike, high byte not
+]
+
+
+@given(st.lists(st.sampled_from(FULL_AND_OTHERS), max_size=40), st.sampled_from([C.AF_INET, C.AF_INET6]))
+def test_full_sockets_are_told_by_their_first_attribute(sockets: list[tuple[int, bytes, bool]], family: int) -> None:
+    data = b"".join(message(state, 40000 + index, attributes, family)
+                    for index, (state, attributes, _full) in enumerate(sockets))
+    expected = sum(full for _state, _attributes, full in sockets)
+    batches = list(inet_runs([data + DONE], TCP))
+    assert sum(batch.full_sockets() for batch in batches if isinstance(batch, InetRuns)) == expected
+    assert full_records(records([data + DONE])) == expected
+
+
+def test_a_state_count_holds_its_state_alone() -> None:
+    counted = StateCount(TCP, C.TCP_ESTABLISHED, 5)
+    tally = Counter[int]()
+    tally.update(counted.state_counts())
+    assert tally == {C.TCP_ESTABLISHED: 5}
+    assert counted.states() == bytes([C.TCP_ESTABLISHED]) * 5 and counted.count() == counted.full_sockets() == 5
+    assert StateCount(TCP, C.TCP_ESTABLISHED, 0).state_counts() == {}
+    with pytest.raises(TypeError):
+        counted.local_ports()
+    with pytest.raises(TypeError):
+        counted.records()

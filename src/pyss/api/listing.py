@@ -114,13 +114,15 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     return Plan(query, extensions(flags), namespace, processes, names)
 
 
-def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ahead: bool = True) -> Streams:
+def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ahead: bool = True,
+                  states_only: bool = False) -> Streams:
     """Each table's record stream, every dump socket opened inside the plan's namespace.
 
     ``columns``: every table comes as :mod:`pyss.columnar` batches (TCP and UDP a buffer at a time,
     as columns where they can), as :func:`pyss.dump.batch_streams` gives them; ``runs``: as a count's
-    batches, in no particular order (:func:`pyss.dump.run_streams`). ``read_ahead=False``: no
-    read-ahead child even where one could run (a caller whose other CPUs are busy already).
+    batches, in no particular order (:func:`pyss.dump.run_streams`, ``states_only`` as there).
+    ``read_ahead=False``: no read-ahead child even where one could run (a caller whose other CPUs are
+    busy already).
     """
     from pyss import dump
     from pyss.netlink.transport import may_fork, read_ahead_helps
@@ -128,7 +130,7 @@ def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ah
     if plan.query is None:
         return iter(())
     read_ahead = read_ahead and may_fork() and read_ahead_helps()
-    streams: Streams = dump.run_streams(plan.query, _warn, read_ahead) if runs \
+    streams: Streams = dump.run_streams(plan.query, _warn, read_ahead, states_only=states_only) if runs \
         else dump.batch_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
         else dump.table_streams(plan.query, plan.extensions, _warn, read_ahead)
     return streams if plan.namespace is None else _opened_inside(streams, plan.namespace)
@@ -317,7 +319,9 @@ def count(
         counting = _Counting(counts, key, _Converter(interface_names(checked), holders), raw_counts,
                              raw[0] if raw is not None else None, column_reader, run_key)
         batches = column_reader is not None or run_key is not None
-        for kind_of, items in table_streams(checked, columns=column_reader is not None, runs=run_key is not None):
+        # A run key reads each socket's state and table alone: the established TCP sockets may come counted.
+        for kind_of, items in table_streams(checked, columns=column_reader is not None, runs=run_key is not None,
+                                            states_only=run_key is not None):
             _count_stream(counting, kind_of, items, batches)
     finally:
         if holders is not None:

@@ -664,7 +664,7 @@ def _count(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     assert views.count_by is not None
     keys = views.count_by
     streams = NamespaceStreams(query, None, _warn, bool(flags.get("all-netns")), read_ahead_helps(),
-                               columns=columns_suffice(keys), runs=runs_suffice(keys))
+                               columns=columns_suffice(keys), runs=runs_suffice(keys), states_only=True)
     add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
     failure = _write_streams(streams, add)
     ranked = counts.ordered(result(), views.top)
@@ -708,7 +708,7 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
         def count_step() -> None:
             # No read-ahead child: Ctrl-C must find only this process to stop.
             streams = NamespaceStreams(query, None, _warn, all_netns, columns=columns_suffice(keys),
-                                       runs=runs_suffice(keys))
+                                       runs=runs_suffice(keys), states_only=True)
             add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
             dump(streams, add)
             view.show(result(), time.time())

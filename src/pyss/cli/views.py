@@ -42,12 +42,14 @@ class NamespaceStreams:
     """
 
     def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
-                 read_ahead: bool = False, columns: bool = False, runs: bool = False, split: bool = True) -> None:
+                 read_ahead: bool = False, columns: bool = False, runs: bool = False, split: bool = True,
+                 states_only: bool = False) -> None:
         self.query, self.extensions, self.warn = query, extensions, warn
-        self.all_netns, self.read_ahead, self.split = all_netns, read_ahead, split
+        self.all_netns, self.read_ahead, self.split, self.states_only = all_netns, read_ahead, split, states_only
         # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns;
         # runs: of a count's batches (pyss.dump.run_streams), in no particular order; split: TCP's dump
-        # may be split over the CPUs (a count's; not a --watch interval's, see run_streams)
+        # may be split over the CPUs (a count's; not a --watch interval's, see run_streams); states_only: the
+        # consumer of the runs reads each socket's state and table alone (a count by them, see run_streams)
         self.dump: Callable[..., Iterator[tuple[type, Iterator[Any]]]] = \
             self._run_streams if runs else batch_streams if columns else table_streams
         self.batches = columns or runs
@@ -60,7 +62,7 @@ class NamespaceStreams:
 
     def _run_streams(self, query: Query, _extensions: Extensions | None, warn: Warn, read_ahead: bool = False) \
             -> Iterator[tuple[type, Iterator[Any]]]:
-        return run_streams(query, warn, read_ahead, self.split)
+        return run_streams(query, warn, read_ahead, self.split, self.states_only)
 
     def _every_namespace(self) -> Iterator[tuple[type, Iterator[Any]]]:
         from pyss.names.ss import forget_interface_names

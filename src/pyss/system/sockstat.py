@@ -54,3 +54,23 @@ def tcp_sockets_here(proc_net: str = "/proc/thread-self/net") -> int | None:
         return None
     fields = parse_sockstat(text) | parse_sockstat(read_text(f"{proc_net}/sockstat6") or "")
     return fields.get("tcp_inuse", 0) + fields.get("tcp_timewait", 0) + fields.get("tcp6_inuse", 0)
+
+
+def tcp_counters_here(proc_net: str = "/proc/thread-self/net") -> tuple[int, int] | None:
+    """(full TCP sockets hashed, TIME-WAIT sockets) in this thread's network namespace, as the kernel
+    counts them: sockstat's TCP inuse plus sockstat6's TCP6 inuse (a socket is counted on being hashed,
+    listening or connected, until it is unhashed; TIME-WAIT and request sockets are not), and sockstat's
+    tw. None unless both files read and name these counters (without IPv6 there is no sockstat6)."""
+    counters: dict[str, int] = {}
+    for name, label in (("sockstat", "TCP:"), ("sockstat6", "TCP6:")):
+        text = read_text(f"{proc_net}/{name}")
+        line = next((line for line in (text or "").splitlines() if line.startswith(label + " ")), None)
+        if line is None:
+            return None
+        words = line.split()[1:]
+        for key, value in zip(words[::2], words[1::2], strict=False):
+            if value.isdigit():
+                counters[f"{label}{key}"] = int(value)
+    if not {"TCP:inuse", "TCP:tw", "TCP6:inuse"} <= counters.keys():
+        return None
+    return counters["TCP:inuse"] + counters["TCP6:inuse"], counters["TCP:tw"]
