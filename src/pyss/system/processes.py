@@ -30,7 +30,7 @@ from operator import itemgetter
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from typing import NoReturn, TypeVar
+    from typing import Any, NoReturn, TypeVar
 
     Result = TypeVar("Result")
 
@@ -229,18 +229,15 @@ def _probe(directory: int, first: int, end: int) -> tuple[list[str], list[str], 
     be read."""
     numbers = _fd_names(end)
     links: list[str | None] = []
-    append = links.append
-    readlink = os.readlink
     misses = 0  # free numbers in a row
     at = first
     while at < end:
+        before = len(links)
         try:
-            for name in numbers[at:end]:
-                append(readlink(name, dir_fd=directory))
-                misses = 0
+            _read_into(directory, numbers[at:end], links)
         except FileNotFoundError:
-            append(None)
-            misses += 1
+            misses = 1 if len(links) > before else misses + 1
+            links.append(None)
             if misses > _PROBE_MISSES:
                 break
         except OSError:
@@ -256,23 +253,36 @@ def _probe(directory: int, first: int, end: int) -> tuple[list[str], list[str], 
 
 def _read_links(directory: int, names: list[str]) -> tuple[list[str], list[str]]:
     """The names that could be read (fds close meanwhile, numbers are free) and their link texts."""
-    readlink = os.readlink
     links: list[str] = []
-    append = links.append
     unread: list[int] = []  # positions in names
-    remaining = iter(names)
-    while True:
+    while len(links) + len(unread) < len(names):
         try:
-            for name in remaining:
-                append(readlink(name, dir_fd=directory))
+            _read_into(directory, names[len(links) + len(unread) :], links)
         except OSError:  # that name is passed; the rest follows
             unread.append(len(links) + len(unread))
-            continue
-        break
     if unread:
         skip = set(unread)
         names = [name for index, name in enumerate(names) if index not in skip]
     return names, links
+
+
+def _read_at(directory: int, names: list[str], into: list[str] | list[str | None]) -> None:
+    """Append the link text of each name of the fd directory open as ``directory`` to ``into``; the
+    first that cannot be read raises, the texts before it appended."""
+    append = into.append
+    readlink = os.readlink
+    for name in names:
+        append(readlink(name, dir_fd=directory))
+
+
+def _read_here(directory: int, names: list[str], into: list[str] | list[str | None]) -> None:
+    """:func:`_read_at` for a scanning child, whose working directory is its own to change: from the
+    fd directory, the names are read by map(), with no Python loop and no keyword argument to parse."""
+    os.fchdir(directory)
+    into.extend(map(os.readlink, names))  # (extend keeps what was read before an error)
+
+
+_read_into = _read_at  # a scanning child reads with _read_here (see _child)
 
 
 def _collect_links(share: Share) -> Scan:
@@ -401,16 +411,16 @@ def _collect_holders(share: Share) -> SocketHolders:
     for pid_text, names, links in _socket_fds(share):
         pid = int(pid_text)
         inodes, fds = _inodes(links), list(map(int, names))
-        # reversed: where the process holds a socket through several fds, its first fd is kept
-        own = dict(zip(reversed(inodes), zip(reversed(fds), repeat(pid)), strict=True))
         if more:  # an earlier process's fds of a socket this one holds are not reported
-            for inode in more.keys() & own.keys():
+            for inode in more.keys() & inodes:
                 del more[inode]
-        if len(own) < len(inodes):
+        known = len(first)
+        # reversed: where the process holds a socket through several fds, its first fd is kept
+        first.update(zip(reversed(inodes), zip(reversed(fds), repeat(pid)), strict=True))
+        if len(first) - known < len(inodes) and len(set(inodes)) < len(inodes):  # several fds of one socket
             for inode, fd in zip(inodes, fds, strict=True):
-                if own[inode][0] != fd:
-                    more.setdefault(inode, [own[inode]]).append((fd, pid))
-        first.update(own)
+                if first[inode][0] != fd:
+                    more.setdefault(inode, [first[inode]]).append((fd, pid))
     return first, more
 
 
@@ -531,6 +541,7 @@ class UserScan:
         self._holders = holders
         self._tokens: int | None = None  # read end of the pipe of chunk numbers
         self._plan: list[Share] = []
+        self._stream = False  # whether children send each chunk as it is done (see _gather)
         if workers <= 0:
             return
         collect: Callable[[Share], Scan | Texts | SocketHolders] = \
@@ -543,8 +554,11 @@ class UserScan:
                 os.write(tokens_in, bytes(range(len(self._plan))))
             finally:
                 os.close(tokens_in)  # the children inherit only the read end: an empty pipe reads as the end
+            self._stream = holders
             for _ in range(workers):
                 pipes.append(os.pipe())
+                if self._stream:
+                    self._stream = _widen(pipes[-1][1])
                 self._fork(collect, pipes)
         except OSError:
             self._abandon()
@@ -561,7 +575,7 @@ class UserScan:
         child = os.fork()
         if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
             assert self._tokens is not None
-            _child(self._plan, collect, self._tokens, pipes)
+            _child(self._plan, collect, self._tokens, pipes, self._stream)
         os.close(write_end)
         self._children.append((child, read_end))
 
@@ -590,20 +604,17 @@ class UserScan:
         atexit.unregister(self._abandon)
         tokens, self._tokens = self._tokens, None
         assert tokens is not None
+        received = _Received([read_end for _child, read_end in children], self._stream)
         try:
-            parts = _scan_chunks(self._plan, collect, tokens)  # what the children have not taken yet
+            parts = _scan_chunks(self._plan, collect, tokens, received.take)  # what the children have not taken
         finally:
             os.close(tokens)
+        parts += received.rest()
         failed = False
-        for child, read_end in children:
-            with os.fdopen(read_end, "rb") as pipe:
-                data = pipe.read()
+        for child, _read_end in children:
             _pid, status = os.waitpid(child, 0)
-            if status != 0 or not data:
-                failed = True
-            else:
-                parts.extend(marshal.loads(data))
-        if failed:
+            failed = failed or status != 0
+        if failed or not received.complete:
             return collect(_everything())  # a child failed: scan here instead
         parts.sort(key=_CHUNK_NUMBER)
         return merge([part for _number, part in parts])
@@ -647,31 +658,120 @@ _CHUNKS_PER_SCANNER = 8
 _CHUNK_NUMBER = itemgetter(0)
 
 
-def _scan_chunks(plan: list[Share], collect: Callable[[Share], Result], tokens: int) -> list[tuple[int, Result]]:
-    """Scan chunks of the plan, each taken by reading its number from the ``tokens`` pipe, until it is empty."""
+def _scan_chunks(plan: list[Share], collect: Callable[[Share], Result], tokens: int,
+                 between: Callable[[list[tuple[int, Any]]], None] | None = None) -> list[tuple[int, Result]]:
+    """Scan chunks of the plan, each taken by reading its number from the ``tokens`` pipe, until it is
+    empty; ``between`` is given the parts after each chunk (it may add to them, or send them away)."""
     parts: list[tuple[int, Result]] = []
     while token := os.read(tokens, 1):
         parts.append((token[0], collect(plan[token[0]])))
+        if between is not None:
+            between(parts)
     return parts
 
 
+# A child's result is a series of frames, each the length (4 bytes, little-endian) and then the marshal
+# of a list of (chunk number, part); the pipe's end (EOF) follows the last.
+_LENGTH = 4
+_PIPE_SIZE = 1 << 20  # a streaming child's whole result fits (~17 bytes a socket): it never waits on the caller
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, without importing fcntl
+
+
+def _frame(parts: list[tuple[int, Any]]) -> bytes:
+    data = marshal.dumps(parts)
+    return len(data).to_bytes(_LENGTH, "little") + data
+
+
+def _widen(write_end: int) -> bool:
+    """Make a pipe hold a streaming child's whole result; False where the system does not allow it."""
+    import fcntl  # only for streaming scans
+
+    try:
+        return fcntl.fcntl(write_end, _F_SETPIPE_SZ, _PIPE_SIZE) >= _PIPE_SIZE
+    except OSError:
+        return False
+
+
+def _write_all(write_end: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(write_end, view) :]
+
+
 def _child(plan: list[Share], collect: Callable[[Share], Scan | Texts | SocketHolders], tokens: int,
-           pipes: list[tuple[int, int]]) -> NoReturn:  # pragma: no cover
-    """A scanning child (of the last pipe): scan chunks while there are any, send them back, exit."""
+           pipes: list[tuple[int, int]], stream: bool) -> NoReturn:  # pragma: no cover
+    """A scanning child (of the last pipe): scan chunks while there are any, send them back (``stream``:
+    each as soon as it is done), exit."""
     status = 1
     try:
         for read_end, _write_end in pipes[:-1]:  # older siblings' read ends (their write ends are closed)
             with contextlib.suppress(OSError):
                 os.close(read_end)
         os.close(pipes[-1][0])
-        data = marshal.dumps(_scan_chunks(plan, collect, tokens))
-        view = memoryview(data)
         write_end = pipes[-1][1]
-        while view:
-            view = view[os.write(write_end, view) :]
+        if _ROOT.startswith("/"):  # no path this child opens is relative to its working directory
+            global _read_into  # noqa: PLW0603 - this process's own copy of the module
+            _read_into = _read_here
+
+        def send(parts: list[tuple[int, Any]]) -> None:
+            _write_all(write_end, _frame(parts))
+            parts.clear()
+
+        parts = _scan_chunks(plan, collect, tokens, send if stream else None)
+        if parts:
+            send(parts)
         status = 0
     finally:
         os._exit(status)
+
+
+class _Received:
+    """The children's frames, read from their pipes: between the caller's own chunks (``take``, without
+    waiting, when they stream) and then to the end (``rest``)."""
+
+    def __init__(self, ends: list[int], stream: bool) -> None:
+        self._ends = ends
+        self._pending = {end: bytearray() for end in ends}
+        self._parts: list[tuple[int, Any]] = []
+        self._stream = stream
+        self.complete = True  # no frame was cut short
+        if stream:
+            for end in ends:
+                os.set_blocking(end, False)
+
+    def take(self, parts: list[tuple[int, Any]]) -> None:
+        if not self._stream:
+            return
+        for end in self._ends:
+            try:
+                while data := os.read(end, _PIPE_SIZE):
+                    self._pending[end] += data
+            except BlockingIOError:
+                pass
+            self._unframe(end)
+        parts += self._parts
+        self._parts = []
+
+    def rest(self) -> list[tuple[int, Any]]:
+        for end in self._ends:
+            os.set_blocking(end, True)
+            with os.fdopen(end, "rb") as pipe:
+                self._pending[end] += pipe.read()
+            self._unframe(end)
+            self.complete = self.complete and not self._pending[end]
+        parts, self._parts = self._parts, []
+        return parts
+
+    def _unframe(self, end: int) -> None:
+        pending = self._pending[end]
+        at = 0
+        while len(pending) - at >= _LENGTH:
+            size = int.from_bytes(pending[at : at + _LENGTH], "little")
+            if len(pending) - at - _LENGTH < size:
+                break
+            self._parts += marshal.loads(pending[at + _LENGTH : at + _LENGTH + size])
+            at += _LENGTH + size
+        del pending[:at]
 
 
 def scan_workers(limit: int = 2) -> int:

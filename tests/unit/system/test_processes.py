@@ -426,3 +426,30 @@ def test_fds_numbered_above_the_count_are_listed() -> None:
                 os.close(directory)
         finally:
             os.close(high)
+
+
+def test_frames_are_read_whole_however_the_pipe_cuts_them() -> None:
+    read_end, write_end = os.pipe()
+    received = processes._Received([read_end], stream=True)
+    data = processes._frame([(0, {1: (3, 100)})]) + processes._frame([(2, {5: (4, 100)})])
+    parts: list[tuple[int, object]] = []
+    os.write(write_end, data[:7])  # the first frame cut short: nothing yet
+    received.take(parts)
+    assert parts == []
+    os.write(write_end, data[7:])
+    received.take(parts)
+    assert parts == [(0, {1: (3, 100)}), (2, {5: (4, 100)})]
+    os.write(write_end, processes._frame([(3, {})])[:5])  # a child that ended in the middle of a frame
+    os.close(write_end)
+    assert received.rest() == []
+    assert not received.complete
+
+
+def test_holders_within_a_share_are_the_last_process_s_fds(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = [("100", ["3", "4", "5"], ["socket:[1]", "socket:[1]", "socket:[2]"]),
+             ("200", ["7"], ["socket:[1]"]),
+             ("300", ["8", "9", "10"], ["socket:[2]", "socket:[2]", "socket:[6]"])]
+    monkeypatch.setattr(processes, "_socket_fds", lambda share: iter(found))
+    first, more = processes._collect_holders([])
+    assert first == {1: (7, 200), 2: (8, 300), 6: (10, 300)}
+    assert more == {2: [(8, 300), (9, 300)]}  # process 100's two fds of socket 1 are not reported
