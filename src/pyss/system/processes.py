@@ -369,16 +369,6 @@ def _joined(newer: str, older: str) -> str:
 
 def _merge_texts(parts: list[Texts]) -> Texts:
     """Join the shares' texts: a later share's holders were found later, so they come first."""
-    every_code: Codes = {}
-    every_head: Heads = {}
-    every_joined: dict[int, str] = {}
-    for part_codes, part_heads, part_joined in parts:
-        every_code.update(part_codes)
-        every_head.update(part_heads)
-        every_joined.update(part_joined)
-    if len(every_code) + len(every_joined) == sum(len(part[0]) + len(part[2]) for part in parts) \
-            and every_joined.keys().isdisjoint(every_code):  # no socket in two shares
-        return every_code, every_head, every_joined
     codes, heads, joined = parts[0]
     for later in parts[1:]:
         later_codes, later_heads, later_joined = later
@@ -654,7 +644,7 @@ class UserScan:
 # Chunks of the scan for each scanner (the children and the caller): enough that the last chunk each
 # scanner takes is short (so they finish within a few ms of each other), few enough that the
 # per-chunk work (a pipe read, a directory opened again where a process is cut) stays small.
-_CHUNKS_PER_SCANNER = 8
+_CHUNKS_PER_SCANNER = 16
 _CHUNK_NUMBER = itemgetter(0)
 
 
