@@ -694,6 +694,9 @@ def _child(plan: list[Share], collect: Callable[[Share], Scan | Texts | SocketHo
     each as soon as it is done), exit."""
     status = 1
     try:
+        import gc
+
+        gc.disable()  # nothing it makes can form a cycle, and it ends with os._exit
         for read_end, _write_end in pipes[:-1]:  # older siblings' read ends (their write ends are closed)
             with contextlib.suppress(OSError):
                 os.close(read_end)
