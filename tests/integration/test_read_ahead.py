@@ -491,9 +491,9 @@ def test_listings_the_early_dump_does_not_fit_send_their_own() -> None:
 def test_an_in_process_listing_lets_its_rows_go(capsys: pytest.CaptureFixture[str]) -> None:
     """The console script keeps its last listing to the process's end, which frees nothing; main() called
     in-process gives the memory back, and collects cycles again."""
-    from pyss.cli import ss as cli
-
     import gc
+
+    from pyss.cli import ss as cli
 
     assert gc.isenabled()
     assert cli.main(["-tan"]) == 0
