@@ -39,6 +39,7 @@ from pyss.netlink.constants import (
     SOCK_DGRAM,
     SOCK_SEQPACKET,
     SOCK_STREAM,
+    TCP_BOUND_INACTIVE,
     TCP_CLOSE,
     TCP_CLOSE_WAIT,
     TCP_CLOSING,
@@ -561,11 +562,13 @@ def _tcp_runs(states: int, read_ahead: bool, split_over_cpus: bool = True) -> It
     """TCP's runs from one TCPDIAG_GETSOCK dump or, with more than one CPU and more sockets than the
     dump's first buffer holds, from parts dumped side by side (:mod:`pyss.netlink.split`), cut in the
     ephemeral port range. A kernel that refuses the parts' programs gets the one dump."""
-    from pyss.netlink import split  # a count's, off the listings' start-up
+    message = requests.tcpdiag_request(states)
+    if not split_over_cpus:
+        return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
+    from pyss.netlink import split  # a count's, off the listings' start-up (and a counted count's, mostly)
     from pyss.system.procfs import ephemeral_port_range
 
-    message = requests.tcpdiag_request(states)
-    parts = split.part_count() if split_over_cpus else 1
+    parts = split.part_count()
     if parts < 2:
         return inet_runs(transport.dump(message, read_ahead), IPPROTO_TCP, TCPDIAG_GETSOCK)
     with transport.DiagSocket() as diag:
@@ -600,7 +603,8 @@ _SPLIT_TIMEWAIT = 8192
 def _tcp_counted_runs(states: int, split_over_cpus: bool) -> Iterator[RunBatch] | None:
     """TCP's runs for a consumer that reads states alone: every socket but the established ones dumped,
     and the established ones as one StateCount, counted by the kernel. None when that cannot be known
-    here (sockstat unread, or ``states`` leaves out a hashed state): the caller dumps every socket.
+    here (sockstat unread, ``states`` leaves out a hashed state or asks for bound-inactive sockets): the
+    caller dumps every socket.
 
     The kernel counts each full TCP socket while it is hashed (sockstat's inuse, per namespace); every
     hashed socket that is not established is in a dump asking for every state but ESTABLISHED, which
@@ -610,8 +614,8 @@ def _tcp_counted_runs(states: int, split_over_cpus: bool) -> Iterator[RunBatch] 
     walk starts; sockets that change state during the walk move between the two figures as they
     would between the rows of a dump, and the figure is never below 0.
     """
-    if states & _HASHED_STATES != _HASHED_STATES:
-        return None
+    if states & _HASHED_STATES != _HASHED_STATES or states & (1 << TCP_BOUND_INACTIVE):
+        return None  # bound-inactive sockets: full sockets (reported as CLOSE) that are not hashed
     from pyss.system.sockstat import tcp_counters_here
 
     counters = tcp_counters_here()
