@@ -12,7 +12,6 @@ runs in-process.
 from __future__ import annotations
 
 import os
-import warnings
 from _socket import if_indextoname
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -65,6 +64,8 @@ class Shortcuts(NamedTuple):
 
 
 def _warn(message: str) -> None:
+    import warnings  # imported when there is something to say: a count or listing needs none
+
     warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
@@ -102,6 +103,8 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
     else:
         compiled = compile_api_filter(filter, tables) if filter and filter.strip() else None
     for warning in compiled.warnings if compiled is not None else ():
+        import warnings
+
         warnings.warn(warning, UserWarning, stacklevel=3)
     flags = Details(info="info" in names, memory="memory" in names, options="timers" in names,
                     extended=int("extended" in names), processes=processes)

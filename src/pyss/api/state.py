@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from pyss.names.netstat import TCP_STATE_NAMES
+from pyss.lite_typing import TYPE_CHECKING
 
 
 class State(enum.IntEnum):
@@ -40,14 +40,32 @@ class State(enum.IntEnum):
     @property
     def psutil(self) -> str:
         """psutil's ``CONN_*`` status string for a TCP socket in this state."""
-        return PSUTIL_STATUS[self]
+        return _psutil_statuses()[self]
 
     def __str__(self) -> str:
         return self.ss
 
 
-PSUTIL_STATUS: dict[State, str] = {state: TCP_STATE_NAMES[state] or "NONE" for state in State}
-"""State -> psutil's status string (what ``State.psutil`` returns)."""
+if TYPE_CHECKING:
+    PSUTIL_STATUS: dict[State, str]
+    """State -> psutil's status string (what ``State.psutil`` returns)."""
+
+
+def _psutil_statuses() -> dict[State, str]:
+    """PSUTIL_STATUS, made on first use from netstat's state names (a count by state needs neither)."""
+    table: dict[State, str] | None = globals().get("PSUTIL_STATUS")
+    if table is None:
+        from pyss.names.netstat import TCP_STATE_NAMES
+
+        table = {state: TCP_STATE_NAMES[state] or "NONE" for state in State}
+        globals()["PSUTIL_STATUS"] = table
+    return table
+
+
+def __getattr__(name: str) -> dict[State, str]:
+    if name == "PSUTIL_STATUS":
+        return _psutil_statuses()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 STATES: tuple[State, ...] = tuple(State)
 """Every State, indexed by its kernel number."""
