@@ -251,7 +251,7 @@ def run_size(n: int, args: argparse.Namespace, deadline: float) -> list[suite.Ro
                             rows[comparison.key] = _skipped(comparison, n, "time budget spent")
                         continue
                     began = time.monotonic()
-                    repeat = suite.repetitions(n, comparison.slow, args.repeat)
+                    repeat = suite.repetitions(n, comparison.slow, args.repeat, comparison.min_runs)
                     run_round(comparison, rows[comparison.key], repeat, args.timeout, load.probes)
                     print(f"  round {number + 1} {comparison.key}: {time.monotonic() - began:.1f} s", file=sys.stderr)
     return [row for comparison in chosen for row in rows[comparison.key]]

@@ -22,6 +22,10 @@ from typing import Any
 from loadgen import PROBE_PORT
 
 STARTUP = "startup"  # the comparison that runs only in the empty namespace (N=0)
+# Timed runs per round of the library calls at 10k and up: a call of milliseconds in a fresh process (its first
+# use of pyss inside the time) beside psutil's second. With 3, pyss.count's ratio at 50k was 0.049, 0.059 and
+# 0.065 in three quiet runs of the suite.
+LIB_RUNS = 7
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Comparison:
     title: str
     commands: tuple[Command, ...]
     slow: bool = False  # seconds per run at 100k: fewer repetitions
+    min_runs: int = 0  # at least this many timed runs per round (a subject of milliseconds beside a slow reference)
     headline: bool = False  # run in every round (the others run in the first round only)
 
     def labels(self) -> list[str]:
@@ -125,15 +130,15 @@ COMPARISONS: tuple[Comparison, ...] = (
         Command("pyss.sockets", ("python", "libbench.py", "pyss"), self_timed=True),
         Command("psutil.net_connections", ("python", "libbench.py", "psutil"), self_timed=True),
         Command("pyss dump records", ("python", "libbench.py", "dump"), self_timed=True),
-    ), slow=True),
+    ), slow=True, min_runs=LIB_RUNS),
     Comparison("lib-conn", "psutil's shape with fds and pids: pyss.net_connections('tcp')", (
         Command("pyss.net_connections", ("python", "libbench.py", "pyss-connections"), self_timed=True),
         Command("psutil.net_connections", ("python", "libbench.py", "psutil"), self_timed=True),
-    ), slow=True),
+    ), slow=True, min_runs=LIB_RUNS),
     Comparison("lib-count", "TCP sockets counted by state", (
         Command("pyss.count", ("python", "libbench.py", "pyss-count"), self_timed=True),
         Command("Counter(psutil)", ("python", "libbench.py", "psutil-count"), self_timed=True),
-    ), slow=True),
+    ), slow=True, min_runs=LIB_RUNS),
     Comparison("scrape", "one Prometheus scrape (GET /metrics) of a running exporter", (
         Command("pyss-exporter", ("python", "scrapebench.py", "pyss"), self_timed=True),
         Command("node_exporter tcpstat", ("python", "scrapebench.py", "node"), self_timed=True),
@@ -224,15 +229,16 @@ def parse_sizes(text: str) -> list[int]:
     return sorted({parse_size(part) for part in text.split(",") if part.strip()})
 
 
-def repetitions(n: int, slow: bool, override: int | None = None) -> int:
-    """Timed runs per command: many where runs are milliseconds, few where they are seconds (slow: ~0.5 s at N=0)."""
+def repetitions(n: int, slow: bool, override: int | None = None, minimum: int = 0) -> int:
+    """Timed runs per command: many where runs are milliseconds, few where they are seconds (slow: ~0.5 s at N=0),
+    at least ``minimum`` (a comparison's own); ``override`` (--repeat) wins over both."""
     if override is not None:
         return override
     if n <= 1_000:
-        return 7 if slow else 21
+        return max(7 if slow else 21, minimum)
     if n <= 10_000:
-        return 5 if slow else 11
-    return 3 if slow else 7
+        return max(5 if slow else 11, minimum)
+    return max(3 if slow else 7, minimum)
 
 
 def output_problem(command: Command, output: str, probes: int) -> str | None:

@@ -201,3 +201,13 @@ def test_output_is_not_checked_without_a_load() -> None:
 def test_slow_comparisons_repeat_less_at_every_size() -> None:
     for n in (0, 1000, 10_000, 100_000):
         assert 3 <= suite.repetitions(n, slow=True) < suite.repetitions(n, slow=False)
+
+
+def test_a_comparison_may_ask_for_more_runs_but_repeat_wins() -> None:
+    for n in (0, 10_000, 100_000):
+        assert suite.repetitions(n, slow=True, minimum=suite.LIB_RUNS) == max(suite.LIB_RUNS,
+                                                                            suite.repetitions(n, slow=True))
+    assert suite.repetitions(100_000, slow=True, minimum=3) == suite.repetitions(100_000, slow=True)
+    assert suite.repetitions(100_000, slow=True, override=1, minimum=9) == 1
+    library = [c for c in suite.COMPARISONS if c.key in ("lib", "lib-conn", "lib-count")]
+    assert len(library) == 3 and all(c.min_runs == suite.LIB_RUNS for c in library)
