@@ -16,6 +16,7 @@ not match costs a walk, never a row.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -33,10 +34,12 @@ _PLAIN_LETTERS = frozenset("talnH")
 EARLY_DUMP_FROM = 200
 
 _decided: set[int] = set()  # the states whose early dump was decided on: started or not, once
+_collector_held = False
 
 
 def pyss() -> int:
     """The `pyss` console script (and `python -m pyss`)."""
+    hold_collector()
     states = plain_tcp_states(sys.argv[1:], os.environ)
     if states is not None:
         start_tcp_dump(states)
@@ -91,3 +94,27 @@ def tcp_column_work(buf: bytes) -> bytes | None:
     from pyss.columnar import column_fixed
 
     return column_fixed(buf, IPPROTO_TCP)
+
+
+def hold_collector() -> None:
+    """Turn the cyclic garbage collector off for a command's run.
+
+    A run makes next to no reference cycles (a plain `-tan` at 10k sockets none, `-tanp`, `-tane` and
+    `--json` 143 objects), so the collector only traverses what start-up imports and what a listing
+    holds, again and again as objects are made: ~4% of `pyss -tan`'s instructions in an empty
+    namespace, and more as a large listing's rows pile up (docs/design.md, "Start-up"). The
+    commands that run until stopped take it back (:func:`resume_collector`).
+    """
+    global _collector_held  # noqa: PLW0603 - one flag for the process, as gc's own state is
+    gc.disable()
+    _collector_held = True
+
+
+def resume_collector() -> None:
+    """Turn the collector back on, for a command that runs until stopped (--watch, -E), if
+    :func:`hold_collector` turned it off; what start-up made is frozen first, never traversed again."""
+    global _collector_held  # noqa: PLW0603
+    if _collector_held:
+        _collector_held = False
+        gc.freeze()
+        gc.enable()

@@ -251,6 +251,10 @@ def run(argv: list[str]) -> int:
     if query is None:
         return 0
     query = query._replace(quiet_tables=quiet_tables(named))
+    if flags.get("events") or views.watch is not None:  # they run until stopped: cycles must not pile up
+        from pyss.cli.launch import resume_collector
+
+        resume_collector()
     if flags.get("events"):
         return _follow_events(query, header=not flags.get("no-header"))
     if views.watch is not None:

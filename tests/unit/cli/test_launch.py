@@ -55,3 +55,43 @@ def test_what_it_declines_pyss_cli_ss_does_not_start_early_either(monkeypatch: p
                                                                     argv: list[str]) -> None:
     assert launch.plain_tcp_states(argv, {}) is None
     assert states_cli_asks_for(monkeypatch, argv) == []
+
+
+# --- the cyclic garbage collector: off for a run, back on for the commands that run until stopped -----
+
+COLLECTOR_PROBE = """
+import atexit, gc, sys
+import pyss.cli.watch, pyss.netlink.events
+
+def noted(*args, **named):
+    sys.stderr.write(f"running with the collector {'on' if gc.isenabled() else 'off'}, "
+                     f"{gc.get_freeze_count()} frozen\\n")
+    return iter(()) if args and isinstance(args[0], int) else 0
+
+pyss.cli.watch.Watch.run = noted  # --watch: its loop, which would run until Ctrl-C
+pyss.netlink.events.destroyed_sockets = noted  # -E: its events, which would come until Ctrl-C
+atexit.register(lambda: sys.stderr.write(f"exit with the collector {'on' if gc.isenabled() else 'off'}\\n"))
+from pyss.cli.launch import pyss
+sys.argv = ["pyss", *sys.argv[1:]]
+sys.exit(pyss())
+"""
+
+
+def collector_notes(*args: str) -> list[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, *args], capture_output=True, text=True, timeout=60,
+                          check=True)
+    return done.stderr.splitlines()
+
+
+def test_a_command_runs_with_the_collector_off() -> None:
+    assert collector_notes("-V") == ["exit with the collector off"]
+
+
+@pytest.mark.parametrize("args", [["-tan", "--watch=1"], ["-tE"]])
+def test_the_commands_that_run_until_stopped_turn_it_back_on(args: list[str]) -> None:
+    running, end = collector_notes(*args)
+    assert running.startswith("running with the collector on, ") and not running.endswith(" 0 frozen")
+    assert end == "exit with the collector on"
