@@ -60,6 +60,11 @@ def main() -> int:
         print(f"N={options.n} {options.call}, {label}, {options.rounds} rounds each (medians): A {a * 1000:.1f} ms, "
               f"B {b * 1000:.1f} ms, {name} {reference * 1000:.1f} ms; B/A = {b / a:.3f}, "
               f"A/{name} = {a / reference:.3f}, B/{name} = {b / reference:.3f}")
+    # Each round's own ratios (a call against the reference run beside it), the worst as a target is judged.
+    for tree, series in (("A", times[0]), ("B", times[1])):
+        ratios = sorted(run[0] / reference_run[0] for run, reference_run in zip(series, times[2], strict=True))
+        print(f"  {tree}/{name} call by round: best {ratios[0]:.3f}, median {statistics.median(ratios):.3f}, "
+              f"worst {ratios[-1]:.3f}")
     return 0
 
 
