@@ -42,6 +42,12 @@ _RUN_BYTES: Final = (0, 1, 4, 5) if sys.byteorder == "little" else (2, 3, 4, 5)
 _TYPE_AT: Final = 4  # nlmsg_type's offset in the header
 _FAMILY_AT: Final = NLMSG_HDRLEN  # inet_diag_msg's first byte, idiag_family
 _BY_FAMILY: Final = struct.pack("=H", SOCK_DIAG_BY_FAMILY)
+# The bytes of nlmsg_type that retyping changes, as (offset in the type, new byte): only the low byte of
+# TCPDIAG_GETSOCK (18) and SOCK_DIAG_BY_FAMILY (20), so one stepped assignment a run instead of two.
+_RETYPED_BYTES: Final = tuple((offset, _BY_FAMILY[offset : offset + 1])
+                              for offset, (old, new) in enumerate(zip(struct.pack("=H", TCPDIAG_GETSOCK), _BY_FAMILY,
+                                                                      strict=True))
+                              if old != new)
 _IPV4: Final = bytes((AF_INET,))
 _IPV6: Final = bytes((AF_INET6,))
 
@@ -87,8 +93,8 @@ def split_families(buf: bytes) -> tuple[bytes, bytes, bytes]:
     retyped = bytearray(memoryview(buf)[:end])
     for start, count, stride in runs:
         last = start + (count - 1) * stride
-        for byte in range(len(_BY_FAMILY)):
-            retyped[start + _TYPE_AT + byte : last + _TYPE_AT + byte + 1 : stride] = _BY_FAMILY[byte : byte + 1] * count
+        for byte, new in _RETYPED_BYTES:
+            retyped[start + _TYPE_AT + byte : last + _TYPE_AT + byte + 1 : stride] = new * count
     return _joined(retyped, ipv4), _joined(retyped, ipv6), buf[end:]
 
 
