@@ -1,4 +1,4 @@
-"""The `pyss` console script's first module: a plain TCP listing's dump starts before the command line loads.
+"""The console scripts' first module: a plain TCP listing's dump starts before pyss's command line loads.
 
 A large `pyss -tan` waits longest for the kernel's walk of the TCP hash, which
 a child process does on another CPU (pyss.netlink.transport.start_early).
@@ -44,6 +44,14 @@ def pyss() -> int:
     if states is not None:
         start_tcp_dump(states)
     from pyss.cli.ss import command
+
+    return command()
+
+
+def pynetstat() -> int:
+    """The `pynetstat` console script."""
+    hold_collector()
+    from pyss.cli.netstat import command
 
     return command()
 
@@ -111,7 +119,7 @@ def hold_collector() -> None:
 
 
 def resume_collector() -> None:
-    """Turn the collector back on, for a command that runs until stopped (--watch, -E), if
+    """Turn the collector back on, for a command that runs until stopped (--watch, -E, -c), if
     :func:`hold_collector` turned it off; what start-up made is frozen first, never traversed again."""
     global _collector_held  # noqa: PLW0603
     if _collector_held:

@@ -42,6 +42,10 @@ def run(flags: Flags) -> int:
         action = show_routes
     elif flags.interfaces:
         action = show_interfaces
+    if flags.continuous:  # it runs until stopped: cycles must not pile up
+        from pyss.cli.launch import resume_collector
+
+        resume_collector()
     while True:
         status = action(flags, _write)
         if status or not flags.continuous:
@@ -58,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command() -> int:
-    """The `pynetstat` console script: :func:`main` on the command line, then the process ends at
-    once (pyss.system.output.exit_at_once) unless that could lose something."""
+    """:func:`main` on the command line, then the process ends at once (pyss.system.output.exit_at_once)
+    unless that could lose something: what the `pynetstat` console script runs (after pyss.cli.launch)."""
     status = main()
     exit_at_once(status)
     return status

@@ -95,3 +95,28 @@ def test_the_commands_that_run_until_stopped_turn_it_back_on(args: list[str]) ->
     running, end = collector_notes(*args)
     assert running.startswith("running with the collector on, ") and not running.endswith(" 0 frozen")
     assert end == "exit with the collector on"
+
+
+NETSTAT_PROBE = """
+import atexit, gc, sys
+import pyss.cli.netstat
+
+def noted(flags, write):
+    sys.stderr.write(f"listing with the collector {'on' if gc.isenabled() else 'off'}\\n")
+    return 1  # as a failed listing: -c's loop ends
+
+pyss.cli.netstat.list_sockets = noted
+from pyss.cli.launch import pynetstat
+sys.argv = ["pynetstat", *sys.argv[1:]]
+sys.exit(pynetstat())
+"""
+
+
+@pytest.mark.parametrize(("args", "state"), [(["-tan"], "off"), (["-tanc"], "on")])
+def test_pynetstat_lists_with_the_collector_off_unless_it_lists_again_and_again(args: list[str], state: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", NETSTAT_PROBE, *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert (done.returncode, done.stderr) == (1, f"listing with the collector {state}\n")

@@ -59,7 +59,7 @@ def test_it_declines_while_another_thread_runs() -> None:
 def test_the_console_scripts_end_through_it() -> None:
     scripts = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["pyss"] == "pyss.cli.launch:pyss"  # which ends with pyss.cli.ss.command
-    assert scripts["pynetstat"] == "pyss.cli.netstat:command"
+    assert scripts["pynetstat"] == "pyss.cli.launch:pynetstat"  # which ends with pyss.cli.netstat.command
 
 
 @pytest.mark.parametrize(("module", "argv", "status", "stdout_start"), [
