@@ -27,6 +27,16 @@ PROBE = """
 import os, socket, subprocess, sys
 from pyss.netlink import transport
 
+def closed(fd):
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+closed_std = [fd for fd in (0, 1, 2) if closed(fd)]
+for fd in closed_std:  # kept from the probe's own sockets and files, closed again for pyss
+    os.open(os.devnull, os.O_RDWR)
 listeners = []
 for _ in range(int(os.environ["PROBE_LISTENERS"])):
     listeners.append(socket.socket())
@@ -34,6 +44,8 @@ for _ in range(int(os.environ["PROBE_LISTENERS"])):
     listeners[-1].listen()
 with open(os.environ["PROBE_SS_OUT"], "wb") as out:
     subprocess.run(["ss", *sys.argv[1:]], stdout=out, check=True)
+for fd in closed_std:
+    os.close(fd)
 
 sent = []
 relay_init, request = transport._Relay.__init__, transport.DiagSocket.request
@@ -91,3 +103,14 @@ def test_other_command_lines_are_left_to_the_cli(tmp_path: Path) -> None:
     ours, sent, theirs = launched(tmp_path, ["-tan", "-4"])
     assert sent == [("here", SOCK_DIAG_BY_FAMILY, True)]
     assert ours == theirs
+
+
+def test_with_stdin_and_stdout_closed_the_dump_waits_for_the_output_to_be_set_up(tmp_path: Path) -> None:
+    """A socket opened while stdout is closed would take its number (and the listing's writes): the dump is
+    started by pyss.cli.ss then, once /dev/null stands in for what the caller closed; ss's exit status."""
+    needs_two_cpus()
+    done = subprocess.run(["unshare", "-n", "sh", "-c", 'exec "$@" <&- >&-', "sh", sys.executable, "-c", PROBE, "-tan"],
+                          capture_output=True, check=False, timeout=60,
+                          env={**os.environ, "PROBE_LISTENERS": "300", "PROBE_SS_OUT": str(tmp_path / "ss.out")})
+    assert done.returncode == 0, done.stderr.decode()
+    assert ast.literal_eval(done.stderr.decode()) == [("child", TCPDIAG_GETSOCK, True)]

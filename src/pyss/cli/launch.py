@@ -78,7 +78,7 @@ def start_tcp_dump(states: int) -> None:
     """Start the one TCP dump (both families, pyss.netlink.tcpdiag) of a plain listing of ``states`` in a
     child now, when it pays: two CPUs to run on and a dump larger than one reply buffer. Decided once per
     ``states``: pyss.cli.ss asks again for the query it built, and finds the dump started here."""
-    if states in _decided:
+    if states in _decided or not _standard_descriptors_open():
         return
     _decided.add(states)
     from pyss.netlink import transport
@@ -94,6 +94,18 @@ def start_tcp_dump(states: int) -> None:
     from pyss.netlink.tcpdiag import split_families
 
     transport.start_early(tcpdiag_request(states), tcp_column_work, split_families)
+
+
+def _standard_descriptors_open() -> bool:
+    """Whether stdin, stdout and stderr are open. A socket opened while one is closed would take its
+    number, and stdout's writes would go to it: the console script starts no dump then, and pyss.cli.ss
+    starts it once pyss.system.output has put /dev/null on what the caller closed (`pyss -tan <&- >&-`)."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def tcp_column_work(buf: bytes) -> bytes | None:
