@@ -12,14 +12,18 @@ all of it.
 The parts are complementary by construction: every socket has one key, the
 higher of its two ports (a listener's is its own port, its peer port being
 0), and the parts' programs select the key ranges ``[0, b1)``, ``[b1, b2)``,
-..., ``[bN-1, 65536)``, which cover every key exactly once. The bounds are
-the quantiles of the keys of a sample, the first receive buffer of an
-unfiltered dump (a few hundred sockets in the hash's order, which has
-nothing to do with ports): any bounds are correct, and a sample only makes
-the parts even. The key is the ephemeral side of most connections, which
-spreads widely; a population whose keys bunch on few values splits
-unevenly, and then costs one dump's time plus a thread (the other walks run
-on the other CPUs).
+..., ``[bN-1, 65536)``, which cover every key exactly once. The bounds cut
+the ephemeral port range into equal pieces (:func:`range_bounds`): any
+bounds are correct, and these only make the parts even, since the key is
+the ephemeral side of most connections, which spreads over that range (a
+sample of the first receive buffer was tried: neighbouring ports sit in
+neighbouring buckets, so it was as skewed as 80/20). A population whose
+keys bunch on few values splits unevenly, and then costs one dump's time
+plus a thread (the other walks run on the other CPUs).
+
+A count by state splits less: the kernel counts its established sockets
+(see :func:`pyss.dump.run_streams`), and the dump of the others is split
+only when it is large.
 
 Each part runs in a thread of its own (the kernel's work runs without the
 GIL); the sockets are opened here first, in the calling thread's network
