@@ -536,7 +536,7 @@ class UserScan:
             return
         collect: Callable[[Share], Scan | Texts | SocketHolders] = \
             _collect_holders if holders else _collect_texts if texts else _collect_links
-        self._plan = plan_shares(_CHUNKS_PER_SCANNER * (workers + 1))
+        self._plan = plan_shares(min(_CHUNKS_PER_SCANNER * (workers + 1), 256))  # a chunk's number is a byte
         pipes: list[tuple[int, int]] = []
         try:
             self._tokens, tokens_in = os.pipe()

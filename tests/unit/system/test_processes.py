@@ -453,3 +453,10 @@ def test_holders_within_a_share_are_the_last_process_s_fds(monkeypatch: pytest.M
     first, more = processes._collect_holders([])
     assert first == {1: (7, 200), 2: (8, 300), 6: (10, 300)}
     assert more == {2: [(8, 300), (9, 300)]}  # process 100's two fds of socket 1 are not reported
+
+
+def test_many_scanners_still_number_their_chunks_in_a_byte(pair: tuple[socket.socket, socket.socket]) -> None:
+    left, _right = pair
+    scan = UserScan(20, holders=True)
+    assert len(scan._plan) == 256
+    assert scan.holders()[0][inode_of(left)] == (left.fileno(), os.getpid())
