@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_, itemgetter
@@ -171,7 +171,7 @@ def system_connections(kind: str, scan: UserScan | None) -> list[sconn]:
             build = ColumnConnections()
             batches: list[Unheld | RecordBatch] = []
             for _kind, items in table_streams(checked, columns=True, read_ahead=scan is None):
-                _read_batches(items, batches, build)
+                _read_batches(items, batches, build, scan.drain if scan is not None else None)
             once = _listed_once(batches)
             holders = scan.holders() if scan is not None else socket_holders_here()
             scan = None
@@ -216,9 +216,11 @@ _INODE = attrgetter("inode")
 _PID = itemgetter(6)
 
 
-def _read_batches(items: Iterator[Any], batches: list[Any], build: ColumnConnections) -> None:
+def _read_batches(items: Iterator[Any], batches: list[Any], build: ColumnConnections,
+                  between: Callable[[], None] | None = None) -> None:
     """Keep each batch of one table's stream (records listed, columns made into all of their sconns
-    but the holders); an interrupted dump warns after them."""
+    but the holders), calling ``between`` after each (the scan's drain); an interrupted dump warns
+    after them."""
     from pyss.api.listing import warn_interrupted
     from pyss.columnar import RecordBatch
     from pyss.netlink.decode import DumpInterrupted
@@ -227,6 +229,8 @@ def _read_batches(items: Iterator[Any], batches: list[Any], build: ColumnConnect
         for batch in items:
             batches.append(RecordBatch(batch.kind, list(batch.records)) if isinstance(batch, RecordBatch)
                            else build.start(batch))
+            if between is not None:
+                between()
     except DumpInterrupted:
         warn_interrupted()
 

@@ -532,6 +532,8 @@ class UserScan:
         self._tokens: int | None = None  # read end of the pipe of chunk numbers
         self._plan: list[Share] = []
         self._stream = False  # whether children send each chunk as it is done (see _gather)
+        self._received: _Received | None = None  # their frames, read as they come when they stream
+        self._early: list[tuple[int, Any]] = []  # chunks received before the gathering
         if workers <= 0:
             return
         collect: Callable[[Share], Scan | Texts | SocketHolders] = \
@@ -557,7 +559,14 @@ class UserScan:
                     with contextlib.suppress(OSError):
                         os.close(end)
             return
+        self._received = _Received([read_end for _child, read_end in self._children], self._stream)
         atexit.register(self._abandon)
+
+    def drain(self) -> None:
+        """Take in what the children have sent so far, without waiting (a streaming scan's caller calls
+        this now and then while it does other work, so that no child waits on a full pipe)."""
+        if self._received is not None:
+            self._received.take(self._early)
 
     def _fork(self, collect: Callable[[Share], Scan | Texts | SocketHolders], pipes: list[tuple[int, int]]) -> None:
         """Fork the child for the last pipe; it closes what its older siblings' pipes left it."""
@@ -594,11 +603,14 @@ class UserScan:
         atexit.unregister(self._abandon)
         tokens, self._tokens = self._tokens, None
         assert tokens is not None
-        received = _Received([read_end for _child, read_end in children], self._stream)
+        received, self._received = self._received, None
+        assert received is not None
+        received.take(self._early)
         try:
             parts = _scan_chunks(self._plan, collect, tokens, received.take)  # what the children have not taken
         finally:
             os.close(tokens)
+        parts += self._early
         parts += received.rest()
         failed = False
         for child, _read_end in children:
@@ -610,8 +622,8 @@ class UserScan:
         return merge([part for _number, part in parts])
 
     def done(self) -> bool:
-        """Whether every child has finished scanning (and is sending its chunks back): asking now waits only
-        for the transfer, as the children have taken every chunk."""
+        """Whether every child has finished scanning (and is sending its chunks back), for a scan that
+        does not stream: asking now waits only for the transfer, as the children have taken every chunk."""
         if not self._children:
             return True
         import select  # only when a caller polls (ss -p's deferred rows)
@@ -627,6 +639,7 @@ class UserScan:
         """At exit without having asked (nothing was listed), or when a fork failed: stop the children
         and reap them."""
         children, self._children = self._children, []
+        self._received = None
         tokens, self._tokens = self._tokens, None
         if tokens is not None:
             with contextlib.suppress(OSError):
