@@ -10,7 +10,6 @@ Imported only when one of these flags is given: `pyss -tan` never loads it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
 
 from pyss.dump import batch_streams, run_streams, table_streams
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
@@ -19,9 +18,10 @@ from pyss.records import SocketRecord
 from pyss.render.columns import LEFT, Column
 
 if TYPE_CHECKING:  # --count-by and --watch go through here: typing stays unimported (see pyss.lite_typing)
+    from collections.abc import Callable, Iterator  # (collections too: ~7M instructions)
     from typing import Any
 
-Warn = Callable[[str], None]
+    Warn = Callable[[str], None]
 
 
 class Views(NamedTuple):

@@ -7,11 +7,14 @@ reads its missing fields as 0, as ss pads it.
 
 from __future__ import annotations
 
-import socket
 import struct
-from typing import Final, NamedTuple
+from _socket import inet_ntop  # socket's C core: the socket module imports enum, selectors and typing
 
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import AF_INET, AF_INET6
+
+if TYPE_CHECKING:
+    from typing import Final
 
 # struct sctp_info: the association's counters, 14 u64 of statistics, the primary
 # transport (a sockaddr_storage and its u32s), then the socket's settings. 368 bytes.
@@ -77,4 +80,4 @@ def decode_addresses(raw: bytes) -> list[tuple[int, bytes]]:
 
 def address_text(family: int, packed: bytes) -> str:
     """An address as ss's format_host_sa prints it numerically (no brackets, even for IPv6)."""
-    return socket.inet_ntop(family, packed) if packed else ""
+    return inet_ntop(family, packed) if packed else ""

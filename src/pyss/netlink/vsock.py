@@ -5,11 +5,13 @@ Pure decoding; imported only when a listing asks for VSOCK sockets.
 
 from __future__ import annotations
 
-from typing import Final
-
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.decode import MalformedMessage
 from pyss.netlink.layout import Layout
 from pyss.records import VsockSocket
+
+if TYPE_CHECKING:
+    from typing import Final
 
 VSOCK_DIAG_MSG: Final = Layout("vsock_diag_msg", (
     ("family", "B"), ("type", "B"), ("state", "B"), ("shutdown", "B"),

@@ -7,8 +7,7 @@ umem and the statistics (see :func:`decode_xdp_details`).
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
-
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.netlink.constants import (
     SK_MEMINFO_RMEM_ALLOC,
     XDP_DIAG_INFO,
@@ -24,6 +23,9 @@ from pyss.netlink.constants import (
 from pyss.netlink.decode import MalformedMessage, attributes
 from pyss.netlink.layout import Layout
 from pyss.records import XdpSocket
+
+if TYPE_CHECKING:
+    from typing import Final
 
 XDP_DIAG_MSG: Final = Layout("xdp_diag_msg", (
     ("family", "B"), ("type", "B"), ("pad", "H"), ("inode", "I"), ("cookie", "2I"),

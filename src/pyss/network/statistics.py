@@ -12,8 +12,6 @@ reproduce that behaviour, lookup quirks included.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 # Counter kinds
 NUMBER, OPTIONAL, FORWARD, ICMP_IN, ICMP_OUT, RTO = range(6)
 _INDENT = {NUMBER: 4, OPTIONAL: 4, FORWARD: 4, ICMP_IN: 8, ICMP_OUT: 8, RTO: 4}
@@ -275,13 +273,18 @@ def find(entries: tuple[Entry, ...], name: str) -> Entry | None:
     return None
 
 
-@dataclass
 class _Printer:
-    """The running state of net-tools' printer: the last counter kind decides the next indent."""
+    """The running state of net-tools' printer: the last counter kind decides the next indent.
 
-    shown: frozenset[str]  # the -t/-u/-w/-S selection: "tcp", "udp", "raw", "sctp"
-    lines: list[str] = field(default_factory=list)
-    kind: int = NUMBER
+    A plain class: importing dataclasses (with inspect, re and enum) cost more than the rest of
+    `pynetstat -s`'s start-up."""
+
+    __slots__ = ("kind", "lines", "shown")
+
+    def __init__(self, shown: frozenset[str]) -> None:
+        self.shown = shown  # the -t/-u/-w/-S selection: "tcp", "udp", "raw", "sctp"
+        self.lines: list[str] = []
+        self.kind = NUMBER
 
     def section(self, sections: dict[str, tuple[tuple[Entry, ...], str]], title: str) -> tuple[tuple[Entry, ...], bool]:
         """Start a section; unknown sections are always shown, with their nonzero counters raw."""

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
-from functools import lru_cache
 
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.constants import (
     AF_INET6,
     INET_DIAG_BBRINFO,
@@ -109,8 +108,11 @@ from pyss.records import PROC_TCP_COLUMNS, InetSocket, NetlinkSocket, PacketSock
 from pyss.render.mptcp import mptcp_info_text, subflow_text
 from pyss.render.sctp import sctp_info_text, sctp_timer_text
 
-CgroupNamer = Callable[[int], str]
-Formatter = Callable[[SocketRecord, "str | None"], str]
+if TYPE_CHECKING:  # collections.abc and functools stay off the details' start-up (docs/design.md)
+    from collections.abc import Callable
+
+    CgroupNamer = Callable[[int], str]
+    Formatter = Callable[[SocketRecord, str | None], str]
 
 TIMER_NAMES = ("off", "on", "keepalive", "timewait", "persist", "unknown")
 FANOUT_TYPES = ("hash", "lb", "cpu", "roll", "random", "qm")
@@ -435,9 +437,22 @@ def _unresolved_cgroup(cgroup_id: int) -> str:
     return cgroup_path(cgroup_id)
 
 
-@lru_cache(maxsize=16)
+# details_formatter's results: a few (details, namer) pairs a process, bounded as lru_cache(16) was.
+_FORMATTERS: dict[tuple[Details, CgroupNamer | None], Formatter] = {}
+
+
 def details_formatter(details: Details, cgroup_name: CgroupNamer | None = None) -> Formatter:
     """A function (record, users) -> the Process-column text, with the flag tests resolved once."""
+    key = (details, cgroup_name)
+    formatter = _FORMATTERS.get(key)
+    if formatter is None:
+        if len(_FORMATTERS) >= 16:
+            _FORMATTERS.clear()
+        formatter = _FORMATTERS[key] = _details_formatter(details, cgroup_name)
+    return formatter
+
+
+def _details_formatter(details: Details, cgroup_name: CgroupNamer | None) -> Formatter:
     namer = cgroup_name or _unresolved_cgroup
     # -e and -b imply -o in ss.
     timers = details.options or bool(details.extended) or details.bpf

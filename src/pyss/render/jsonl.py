@@ -10,11 +10,9 @@ plain text, without ss's brackets or wildcards.
 
 from __future__ import annotations
 
-import json
-import socket
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TextIO
+from _socket import inet_ntop  # socket's C core: the socket module imports enum, selectors and typing
 
+from pyss.lite_typing import TYPE_CHECKING
 from pyss.names.netids import INET_NETIDS, netid
 from pyss.names.ss import interface_name
 from pyss.netlink.constants import AF_INET, AF_INET6, TCP_CLOSE, VMADDR_CID_ANY, VMADDR_PORT_ANY
@@ -32,6 +30,9 @@ from pyss.records import (
 from pyss.render.ss import STATE_NAMES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import TextIO
+
     from pyss.columnar import InetColumns
 
 Fields = dict[str, object]
@@ -41,8 +42,8 @@ def inet_fields(record: InetSocket) -> Fields:
     return {
         "netid": netid(record), "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
         "family": "inet" if record.family == AF_INET else "inet6",
-        "local_address": socket.inet_ntop(record.family, record.src), "local_port": record.sport,
-        "peer_address": socket.inet_ntop(record.family, record.dst), "peer_port": record.dport,
+        "local_address": inet_ntop(record.family, record.src), "local_port": record.sport,
+        "peer_address": inet_ntop(record.family, record.dst), "peer_port": record.dport,
         "interface": interface_name(record.ifindex) if record.ifindex else None,
         "uid": record.uid, "inode": record.inode, "cookie": record.cookie,
         "timer": record.timer, "retrans": record.retrans, "expires_ms": record.expires,
@@ -121,7 +122,8 @@ FIELDS: dict[type, Callable[[SocketRecord], Fields]] = {
 }
 
 
-Extra = Callable[[SocketRecord, Fields], None]  # adds the detail flags' keys (render/jsondetails.py)
+if TYPE_CHECKING:
+    Extra = Callable[[SocketRecord, Fields], None]  # adds the detail flags' keys (render/jsondetails.py)
 
 
 def json_lines(kind: type[SocketRecord], records: Iterable[SocketRecord], extra: Extra | None = None,
@@ -142,6 +144,8 @@ def line_function(kind: type[SocketRecord], extra: Extra | None = None,
             return fast  # type: ignore[return-value]
         prefix = _netns_prefix(netns)
         return lambda record: prefix + fast(record)[1:]  # type: ignore[arg-type]
+    import json  # here: json imports re and enum, more than a plain listing's whole start-up
+
     encode = json.JSONEncoder(separators=(",", ":")).encode
     fields = FIELDS[kind]
     if extra is None and netns is None:
@@ -158,7 +162,7 @@ def line_function(kind: type[SocketRecord], extra: Extra | None = None,
 
 
 def _netns_prefix(netns: str) -> str:
-    return '{"netns":' + json.dumps(netns) + ","
+    return '{"netns":' + _json_text(netns) + ","
 
 
 class JsonLinesSink:
@@ -190,7 +194,7 @@ class JsonLinesSink:
         def address(key: int | bytes) -> str:
             text = addresses.get(key)
             if text is None:
-                text = addresses[key] = socket.inet_ntop(family, packed_address(key))
+                text = addresses[key] = inet_ntop(family, packed_address(key))
             return text
 
         more = more_columns(columns)
@@ -243,16 +247,24 @@ def _inet_line_function() -> Callable[[InetSocket], str]:
     family_names = {AF_INET: "inet", AF_INET6: "inet6"}
 
     def address(family: int, packed: bytes) -> str:
-        text = addresses[packed] = socket.inet_ntop(family, packed)
+        text = addresses[packed] = inet_ntop(family, packed)
         return text
 
     def line(record: InetSocket) -> str:
         (family, state, timer, retrans, sport, dport, src, dst, ifindex,
          cookie, expires, rqueue, wqueue, uid, inode, protocol, _attrs) = record
-        interface = json.dumps(interface_name(ifindex)) if ifindex else "null"
+        interface = _json_text(interface_name(ifindex)) if ifindex else "null"
         return _INET_LINE % (
             INET_NETIDS.get(protocol, "???"), STATE_NAMES[state], rqueue, wqueue, family_names[family],
             addresses.get(src) or address(family, src), sport, addresses.get(dst) or address(family, dst), dport,
             interface, uid, inode, cookie, timer, retrans, expires)
 
     return line
+
+
+def _json_text(value: object) -> str:
+    """``json.dumps(value)``, json imported only when a line needs it (an interface name, a namespace):
+    it brings re and enum, more start-up than a plain --json-lines listing's whole own."""
+    import json
+
+    return json.dumps(value)

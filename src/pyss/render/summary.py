@@ -10,10 +10,13 @@ kernel's own, taken at one instant. :func:`summary_text` is pure formatting;
 from __future__ import annotations
 
 import itertools
-from typing import NamedTuple, TextIO
 
+from pyss.lite_typing import TYPE_CHECKING, NamedTuple
 from pyss.system.procfs import proc_file, read_text
 from pyss.system.sockstat import parse_sockstat
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class SockStat(NamedTuple):

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from pyss.system.procfs import read_text
 
-_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+_OCTAL_DIGITS = frozenset("01234567")
+
+
+def unescape_mount_field(field: str) -> str:
+    """A /proc/mounts field with getmntent's octal escapes (``\\040`` for a space) undone: each backslash
+    followed by three octal digits, left to right. Without re, which brings enum and more start-up than
+    the details' whole own."""
+    if "\\" not in field:
+        return field
+    first, *rest = field.split("\\")
+    parts = [first]
+    for part in rest:
+        if len(part) >= 3 and _OCTAL_DIGITS.issuperset(part[:3]):
+            parts.append(chr(int(part[:3], 8)) + part[3:])
+        else:
+            parts.append("\\" + part)
+    return "".join(parts)
 
 
 def cgroup2_mount(mounts_path: str = "/proc/mounts") -> str | None:
@@ -16,7 +31,7 @@ def cgroup2_mount(mounts_path: str = "/proc/mounts") -> str | None:
     for line in (read_text(mounts_path) or "").splitlines():
         fields = line.split()
         if len(fields) >= 3 and fields[2] == "cgroup2":
-            return _OCTAL_ESCAPE.sub(lambda match: chr(int(match[1], 8)), fields[1])
+            return unescape_mount_field(fields[1])
     return None
 
 

@@ -46,6 +46,14 @@ def test_plain_listing_loads_nothing_heavy(argv: tuple[str, ...]) -> None:
     assert loaded_by(*argv, heavy=LEAN) == []
 
 
+# Other commands' fixed cost: the summary, the detail flags (their SCTP and XDP decoders once imported
+# socket and typing), the JSON outputs (json, with re and enum, only when a line needs it).
+@pytest.mark.parametrize("argv", [("-s",), ("-tane",), ("-tanoemi",), ("-xa",), ("-tan", "--json"),
+                                  ("-tan", "--json-lines"), ("-uan", "--json")])
+def test_other_commands_load_nothing_heavy(argv: tuple[str, ...]) -> None:
+    assert loaded_by(*argv, heavy=LEAN) == []
+
+
 @pytest.mark.parametrize("words", [("dport", "=", ":22"), ("state", "established", "( dport = :22 )"),
                                    ("( sport = :22 or dport geq :1024 ) and not dst 10.0.0.0/8 dev lo",)])
 def test_a_filter_the_recognizer_reads_loads_nothing_heavy_even_uncached(words: tuple[str, ...]) -> None:
@@ -83,7 +91,7 @@ raise SystemExit(status)
 """
 
 
-@pytest.mark.parametrize("argv", [("-tan",), ("-uan",)])
+@pytest.mark.parametrize("argv", [("-tan",), ("-uan",), ("-s",), ("-tane",)])
 def test_pynetstat_listing_loads_nothing_heavy(argv: tuple[str, ...]) -> None:
     result = subprocess.run([sys.executable, "-c", NETSTAT_PROBE.format(heavy=LEAN), *argv], capture_output=True,
                             text=True, check=False, timeout=60)

@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyss.system import cgroups
+from pyss.system.cgroups import unescape_mount_field
 
 
 def test_the_first_cgroup2_mount_wins_with_escapes_undone(tmp_path: Path) -> None:
@@ -47,3 +50,11 @@ def test_cgroup_id_reads_paths_under_the_mount(tmp_path: Path, monkeypatch: pyte
     assert cgroups.cgroup_id("/a/b") == os.stat(tmp_path / "a" / "b").st_ino
     assert cgroups.cgroup_id(str(tmp_path / "a")) == os.stat(tmp_path / "a").st_ino
     assert cgroups.cgroup_id("/no/such/group") is None
+
+
+@given(st.text(alphabet="\\0123478a ", max_size=24))
+def test_mount_fields_are_unescaped_as_a_regular_expression_would(field: str) -> None:
+    import re
+
+    expected = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), field)
+    assert unescape_mount_field(field) == expected
