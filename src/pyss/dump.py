@@ -13,7 +13,6 @@ from itertools import chain
 
 from pyss.columnar import RecordBatch, column_fixed, inet_batches, inet_runs
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
-from pyss.names.netids import INET_NETIDS
 from pyss.netlink import requests, transport
 from pyss.netlink.constants import (
     AF_INET,
@@ -70,7 +69,6 @@ from pyss.netlink.decode import (
     is_missing_module,
     walk,
 )
-from pyss.netlink.tcpdiag import split_families
 from pyss.query import TABLE_BIT, Extensions, Query
 from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, UnixSocket
 
@@ -296,6 +294,8 @@ def _tcp_family_dumps(query: Query, extensions: Extensions, read_ahead: bool) ->
     decode = inet_decoder(IPPROTO_TCP)
 
     def split_dump(work: Callable[[bytes], bytes | None] | None) -> transport.SplitStreams:
+        from pyss.netlink.tcpdiag import split_families  # a listing's (imported already by the launcher)
+
         message = requests.tcpdiag_request(query.states, extensions=extensions.inet)
         return transport.SplitStreams(transport.dump(message, read_ahead, None, work, split_families))
 
@@ -411,7 +411,7 @@ def _proc_files_dump(query: Query, protocol: int, ipv4_path: str, ipv6_path: str
             records = read_proc_file(ipv4_path, AF_INET, protocol, query.states)
             if records is None:
                 (warn or _ignore)(f"cannot read {ipv4_path} (a regular file in /proc/net's format): "
-                                  f"no {INET_NETIDS[protocol]} sockets are listed")
+                                  f"no {_table_name(protocol)} sockets are listed")
                 return
             yield from records
         if query.has_family(AF_INET6):
@@ -660,6 +660,8 @@ _REFUSED_PROGRAM = (errno.EINVAL, errno.EPERM)
 
 
 def _table_name(protocol: int) -> str:
+    from pyss.names.netids import INET_NETIDS  # where a table is named: pyss.count("tcp") names none
+
     return INET_NETIDS[protocol]
 
 
