@@ -153,4 +153,5 @@ def test_rows_laid_out_ahead_before_a_wider_row_come_out_as_ss_lays_them(mixed_n
         return runs[-1]
 
     harness.assert_matches_reference(mixed_ns.ss, laying_ahead, args.split())
-    assert int(runs[-1].stderr.decode().rsplit(":", 1)[1]) > 1, "no block was laid out ahead"
+    if len(os.sched_getaffinity(0)) > 1:  # on one CPU no read-ahead child is started, and nothing is laid ahead
+        assert int(runs[-1].stderr.decode().rsplit(":", 1)[1]) > 1, "no block was laid out ahead"
