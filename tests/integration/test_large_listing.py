@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -155,3 +155,21 @@ def test_rows_laid_out_ahead_before_a_wider_row_come_out_as_ss_lays_them(mixed_n
     harness.assert_matches_reference(mixed_ns.ss, laying_ahead, args.split())
     if len(os.sched_getaffinity(0)) > 1:  # on one CPU no read-ahead child is started, and nothing is laid ahead
         assert int(runs[-1].stderr.decode().rsplit(":", 1)[1]) > 1, "no block was laid out ahead"
+
+
+# Five descriptors: the standard three, the dump's netlink socket and one more. A read-ahead child needs a
+# socket pair, so neither the console script's early dump nor a read-ahead of a dump can have one: pyss must
+# read the dump itself, as ss does, not end with a traceback (EMFILE) or "cannot read sockets".
+FEW_DESCRIPTORS = ["prlimit", "--nofile=5"]
+
+
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs util-linux's prlimit")
+@pytest.mark.parametrize(("tool", "args"), [("ss", "-tan"), ("ss", "-t -a -n"), ("ss", "-tln"),
+                                            ("netstat", "-tan")])
+def test_no_descriptor_to_spare_for_a_child_lists_what_ss_lists(large_ns: harness.ZooNamespace, tool: str,
+                                                                 args: str) -> None:
+    def limited(program: str) -> Callable[..., harness.NsRun]:
+        return lambda *argv: large_ns.run_in_ns([*FEW_DESCRIPTORS, program, *argv])
+
+    reference, candidate = (tool, harness.PYSS) if tool == "ss" else (tool, harness.PYNETSTAT)
+    harness.assert_matches_reference(limited(reference), limited(str(candidate)), args.split())

@@ -126,11 +126,13 @@ class DiagSocket:
             return
         if read_ahead and data and not ends_dump(data):
             yield data
-            relay = _Relay(self._sock, work=work)
+            relay = _relay_if_possible(self._sock, work=work)
             if following is not None:
                 following.start()
-            yield from relay.buffers()
-            return
+            if relay is not None:
+                yield from relay.buffers()
+                return
+            data = recv(RECV_SIZE)
         while data:
             yield data
             data = recv(RECV_SIZE)
@@ -185,9 +187,11 @@ def _split_replies(sock: _socket.socket, data: bytes, split: Split, read_ahead: 
             return  # no ending: the decoder says that the dump was cut short
         if ending or ends_dump(now):
             break
-        if read_ahead:  # the child holds what is held (a copy of held, too) and sends it after the ending
-            yield from _Relay(sock, work=work, split=split, held=held).buffers()
+        relay = _relay_if_possible(sock, work=work, split=split, held=held) if read_ahead else None
+        if relay is not None:  # the child holds what is held (a copy of held, too) and sends it after the ending
+            yield from relay.buffers()
             return
+        read_ahead = False
         data = sock.recv(RECV_SIZE)
     if ending:
         yield ending
@@ -281,11 +285,13 @@ class EarlyDump:
 
     def start(self) -> None:
         """Hand the dump to a child process now (at most once, and not once read)."""
-        diag, self._diag = self._diag, None
+        diag = self._diag
         if diag is None:
             return
-        with diag:  # the child has its own copy
-            self._relay = _Relay(diag.socket, self.message, self._work, self._split)
+        self._relay = _relay_if_possible(diag.socket, self.message, self._work, self._split)
+        if self._relay is not None:
+            self._diag = None
+            diag.close()  # the child has its own copy
 
     def buffers(self, read_ahead: bool = False) -> Iterator[bytes]:
         """The dump's reply buffers: from the child if it was started, else read now (once)."""
@@ -333,7 +339,10 @@ def start_early(message: bytes, work: Work | None = None, split: Split | None = 
     ``work``, unless the started one has none); a dump not taken up is
     ended when this process ends.
     """
-    early = EarlyDump(message, work, split)
+    try:
+        early = EarlyDump(message, work, split)
+    except OSError:  # no descriptor to spare (EMFILE): dump() opens its socket when it is asked
+        return
     early.start()
     _STARTED[message] = early
 
@@ -397,7 +406,12 @@ class _Relay:
         self._ours: _socket.socket | None = None  # (set before anything can fail: __del__ reads it)
         self._pid = 0
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             ours.close()
             _relay(sock, theirs, request, work, split, held)
@@ -436,6 +450,17 @@ class _Relay:
             self.close()
         except Exception:  # at interpreter exit what close() needs may be gone; the child then ends with its pipe
             pass
+
+
+def _relay_if_possible(sock: _socket.socket, request: bytes | None = None, work: Work | None = None,
+                       split: Split | None = None, held: list[bytes] | None = None) -> _Relay | None:
+    """A :class:`_Relay`, or None when the process has no descriptor or process to spare for one
+    (EMFILE under a low `ulimit -n`, EAGAIN from fork): the caller then reads the dump itself, as ss
+    does, since a relay only makes a dump faster."""
+    try:
+        return _Relay(sock, request, work, split, held)
+    except OSError:
+        return None
 
 
 # What the reader of a read-ahead dump does while no buffer is ready for it (see set_idle_work).
