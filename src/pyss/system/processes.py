@@ -605,17 +605,23 @@ class UserScan:
         assert tokens is not None
         received, self._received = self._received, None
         assert received is not None
-        received.take(self._early)
-        try:
-            parts = _scan_chunks(self._plan, collect, tokens, received.take)  # what the children have not taken
-        finally:
-            os.close(tokens)
-        parts += self._early
-        parts += received.rest()
         failed = False
-        for child, _read_end in children:
-            _pid, status = os.waitpid(child, 0)
-            failed = failed or status != 0
+        try:
+            received.take(self._early)
+            try:
+                parts = _scan_chunks(self._plan, collect, tokens, received.take)  # what the children have not taken
+            finally:
+                os.close(tokens)
+            parts += self._early
+            parts += received.rest()
+            while children:
+                _pid, status = os.waitpid(children[0][0], 0)
+                del children[0]
+                failed = failed or status != 0
+        except BaseException:  # Ctrl-C, say, in a library caller that lives on: no child or pipe is left
+            received.close()
+            _stop(children)
+            raise
         if failed or not received.complete:
             return collect(_everything())  # a child failed: scan here instead
         parts.sort(key=_CHUNK_NUMBER)
@@ -644,14 +650,20 @@ class UserScan:
         if tokens is not None:
             with contextlib.suppress(OSError):
                 os.close(tokens)
-        for child, read_end in children:
-            import signal  # rare (nothing was listed), and the signal module's enums cost start-up
-
-            with contextlib.suppress(OSError):
-                os.kill(child, signal.SIGKILL)
-                os.waitpid(child, 0)
+        _stop(children)
+        for _child, read_end in children:
             with contextlib.suppress(OSError):
                 os.close(read_end)
+
+
+def _stop(children: list[tuple[int, int]]) -> None:
+    """Kill and reap the scanning children (pid, read end of its pipe) not reaped yet."""
+    for child, _read_end in children:
+        import signal  # rare (nothing was listed), and the signal module's enums cost start-up
+
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
 
 
 # Chunks of the scan for each scanner (the children and the caller): enough that the last chunk each
@@ -740,6 +752,7 @@ class _Received:
         self._pending = {end: bytearray() for end in ends}
         self._parts: list[tuple[int, Any]] = []
         self._stream = stream
+        self._open = list(ends)  # the ends rest() has not closed yet
         self.complete = True  # no frame was cut short
         if stream:
             for end in ends:
@@ -762,11 +775,19 @@ class _Received:
         for end in self._ends:
             os.set_blocking(end, True)
             with os.fdopen(end, "rb") as pipe:
+                self._open.remove(end)
                 self._pending[end] += pipe.read()
             self._unframe(end)
             self.complete = self.complete and not self._pending[end]
         parts, self._parts = self._parts, []
         return parts
+
+    def close(self) -> None:
+        """Close the ends not read to their end (a gathering given up)."""
+        ends, self._open = self._open, []
+        for end in ends:
+            with contextlib.suppress(OSError):
+                os.close(end)
 
     def _unframe(self, end: int) -> None:
         pending = self._pending[end]

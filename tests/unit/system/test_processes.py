@@ -460,3 +460,29 @@ def test_many_scanners_still_number_their_chunks_in_a_byte(pair: tuple[socket.so
     scan = UserScan(20, holders=True)
     assert len(scan._plan) == 256
     assert scan.holders()[0][inode_of(left)] == (left.fileno(), os.getpid())
+
+
+@pytest.mark.parametrize("scan", ["links", "texts", "holders"])
+def test_a_gathering_interrupted_leaves_no_child_and_no_pipe(monkeypatch: pytest.MonkeyPatch, scan: str) -> None:
+    # A library caller (pyss.net_connections, pyss.sockets(processes=True)) may be interrupted by Ctrl-C while
+    # it waits for the scanners: it lives on, and must keep neither a child (running, or unreaped) nor a pipe.
+    import signal
+
+    scan_chunks = processes._scan_chunks
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, raised as the caller takes its chunks
+        return scan_chunks(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processes, "_scan_chunks", interrupted)
+    fds_before = set(os.listdir("/proc/self/fd"))
+    user_scan = UserScan(2, texts=scan == "texts", holders=scan == "holders")
+    children = [pid for pid, _ in user_scan._children]
+    assert len(children) == 2
+    with pytest.raises(KeyboardInterrupt):
+        getattr(user_scan, scan)()
+    user_scan._abandon()  # what the callers do once the scan is given up (psutil_rows, at exit)
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    assert set(os.listdir("/proc/self/fd")) <= fds_before
