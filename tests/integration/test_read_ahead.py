@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import struct
+import sys
 import time
 from collections.abc import Iterator
 from itertools import chain
@@ -500,3 +501,23 @@ def test_an_in_process_listing_lets_its_rows_go(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.startswith("State")
     assert cli._LISTED == []
     assert gc.isenabled()  # turned off for the listing only
+
+
+def test_an_in_process_listing_that_raises_gives_the_collector_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller's own stdout that fails in its own way (a closed stream raises ValueError, not an output
+    error pyss reports): the error is the caller's, and so is the collector, on again as it was."""
+    import gc
+    import io
+
+    from pyss.cli import ss as cli
+
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="closed file"):
+        cli.main(["-tan"])
+    collecting = gc.isenabled()
+    gc.enable()  # (for the tests after this one, whatever this one finds)
+    assert collecting
+    assert cli._LISTED == []

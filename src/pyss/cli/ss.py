@@ -132,11 +132,12 @@ class Fatal(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     collecting = gc.isenabled()
-    status = _guarded_main(argv)
-    _LISTED.clear()  # an in-process caller gets the listing's memory back
-    if collecting:
-        gc.enable()  # (a listing turns it off: see _list)
-    return status
+    try:
+        return _guarded_main(argv)
+    finally:  # also when a caller's own stdout raises its own error
+        _LISTED.clear()  # an in-process caller gets the listing's memory back
+        if collecting:
+            gc.enable()  # (a listing turns it off: see _list)
 
 
 def _guarded_main(argv: Sequence[str] | None) -> int:
