@@ -225,3 +225,36 @@ def test_count_by_state_on_the_command_line_equals_ss(states_ns: harness.ZooName
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.text)
     assert Counter({row["state"]: row["count"] for row in rows}) == ss_counts(states_ns)
+
+
+THREADED = """
+import json, sys, threading
+import pyss
+from pyss import dump
+
+used = []
+counted_runs = dump._tcp_counted_runs
+def spy(*args):
+    found = counted_runs(*args)
+    used.append(found is not None)
+    return found
+dump._tcp_counted_runs = spy
+found = {}
+def count():
+    found.update(pyss.count("tcp", by="state", netns=sys.argv[1]))
+worker = threading.Thread(target=count)
+worker.start()
+worker.join()
+print(json.dumps({"count": {str(state): number for state, number in found.items()}, "kernel_counted": any(used)}))
+"""
+
+
+def test_a_count_of_another_namespace_from_another_thread_reads_that_namespace_s_counters(
+        states_ns: harness.ZooNamespace) -> None:
+    # setns() moves the calling thread alone: /proc/self/net would still be the main thread's namespace (this
+    # one, which holds none of those sockets), so the kernel's counters must come from /proc/thread-self/net.
+    run = harness.run_plain([sys.executable, "-c", THREADED, states_ns.name])
+    assert run.returncode == 0 and not run.stderr, run.stderr.decode()
+    result = json.loads(run.stdout)
+    assert result["kernel_counted"]
+    assert Counter(result["count"]) == ss_counts(states_ns)
