@@ -12,9 +12,14 @@ the same outputs must come out.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+import socket
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -173,3 +178,55 @@ def test_no_descriptor_to_spare_for_a_child_lists_what_ss_lists(large_ns: harnes
 
     reference, candidate = (tool, harness.PYSS) if tool == "ss" else (tool, harness.PYNETSTAT)
     harness.assert_matches_reference(limited(reference), limited(str(candidate)), args.split())
+
+
+# --- two of ss's batches ------------------------------------------------------------------------------
+# ss lays out and writes its buffer whenever five 1 MiB chunks are in use (~63k plain TCP rows): each batch
+# in the widths known when it is written. Here a long IPv6 address comes last (IPv6 rows follow every IPv4
+# row) and widens the columns of the second batch alone, which pyss's speculative layout (laid out ahead
+# while the kernel walks, in the widths known so far) must leave as ss writes them.
+SECOND_BATCH = 70_000
+WIDE_ADDRESS = "2001:db8:1234:5678:9abc:def0:1234:5678"
+
+
+@pytest.fixture(scope="module")
+def two_batches() -> Iterator[Callable[[str], Callable[..., harness.NsRun]]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    loadgen = importlib.import_module("loadgen")
+    with loadgen.Load(SECOND_BATCH) as load:
+        load.run(["ip", "-6", "addr", "add", f"{WIDE_ADDRESS}/128", "dev", "lo", "nodad"], check=True)
+        held: list[socket.socket] = []
+        try:
+            with load.entered():
+                listener = socket.socket(socket.AF_INET6)
+                held.append(listener)
+                listener.bind((WIDE_ADDRESS, 0))
+                listener.listen(8)
+                for _ in range(3):
+                    client = socket.socket(socket.AF_INET6)
+                    held.append(client)
+                    client.connect(listener.getsockname()[:2])
+                    held.append(listener.accept()[0])
+
+            def runner(program: str) -> Callable[..., harness.NsRun]:
+                return lambda *argv: harness.run_command(load.command([program, *argv]), [program, *argv],
+                                                         timeout=120)
+
+            yield runner
+        finally:
+            for sock in held:
+                sock.close()
+
+
+@pytest.mark.parametrize("laying_ahead", [False, True], ids=["pyss", "laying-ahead"])
+@pytest.mark.parametrize("args", ["-tan", "-tn", "-ta"])
+def test_a_second_batch_widened_at_its_end_comes_out_as_ss_writes_it(
+        two_batches: Callable[[str], Callable[..., harness.NsRun]], args: str, laying_ahead: bool) -> None:
+    """pyss as it runs, and pyss laying out ahead every block it holds before each buffer of the IPv4 rows
+    (LAYING_AHEAD): the second batch's blocks, laid out in the first batch's widths, must be laid out again."""
+    ss = two_batches("ss")
+    widths = Counter(map(len, ss(*args.split()).stdout.splitlines()))
+    assert len(widths) == 2 and min(widths.values()) > 1000, f"not two batches of rows in two widths: {widths}"
+    python = two_batches(str(harness.BIN_DIR / "python"))
+    candidate = (lambda *argv: python("-c", LAYING_AHEAD, *argv)) if laying_ahead else two_batches(str(harness.PYSS))
+    harness.assert_matches_reference(ss, candidate, args.split())
