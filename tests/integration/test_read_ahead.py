@@ -521,3 +521,19 @@ def test_an_in_process_listing_that_raises_gives_the_collector_back(monkeypatch:
     gc.enable()  # (for the tests after this one, whatever this one finds)
     assert collecting
     assert cli._LISTED == []
+
+
+def test_an_in_process_listing_of_no_socket_leaves_no_scanner(capsys: pytest.CaptureFixture[str]) -> None:
+    """-p's /proc scan starts in children before the dump; a listing that shows no socket never asks for it.
+    A program that calls main() lives on after it: the children must be stopped and reaped by then."""
+    from pyss.cli import ss as cli
+
+    def children() -> set[str]:
+        with open(f"/proc/self/task/{os.getpid()}/children") as listed:
+            return set(listed.read().split())
+
+    before = children()
+    for _ in range(3):
+        assert cli.main(["-tanp", "sport", "=", ":1"]) == 0
+    assert capsys.readouterr().out.startswith("State")
+    assert children() <= before

@@ -527,6 +527,9 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     finally:
         set_idle_work(None)
     _close(writer, listing.finish)
+    close_lookup = getattr(users, "close", None)
+    if close_lookup is not None:  # -p's scanners, when no row asked for them: not left until the process ends
+        close_lookup()
     _LISTED[:] = [listing]
     _finish(failure)
     if closer is not None:

@@ -851,6 +851,12 @@ class UserLookup:
         """ss's Process-column text of each socket when -p is the only detail: " users:(...)" or ""."""
         return users_texts(self._ready(), inodes)
 
+    def close(self) -> None:
+        """Stop the scanners if no lookup was made (nothing was listed): now, not when the program exits."""
+        scan, self._scan = self._scan, None
+        if scan is not None:
+            scan._abandon()
+
     def _ready(self) -> Texts:
         texts = self._texts
         if texts is None:
