@@ -552,12 +552,14 @@ class UserScan:
                 if self._stream:
                     self._stream = _widen(pipes[-1][1])
                 self._fork(collect, pipes)
-        except OSError:
+        except BaseException as error:  # a failed fork, or Ctrl-C between two: no child or pipe is left
             self._abandon()
             for read_end, write_end in pipes:
                 for end in (read_end, write_end):
                     with contextlib.suppress(OSError):
                         os.close(end)
+            if not isinstance(error, OSError):
+                raise
             return
         self._received = _Received([read_end for _child, read_end in self._children], self._stream)
         atexit.register(self._abandon)
@@ -575,8 +577,8 @@ class UserScan:
         if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
             assert self._tokens is not None
             _child(self._plan, collect, self._tokens, pipes, self._stream)
+        self._children.append((child, read_end))  # (first: known before anything else can go wrong)
         os.close(write_end)
-        self._children.append((child, read_end))
 
     def links(self) -> Scan:
         """Every socket fd's link text -> its holders, and their command names (a links scan)."""

@@ -486,3 +486,26 @@ def test_a_gathering_interrupted_leaves_no_child_and_no_pipe(monkeypatch: pytest
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
     assert set(os.listdir("/proc/self/fd")) <= fds_before
+
+
+def test_a_scan_interrupted_while_it_forks_leaves_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C right after the first scanner is forked (`pyss -tanp` interrupted early left an unreaped child).
+    import signal
+
+    fork = UserScan._fork
+
+    def interrupted(scan: UserScan, *args: object) -> None:
+        fork(scan, *args)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, raised before the next scanner is forked
+
+    monkeypatch.setattr(UserScan, "_fork", interrupted)
+
+    def children() -> set[str]:
+        with open(f"/proc/self/task/{os.getpid()}/children") as listed:
+            return set(listed.read().split())
+
+    before, fds_before = children(), set(os.listdir("/proc/self/fd"))
+    with pytest.raises(KeyboardInterrupt):
+        UserScan(2)
+    assert children() <= before
+    assert set(os.listdir("/proc/self/fd")) <= fds_before
