@@ -18,6 +18,7 @@ from __future__ import annotations
 
 # _socket, not socket: the socket module wraps its constants in enums and imports selectors,
 # which costs more start-up than this module's whole job; _socket.socket is its C base class.
+import _signal  # type: ignore[import-not-found]  # signal's C core (see pyss.cli.ss): no enums to import
 import _socket
 import errno
 import os
@@ -142,6 +143,23 @@ def may_fork() -> bool:
     """Forking helpers is safe while the program runs one thread (fork copies only the caller's)."""
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() == 1
+
+
+def fork_noted(note: Callable[[int], None]) -> int:
+    """os.fork(), the child's pid given to ``note`` in this process before a Ctrl-C can be raised.
+
+    A SIGINT that comes while fork() runs is raised as KeyboardInterrupt as soon as it returns, before
+    the caller has kept the pid: that child was never stopped nor reaped (`pyss -tanp` interrupted
+    early left one). SIGINT waits, blocked, until ``note`` has run. Returns 0 in the child.
+    """
+    held = _signal.pthread_sigmask(_signal.SIG_BLOCK, (_signal.SIGINT,))
+    try:
+        pid = os.fork()
+        if pid:
+            note(pid)
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, held)
+    return pid
 
 
 def read_ahead_helps() -> bool:
@@ -407,15 +425,18 @@ class _Relay:
         self._pid = 0
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
         try:
-            pid = os.fork()
-        except OSError:
-            ours.close()
+            pid = fork_noted(lambda child: self._started(ours, child))
+        except BaseException:
+            if self._ours is None:
+                ours.close()
             theirs.close()
             raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             ours.close()
             _relay(sock, theirs, request, work, split, held)
         theirs.close()
+
+    def _started(self, ours: _socket.socket, pid: int) -> None:
         self._ours = ours
         self._pid = pid
 

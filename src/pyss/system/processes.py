@@ -572,12 +572,13 @@ class UserScan:
 
     def _fork(self, collect: Callable[[Share], Scan | Texts | SocketHolders], pipes: list[tuple[int, int]]) -> None:
         """Fork the child for the last pipe; it closes what its older siblings' pipes left it."""
+        from pyss.netlink.transport import fork_noted
+
         read_end, write_end = pipes[-1]
-        child = os.fork()
+        child = fork_noted(lambda pid: self._children.append((pid, read_end)))  # (known before a Ctrl-C)
         if child == 0:  # pragma: no cover  (child side; checked through the parent's result)
             assert self._tokens is not None
             _child(self._plan, collect, self._tokens, pipes, self._stream)
-        self._children.append((child, read_end))  # (first: known before anything else can go wrong)
         os.close(write_end)
 
     def links(self) -> Scan:

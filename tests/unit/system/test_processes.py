@@ -509,3 +509,28 @@ def test_a_scan_interrupted_while_it_forks_leaves_no_child(monkeypatch: pytest.M
         UserScan(2)
     assert children() <= before
     assert set(os.listdir("/proc/self/fd")) <= fds_before
+
+
+def test_a_ctrl_c_while_a_scanner_is_forked_leaves_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SIGINT comes while fork() runs (as a real one does, the kernel's fork being the slow part): raised
+    # as KeyboardInterrupt once fork returns, it must not lose the child it made.
+    import signal
+
+    fork = os.fork
+
+    def interrupted_fork() -> int:
+        pid = fork()
+        if pid:
+            os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", interrupted_fork)
+
+    def children() -> set[str]:
+        with open(f"/proc/self/task/{os.getpid()}/children") as listed:
+            return set(listed.read().split())
+
+    before = children()
+    with pytest.raises(KeyboardInterrupt):
+        UserScan(2)
+    assert children() <= before
