@@ -12,11 +12,13 @@ the same outputs must come out.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import shutil
 import socket
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -189,6 +191,20 @@ SECOND_BATCH = 70_000
 WIDE_ADDRESS = "2001:db8:1234:5678:9abc:def0:1234:5678"
 
 
+def connect_when_routed(client: socket.socket, address: tuple[str, int]) -> None:
+    """Connect to an address just added: its local route is added by the kernel's address work queue, after
+    `ip addr add` returns (bind() already works), later still on a loaded host (ENETUNREACH until then)."""
+    for _ in range(200):
+        try:
+            client.connect(address)
+            return
+        except OSError as error:
+            if error.errno != errno.ENETUNREACH:
+                raise
+            time.sleep(0.01)
+    client.connect(address)
+
+
 @pytest.fixture(scope="module")
 def two_batches() -> Iterator[Callable[[str], Callable[..., harness.NsRun]]]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -205,7 +221,7 @@ def two_batches() -> Iterator[Callable[[str], Callable[..., harness.NsRun]]]:
                 for _ in range(3):
                     client = socket.socket(socket.AF_INET6)
                     held.append(client)
-                    client.connect(listener.getsockname()[:2])
+                    connect_when_routed(client, listener.getsockname()[:2])
                     held.append(listener.accept()[0])
 
             def runner(program: str) -> Callable[..., harness.NsRun]:
