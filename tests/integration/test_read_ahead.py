@@ -523,9 +523,14 @@ def test_an_in_process_listing_that_raises_gives_the_collector_back(monkeypatch:
     assert cli._LISTED == []
 
 
-def test_an_in_process_listing_of_no_socket_leaves_no_scanner(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("options", "output"), [
+    ([], "State"), (["--json"], "["), (["--json-lines"], ""), (["--all-netns"], "Netns"),
+], ids=["table", "json", "json-lines", "all-netns"])
+def test_an_in_process_listing_of_no_socket_leaves_no_scanner(capsys: pytest.CaptureFixture[str], options: list[str],
+                                                              output: str) -> None:
     """-p's /proc scan starts in children before the dump; a listing that shows no socket never asks for it.
-    A program that calls main() lives on after it: the children must be stopped and reaped by then."""
+    A program that calls main() lives on after it: the children must be stopped and reaped by then, in
+    every output form that starts the scan."""
     from pyss.cli import ss as cli
 
     def children() -> set[str]:
@@ -534,6 +539,6 @@ def test_an_in_process_listing_of_no_socket_leaves_no_scanner(capsys: pytest.Cap
 
     before = children()
     for _ in range(3):
-        assert cli.main(["-tanp", "sport", "=", ":1"]) == 0
-    assert capsys.readouterr().out.startswith("State")
+        assert cli.main(["-tanp", *options, "sport", "=", ":1"]) == 0
+    assert capsys.readouterr().out.startswith(output)
     assert children() <= before

@@ -188,3 +188,18 @@ def test_bad_watch_arguments_are_refused(zoo_ns: ZooNamespace, args: tuple[str, 
     assert run.returncode == 255
     assert message in run.stderr.decode()
     assert len(run.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("form", [[], ["--json-lines"]], ids=["text", "json-lines"])
+def test_each_intervals_unasked_process_scan_is_stopped(zoo_ns: ZooNamespace, form: list[str]) -> None:
+    """-p's /proc scan runs in children, one scan an interval; an interval that shows no new socket never asks
+    for it. Its children must be stopped at the interval's end, not pile up for as long as the watch runs
+    (one or two an interval did, as zombies or blocked on their pipes)."""
+    watch = WatchOutput(zoo_ns, "-tanp", f"--watch={INTERVAL}", *form, "sport", "=", ":1")
+    try:
+        time.sleep(INTERVAL * 12)
+        with open(f"/proc/{watch.proc.pid}/task/{watch.proc.pid}/children") as listed:
+            children = listed.read().split()
+    finally:
+        watch.stop()
+    assert len(children) <= 3, children  # at most the scanners of the interval under way

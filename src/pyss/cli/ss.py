@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
-    # per interval: ((kind, namespace) -> (record -> printed form), (columns, namespace) -> printed forms)
-    FormsOf = tuple[Callable[[type, str | None], Callable[[Any], Any]], Callable[[Any, str | None], list[Any]]]
+    # per interval: ((kind, namespace) -> (record -> printed form), (columns, namespace) -> printed forms,
+    # what stops the interval's -p scan once its rows are made)
+    FormsOf = tuple[Callable[[type, str | None], Callable[[Any], Any]], Callable[[Any, str | None], list[Any]],
+                    Callable[[], None]]
 
     from pyss.columnar import Batch
     from pyss.netlink.destroy import SocketCloser
@@ -500,7 +502,10 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     details_text = _details_renderer(query, users)
     builder = RowBuilder(query, details_text, users=users_column)
     if all_netns:
-        return _list_all_netns(query, builder, details_text is not None, header)
+        try:
+            return _list_all_netns(query, builder, details_text is not None, header)
+        finally:
+            _stop_scan(users)
     writer = SsWriter(sys.stdout, builder.columns(), _screen_width())
     if header:
         writer.add(builder.header())
@@ -527,9 +532,7 @@ def _list(query: Query, header: bool, all_netns: bool = False, kill: bool = Fals
     finally:
         set_idle_work(None)
     _close(writer, listing.finish)
-    close_lookup = getattr(users, "close", None)
-    if close_lookup is not None:  # -p's scanners, when no row asked for them: not left until the process ends
-        close_lookup()
+    _stop_scan(users)
     _LISTED[:] = [listing]
     _finish(failure)
     if closer is not None:
@@ -641,6 +644,13 @@ def _list_all_netns(query: Query, builder: RowBuilder, details: bool, header: bo
     return 0
 
 
+def _stop_scan(users: object) -> None:
+    """Stop -p's scanners when no row asked for them: not left until the process ends."""
+    close_lookup = getattr(users, "close", None)
+    if close_lookup is not None:
+        close_lookup()
+
+
 def _close(writer: SsWriter, before: Callable[[], None] | None = None) -> None:
     """Write what the writer holds (after what ``before`` writes: rows kept for -p's scan)."""
     try:
@@ -745,7 +755,7 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
     def step() -> None:
         streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps() and not all_netns, runs=runs,
                                    split=False)
-        form_of, column_forms = form_function()
+        form_of, column_forms, stop_scan = form_function()
 
         def add(kind: type, items: Iterator[Any]) -> None:
             netns = streams.current
@@ -764,7 +774,10 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
             for batch in items:
                 batch.send(sink)
 
-        dump(streams, add)
+        try:
+            dump(streams, add)
+        finally:
+            stop_scan()
         watch.finish(time.time())
 
     return Watch(views.watch).run(step)
@@ -800,8 +813,9 @@ class _FormSink:
 
 
 def _watch_forms(query: Query, json_lines: bool, all_netns: bool) -> Callable[[], FormsOf]:
-    """Per interval, fresh ((kind, namespace) -> (record -> printed form), (columns, namespace) -> forms):
-    a -p scan is good for one dump."""
+    """Per interval, fresh ((kind, namespace) -> (record -> printed form), (columns, namespace) -> forms,
+    stop the scan): a -p scan is good for one dump, and one no new socket asked for is stopped at the
+    interval's end rather than left running (a child an interval, for as long as the watch runs)."""
     if json_lines:
         from pyss.cli.views import json_extra
         from pyss.render.jsonl import JsonLinesSink, line_function
@@ -812,14 +826,15 @@ def _watch_forms(query: Query, json_lines: bool, all_netns: bool) -> Callable[[]
             return sink.take()
 
         def json_forms() -> FormsOf:
-            extra = json_extra(query.details)
-            return (lambda kind, netns: line_function(kind, extra, netns)), column_lines
+            extra, stop_scan = json_extra(query.details)
+            return (lambda kind, netns: line_function(kind, extra, netns)), column_lines, stop_scan
 
         return json_forms
     from pyss.render.ss import RowBuilder
 
     def row_forms() -> FormsOf:
-        builder = RowBuilder(query, _details_renderer(query))
+        users = _process_lookup(query)[0]
+        builder = RowBuilder(query, _details_renderer(query, users))
 
         def form_of(kind: type, netns: str | None) -> Callable[[Any], Any]:
             row = builder.row_function(kind)
@@ -831,7 +846,7 @@ def _watch_forms(query: Query, json_lines: bool, all_netns: bool) -> Callable[[]
             rows = list(zip(*builder.inet_columns(columns)[0], strict=True))
             return [(netns or "", *row) for row in rows] if all_netns else rows
 
-        return form_of, column_rows
+        return form_of, column_rows, lambda: _stop_scan(users)
 
     return row_forms
 

@@ -83,24 +83,30 @@ class NamespaceStreams:
         forget_interface_names()
 
 
-def json_extra(details: Details) -> Callable[[SocketRecord, dict[str, object]], None] | None:
-    """The detail flags' keys for JSON objects, or None when no detail flag is on."""
+def json_extra(details: Details) \
+        -> tuple[Callable[[SocketRecord, dict[str, object]], None] | None, Callable[[], None]]:
+    """(the detail flags' keys for JSON objects, or None when no detail flag is on; what stops -p's /proc
+    scan should nothing have asked for it, to be called once the objects are written)."""
     if not wants_details(details):
-        return None
+        return None, _nothing
     from pyss.render.jsondetails import detail_fields
     from pyss.system.cgroups import cgroup_path
 
-    holders = None
-    if details.processes:
-        from pyss.api.listing import Holders
+    if not details.processes:
+        return detail_fields(details, None, cgroup_path), _nothing
+    from pyss.api.listing import Holders
 
-        scan = Holders(caller_share=False)  # starts the /proc scan now, so it overlaps the dump
+    scan = Holders(caller_share=False)  # starts the /proc scan now, so it overlaps the dump
 
-        def holders(inode: int) -> list[tuple[str, int, int]]:
-            # The scan finds holders oldest first; ss prints them newest first, and so does JSON.
-            return [(found.name, found.pid, found.fd) for found in reversed(scan(inode))]
+    def holders(inode: int) -> list[tuple[str, int, int]]:
+        # The scan finds holders oldest first; ss prints them newest first, and so does JSON.
+        return [(found.name, found.pid, found.fd) for found in reversed(scan(inode))]
 
-    return detail_fields(details, holders, cgroup_path)
+    return detail_fields(details, holders, cgroup_path), scan.close
+
+
+def _nothing() -> None:
+    pass
 
 
 def json_writer(streams: NamespaceStreams, details: Details, array: bool) \
@@ -112,7 +118,7 @@ def json_writer(streams: NamespaceStreams, details: Details, array: bool) \
     """
     from pyss.render.jsonl import JsonLinesSink, JsonWriter, json_lines
 
-    extra = json_extra(details)
+    extra, stop_scan = json_extra(details)
     writer = JsonWriter(sys.stdout, array)
 
     def write(kind: type, items: Iterator[Any]) -> None:
@@ -124,7 +130,13 @@ def json_writer(streams: NamespaceStreams, details: Details, array: bool) \
             batch.send(sink)
             writer.write(sink.take())
 
-    return write, writer.close
+    def finish() -> None:
+        try:
+            writer.close()
+        finally:
+            stop_scan()  # -p's scanners, when no object asked for them: not left until the process ends
+
+    return write, finish
 
 
 def netns_columns(columns: tuple[Column, ...]) -> tuple[Column, ...]:
