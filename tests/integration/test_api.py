@@ -23,6 +23,7 @@ import pytest
 
 import pyss
 from tests.integration.harness import ZooNamespace
+from tests.processes import children
 
 PROBE = Path(__file__).with_name("api_probe.py")
 PSUTIL_KINDS = ["inet", "inet4", "inet6", "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "unix", "all"]
@@ -227,18 +228,10 @@ def test_readers_see_socket_enums(zoo_ns: ZooNamespace) -> None:
 
 
 def test_read_ahead_child_is_not_left_behind(zoo_ns: ZooNamespace) -> None:
-    before = _children()
+    before = children()
     for _ in pyss.sockets("all", netns=zoo_ns.name, processes=True):
         break
-    assert _children() <= before
-
-
-def _children() -> set[str]:
-    try:
-        text = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text()
-    except OSError:
-        return set()
-    return set(text.split())
+    assert children() <= before
 
 
 def test_raw_sockets_of_another_namespace_as_ss_lists_them(zoo_ns: ZooNamespace) -> None:

@@ -23,6 +23,7 @@ from pyss.netlink.decode import inet_decoder, walk
 from pyss.netlink.requests import inet_request
 from pyss.netlink.transport import EarlyDump, dump
 from pyss.query import STATES_ALL
+from tests.processes import children
 
 SOCKETS = 600  # ~60 kB of replies: the dump spans several buffers, so a child reads most of it
 
@@ -56,15 +57,6 @@ def test_a_read_ahead_dump_lists_what_a_direct_one_does(udp_ports: set[int]) -> 
     direct = our_sockets(False, udp_ports)
     assert {port for port, _inode in direct} == udp_ports
     assert our_sockets(True, udp_ports) == direct
-
-
-def children() -> set[str]:
-    """This process's children, zombies included, as the kernel lists them."""
-    found: set[str] = set()
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as listed:
-            found.update(listed.read().split())
-    return found
 
 
 def test_an_abandoned_read_ahead_leaves_no_child_behind(udp_ports: set[int]) -> None:
@@ -532,10 +524,6 @@ def test_an_in_process_listing_of_no_socket_leaves_no_scanner(capsys: pytest.Cap
     A program that calls main() lives on after it: the children must be stopped and reaped by then, in
     every output form that starts the scan."""
     from pyss.cli import ss as cli
-
-    def children() -> set[str]:
-        with open(f"/proc/self/task/{os.getpid()}/children") as listed:
-            return set(listed.read().split())
 
     before = children()
     for _ in range(3):

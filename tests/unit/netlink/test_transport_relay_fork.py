@@ -7,27 +7,15 @@ import os
 import signal
 
 import pytest
+from tests.processes import children, interrupted_fork
 
 from pyss.netlink import transport
-
-
-def children() -> set[str]:
-    with open(f"/proc/self/task/{os.getpid()}/children") as listed:
-        return set(listed.read().split())
 
 
 def test_a_ctrl_c_while_the_read_ahead_child_is_forked_leaves_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
     # The SIGINT comes while fork() runs, as a real one does: raised as KeyboardInterrupt once fork returns,
     # it must not lose the child (never killed, never reaped: a zombie for the caller's life).
-    fork = os.fork
-
-    def interrupted_fork() -> int:
-        pid = fork()
-        if pid:
-            os.kill(os.getpid(), signal.SIGINT)
-        return pid
-
-    monkeypatch.setattr(os, "fork", interrupted_fork)
+    monkeypatch.setattr(os, "fork", interrupted_fork())
     before = children()
     with transport.DiagSocket() as diag, pytest.raises(KeyboardInterrupt):
         transport._Relay(diag.socket)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from tests.processes import children, interrupted_fork
 
 from pyss.system import processes
 from pyss.system.processes import User, UserLookup, UserScan, parse_comm, scan_users
@@ -499,11 +500,6 @@ def test_a_scan_interrupted_while_it_forks_leaves_no_child(monkeypatch: pytest.M
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, raised before the next scanner is forked
 
     monkeypatch.setattr(UserScan, "_fork", interrupted)
-
-    def children() -> set[str]:
-        with open(f"/proc/self/task/{os.getpid()}/children") as listed:
-            return set(listed.read().split())
-
     before, fds_before = children(), set(os.listdir("/proc/self/fd"))
     with pytest.raises(KeyboardInterrupt):
         UserScan(2)
@@ -514,22 +510,7 @@ def test_a_scan_interrupted_while_it_forks_leaves_no_child(monkeypatch: pytest.M
 def test_a_ctrl_c_while_a_scanner_is_forked_leaves_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
     # The SIGINT comes while fork() runs (as a real one does, the kernel's fork being the slow part): raised
     # as KeyboardInterrupt once fork returns, it must not lose the child it made.
-    import signal
-
-    fork = os.fork
-
-    def interrupted_fork() -> int:
-        pid = fork()
-        if pid:
-            os.kill(os.getpid(), signal.SIGINT)
-        return pid
-
-    monkeypatch.setattr(os, "fork", interrupted_fork)
-
-    def children() -> set[str]:
-        with open(f"/proc/self/task/{os.getpid()}/children") as listed:
-            return set(listed.read().split())
-
+    monkeypatch.setattr(os, "fork", interrupted_fork())
     before = children()
     with pytest.raises(KeyboardInterrupt):
         UserScan(2)
