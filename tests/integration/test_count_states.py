@@ -110,11 +110,11 @@ print("ready", flush=True)
 sys.stdin.read()
 """
 
-PROBE = """
+# The scripts' common start: `used` notes, for each TCP dump of a count, whether the kernel counted its established sockets.
+SPY = """
 import json, sys
 import pyss
 from pyss import dump
-from pyss.system import sockstat
 
 used = []
 counted_runs = dump._tcp_counted_runs
@@ -123,6 +123,10 @@ def spy(*args):
     used.append(found is not None)
     return found
 dump._tcp_counted_runs = spy
+"""
+
+PROBE = SPY + """
+from pyss.system import sockstat
 if sys.argv[1] == "unreadable":
     sockstat.tcp_counters_here = lambda *args: None
 kind, state = sys.argv[2], sys.argv[3].split(",") if sys.argv[3] else None
@@ -227,18 +231,8 @@ def test_count_by_state_on_the_command_line_equals_ss(states_ns: harness.ZooName
     assert Counter({row["state"]: row["count"] for row in rows}) == ss_counts(states_ns)
 
 
-THREADED = """
-import json, sys, threading
-import pyss
-from pyss import dump
-
-used = []
-counted_runs = dump._tcp_counted_runs
-def spy(*args):
-    found = counted_runs(*args)
-    used.append(found is not None)
-    return found
-dump._tcp_counted_runs = spy
+THREADED = SPY + """
+import threading
 found = {}
 def count():
     found.update(pyss.count("tcp", by="state", netns=sys.argv[1]))

@@ -223,9 +223,9 @@ def test_a_split_count_equals_ss(split_ns: harness.ZooNamespace, parts: int, mod
     assert sum(expected.values()) > 150
 
 
-NETNS_COUNT = """
-import json, sys
-import pyss
+# The start of the scripts below: `calls` notes each split dump; two parts, split even for few TIME-WAIT sockets.
+SPLIT_SPY = """
+import json, os, sys
 from pyss import dump
 from pyss.netlink import split
 calls = []
@@ -233,6 +233,10 @@ dump_parts = split.dump_parts
 split.dump_parts = lambda *args: calls.append(args) or dump_parts(*args)
 split.part_count = lambda: 2
 dump._SPLIT_TIMEWAIT = 0
+"""
+
+NETNS_COUNT = SPLIT_SPY + """
+import pyss
 counts = pyss.count("tcp", by="state", netns=sys.argv[1])
 print(json.dumps({"count": {str(state): number for state, number in counts.items()}, "split": len(calls)}))
 """
@@ -248,15 +252,7 @@ def test_a_split_count_of_another_namespace_opens_every_part_there(split_ns: har
     assert Counter(result["count"]) == ss_state_counts(split_ns)
 
 
-CLI_SPLITS = """
-import json, os, sys
-from pyss import dump
-from pyss.netlink import split
-calls = []
-dump_parts = split.dump_parts
-split.dump_parts = lambda *args: calls.append(args) or dump_parts(*args)
-split.part_count = lambda: 2
-dump._SPLIT_TIMEWAIT = 0
+CLI_SPLITS = SPLIT_SPY + """
 os.environ["PYSS_WATCH_ROUNDS"] = "2"
 from pyss.cli import ss
 with open(os.devnull, "w") as sink:
