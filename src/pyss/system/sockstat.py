@@ -49,11 +49,10 @@ def tcp_sockets_here(proc_net: str = "/proc/thread-self/net") -> int | None:
     """About how many sockets a TCP dump of this thread's network namespace lists: the hashed IPv4
     and IPv6 TCP sockets and the TIME-WAIT ones, as the kernel counts them for this namespace
     (sockstat's TCP inuse and tw, sockstat6's TCP6 inuse); None when sockstat cannot be read."""
-    text = read_text(f"{proc_net}/sockstat")
-    if text is None:
+    counters = _tcp_counters(proc_net)
+    if counters is None:
         return None
-    fields = parse_sockstat(text) | parse_sockstat(read_text(f"{proc_net}/sockstat6") or "")
-    return fields.get("tcp_inuse", 0) + fields.get("tcp_timewait", 0) + fields.get("tcp6_inuse", 0)
+    return sum(counters.get(name, 0) for name in ("TCP:inuse", "TCP:tw", "TCP6:inuse"))
 
 
 def tcp_counters_here(proc_net: str = "/proc/thread-self/net") -> tuple[int, int] | None:
@@ -61,16 +60,24 @@ def tcp_counters_here(proc_net: str = "/proc/thread-self/net") -> tuple[int, int
     counts them: sockstat's TCP inuse plus sockstat6's TCP6 inuse (a socket is counted on being hashed,
     listening or connected, until it is unhashed; TIME-WAIT and request sockets are not), and sockstat's
     tw. None unless both files read and name these counters (without IPv6 there is no sockstat6)."""
+    counters = _tcp_counters(proc_net)
+    if counters is None or not {"TCP:inuse", "TCP:tw", "TCP6:inuse"} <= counters.keys():
+        return None
+    return counters["TCP:inuse"] + counters["TCP6:inuse"], counters["TCP:tw"]
+
+
+def _tcp_counters(proc_net: str) -> dict[str, int] | None:
+    """sockstat's TCP and sockstat6's TCP6 counters by name ("TCP:inuse", "TCP:tw", "TCP6:inuse", ...):
+    each a number as the kernel printed it, or left out. None when sockstat cannot be read; without
+    sockstat6 (no IPv6) there is no TCP6 counter."""
     counters: dict[str, int] = {}
     for name, label in (("sockstat", "TCP:"), ("sockstat6", "TCP6:")):
         text = read_text(f"{proc_net}/{name}")
-        line = next((line for line in (text or "").splitlines() if line.startswith(label + " ")), None)
-        if line is None:
+        if text is None and label == "TCP:":
             return None
+        line = next((line for line in (text or "").splitlines() if line.startswith(label + " ")), "")
         words = line.split()[1:]
         for key, value in zip(words[::2], words[1::2], strict=False):
             if value.isdigit():
                 counters[f"{label}{key}"] = int(value)
-    if not {"TCP:inuse", "TCP:tw", "TCP6:inuse"} <= counters.keys():
-        return None
-    return counters["TCP:inuse"] + counters["TCP6:inuse"], counters["TCP:tw"]
+    return counters
