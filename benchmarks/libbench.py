@@ -43,6 +43,20 @@ def _pyss_count_call() -> Callable[[], int]:
     return lambda: sum(pyss.count("tcp", by="state").values())
 
 
+def _floor_connections_call() -> Callable[[], int]:
+    """What any program answering net_connections must do: receive the dump, readlink() every fd."""
+    from bare_connections import floor
+
+    return floor
+
+
+def _floor_answer_call() -> Callable[[], int]:
+    """The floor, then psutil's answer made of nothing: the sconns and addrs any implementation must build."""
+    from bare_connections import floor_with_answer
+
+    return lambda: len(floor_with_answer())
+
+
 def _psutil_call() -> Callable[[], int]:
     import psutil
 
@@ -58,7 +72,8 @@ def _psutil_count_call() -> Callable[[], int]:
 
 
 CALLS = {"dump": _dump_call, "pyss": _pyss_call, "pyss-connections": _pyss_connections_call,
-         "pyss-count": _pyss_count_call, "psutil": _psutil_call, "psutil-count": _psutil_count_call}
+         "pyss-count": _pyss_count_call, "psutil": _psutil_call, "psutil-count": _psutil_count_call,
+         "floor-connections": _floor_connections_call, "floor-answer": _floor_answer_call}
 
 
 def main(argv: list[str]) -> int:

@@ -134,6 +134,10 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("lib-conn", "psutil's shape with fds and pids: pyss.net_connections('tcp')", (
         Command("pyss.net_connections", ("python", "libbench.py", "pyss-connections"), self_timed=True),
         Command("psutil.net_connections", ("python", "libbench.py", "psutil"), self_timed=True),
+        # The floor (bare_connections.py): the dump received and every fd's readlink(), on two CPUs, nothing
+        # built; then the same with psutil's answer made of nothing (a sconn and two addrs per fd read).
+        Command("floor: receive + readlink", ("python", "libbench.py", "floor-connections"), self_timed=True),
+        Command("floor + answer's tuples", ("python", "libbench.py", "floor-answer"), self_timed=True),
     ), slow=True, min_runs=LIB_RUNS),
     Comparison("lib-count", "TCP sockets counted by state", (
         Command("pyss.count", ("python", "libbench.py", "pyss-count"), self_timed=True),

@@ -199,3 +199,37 @@ def test_unknown_comparison_is_refused() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "unknown comparison nope" in done.stderr
+
+
+@pytest.mark.parametrize("call", ["floor-connections", "floor-answer"])
+def test_the_net_connections_floor_reads_every_fd_of_the_load(call: str) -> None:
+    """The floor under pyss.net_connections (benchmarks/bare_connections.py) must do the work it stands
+    for: a readlink() of every fd (the load's among them, split between two processes), and with the answer,
+    one sconn per fd read. A scan that skipped fds would make the floor look lower than it is."""
+    with loadgen.Load(1000) as load:
+        held = sum(worker.fds for worker in load.plan.workers)
+        done = load.run([sys.executable, str(BENCH / "libbench.py"), call], capture_output=True, text=True,
+                        check=True, env={**os.environ, "PYTHONPATH": str(BENCH.parent / "src")})
+        everyone = _readable_fds()
+    seconds, read = done.stdout.split()
+    assert float(seconds) > 0
+    # Every fd of every process, the load's too: within what came and went between the two counts.
+    assert held < int(read)
+    assert abs(int(read) - everyone) < max(200, everyone // 10), (read, everyone)
+
+
+def _readable_fds() -> int:
+    """The fds of every process whose link may be read (some are not even root's: a protected init's)."""
+    readable = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            names = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for name in names:
+            try:
+                os.readlink(f"/proc/{pid}/fd/{name}")
+            except OSError:
+                continue
+            readable += 1
+    return readable

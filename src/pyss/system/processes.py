@@ -616,6 +616,7 @@ class UserScan:
             finally:
                 os.close(tokens)
             parts += self._early
+            self._early = []  # (held by the scan object beyond this call otherwise: the collector walks them)
             parts += received.rest()
             while children:
                 _pid, status = os.waitpid(children[0][0], 0)
