@@ -55,7 +55,10 @@ while True:
 """
 STATES = r"(ESTAB|SYN-SENT|SYN-RECV|FIN-WAIT-1|FIN-WAIT-2|TIME-WAIT|UNCONN|CLOSE-WAIT|LAST-ACK|LISTEN|CLOSING)"
 ENDPOINT = r"(\S+|\[[0-9a-f:.%\w]*\]):(\d+|\*)"
-TCP_ROW = re.compile(rf"{STATES} +\d+ +\d+ +{ENDPOINT} +{ENDPOINT} *")
+# Send-Q may be negative: the kernel reads a socket's write_seq and snd_una without its lock, and a
+# socket caught between the two (SYN-SENT, in this churn) gives a negative difference, which ss prints
+# as a signed number and pyss prints as ss does. Recv-Q is clamped at 0 by the kernel.
+TCP_ROW = re.compile(rf"{STATES} +\d+ +-?\d+ +{ENDPOINT} +{ENDPOINT} *")
 INTERRUPTED = "pyss: the kernel reported that sockets changed during the dump: this list may be inconsistent"
 
 
