@@ -51,7 +51,7 @@ from pyss.netlink.constants import (
 )
 from pyss.netlink.decode import DumpInterrupted
 from pyss.netlink.requests import INET_DIAG_BC_OP
-from pyss.netlink.transport import DiagSocket
+from pyss.netlink.transport import OWN_THREADS, DiagSocket
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -152,9 +152,12 @@ def dump_parts(messages: Sequence[bytes], consume: Callable[[Iterator[bytes]], I
     others = _Others(len(messages) - 1)
     unthreaded: list[tuple[DiagSocket, bytes]] = []
     for diag, message in zip(sockets[1:], messages[1:], strict=True):
+        running = object()  # in OWN_THREADS while the part's thread runs: no helper is forked meanwhile
+        OWN_THREADS.add(running)
         try:
-            start_new_thread(_run_part, (diag, message, consume, others.queue))
+            start_new_thread(_run_part, (diag, message, consume, others.queue, running))
         except RuntimeError:  # no thread to be had (a limit on tasks): dumped here, after the first part
+            OWN_THREADS.discard(running)
             unthreaded.append((diag, message))
     try:
         for item in consume(sockets[0].request(messages[0])):
@@ -165,7 +168,7 @@ def dump_parts(messages: Sequence[bytes], consume: Callable[[Iterator[bytes]], I
     finally:
         sockets[0].close()
     for diag, message in unthreaded:
-        _run_part(diag, message, consume, others.queue)
+        _run_part(diag, message, consume, others.queue, None)
     yield from others.rest()  # type: ignore[misc]
     if others.interrupted:
         raise DumpInterrupted
@@ -213,8 +216,9 @@ class _Others:
 
 
 def _run_part(diag: DiagSocket, message: bytes, consume: Callable[[Iterator[bytes]], Iterator[object]],
-              queue: SimpleQueue[object]) -> None:
-    """A part's thread: consume its dump into the queue, then queue its _End."""
+              queue: SimpleQueue[object], running: object | None) -> None:
+    """A part's thread: consume its dump into the queue, then queue its _End (having taken its token
+    ``running`` out of OWN_THREADS first, so a caller that has seen every part end may fork at once)."""
     error: BaseException | None = None
     try:
         with diag:
@@ -222,4 +226,5 @@ def _run_part(diag: DiagSocket, message: bytes, consume: Callable[[Iterator[byte
                 queue.put(item)
     except BaseException as raised:  # handed to the reading thread, which raises it
         error = raised
+    OWN_THREADS.discard(running)
     queue.put(_End(error))

@@ -139,8 +139,17 @@ class DiagSocket:
             data = recv(RECV_SIZE)
 
 
+# pyss's own threads still running (the split dump's, pyss.netlink.split): started with _thread, which
+# the threading module does not count. Each adds a token of its own and takes it out as it ends.
+OWN_THREADS: set[object] = set()
+
+
 def may_fork() -> bool:
-    """Forking helpers is safe while the program runs one thread (fork copies only the caller's)."""
+    """Forking helpers is safe while the program runs one thread (fork copies only the caller's): no
+    thread of the program's own and none of pyss's (a split dump's part may still be running after its
+    caller stopped reading it)."""
+    if OWN_THREADS:
+        return False
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() == 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -21,6 +22,7 @@ from tests.unit.filter.kernel_model import Entry, audit, run
 from pyss.netlink import split
 from pyss.netlink.constants import AF_INET, NLMSG_DONE, NLMSG_ERROR
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage
+from pyss.netlink.transport import may_fork
 from pyss.netlink.split import (
     KEYS,
     MAX_PARTS,
@@ -165,3 +167,46 @@ def test_parts_no_thread_can_run_are_dumped_by_the_caller(monkeypatch: pytest.Mo
     monkeypatch.setattr(split, "start_new_thread", refuse)
     # every part runs in this thread: each consumer yields the "main" items
     assert Counter(dump_parts([b"a", b"b", b"c"], consumer([1, 2], ["x"]))) == Counter([1, 2] * 3)
+
+
+def test_no_helper_is_forked_while_a_part_s_thread_runs() -> None:
+    """A part's thread is started with _thread, which threading.active_count() does not see: may_fork()
+    must see it, from its start until it has handed over its last item, even after the caller stopped
+    reading (forking beside a running thread can copy a lock it holds, an import's say, into the child)."""
+    main = threading.get_ident()
+    started, release = threading.Event(), threading.Event()
+
+    def consume(_buffers: Iterator[bytes]) -> Iterator[object]:
+        if threading.get_ident() == main:
+            yield "main"
+            return
+        started.set()
+        release.wait(10)
+        yield "other"
+
+    assert may_fork()
+    parts = dump_parts([b"a", b"b"], consume)
+    assert next(parts) == "main"
+    assert started.wait(10)
+    assert not may_fork()
+    parts.close()  # the caller stops reading; the part's thread runs on
+    assert not may_fork()
+    release.set()
+    assert forkable_soon()
+
+
+def test_a_part_s_thread_that_fails_is_no_longer_counted() -> None:
+    consume = consumer([1], [2], other_error=MalformedMessage("bad"))
+    with pytest.raises(MalformedMessage):
+        list(dump_parts([b"a", b"b", b"c"], consume))
+    assert forkable_soon()  # (the part whose end was not read yet ends on its own)
+
+
+def forkable_soon(seconds: float = 10.0) -> bool:
+    """Whether may_fork() comes true within ``seconds``: once every part's thread has ended."""
+    deadline = time.monotonic() + seconds
+    while not may_fork():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
