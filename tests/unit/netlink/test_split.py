@@ -22,7 +22,6 @@ from tests.unit.filter.kernel_model import Entry, audit, run
 from pyss.netlink import split
 from pyss.netlink.constants import AF_INET, NLMSG_DONE, NLMSG_ERROR
 from pyss.netlink.decode import DumpInterrupted, MalformedMessage
-from pyss.netlink.transport import may_fork
 from pyss.netlink.split import (
     KEYS,
     MAX_PARTS,
@@ -33,6 +32,7 @@ from pyss.netlink.split import (
     part_programs,
     range_bounds,
 )
+from pyss.netlink.transport import may_fork
 
 PORTS = st.integers(min_value=0, max_value=KEYS - 1)
 BOUNDS = st.lists(st.integers(min_value=1, max_value=KEYS - 1), min_size=1, max_size=6, unique=True).map(sorted)
