@@ -210,3 +210,21 @@ def test_a_process_without_sockets_has_none() -> None:
         assert pyss.process_net_connections(child.pid, "all") == []
     finally:
         child.communicate(b"")
+
+
+# Names /proc/net/unix prints on one line with white space around them, or over several lines (the kernel
+# writes the name as it is): psutil reads the line's first token after the inode, or "" for several.
+ODD_UNIX_NAMES = [" lead", "trail ", "a\rb", "c\r\nd", "e\nf", "\x85g", "h i", "j\tk", "nb\xa0sp", "x\x1cy"]
+
+
+def test_unix_names_with_white_space_or_line_breaks_as_psutil_reads_them(
+        held: ExitStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    psutil = pytest.importorskip("psutil", reason="psutil comes with the bench extra")
+    monkeypatch.chdir(tmp_path)  # relative names: a leading space stays the name's first character
+    fds = {bound(held, socket.AF_UNIX, socket.SOCK_STREAM, name).fileno() for name in ODD_UNIX_NAMES}
+    theirs = {tuple(conn) for conn in psutil.Process().net_connections("unix") if conn.fd in fds}
+    ours = {tuple(conn) for conn in mine("unix") if conn.fd in fds}
+    assert ours == theirs
+    assert {conn[3] for conn in ours} == {"lead", "trail", "a", "c", "e", "g", ""}
+    system = {tuple(conn) for conn in pyss.net_connections("unix") if conn.pid == os.getpid() and conn.fd in fds}
+    assert system == {(*conn, os.getpid()) for conn in theirs}

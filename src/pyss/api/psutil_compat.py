@@ -8,8 +8,9 @@ caller sees, and what this module reproduces, is:
   ``pconn`` (no pid) for one process; ``family`` and ``type`` are
   ``socket`` enum members.
 * An inet address with port 0 is ``()``; otherwise ``addr(ip, port)``.
-  A UNIX socket's ``laddr`` is its path (``""`` if unbound, or if the path
-  holds white space, which psutil's line splitting loses), ``raddr`` ``""``.
+  A UNIX socket's ``laddr`` is its path as psutil's line splitting reads it
+  (up to a line break, stripped; ``""`` if unbound, or if white space is left
+  inside it), ``raddr`` ``""``.
 * ``status`` is a ``CONN_*`` string for TCP, ``"NONE"`` for everything else.
 * The holder of an inet socket is the first fd of the last process (in
   /proc order) holding it; a UNIX socket gives one entry for each fd of that

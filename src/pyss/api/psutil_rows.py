@@ -129,8 +129,7 @@ class Unheld(NamedTuple):
 
 
 def _unix_connections(record: UnixSocket, holders: list[tuple[int, int]] | None, embryos: bool) -> Iterator[sconn]:
-    name = record.name or ""
-    path = "" if len(name.split()) > 1 or name != name.strip() else name
+    path = psutil_unix_path(record.name or "")
     kind = socket.SocketKind(record.type)
     if not holders:
         yield sconn(-1, socket.AF_UNIX, kind, path, "", "NONE", None)
@@ -141,6 +140,14 @@ def _unix_connections(record: UnixSocket, holders: list[tuple[int, int]] | None,
         # A connection not yet accepted: /proc/net/unix lists it (under the listener's path,
         # inode 0, so no holder); sock_diag only counts it among the listener's UNIX_DIAG_ICONS.
         yield sconn(-1, socket.AF_UNIX, kind, path, "", "NONE", None)
+
+
+def psutil_unix_path(name: str) -> str:
+    """The path psutil shows for a UNIX socket's name: /proc/net/unix prints the name as it is, and psutil
+    reads the line (cut at the first line break, "\\r" too: text mode) split at white space, taking the
+    token after the inode when it is the only one and "" otherwise."""
+    tokens = name.replace("\r", "\n").split("\n", 1)[0].split()
+    return tokens[0] if len(tokens) == 1 else ""
 
 
 def _has_pending(record: UnixSocket) -> bool:
