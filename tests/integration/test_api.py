@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 import pytest
 
 import pyss
-from tests.integration.harness import ZooNamespace
+from tests.integration.harness import NS_PREFIX, ZooNamespace, ip
 from tests.processes import children
 
 PROBE = Path(__file__).with_name("api_probe.py")
@@ -162,6 +164,33 @@ def test_missing_namespace_is_a_file_not_found_error_naming_it() -> None:
     with pytest.raises(FileNotFoundError, match="no-such-ns") as raised:
         pyss.sockets("tcp", netns="no-such-ns")
     assert raised.value.filename == "/run/netns/no-such-ns"
+
+
+def test_a_namespace_gone_after_the_call_is_a_file_not_found_error_naming_it() -> None:
+    """The dump starts at the first next(): a namespace removed (or whose process ended) in between is missing,
+    as it would have been at the call, and not "no network namespace" at all."""
+    name = f"{NS_PREFIX}gone-{os.urandom(4).hex()}"
+    ip("netns", "add", name)
+    try:
+        listing = pyss.sockets("tcp", netns=name)
+    finally:
+        ip("netns", "del", name)
+    with pytest.raises(FileNotFoundError, match=name) as raised:
+        next(listing)
+    assert raised.value.filename == f"/run/netns/{name}"
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{holder.pid}/ns/net") == _own_namespace() and time.monotonic() < deadline:
+            time.sleep(0.01)  # unshare has not unshared yet
+        counting = pyss.sockets("unix", netns=holder.pid)
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(FileNotFoundError) as raised:
+        list(counting)
+    assert raised.value.filename == f"/proc/{holder.pid}/ns/net"
+    assert _own_namespace() == os.readlink("/proc/self/ns/net")
 
 
 def test_bad_arguments_raise_at_the_call() -> None:

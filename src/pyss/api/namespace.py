@@ -56,14 +56,17 @@ def find_namespace(netns: NamespaceName) -> Namespace:
 
 @contextmanager
 def entered(namespace: Namespace) -> Iterator[None]:
-    """:func:`pyss.system.netns.inside`, a refusal raised as PermissionError (or ValueError for a file that is no
-    network namespace) naming the namespace."""
+    """:func:`pyss.system.netns.inside`, a refusal raised as PermissionError, a namespace gone since it was found
+    (the dump starts after the call) as FileNotFoundError, both naming it, and a file that is no network
+    namespace as ValueError."""
     stack = ExitStack()
     try:
         stack.enter_context(inside(namespace))
     except NamespaceError as error:
-        if "not permitted" in str(error):
-            raise PermissionError(errno.EPERM, str(error), namespace.path) from None
+        if error.errno in (errno.EPERM, errno.EACCES):
+            raise PermissionError(error.errno, str(error), namespace.path) from None
+        if error.errno == errno.ENOENT:
+            raise FileNotFoundError(errno.ENOENT, str(error), namespace.path) from None
         raise ValueError(f"{namespace.path} is not a network namespace ({error})") from None
     with stack:
         yield

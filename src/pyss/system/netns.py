@@ -16,6 +16,7 @@ alone costs ~0.3 s, and it would still leave the mount steps to us.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +40,12 @@ ST_RDONLY = 0x1
 
 
 class NamespaceError(Exception):
-    """The namespace could not be entered; the message is ss's, ready to print."""
+    """The namespace could not be entered; the message is ss's, ready to print. ``errno``: why (ENOENT when
+    it is gone), or None."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 _LIBC: list[ctypes.CDLL] = []
@@ -234,13 +240,15 @@ def _enter(namespace: Namespace) -> None:
         # O_NONBLOCK: an impostor FIFO at the path must not hang us; the identity check rejects it.
         fd = os.open(namespace.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as error:
-        raise NamespaceError(f"cannot open {label}: {error.strerror}") from None
+        raise NamespaceError(f"cannot open {label}: {error.strerror}", error.errno) from None
     try:
         status = os.fstat(fd)
         if (status.st_dev, status.st_ino) != (namespace.device, namespace.inode):
-            raise NamespaceError(f"{label} is gone (its path now names another)")
+            raise NamespaceError(f"{label} is gone (its path now names another)", errno.ENOENT)
         if _libc().setns(fd, CLONE_NEWNET) < 0:
-            raise NamespaceError(f"cannot enter {label}: {_errno_text()}")
+            import ctypes
+
+            raise NamespaceError(f"cannot enter {label}: {_errno_text()}", ctypes.get_errno())
     finally:
         os.close(fd)
 
