@@ -458,6 +458,17 @@ def _inet_families(query: Query) -> list[int]:
     return [family for family in families if query.has_family(family)]
 
 
+def _proc_fallback(query: Query, family: int, protocol: int) -> list[InetSocket]:
+    """The /proc rows that stand in for ``family``'s dump of a table the kernel cannot list. Where ss dumps
+    one family of two selected (-4 -6: the one named last), a failed dump makes it read /proc for both,
+    IPv4's file first; otherwise each family's dump stands for its own file."""
+    from pyss.system.proc_net import read_proc_inet
+
+    dumped = _inet_families(query)
+    families = [family] if len(dumped) > 1 else [each for each in (AF_INET, AF_INET6) if query.has_family(each)]
+    return [record for each in families for record in read_proc_inet(each, protocol, query.states)]
+
+
 def _inet_dump(
     query: Query, extensions: Extensions, family: int, protocol: int, read_ahead: bool,
     early: _EarlyFamilies | None = None,
@@ -481,14 +492,14 @@ def _inet_dump(
             return _open(requests.inet_request(family, protocol, query.states, extensions.inet), decode, table,
                          read_ahead)
         except UnsupportedTable:
-            from pyss.system.proc_net import PROC_PROTOCOLS, read_proc_inet
+            from pyss.system.proc_net import PROC_PROTOCOLS
 
             if protocol not in PROC_PROTOCOLS:
                 raise  # ss has no /proc fallback for dccp, sctp or mptcp
             # No *_diag module for this protocol (raw_diag is often missing): read /proc, as ss does. The
             # file is read now, while the opener may be inside another namespace (the API's netns=, the
             # exporter), not at the first next(): /proc/thread-self/net is the namespace of that moment.
-            return iter(list(read_proc_inet(family, protocol, query.states)))
+            return iter(_proc_fallback(query, family, protocol))
 
     return open_dump
 
@@ -517,9 +528,7 @@ def _inet_batches_dump(
         try:
             return _first_read(inet_batches(buffers, protocol), _table_name(protocol))
         except UnsupportedTable:
-            from pyss.system.proc_net import read_proc_inet
-
-            return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
+            return iter((RecordBatch(InetSocket, _proc_fallback(query, family, protocol)),))
 
     return open_dump
 
@@ -532,9 +541,7 @@ def _inet_runs_dump(
         try:
             return _first_read(inet_runs(transport.dump(message, read_ahead), protocol), _table_name(protocol))
         except UnsupportedTable:
-            from pyss.system.proc_net import read_proc_inet
-
-            return iter((RecordBatch(InetSocket, list(read_proc_inet(family, protocol, query.states))),))
+            return iter((RecordBatch(InetSocket, _proc_fallback(query, family, protocol)),))
 
     return open_dump
 
