@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,3 +112,22 @@ def test_concurrent_scrapes_all_answered(exporter_ns: Namespace) -> None:
     with running_exporter(exporter_ns) as exporter, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: exporter.get(), range(32)))
     assert all(status == 200 and "pyss_sockets{" in body for status, body in answers)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_textfile_over_something_not_a_regular_file_is_refused_and_left_alone(exporter_ns: Namespace, tmp_path: Path,
+                                                                            kind: str) -> None:
+    # The rename that makes the write atomic would replace a device or FIFO with a regular file (as
+    # root, `--textfile /dev/full` replaced the system's /dev/full).
+    target = tmp_path / "pyss.prom"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    else:
+        target.mkdir()
+    run = run_exporter(exporter_ns, "--textfile", str(target))
+    assert_one_line(run, 1, rf"cannot write {re.escape(str(target))}: ")
+    mode = target.lstat().st_mode
+    assert {"fifo": stat.S_ISFIFO, "device": stat.S_ISCHR, "directory": stat.S_ISDIR}[kind](mode)
+    assert os.listdir(tmp_path) == ["pyss.prom"]  # no temporary file left behind

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Annotated, NamedTuple
 
 import typer
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server, write_to_textfile
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, start_http_server
+from prometheus_client.registry import Collector
 
 from pyss import __version__
 from pyss.exporter import source
 from pyss.exporter.collector import SocketCollector
 from pyss.exporter.metrics import DEFAULT_MAX_SERIES
-from pyss.system.output import guarded, open_output
+from pyss.system.output import guarded, open_output, replace_file
 
 PROG = "pyss-exporter"
 DEFAULT_PORT = 9433
@@ -109,12 +110,16 @@ def check_start(trial: source.Scrape, options: source.Options) -> None:
         raise Failure(f"{where}{problem.message}")
 
 
-def write_textfile(path: Path, collector: SocketCollector) -> None:
-    """The exposition written to a temporary file beside PATH, then renamed over it (readers never see half)."""
+def write_textfile(path: Path, collector: Collector) -> None:
+    """The exposition written to a temporary file beside PATH, then renamed over it (readers never see half).
+
+    Not prometheus_client's write_to_textfile: it opens a temporary file of a predictable name
+    following symlinks, and its rename replaces whatever PATH is, a device included.
+    """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     try:
-        write_to_textfile(str(path), registry)
+        replace_file(str(path), generate_latest(registry))
     except OSError as error:
         raise Failure(f"cannot write {path}: {error.strerror}") from None
 

@@ -120,6 +120,47 @@ def guarded(program: str, body: Callable[[], int]) -> int:
     return status
 
 
+def replace_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a new temporary file beside it, then renamed over it.
+
+    The directory may be writable by others (a textfile collector's often is), so the temporary
+    file gets an unpredictable name and is created with O_EXCL | O_NOFOLLOW: nothing planted there
+    can redirect the write. A path that exists as something other than a regular file or a symlink
+    (a device, a FIFO, a directory) is refused: the rename would replace it. Raises OSError.
+    """
+    import contextlib  # not at the top: the listings import this module and never write a file
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    partial = _temporary_name(path)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.rename(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def _temporary_name(path: str) -> str:
+    """A hidden name beside ``path`` that no one can guess in advance."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}.{os.urandom(8).hex()}.tmp")
+
+
 def exit_at_once(status: int) -> None:
     """End the command's process with ``status`` now, without the interpreter's teardown, or return
     when that could lose something (the caller then exits the ordinary way).

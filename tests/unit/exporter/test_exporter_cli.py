@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from pyss import __version__
-from pyss.exporter.cli import Address, Failure, check_start, main, parse_listen
+from pyss.exporter.cli import Address, Failure, check_start, main, parse_listen, write_textfile
 from pyss.exporter.source import (
     ENUMERATION,
     FAILED,
@@ -97,3 +99,37 @@ def test_start_up_stops_on_what_would_fail_every_scrape(problem: Problem) -> Non
 ])
 def test_start_up_goes_on_despite(problem: Problem, options: Options) -> None:
     check_start(problems(problem), options)
+
+
+def test_textfile_write_does_not_follow_a_link_planted_at_its_temporary_name(tmp_path: Path) -> None:
+    # The textfile directory may be writable by others (node_exporter's is often group-writable): a
+    # symlink planted where the temporary file goes must not turn root's write into one through it.
+    import threading
+
+    from prometheus_client import CollectorRegistry
+
+    target = tmp_path / "pyss.prom"
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    # where prometheus_client's write_to_textfile puts its temporary file: a name others can predict
+    (tmp_path / f"{target}.{os.getpid()}.{threading.current_thread().ident}").symlink_to(victim)
+    write_textfile(target, CollectorRegistry(auto_describe=False))
+    assert victim.read_text() == "precious\n"
+    assert target.exists() and not target.is_symlink()
+
+
+def test_textfile_temporary_files_are_never_opened_through_a_link(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from pyss.system import output
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    target = tmp_path / "pyss.prom"
+    monkeypatch.setattr(output, "_temporary_name", lambda path: f"{path}.planted")
+    Path(f"{target}.planted").symlink_to(victim)
+    with pytest.raises(Failure, match=r"^cannot write .*pyss\.prom: File exists$"):
+        write_textfile(target, CollectorRegistry(auto_describe=False))
+    assert victim.read_text() == "precious\n"
+    assert not target.exists()
