@@ -134,6 +134,18 @@ def _own_namespace() -> str:
     return os.readlink("/proc/thread-self/ns/net")
 
 
+def test_several_kinds_are_the_union_of_their_sockets(zoo_ns: ZooNamespace) -> None:
+    def listed(kind: str | list[str]) -> list[tuple[str, int, int]]:
+        return [(sock.kind, sock.family, sock.inode) for sock in pyss.sockets(kind, netns=zoo_ns.name)
+                if sock.state is not pyss.State.TIME_WAIT]
+
+    assert listed(["tcp4", "udp6"]) == listed("udp6") + listed("tcp4")
+    assert listed(["tcp6", "unix", "raw4"]) == listed("unix") + listed("raw4") + listed("tcp6")
+    counted = pyss.count(["tcp4", "udp6"], by="netid,state", netns=zoo_ns.name)
+    assert counted == Counter(pyss.count("tcp4", by="netid,state", netns=zoo_ns.name)) + Counter(
+        pyss.count("udp6", by="netid,state", netns=zoo_ns.name))
+
+
 def test_netns_by_name_path_and_pid_agree_and_restore_the_thread(zoo_ns: ZooNamespace) -> None:
     own = _own_namespace()
     by_name = Counter(pyss.count("all", by="netid", netns=zoo_ns.name))

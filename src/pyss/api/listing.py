@@ -15,11 +15,11 @@ import os
 from _socket import if_indextoname
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 
 from pyss.api.request import (
     SHORTCUT_FIELDS,
-    api_query,
+    api_queries,
     compile_api_filter,
     compile_request_filter,
     selection,
@@ -79,7 +79,7 @@ def warn_interrupted() -> None:
 class Plan(NamedTuple):
     """A checked request: the query, the namespace to open its dumps in (or None) and what each socket needs."""
 
-    query: Query | None  # None: the filter leaves nothing to dump
+    queries: tuple[Query, ...]  # dumped one after the other (see api_queries); none: the filter leaves nothing
     extensions: Extensions
     namespace: Namespace | None
     processes: bool
@@ -108,13 +108,13 @@ def plan(kind: str | Sequence[str], filter: str | None, processes: bool, details
         warnings.warn(warning, UserWarning, stacklevel=3)
     flags = Details(info="info" in names, memory="memory" in names, options="timers" in names,
                     extended=int("extended" in names), processes=processes)
-    query = api_query(kind, compiled, flags)
+    queries = api_queries(kind, compiled, flags)
     namespace = None
     if netns is not None:
         from pyss.api.namespace import find_namespace
 
         namespace = find_namespace(netns)
-    return Plan(query, extensions(flags), namespace, processes, names)
+    return Plan(queries, extensions(flags), namespace, processes, names)
 
 
 def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ahead: bool = True,
@@ -130,12 +130,17 @@ def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ah
     from pyss import dump
     from pyss.netlink.transport import may_fork, read_ahead_helps
 
-    if plan.query is None:
+    if not plan.queries:
         return iter(())
     read_ahead = read_ahead and may_fork() and read_ahead_helps()
-    streams: Streams = dump.run_streams(plan.query, _warn, read_ahead, states_only=states_only) if runs \
-        else dump.batch_streams(plan.query, plan.extensions, _warn, read_ahead) if columns \
-        else dump.table_streams(plan.query, plan.extensions, _warn, read_ahead)
+
+    def query_streams(query: Query) -> Streams:
+        return dump.run_streams(query, _warn, read_ahead, states_only=states_only) if runs \
+            else dump.batch_streams(query, plan.extensions, _warn, read_ahead) if columns \
+            else dump.table_streams(query, plan.extensions, _warn, read_ahead)
+
+    streams = query_streams(plan.queries[0]) if len(plan.queries) == 1 \
+        else chain.from_iterable(map(query_streams, plan.queries))
     return streams if plan.namespace is None else _opened_inside(streams, plan.namespace)
 
 
@@ -312,7 +317,7 @@ def count(
     checked = plan(kind, filter, processes, (), netns, Shortcuts(state, src, dst, sport, dport))
     raw = raw_inet_key(names)
     key = socket_key(names)
-    unfiltered = raw is not None and checked.query is not None and checked.query.filter is None
+    unfiltered = raw is not None and bool(checked.queries) and checked.queries[0].filter is None  # one filter for all
     column_reader = _column_reader(names) if unfiltered else None
     run_key = _run_key(names) if unfiltered else None
     holders = Holders() if processes else None

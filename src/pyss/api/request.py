@@ -94,17 +94,57 @@ def selection(kind: str | Sequence[str]) -> tuple[int, int]:
     return tables, families
 
 
+def api_queries(
+    kind: str | Sequence[str],
+    compiled: SocketFilter | None = None,
+    details: Details | None = None,
+) -> tuple[Query, ...]:
+    """The Queries for an API call, dumped one after the other: the kinds' union.
+
+    A Query dumps each of its tables in each of its families, so kinds that
+    name inet tables in different families (``tcp4`` and ``udp6``) would be
+    every such table in both; each inet table then gets a query of its own,
+    in ss's order (the other tables first, then RAW, UDP, TCP). Queries the
+    filter leaves empty are left out.
+    """
+    names = kind_names(kind)
+    found = (api_query(names, compiled, details, group) for group in _table_groups(names))
+    return tuple(query for query in found if query is not None)
+
+
+_INET_TABLES = ("raw", "udp", "tcp")  # in the order ss lists them
+
+
+def _table_groups(names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The (tables, families) to dump one after another; one pair unless inet tables come in different
+    families."""
+    tables, families = selection(names)
+    inet = dict.fromkeys(_INET_TABLES, 0)
+    for name in names:
+        kind_tables, kind_families = KINDS[name]
+        for table in set(kind_tables) & set(inet):
+            inet[table] |= kind_families & _IP
+    present = {table: inet_families for table, inet_families in inet.items() if inet_families}
+    if len(set(present.values())) <= 1:
+        return [(tables, families)]
+    inet_tables = sum(TABLE_BIT[table] for table in present)
+    groups = [(tables & ~inet_tables, families & ~_IP)] if tables & ~inet_tables else []
+    return groups + [(TABLE_BIT[table], inet_families) for table, inet_families in present.items()]
+
+
 def api_query(
     kind: str | Sequence[str],
     compiled: SocketFilter | None = None,
     details: Details | None = None,
+    selected: tuple[int, int] | None = None,
 ) -> Query | None:
     """The Query for an API call: every state of the kind's tables, narrowed by the filter as ss narrows.
 
     None when the filter leaves nothing to dump (a value naming a family the
-    kind does not list: a query never reaches beyond its kind).
+    kind does not list: a query never reaches beyond its kind). ``selected``:
+    these (tables, families) instead of all the kind's (see :func:`api_queries`).
     """
-    tables, families = selection(kind)
+    tables, families = selection(kind) if selected is None else selected
     query = finish_query(tables, families, STATES_ALL, 0, compiled, details or Details())
     if isinstance(query, str):
         return None

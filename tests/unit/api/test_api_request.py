@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyss.api.request import KINDS, api_query, kind_names, selection
+from pyss.api.request import KINDS, api_queries, api_query, kind_names, selection
 from pyss.filter import FilterError, compile_filter
 from pyss.netlink.constants import AF_INET, AF_INET6, AF_UNIX, TCP_ESTABLISHED, TCP_LISTEN
 from pyss.query import STATES_ALL, TABLE_BIT, Details, Query, finish_query
@@ -28,6 +28,21 @@ def test_several_kinds_are_their_union() -> None:
     tables, families = selection(["tcp4", "unix_dgram"])
     assert tables == TABLE_BIT["tcp"] | TABLE_BIT["unix_dgram"]
     assert families == 1 << AF_INET | 1 << AF_UNIX
+
+
+def test_kinds_of_inet_tables_in_different_families_are_dumped_apart() -> None:
+    """tcp4 and udp6 are TCP over IPv4 and UDP over IPv6, not both tables in both families: each inet table
+    is then its own query, in ss's order (the other tables first, then RAW, UDP, TCP)."""
+    v4, v6 = 1 << AF_INET, 1 << AF_INET6
+    assert [(query.tables, query.families) for query in api_queries(["tcp4", "udp6"])] == [
+        (TABLE_BIT["udp"], v6), (TABLE_BIT["tcp"], v4)]
+    unix = TABLE_BIT["unix_stream"] | TABLE_BIT["unix_dgram"] | TABLE_BIT["unix_seqpacket"]
+    assert [(query.tables, query.families) for query in api_queries(["raw6", "unix", "inet4"])] == [
+        (unix, 1 << AF_UNIX), (TABLE_BIT["raw"], v6), (TABLE_BIT["udp"], v4), (TABLE_BIT["tcp"], v4)]
+    assert [(query.tables, query.families) for query in api_queries(["tcp4", "unix", "tcp6"])] == [
+        (TABLE_BIT["tcp"] | unix, v4 | v6 | 1 << AF_UNIX)]
+    narrowed = api_queries(["tcp4", "udp6"], compile_filter(["src", "inet6:[::1]"]))
+    assert [(query.tables, query.families) for query in narrowed] == [(TABLE_BIT["udp"], v6)]
 
 
 def test_all_lists_every_table_pyss_can_dump() -> None:

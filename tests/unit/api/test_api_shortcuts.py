@@ -12,8 +12,8 @@ from pyss.filter import FilterError
 
 
 def selected(kind: str, filter: str | None = None, **shortcuts: object) -> tuple[object, ...]:
-    query = plan(kind, filter, False, (), None, Shortcuts(**shortcuts)).query  # type: ignore[arg-type]
-    assert query is not None and query.filter is not None
+    (query,) = plan(kind, filter, False, (), None, Shortcuts(**shortcuts)).queries  # type: ignore[arg-type]
+    assert query.filter is not None
     compiled = query.filter
     return (compiled.expression, compiled.states, compiled.families, query.states,  # type: ignore[attr-defined]
             query.families, compiled.kernel_bytecode)  # type: ignore[attr-defined]
