@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tests.integration import harness
 from tests.integration.harness import TOOL_ENV, ZooNamespace
 
 pytestmark = [
@@ -155,3 +158,48 @@ def test_a_refused_tcpdiag_request_falls_back_to_one_dump_per_family(zoo_ns: Zoo
     run = zoo_ns.run_in_ns([sys.executable, "-c", REFUSED_TCPDIAG, "-tan", "--count-by", "state", "--json"])
     assert run.returncode == 0 and run.stderr == b"", run.stderr.decode()
     assert Counter({group["state"]: group["count"] for group in json.loads(run.text)}) == expected
+
+
+# An MPTCP listener and one connection to it: counted as ss lists them with -A tcp,mptcp (netid "mptcp").
+MPTCP_HOLDER = """
+import socket, sys
+IPPROTO_MPTCP = 262
+server = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+server.bind(("127.0.0.1", 5555))
+server.listen(4)
+client = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+client.connect(("127.0.0.1", 5555))
+accepted = server.accept()[0]
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def _kernel_has_mptcp() -> bool:
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _kernel_has_mptcp(), reason="needs a kernel with MPTCP sockets")
+@pytest.mark.parametrize("key", ["netid", "state", "local-address", "peer-port", "process", "uid"])
+def test_mptcp_sockets_are_counted_like_the_awk_pipeline(key: str) -> None:
+    """Every key counts MPTCP rows too (netid "mptcp"); a key read from a socket's public form once
+    stopped the count with a KeyError traceback at the first MPTCP, SCTP or DCCP row."""
+    programs: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+        "netid": ("-an", "{print $1}", str), "state": ("-an", "{print $2}", str),
+        "local-address": ("-an", "{print $5}", address), "peer-port": ("-an", "{print $6}", port),
+        "process": ("-anp", FIRST_USER % "p[1]", nothing), "uid": ("-ane", UID, int),
+    }
+    flags, program, read = programs[key]
+    with harness.script_namespace("count-mptcp", MPTCP_HOLDER) as name:
+        ns = SimpleNamespace(name=name)
+        expected = ss_counts(ns, f"-A tcp,mptcp {flags}", program, read)  # type: ignore[arg-type]
+        run = harness.run_command(["ip", "netns", "exec", name, str(harness.PYSS), "-A", "tcp,mptcp", flags,
+                                   "--count-by", key, "--json"], ["pyss"], timeout=harness.TOOL_TIMEOUT)
+    assert run.returncode == 0 and not harness.has_traceback(run.stderr), run.stderr.decode()
+    field = key.replace("-", "_")
+    assert Counter({group[field]: group["count"] for group in json.loads(run.text)}) == expected
+    assert sum(expected.values()) >= 3  # the MPTCP sockets and their TCP subflows

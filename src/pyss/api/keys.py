@@ -32,9 +32,9 @@ def _port(socket: Socket, which: int) -> int | None:
 
 
 def _inet_kind(protocol: int) -> str:
-    from pyss.api.record import _INET_KINDS
+    from pyss.names.netids import INET_NETIDS
 
-    return _INET_KINDS[protocol]
+    return INET_NETIDS[protocol]
 
 
 def _first_process(socket: Socket) -> str | None:

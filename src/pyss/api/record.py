@@ -23,7 +23,7 @@ from pyss.api.state import PSUTIL_STATUS as PSUTIL_STATUS  # noqa: PLC0414
 from pyss.api.state import STATES
 from pyss.api.state import State as State  # noqa: PLC0414
 from pyss.api.state import state_of as state_of  # noqa: PLC0414
-from pyss.names.netids import netid
+from pyss.names.netids import INET_NETIDS, netid
 from pyss.netlink.constants import (
     AF_INET,
     AF_INET6,
@@ -31,7 +31,10 @@ from pyss.netlink.constants import (
     AF_PACKET,
     AF_UNIX,
     AF_XDP,
+    IPPROTO_DCCP,
+    IPPROTO_MPTCP,
     IPPROTO_RAW,
+    IPPROTO_SCTP,
     IPPROTO_TCP,
     IPPROTO_UDP,
     SOCK_RAW,
@@ -123,8 +126,13 @@ FAMILIES: dict[int, socket.AddressFamily] = {
     AF_INET: socket.AF_INET, AF_INET6: socket.AF_INET6, AF_UNIX: socket.AF_UNIX,
     AF_PACKET: socket.AddressFamily(AF_PACKET), AF_NETLINK: socket.AF_NETLINK,
 }
-_INET_TYPES = {IPPROTO_TCP: socket.SOCK_STREAM, IPPROTO_UDP: socket.SOCK_DGRAM, IPPROTO_RAW: socket.SOCK_RAW}
-_INET_KINDS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_RAW: "raw"}
+# Every inet table the command line lists (its --count-by builds Sockets of MPTCP, SCTP and DCCP rows too).
+# SCTP's dump does not say which of its two styles a socket has: the one-to-many (SOCK_SEQPACKET) is
+# assumed; DCCP sockets are all SOCK_DCCP (6), which Python's SocketKind does not name.
+_INET_TYPES: dict[int, socket.SocketKind | int] = {
+    IPPROTO_TCP: socket.SOCK_STREAM, IPPROTO_UDP: socket.SOCK_DGRAM, IPPROTO_RAW: socket.SOCK_RAW,
+    IPPROTO_MPTCP: socket.SOCK_STREAM, IPPROTO_SCTP: socket.SOCK_SEQPACKET, IPPROTO_DCCP: 6}
+_INET_KINDS = INET_NETIDS
 _NO_PROCESSES: tuple[Process, ...] = ()
 
 InterfaceName = Callable[[int], "str | None"]
