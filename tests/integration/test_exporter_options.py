@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,28 @@ def test_tcp_info_covers_every_established_tcp_socket(exporter_ns: Namespace, zo
     assert samples["pyss_tcp_rtt_seconds_gcount"][labels] == established
     assert samples["pyss_tcp_rtt_seconds_bucket"][(("le", "+Inf"), *labels)] == established
     assert samples["pyss_tcp_retransmitted_segments"][labels] >= 0
+
+
+HOLDER = """
+import os, socket, sys
+with open("/proc/self/comm", "wb") as comm:
+    comm.write(bytes.fromhex(sys.argv[1]))
+server = socket.create_server(("127.0.0.1", 0))
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_process_name_that_is_not_utf8_is_a_valid_label(exporter_ns: Namespace, tmp_path: Path) -> None:
+    # Any user can name its process with any bytes (/proc/self/comm): that must not fail every scrape.
+    name = b"\xff\xfe\"q\\ \n"
+    holder = subprocess.Popen(["ip", "netns", "exec", exporter_ns.name, sys.executable, "-c", HOLDER, name.hex()],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=TOOL_ENV)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+        samples = exposition(exporter_ns, tmp_path, "--processes")
+    finally:
+        holder.communicate(timeout=10)
+    exported = {dict(labels)["process"]: value for labels, value in samples["pyss_process_sockets"].items()
+                if dict(labels)["state"] == "LISTEN"}
+    assert exported.get('\\xff\\xfe"q\\ \n') == 1, exported

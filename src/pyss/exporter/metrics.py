@@ -31,6 +31,13 @@ def top(counts: Mapping[Key, int], limit: int) -> tuple[list[tuple[Key, int]], i
     return ranked[:limit], (sum(value for _, value in rest) if rest else None)
 
 
+def label_value(text: str) -> str:
+    """A name from the host as a label value, which must be UTF-8: names come as the kernel's bytes
+    decoded with surrogateescape (any user can name its process b"\\xff"), and a byte that is not
+    UTF-8 is written as ``\\xNN``. Without this one such name failed every scrape."""
+    return text if text.isascii() else text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def families(tallies: Sequence[NamespaceTally], max_series: int = DEFAULT_MAX_SERIES) -> Iterator[Metric]:
     """Every socket metric family for these namespaces."""
     yield socket_counts(tallies)
@@ -48,7 +55,7 @@ def socket_counts(tallies: Iterable[NamespaceTally]) -> GaugeMetricFamily:
         labels=["netns", "netid", "state"])
     for tally in tallies:
         for (netid, state), count in sorted(tally.sockets.items()):
-            family.add_metric([tally.netns, netid, state_name(state)], count)
+            family.add_metric([label_value(tally.netns), netid, state_name(state)], count)
     return family
 
 
@@ -70,6 +77,7 @@ def listener_queues(tallies: Iterable[NamespaceTally], max_series: int) -> tuple
         "pyss_listen_queue_limit",
         "The accept-queue limit (backlog) of a listening TCP socket (ss's Send-Q of a LISTEN socket).", labels=labels)
     for tally in tallies:
+        netns = label_value(tally.netns)
         queues: Counter[tuple[str, str]] = Counter()
         limits: Counter[tuple[str, str]] = Counter()
         for listener in tally.listeners:
@@ -79,12 +87,12 @@ def listener_queues(tallies: Iterable[NamespaceTally], max_series: int) -> tuple
         fullness = {key: queues[key] * 1_000_000 // max(limits[key], 1) for key in queues}
         kept, rest = top(fullness, max_series)
         for key, _ in kept:
-            length.add_metric([tally.netns, *key], queues[key])
-            limit.add_metric([tally.netns, *key], limits[key])
+            length.add_metric([netns, *key], queues[key])
+            limit.add_metric([netns, *key], limits[key])
         if rest is not None:
             kept_keys = {key for key, _ in kept}
-            length.add_metric([tally.netns, OTHER, OTHER], sum(v for k, v in queues.items() if k not in kept_keys))
-            limit.add_metric([tally.netns, OTHER, OTHER], sum(v for k, v in limits.items() if k not in kept_keys))
+            length.add_metric([netns, OTHER, OTHER], sum(v for k, v in queues.items() if k not in kept_keys))
+            limit.add_metric([netns, OTHER, OTHER], sum(v for k, v in limits.items() if k not in kept_keys))
     return length, limit
 
 
@@ -96,9 +104,9 @@ def listening_port_connections(tallies: Iterable[NamespaceTally], max_series: in
     for tally in tallies:
         kept, rest = top(tally.listening_ports(), max_series)
         for port, count in kept:
-            family.add_metric([tally.netns, str(port)], count)
+            family.add_metric([label_value(tally.netns), str(port)], count)
         if rest is not None:
-            family.add_metric([tally.netns, OTHER], rest)
+            family.add_metric([label_value(tally.netns), OTHER], rest)
     return family
 
 
@@ -110,14 +118,14 @@ def process_sockets(tallies: Iterable[NamespaceTally], max_series: int) -> Gauge
     for tally in tallies:
         totals: Counter[str] = Counter()
         for (name, _state), count in tally.processes.items():
-            totals[name] += count
+            totals[label_value(name)] += count
         kept, _ = top(totals, max_series)
         kept_names = {name for name, _ in kept}
         merged: Counter[tuple[str, int]] = Counter()
         for (name, state), count in tally.processes.items():
-            merged[name if name in kept_names else OTHER, state] += count
+            merged[label_value(name) if label_value(name) in kept_names else OTHER, state] += count
         for (name, state), count in sorted(merged.items()):
-            family.add_metric([tally.netns, name, state_name(state)], count)
+            family.add_metric([label_value(tally.netns), name, state_name(state)], count)
     return family
 
 
@@ -135,8 +143,9 @@ def tcp_info(tallies: Iterable[NamespaceTally]) -> tuple[Metric, ...]:
     for tally in tallies:
         if tally.tcp is None:
             continue
-        retransmitted.add_metric([tally.netns], tally.tcp.retransmits)
-        lost.add_metric([tally.netns], tally.tcp.lost)
-        rtt.add_metric([tally.netns], tally.tcp.cumulative(), gsum_value=tally.tcp.rtt_sum)
+        netns = label_value(tally.netns)
+        retransmitted.add_metric([netns], tally.tcp.retransmits)
+        lost.add_metric([netns], tally.tcp.lost)
+        rtt.add_metric([netns], tally.tcp.cumulative(), gsum_value=tally.tcp.rtt_sum)
     return retransmitted, lost, rtt
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from pyss.exporter.metrics import OTHER, families, top
 from pyss.exporter.tally import RTT_BUCKETS, Listener, NamespaceTally
@@ -114,3 +119,27 @@ def test_worst_case_series_at_100k_sockets_is_what_the_docs_say() -> None:
         tally.tcp.add(0, 0, rtt)
     series = sum(len(metric.samples) for metric in families([tally]))
     assert series <= DOCUMENTED_WORST_CASE == 1640
+
+
+def test_label_values_from_undecodable_names_are_utf8_with_the_bytes_escaped() -> None:
+    # Names reach the tally as the kernel's bytes decoded with surrogateescape; the exposition is UTF-8.
+    tally = NamespaceTally("ns\udcff")
+    tally.processes["\udcffx\udcfe", TCP_LISTEN] = 1
+    tally.processes["caf\u00e9", TCP_LISTEN] = 2
+    tally.sockets["tcp", TCP_LISTEN] = 3
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Fixed(list(families([tally]))))
+    parsed = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+              for family in text_string_to_metric_families(generate_latest(registry).decode())
+              for sample in family.samples}
+    assert parsed[("pyss_process_sockets", (("netns", "ns\\xff"), ("process", "\\xffx\\xfe"), ("state", "LISTEN")))] == 1
+    assert parsed[("pyss_process_sockets", (("netns", "ns\\xff"), ("process", "caf\u00e9"), ("state", "LISTEN")))] == 2
+    assert parsed[("pyss_sockets", (("netid", "tcp"), ("netns", "ns\\xff"), ("state", "LISTEN")))] == 3
+
+
+class Fixed(Collector):
+    def __init__(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.metrics)
