@@ -262,6 +262,36 @@ def test_threads_may_list_namespaces_side_by_side(zoo_ns: ZooNamespace) -> None:
     assert _own_namespace() == own
 
 
+FORK_PROBE = """
+import _thread, os, sys, time, pyss
+forks = []
+os.register_at_fork(before=lambda: forks.append(1))
+if sys.argv[1] == "thread":  # a thread threading does not know of, as C libraries start them
+    started = _thread.allocate_lock()
+    started.acquire()
+    _thread.start_new_thread(lambda: (started.release(), time.sleep(60)), ())
+    started.acquire()
+pyss.net_connections("all")
+list(pyss.sockets("tcp", processes=True))
+pyss.count("tcp", by="process")
+print(len(forks))
+"""
+
+
+def test_no_helper_is_forked_in_a_program_running_threads_threading_does_not_count() -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("helpers are forked only with a second CPU to run them")
+
+    def forks(mode: str) -> int:
+        done = subprocess.run([sys.executable, "-c", FORK_PROBE, mode], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout)
+
+    assert forks("alone") > 0, "a program of one thread gets its helpers"
+    assert forks("thread") == 0, "fork copies only the calling thread"
+
+
 def test_readers_see_socket_enums(zoo_ns: ZooNamespace) -> None:
     for sock in pyss.sockets("all", netns=zoo_ns.name):
         assert type(sock.family) is socket.AddressFamily and type(sock.type) is socket.SocketKind

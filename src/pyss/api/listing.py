@@ -128,11 +128,16 @@ def table_streams(plan: Plan, columns: bool = False, runs: bool = False, read_ah
     busy already).
     """
     from pyss import dump
-    from pyss.netlink.transport import may_fork, read_ahead_helps
+    from pyss.netlink.transport import read_ahead_helps
 
     if not plan.queries:
         return iter(())
-    read_ahead = read_ahead and may_fork() and read_ahead_helps()
+    if read_ahead and read_ahead_helps():
+        from pyss.system.processes import may_fork_helpers
+
+        read_ahead = may_fork_helpers()
+    else:
+        read_ahead = False
 
     def query_streams(query: Query) -> Streams:
         return dump.run_streams(query, _warn, read_ahead, states_only=states_only) if runs \
@@ -176,11 +181,11 @@ class Holders:
     """
 
     def __init__(self, caller_share: bool = True) -> None:
-        from pyss.netlink.transport import may_fork, read_ahead_helps
-        from pyss.system.processes import UserScan, scan_workers
+        from pyss.netlink.transport import read_ahead_helps
+        from pyss.system.processes import UserScan, may_fork_helpers, scan_workers
 
         workers = 0
-        if may_fork() and read_ahead_helps():
+        if read_ahead_helps() and may_fork_helpers():
             workers = scan_workers() if caller_share else max(1, scan_workers())
         self._scan: UserScan | None = UserScan(workers) if workers else None
         self._links: Links | None = None

@@ -97,11 +97,10 @@ def net_connections(kind: str = "inet") -> list[sconn]:
 def _holders_scan() -> UserScan | None:
     """The /proc scan in child processes (one for each further CPU: this process dumps meanwhile, then
     scans what they have not taken yet), or None where it runs here (one CPU, or a program with threads)."""
-    from pyss.netlink.transport import may_fork
-    from pyss.system.processes import UserScan, scan_workers
+    from pyss.system.processes import UserScan, may_fork_helpers, scan_workers
 
     workers = scan_workers()
-    if not (workers and may_fork()):
+    if not (workers and may_fork_helpers()):
         return None
     return UserScan(workers, holders=True)
 

@@ -69,6 +69,21 @@ def read_head(path: str, size: int) -> bytes | None:
         return None
 
 
+def may_fork_helpers() -> bool:
+    """Whether helper processes may be forked now: :func:`pyss.netlink.transport.may_fork` (no thread of
+    threading's or of pyss's own runs), and the kernel counts one thread in this process. Threads that C
+    libraries or ``_thread`` start are not in threading's count, and fork copies only the calling thread
+    (a lock one of them holds stays held in the child). /proc that cannot tell leaves threading's word."""
+    from pyss.netlink.transport import may_fork
+
+    if not may_fork():
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1  # this process's own /proc, whatever PROC_ROOT names
+    except OSError:
+        return True
+
+
 def stat_head(pid: int, size: int = 512) -> bytes | None:
     """The first ``size`` bytes of /proc/PID/stat, or None when the process is gone (or was never there)."""
     return read_head(f"{_ROOT}/{pid}/stat", size)
