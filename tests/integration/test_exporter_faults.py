@@ -7,7 +7,9 @@ import re
 import shutil
 import socket
 import stat
+import struct
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +133,22 @@ def test_textfile_over_something_not_a_regular_file_is_refused_and_left_alone(ex
     mode = target.lstat().st_mode
     assert {"fifo": stat.S_ISFIFO, "device": stat.S_ISCHR, "directory": stat.S_ISDIR}[kind](mode)
     assert os.listdir(tmp_path) == ["pyss.prom"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("sent", [b"GET /metr", b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"],
+                         ids=["inside-the-request", "after-the-request"])
+def test_a_client_that_resets_its_connection_is_no_traceback(exporter_ns: Namespace, sent: bytes) -> None:
+    # A scraper timing out or killed resets its connection: that is the client's loss, not a fault to log.
+    with running_exporter(exporter_ns) as exporter:
+        for _ in range(3):
+            with inside(exporter_ns):
+                client = socket.create_connection(("127.0.0.1", exporter.port))
+            client.sendall(sent)
+            time.sleep(0.1)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a RST
+            client.close()
+        status, _ = exporter.get()
+        assert status == 200
+    assert exporter.status == 0
+    assert not has_traceback(exporter.log), exporter.log.decode()
+    assert exporter.log.decode().count("\n") == 1, exporter.log.decode()  # "serving ...", nothing else

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 from typing import Annotated, NamedTuple
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import typer
-from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from pyss import __version__
@@ -129,7 +132,7 @@ def run_server(address: Address, collector: SocketCollector) -> None:
     registry.register(collector)
     registry.register(ProcessCollector(registry=None))
     try:
-        server, thread = start_http_server(address.port, address.host, registry)
+        server, thread = start_server(address, registry)
     except OSError as error:
         shown = f"[{address.host}]" if ":" in address.host else address.host
         raise Failure(f"cannot listen on {shown}:{address.port}: {error.strerror or error}") from None
@@ -147,6 +150,39 @@ def run_server(address: Address, collector: SocketCollector) -> None:
 
 
 LOG = logging.getLogger("pyss.exporter")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Requests are not logged: Prometheus scrapes every few seconds."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingWSGIServer):
+    """prometheus_client's server, but a request that fails is not a traceback on stderr.
+
+    A client that resets its connection (a scraper timing out, killed, or a port scan) is the
+    client's loss and is not logged; anything else is one line.
+    """
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        LOG.warning("a request from %s failed: %s: %s", client_address, type(error).__name__, error)
+
+
+def start_server(address: Address, registry: CollectorRegistry) -> tuple[WSGIServer, threading.Thread]:
+    """Serve /metrics (and every other path) on a daemon thread, as prometheus_client's start_http_server."""
+    family, _, _, _, sockaddr = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM,
+                                                   flags=socket.AI_PASSIVE)[0]
+    server_class = type("Server", (_Server,), {"address_family": family})
+    server: WSGIServer = make_server(str(sockaddr[0]), address.port, make_wsgi_app(registry), server_class,
+                         handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="pyss-exporter-http", daemon=True)
+    thread.start()
+    return server, thread
 
 
 def main(argv: list[str] | None = None) -> int:
