@@ -72,7 +72,9 @@ KEYS: dict[str, Key] = {
 
 def key_names(by: str | Sequence[str]) -> tuple[str, ...]:
     """``by`` ("state", "state,netid" or a sequence of names) as a tuple; ValueError naming the known keys."""
-    names = tuple(part.strip() for part in by.split(",")) if isinstance(by, str) else tuple(by)
+    from pyss.api.request import given_names
+
+    names = tuple(part.strip() for part in by.split(",")) if isinstance(by, str) else given_names(by, "by")
     if not names:
         raise ValueError(f"no group key given; known keys: {', '.join(KEYS)}")
     for name in names:

@@ -22,11 +22,11 @@ NamespaceName = str | int | os.PathLike[str]
 
 def namespace_path(netns: NamespaceName) -> str:
     """The file naming a namespace: a pid's /proc/PID/ns/net, a path as given, or /run/netns/NAME."""
-    if isinstance(netns, bool):
-        raise TypeError("netns must be a name, a path or a pid")
-    if isinstance(netns, int):
+    if isinstance(netns, int) and not isinstance(netns, bool):
         return f"/proc/{netns}/ns/net"
-    text = os.fspath(netns)
+    text = os.fspath(netns) if isinstance(netns, str | os.PathLike) else None
+    if not isinstance(text, str):  # bool, float, bytes (a bytes path too: the names are str)
+        raise TypeError(f"netns must be a name, a path or a pid, not {type(netns).__name__}")
     return text if "/" in text else f"{NETNS_RUN_DIR}/{text}"
 
 

@@ -360,7 +360,9 @@ def _details_function(details: Sequence[str]) -> Callable[[Socket, InetSocket], 
 
 def check_details(details: Sequence[str]) -> tuple[str, ...]:
     """``details`` as a tuple; ValueError naming the known ones for an unknown name."""
-    names = (details,) if isinstance(details, str) else tuple(details)
+    from pyss.api.request import given_names
+
+    names = given_names(details, "details")
     for name in names:
         if name not in DETAILS:
             raise ValueError(f"unknown detail {name!r}; known details: {', '.join(DETAILS)}")

@@ -72,9 +72,28 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def given_names(value: str | Sequence[str], argument: str) -> tuple[str, ...]:
+    """One name, or a sequence of names, as a tuple; TypeError naming ``argument`` for anything else (None, a
+    number, bytes, a sequence holding one)."""
+    if isinstance(value, str):
+        return (value,)
+    problem = f"{argument} must be a name or a sequence of names, not {type(value).__name__}"
+    if isinstance(value, bytes | bytearray):
+        raise TypeError(problem)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise TypeError(problem) from None
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{argument} must be a name or a sequence of names, not a sequence holding "
+                            f"{type(name).__name__}")
+    return names
+
+
 def kind_names(kind: str | Sequence[str]) -> tuple[str, ...]:
     """``kind`` as a tuple of names; raises ValueError (naming the known kinds) for an unknown one."""
-    names = (kind,) if isinstance(kind, str) else tuple(kind)
+    names = given_names(kind, "kind")
     for name in names:
         if not isinstance(name, str) or name not in KINDS:
             raise ValueError(f"unknown socket kind {name!r}; known kinds: {', '.join(KINDS)}")
@@ -194,9 +213,14 @@ def shortcut_words(filter: str | None, state: str | Sequence[str] | None = None,
     """
     from pyss.filter.states import leading_states
 
+    names = [] if state is None else list(given_names(state, "state"))
+    for field, value in conditions:
+        if value is not None and not (isinstance(value, str) or (
+                field in ("sport", "dport") and isinstance(value, int) and not isinstance(value, bool))):
+            kinds = "an int or a string" if field in ("sport", "dport") else "a string"
+            raise TypeError(f"{field} must be {kinds}, not {type(value).__name__}")
     words = filter.split() if filter else []
     used = leading_states(words)[1]
-    names = [] if state is None else [state] if isinstance(state, str) else list(state)
     leading = [word for name in names for word in ("state", _escaped(name))] + words[:used]
     expression: list[str] = []
     for field, value in conditions:
