@@ -372,3 +372,28 @@ def test_closed_pipe_is_quiet(ns: harness.ZooNamespace) -> None:
     run = subprocess.run(["sh", "-c", reader], check=False, capture_output=True, timeout=20, env=harness.TOOL_ENV)
     assert run.stdout.count(b"\n") == 1
     assert not harness.has_traceback(run.stderr), run.stderr.decode()
+
+
+IDLE_HOLDER = "import sys; print('ready', flush=True); sys.stdin.read()"
+
+
+def test_ipv6_null_entries_where_the_kernel_shows_them() -> None:
+    """/proc/net/ipv6_route shows each IPv6 table's null entry (::/0 !n on lo) at the end of the table unless a
+    ::/0 route holds the table's root, and shows main's even when main has no route: a fresh namespace (main
+    empty), then a route in table 100 (walked before main), then a default route in main (no null entry)."""
+    steps = [
+        (),
+        ("-6", "route", "add", "unreachable", "2001:db8:7::/48", "table", "100"),
+        ("-6", "route", "add", "unreachable", "default", "metric", "1024"),
+    ]
+    with harness.script_namespace("routes6", IDLE_HOLDER) as name:
+        for step in steps:
+            if step:
+                harness.ip("-n", name, *step)
+            expected = harness.run_command(["ip", "netns", "exec", name, "netstat", "-rn6"], ["netstat"],
+                                           timeout=harness.TOOL_TIMEOUT)
+            actual = harness.run_command(["ip", "netns", "exec", name, str(harness.PYNETSTAT), "-rn6"],
+                                         ["pynetstat"], timeout=harness.TOOL_TIMEOUT)
+            assert actual.returncode == expected.returncode == 0, actual.stderr.decode()
+            # Ref (the route's reference count) has no rtnetlink source: digits are masked.
+            assert _shape(actual.text) == _shape(expected.text), (step, expected.text, actual.text)

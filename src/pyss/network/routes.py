@@ -1,7 +1,8 @@
 """netstat -r: the kernel routing tables, read over rtnetlink (pyroute2), printed as net-tools prints them.
 
 net-tools reads /proc/net/route (the IPv4 main table) and /proc/net/ipv6_route
-(every IPv6 table, each closed by the kernel's "null" reject entry, ::/0 on lo).
+(every IPv6 table, each closed by the kernel's "null" reject entry, ::/0 on lo, unless a
+default route takes its place).
 The same routes come from an RTM_GETROUTE dump in the same walk order; the
 flags that /proc shows (RTF_*) are rebuilt from the route type, protocol,
 gateway and expiry, and the IPv6 null entries are added back because
@@ -20,6 +21,8 @@ from pyss.netlink.constants import AF_INET, AF_INET6
 from pyss.netlink.decode import signed32
 
 RT_TABLE_MAIN = 254
+RT_TABLE_LOCAL = 255
+_TABLE_BUCKETS = 256  # FIB6_TABLE_HASHSZ: the kernel's hash of IPv6 tables, by id
 RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST, RTN_ANYCAST, RTN_MULTICAST = 1, 2, 3, 4, 5
 RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT, RTN_THROW = 6, 7, 8, 9
 RTPROT_KERNEL, RTPROT_RA = 2, 9
@@ -131,22 +134,35 @@ def ipv6_flags(route: Route) -> str:
 
 
 def null_entry(table: int) -> Route:
-    """The reject entry that closes every IPv6 table in /proc/net/ipv6_route."""
+    """The kernel's reject entry at the root of an IPv6 table that has no ::/0 route (/proc/net/ipv6_route)."""
     return Route(AF_INET6, table, RTN_UNREACHABLE, RTPROT_KERNEL, bytes(16), 0, None, "lo", 0xFFFFFFFF, null=True)
 
 
 def with_null_entries(routes: Iterable[Route]) -> list[Route]:
-    out: list[Route] = []
-    table: int | None = None
+    """The IPv6 routes with the null entries /proc/net/ipv6_route shows and rtnetlink leaves out.
+
+    A table's walk ends at its root, which holds the table's ::/0 routes or, when it has none, the null
+    entry. main and local exist from a namespace's start, so even with no route they are walked (their
+    null entry shown) in their place: tables come in the order of their id modulo 256 (the kernel's
+    hash of them), the oldest of a bucket last, as in the dump.
+    """
+    tables: list[tuple[int, list[Route]]] = []
     for route in routes:
         if route.family != AF_INET6:
             continue
-        if table is not None and route.table != table:
+        if not tables or tables[-1][0] != route.table:
+            tables.append((route.table, []))
+        tables[-1][1].append(route)
+    for always in (RT_TABLE_MAIN, RT_TABLE_LOCAL):
+        if all(table != always for table, _ in tables):
+            bucket = always % _TABLE_BUCKETS
+            later = (index for index, (table, _) in enumerate(tables) if table % _TABLE_BUCKETS > bucket)
+            tables.insert(next(later, len(tables)), (always, []))
+    out: list[Route] = []
+    for table, members in tables:
+        out.extend(members)
+        if not any(route.dst_len == 0 for route in members):
             out.append(null_entry(table))
-        table = route.table
-        out.append(route)
-    if table is not None:
-        out.append(null_entry(table))
     return out
 
 

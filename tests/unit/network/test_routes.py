@@ -89,3 +89,32 @@ def test_cache_headers() -> None:
         "Kernel IP routing cache\nSource          Destination     Gateway         Flags   MSS Window  irtt Iface\n")
     assert routes.ipv4_cache_header(1).endswith("Flags Metric Ref    Use Iface\n")
     assert routes.IPV6_CACHE_HEADER.startswith("Kernel IPv6 routing cache\n")
+
+
+def v6route(dst: str, prefix: int, table: int, kind: int = routes.RTN_UNICAST, iface: str = "ve0",
+            priority: int = 256) -> Route:
+    return Route(AF_INET6, table, kind, routes.RTPROT_KERNEL, socket.inet_pton(AF_INET6, dst), prefix, None, iface,
+                 priority)
+
+
+LOCAL_LO = v6route("::1", 128, 255, kind=routes.RTN_LOCAL, iface="lo", priority=0)
+
+
+def destinations(table: list[Route]) -> list[str]:
+    return [line.split()[0] + (" null" if " !n   -1 " in line else "")
+            for line in routes.ipv6_lines(table, numeric).splitlines()[2:]]
+
+
+def test_a_default_route_takes_the_null_entrys_place() -> None:
+    """A table's ::/0 routes sit at its root, where the null entry is otherwise: no null entry follows them."""
+    table = [v6route("2001:db8::", 64, 254), v6route("::", 0, 254, priority=1024), LOCAL_LO]
+    assert destinations(table) == ["2001:db8::/64", "::/0", "::1/128", "::/0 null"]
+
+
+def test_an_empty_main_table_shows_its_null_entry_in_its_place() -> None:
+    """main and local exist from a namespace's start: with no route, main (254) still shows its null entry,
+    after the tables of lower hash buckets (id mod 256) and before local's."""
+    assert destinations([LOCAL_LO]) == ["::/0 null", "::1/128", "::/0 null"]
+    custom = v6route("2001:db8:7::", 48, 100, kind=routes.RTN_UNREACHABLE, iface="lo", priority=1024)
+    assert destinations([custom, LOCAL_LO]) == ["2001:db8:7::/48", "::/0 null", "::/0 null", "::1/128", "::/0 null"]
+    assert destinations([]) == ["::/0 null", "::/0 null"]
