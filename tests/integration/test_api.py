@@ -292,6 +292,37 @@ def test_no_helper_is_forked_in_a_program_running_threads_threading_does_not_cou
     assert forks("thread") == 0, "fork copies only the calling thread"
 
 
+SIGCHLD_PROBE = """
+import os, signal, sys, pyss
+if sys.argv[1] == "ignored":  # children reap themselves (and the setting outlives exec)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+else:  # a program that reaps every child it is told of, as servers do
+    def reap(_signal, _frame):
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+    signal.signal(signal.SIGCHLD, reap)
+forks = []
+os.register_at_fork(before=lambda: forks.append(1))
+pyss.net_connections("all")
+list(pyss.sockets("tcp", "sport > :0", processes=True))
+pyss.count("tcp", by="process")
+print(len(forks))
+"""
+
+
+@pytest.mark.parametrize("sigchld", ["ignored", "reaped"])
+def test_children_reaped_by_others_are_no_error(sigchld: str) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("helpers are forked only with a second CPU to run them")
+    done = subprocess.run([sys.executable, "-c", SIGCHLD_PROBE, sigchld], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0, "helpers were forked"
+
+
 def test_readers_see_socket_enums(zoo_ns: ZooNamespace) -> None:
     for sock in pyss.sockets("all", netns=zoo_ns.name):
         assert type(sock.family) is socket.AddressFamily and type(sock.type) is socket.SocketKind

@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from pyss.netlink.decode import inet_decoder, walk
 from pyss.netlink.requests import inet_request
 from pyss.netlink.transport import EarlyDump, dump
 from pyss.query import STATES_ALL
+from tests.integration.harness import PYSS, TOOL_ENV
 from tests.processes import children
 
 SOCKETS = 600  # ~60 kB of replies: the dump spans several buffers, so a child reads most of it
@@ -530,3 +532,26 @@ def test_an_in_process_listing_of_no_socket_leaves_no_scanner(capsys: pytest.Cap
         assert cli.main(["-tanp", *options, "sport", "=", ":1"]) == 0
     assert capsys.readouterr().out.startswith(output)
     assert children() <= before
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # (raised as the dump is freed)
+def test_a_read_ahead_child_reaped_by_the_kernel_is_no_error(udp_ports: set[int]) -> None:
+    """With SIGCHLD ignored (a setting that outlives exec: a daemon's children inherit it) the kernel reaps
+    each child itself, and waiting for it fails with ECHILD: that is the child gone, not a fault."""
+    direct = our_sockets(False, udp_ports)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert our_sockets(True, udp_ports) == direct
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+
+
+def test_the_command_line_started_with_sigchld_ignored_lists_as_usual(udp_ports: set[int]) -> None:
+    def listed(ignored: bool) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(PYSS), "-uanp", "sport", ">", ":0"], capture_output=True, text=True, timeout=60,
+                              check=False, env=TOOL_ENV,
+                              preexec_fn=(lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN)) if ignored else None)
+
+    usual, ignored = listed(False), listed(True)
+    assert (ignored.returncode, ignored.stderr) == (0, "")
+    assert sorted(ignored.stdout.splitlines()) == sorted(usual.stdout.splitlines())

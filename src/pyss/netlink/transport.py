@@ -171,6 +171,16 @@ def fork_noted(note: Callable[[int], None]) -> int:
     return pid
 
 
+def reap(pid: int) -> int | None:
+    """Wait for the child ``pid`` to end: its wait status, or None when it was reaped already. With SIGCHLD
+    ignored (a setting exec hands on: a daemon's children inherit it) the kernel reaps every child itself,
+    and a program's own SIGCHLD handler may reap ours; waitpid then fails with ECHILD."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None
+
+
 def read_ahead_helps() -> bool:
     """A read-ahead child only helps when it can run beside this process: two or more CPUs to run on."""
     return len(os.sched_getaffinity(0)) > 1
@@ -473,7 +483,7 @@ class _Relay:
             os.kill(self._pid, _SIGKILL)
         except ProcessLookupError:
             pass
-        os.waitpid(self._pid, 0)
+        reap(self._pid)
 
     def __del__(self) -> None:
         try:  # noqa: SIM105 - contextlib is kept off the start-up path

@@ -615,6 +615,8 @@ class UserScan:
         return self._gather(_collect_holders, _merge_holders)
 
     def _gather(self, collect: Callable[[Share], Result], merge: Callable[[list[Result]], Result]) -> Result:
+        from pyss.netlink.transport import reap
+
         if not self._children:
             return collect(_everything())
         children, self._children = self._children, []
@@ -634,9 +636,9 @@ class UserScan:
             self._early = []  # (held by the scan object beyond this call otherwise: the collector walks them)
             parts += received.rest()
             while children:
-                _pid, status = os.waitpid(children[0][0], 0)
+                status = reap(children[0][0])
                 del children[0]
-                failed = failed or status != 0
+                failed = failed or bool(status)  # (None: reaped by others; what it sent is judged below)
         except BaseException:  # Ctrl-C, say, in a library caller that lives on: no child or pipe is left
             received.close()
             _stop(children)
