@@ -397,3 +397,19 @@ def test_ipv6_null_entries_where_the_kernel_shows_them() -> None:
             assert actual.returncode == expected.returncode == 0, actual.stderr.decode()
             # Ref (the route's reference count) has no rtnetlink source: digits are masked.
             assert _shape(actual.text) == _shape(expected.text), (step, expected.text, actual.text)
+
+
+def test_ctrl_c_ends_continuous_output_as_it_ends_netstat(ns: harness.ZooNamespace) -> None:
+    """netstat -c is killed by SIGINT on Ctrl-C, and so is pynetstat (exiting 130 instead, it would let a shell
+    loop or script that runs it go on)."""
+    statuses = []
+    for tool in ("netstat", str(harness.PYNETSTAT)):
+        with subprocess.Popen(["ip", "netns", "exec", ns.name, tool, "-tanc"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=harness.TOOL_ENV) as proc:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith(b"Active Internet connections")
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        assert not harness.has_traceback(err), err.decode()
+        statuses.append(proc.returncode)
+    assert statuses == [-signal.SIGINT, -signal.SIGINT]

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -125,3 +126,19 @@ def test_write_to_a_closed_pipe(zoo_ns: ZooNamespace) -> None:
     assert expected.returncode == -signal.SIGPIPE, expected
     assert actual.stderr == b"", actual.stderr.decode(errors="replace")
     assert actual.returncode in (0, -signal.SIGPIPE, 128 + signal.SIGPIPE), actual
+
+
+@needs_ss
+def test_ctrl_c_ends_pyss_as_it_ends_ss() -> None:
+    """Ctrl-C while the filter is read from a terminal or pipe (-F -): ss is killed by SIGINT, and so is
+    pyss, quietly; a process that exits 130 instead makes a shell running it in a loop or script go on."""
+    statuses = []
+    for tool in ("ss", str(PYSS)):
+        with subprocess.Popen([tool, "-tan", "-F", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=TOOL_ENV) as proc:
+            time.sleep(0.5)  # let it start and block reading the filter
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+        assert out == b"" and not has_traceback(err), err.decode(errors="replace")
+        statuses.append(proc.returncode)
+    assert statuses == [-signal.SIGINT, -signal.SIGINT]

@@ -19,7 +19,7 @@ from pyss.cli.netstat_tables import E_OPTERR, show_interfaces, show_masquerade, 
 from pyss.cli.options import UsageError
 from pyss.lite_typing import TYPE_CHECKING
 from pyss.netlink.decode import DumpError, MalformedMessage
-from pyss.system.output import exit_at_once, guarded, open_output
+from pyss.system.output import EXIT_INTERRUPTED, end_as_interrupted, exit_at_once, guarded, open_output
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,6 +65,8 @@ def command() -> int:
     """:func:`main` on the command line, then the process ends at once (pyss.system.output.exit_at_once)
     unless that could lose something: what the `pynetstat` console script runs (after pyss.cli.launch)."""
     status = main()
+    if status == EXIT_INTERRUPTED:
+        end_as_interrupted()
     exit_at_once(status)
     return status
 
@@ -107,7 +109,7 @@ def _main(args: list[str]) -> int:
         finally:
             sys.stdout.flush()
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

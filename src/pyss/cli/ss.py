@@ -30,7 +30,7 @@ from pyss.query import (
     finish_query,
     wants_details,
 )
-from pyss.system.output import exit_at_once, guarded, open_output
+from pyss.system.output import EXIT_INTERRUPTED, end_as_interrupted, exit_at_once, guarded, open_output
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -155,6 +155,8 @@ def command() -> int:
     """:func:`main` on the command line, then the process ends at once (pyss.system.output.exit_at_once)
     unless that could lose something: what the `pyss` console script runs (after pyss.cli.launch)."""
     status = _guarded_main(None)
+    if status == EXIT_INTERRUPTED:
+        end_as_interrupted()
     exit_at_once(status)  # the last listing (_LISTED) goes with the process, never freed
     _LISTED.clear()  # not at once: freed now, before the interpreter's teardown would traverse it first
     gc.enable()  # (a listing turns it off: see _list)
@@ -171,7 +173,7 @@ def _main(argv: list[str]) -> int:
         sys.stderr.write(f"{PROGRAM}: {error} (try '{PROGRAM} --help')\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def run(argv: list[str]) -> int:

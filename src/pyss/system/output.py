@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 EXIT_OUTPUT = 1  # what pyss and pynetstat exit with when the output cannot be written
 EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a reader that went away
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a CLI's main() returns when Ctrl-C stopped it
 
 
 class OutputError(Exception):
@@ -185,3 +186,20 @@ def exit_at_once(status: int) -> None:
     except ChildProcessError:  # no child at all
         atexit._run_exitfuncs()
         os._exit(status)
+
+
+def end_as_interrupted() -> None:
+    """End the process as Ctrl-C ends ss and netstat: killed by SIGINT, not exiting with 130. A shell
+    told that its child exited goes on with the loop or script that ran it; one told that SIGINT killed
+    it stops there too. What is written is flushed and the atexit functions run first."""
+    import signal  # not at the top: its enums cost start-up, and only an interrupted run gets here
+
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except Exception:  # the output is lost either way; the signal is still owed
+        pass
+    atexit._run_exitfuncs()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
