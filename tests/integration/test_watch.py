@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import PYSS, TOOL_ENV, ZooNamespace
+from tests.integration.harness import PYSS, TOOL_ENV, ZooNamespace, script_namespace
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: private netns with the socket zoo"),
@@ -203,3 +203,25 @@ def test_each_intervals_unasked_process_scan_is_stopped(zoo_ns: ZooNamespace, fo
     finally:
         watch.stop()
     assert len(children) <= 3, children  # at most the scanners of the interval under way
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+IDLE = "import sys; print('ready', flush=True); sys.stdin.read()"
+
+
+def test_all_netns_names_a_refused_namespace_once() -> None:
+    """A namespace pyss may not enter is named once on stderr, as without --watch, not again every interval
+    (as nobody, pyss may enter none but its own)."""
+    with script_namespace("watch-refused", IDLE) as name:
+        proc = subprocess.Popen([*NOBODY, str(PYSS), f"--watch={INTERVAL}", "-t", "--all-netns"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=TOOL_ENV)
+        assert proc.stdout is not None
+        summaries = 0
+        while summaries < 4 and (line := proc.stdout.readline()):
+            summaries += " total " in line.decode()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    lines = err.decode().splitlines()
+    assert summaries == 4 and proc.returncode == 0, err
+    assert any(f'"{name}"' in line for line in lines), lines
+    assert len(lines) == len(set(lines)), lines

@@ -724,6 +724,7 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
 
     assert views.watch is not None
     all_netns, json_lines = bool(flags.get("all-netns")), bool(flags.get("json-lines"))
+    refused: set[str] = set()  # a namespace pyss may not enter is said once, not every interval
 
     def dump(streams: NamespaceStreams, add: Callable[[type, Iterator[Any]], None]) -> None:
         failure = _write_streams(streams, add)
@@ -739,7 +740,7 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
         def count_step() -> None:
             # No read-ahead child: Ctrl-C must find only this process to stop.
             streams = NamespaceStreams(query, None, _warn, all_netns, columns=columns_suffice(keys),
-                                       runs=runs_suffice(keys), states_only=True)
+                                       runs=runs_suffice(keys), states_only=True, refused=refused)
             add, result = GroupCounter(keys, batches=streams.batches).counting(streams)
             dump(streams, add)
             view.show(result(), time.time())
@@ -756,7 +757,7 @@ def _watch(query: Query, views: ViewArgs, flags: dict[str, object]) -> int:
 
     def step() -> None:
         streams = NamespaceStreams(query, request, _warn, all_netns, read_ahead_helps() and not all_netns, runs=runs,
-                                   split=False)
+                                   split=False, refused=refused)
         form_of, column_forms, stop_scan = form_function()
 
         def add(kind: type, items: Iterator[Any]) -> None:

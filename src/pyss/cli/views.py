@@ -43,8 +43,10 @@ class NamespaceStreams:
 
     def __init__(self, query: Query, extensions: Extensions | None, warn: Warn, all_netns: bool,
                  read_ahead: bool = False, columns: bool = False, runs: bool = False, split: bool = True,
-                 states_only: bool = False) -> None:
+                 states_only: bool = False, refused: set[str] | None = None) -> None:
         self.query, self.extensions, self.warn = query, extensions, warn
+        # the namespaces named as not listed, each said once: a --watch shares one set over its intervals
+        self.refused = set() if refused is None else refused
         self.all_netns, self.read_ahead, self.split, self.states_only = all_netns, read_ahead, split, states_only
         # columns: each stream is of batches (pyss.columnar): unfiltered TCP/UDP dumps come as columns;
         # runs: of a count's batches (pyss.dump.run_streams), in no particular order; split: TCP's dump
@@ -68,19 +70,27 @@ class NamespaceStreams:
         from pyss.names.ss import forget_interface_names
         from pyss.system.netns import NamespaceError, all_namespaces, inside
 
-        warn = self.warn
         enumeration = all_namespaces()
         for refusal in enumeration.refused:
-            warn(f"{refusal}: not listed")
+            self._not_listed(str(refusal))
         for namespace in enumeration.namespaces:
             self.current = namespace.name
             try:
                 with inside(namespace):
                     forget_interface_names()  # interface indexes are per namespace
-                    yield from self.dump(self.query, self.extensions, warn)
+                    yield from self.dump(self.query, self.extensions, self.warn)
             except NamespaceError as error:
-                warn(f"{error}: not listed")
+                self._not_listed(str(error))
         forget_interface_names()
+
+    def _not_listed(self, why: str) -> None:
+        from pyss.system.netns import DENIED_PROCESSES
+
+        # The processes pyss may not look at are one line, whose pids change as processes come and go.
+        key = DENIED_PROCESSES if why.startswith(DENIED_PROCESSES) else why
+        if key not in self.refused:
+            self.refused.add(key)
+            self.warn(f"{why}: not listed")
 
 
 def json_extra(details: Details) \

@@ -137,6 +137,10 @@ class Namespace(NamedTuple):
     path: str  # /run/netns/NAME or /proc/N/ns/net
 
 
+# How the refusal of the processes whose namespaces may not be looked at begins (their pids follow).
+DENIED_PROCESSES = "the network namespace of process "
+
+
 class Enumeration(NamedTuple):
     namespaces: list[Namespace]
     refused: list[str]  # one line per namespace (or group of processes) that could not be inspected
@@ -174,7 +178,7 @@ def all_namespaces(run_dir: str = NETNS_RUN_DIR, proc_root: str = PROC_ROOT) -> 
     if denied:
         shown = ", ".join(map(str, denied[:_SHOWN_PIDS])) + (f" and {len(denied) - _SHOWN_PIDS} more"
                                                               if len(denied) > _SHOWN_PIDS else "")
-        refused.append(f"the network namespace of process {shown}: permission denied")
+        refused.append(f"{DENIED_PROCESSES}{shown}: permission denied")
     return Enumeration(list(found.values()), refused)
 
 
