@@ -205,6 +205,17 @@ def test_a_namespace_gone_after_the_call_is_a_file_not_found_error_naming_it() -
     assert _own_namespace() == os.readlink("/proc/self/ns/net")
 
 
+@pytest.mark.parametrize("path", ["/sys", "/proc"])
+def test_a_cgroup_ss_cannot_resolve_is_a_filter_error(path: str) -> None:
+    """ss takes a cgroup's id from the path's file handle, else from the path under the cgroup2 mount:
+    sysfs and procfs give no handle, and no cgroup is named so. Their roots' inode numbers (1) are the
+    root cgroup's id, so reading a path's inode instead matched every socket of the root cgroup."""
+    refused = subprocess.run(["ss", "-ta", "cgroup", "=", path], capture_output=True, timeout=30, check=False)
+    assert refused.returncode == 1 and b"cgroup" in refused.stderr
+    with pytest.raises(pyss.FilterError, match="cgroup"):
+        pyss.sockets("tcp", f"cgroup = {path}")
+
+
 def test_bad_arguments_raise_at_the_call() -> None:
     with pytest.raises(ValueError, match="known kinds"):
         pyss.sockets("tcp9")

@@ -77,6 +77,7 @@ BAD_EXPRESSIONS = [
     "10.0.0.1", "dst [::1", "fwmark = x", "dev nosuchdev0", "cgroup /nonexistent-pyss", "sport = :22 and",
     "src 1.2.3.4/33", ") sport = :bogus", "src ::1", "(sport = :22)", "dst != 127.0.0.1", "state", "fwmark = 5/",
     "sport = :22 :23", "dport > dst", "nosuchhost.invalid",
+    "cgroup /sys", "cgroup /proc",  # no file handle on sysfs or procfs, and no such cgroup (nor a cgroup2 mount)
 ]
 UDP_EXPRESSIONS = ["sport = :53", "dport = :5353", "src [::1]", "sport = :domain", "sport = :ntp or sport > :7000",
                    "not src 0.0.0.0", "dev lo", "dst 127.0.0.1:53"]

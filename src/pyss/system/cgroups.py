@@ -36,18 +36,44 @@ def cgroup2_mount(mounts_path: str = "/proc/mounts") -> str | None:
 
 
 def cgroup_id(path: str) -> int | None:
-    """The id of a cgroup given as a path (absolute, or under the cgroup2 mount): its directory's inode."""
-    candidates = [path]
+    """The id of a cgroup given as a path, as iproute2 reads it: the 8-byte file handle of the path as given
+    (a cgroup2 directory's handle is its id), else the cgroup of that name under the cgroup2 mount (its
+    directory's inode). None when neither names one: a path on a file system without such handles (sysfs,
+    procfs) is only a cgroup's name, whatever inode it has."""
+    handle = _file_handle(path)
+    if handle is not None:
+        return handle
     relative = path.lstrip("/")
     mount = cgroup2_mount()
-    if relative and mount:
-        candidates.append(os.path.join(mount, relative))
-    for candidate in candidates:
-        try:
-            return os.stat(candidate).st_ino
-        except (OSError, ValueError):
-            continue
-    return None
+    if not relative or mount is None:
+        return None
+    try:
+        return os.stat(os.path.join(mount, relative)).st_ino
+    except (OSError, ValueError):
+        return None
+
+
+_AT_FDCWD = -100  # fcntl.h
+
+
+def _file_handle(path: str) -> int | None:
+    """name_to_handle_at(2)'s handle of ``path`` as a number, if it is 8 bytes long (ss reads no other), else
+    None. ctypes only here: a cgroup filter is rare, and the os module has no name_to_handle_at."""
+    import ctypes
+
+    class FileHandle(ctypes.Structure):
+        _fields_ = (("handle_bytes", ctypes.c_uint), ("handle_type", ctypes.c_int),
+                    ("f_handle", ctypes.c_ubyte * 8))
+
+    encoded = os.fsencode(path)
+    if b"\0" in encoded:
+        return None
+    handle = FileHandle(8, 0)
+    mount_id = ctypes.c_int(0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.name_to_handle_at(_AT_FDCWD, encoded, ctypes.byref(handle), ctypes.byref(mount_id), 0) != 0:
+        return None
+    return int.from_bytes(bytes(handle.f_handle), sys.byteorder) if handle.handle_bytes == 8 else None
 
 
 def _walk_cgroups(mount: str) -> dict[int, str]:

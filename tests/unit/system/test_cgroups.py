@@ -48,8 +48,23 @@ def test_cgroup_id_reads_paths_under_the_mount(tmp_path: Path, monkeypatch: pyte
     os.makedirs(tmp_path / "a" / "b")
     monkeypatch.setattr(cgroups, "cgroup2_mount", lambda: str(tmp_path))
     assert cgroups.cgroup_id("/a/b") == os.stat(tmp_path / "a" / "b").st_ino
-    assert cgroups.cgroup_id(str(tmp_path / "a")) == os.stat(tmp_path / "a").st_ino
     assert cgroups.cgroup_id("/no/such/group") is None
+
+
+def test_a_path_is_first_read_by_its_file_handle_as_ss_reads_it(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """ss asks name_to_handle_at(2) for the path as given, then for it under the cgroup2 mount: a path on
+    sysfs (no file handles) is only ever a cgroup's name, and its inode number is nothing."""
+    os.makedirs(tmp_path / "sys")
+    monkeypatch.setattr(cgroups, "cgroup2_mount", lambda: str(tmp_path))
+    assert cgroups.cgroup_id("/sys") == os.stat(tmp_path / "sys").st_ino
+
+
+def test_a_cgroup_directory_s_file_handle_is_its_id() -> None:
+    mount = cgroups.cgroup2_mount()
+    if mount is None:
+        pytest.skip("no cgroup2 file system is mounted here")
+    assert cgroups.cgroup_id(mount) == os.stat(mount).st_ino
 
 
 @given(st.text(alphabet="\\0123478a ", max_size=24))
