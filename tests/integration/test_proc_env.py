@@ -12,6 +12,7 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -437,3 +438,42 @@ def test_tcp_details_at_their_edges_like_ss(zoo_keeper: ZooKeeper, timer_root: P
     edges.write_text(_edge_lines((timer_root / "net" / "tcp").read_text().splitlines(True)[0]))
     listing = assert_alike(zoo_keeper.get(), {"PROC_NET_TCP": str(edges), "PROC_NET_TCP6": "/nonexistent"}, *args)
     assert listing.text.count("\n") == 71
+
+
+
+PROC_TCP_LISTENER = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777777 1 "
+    "0000000000000000 100 0 0 10 0\n")
+
+
+def run_bounded(argv: Sequence[str], env: dict[str, str]) -> NsRun:
+    """argv in a session of its own, the whole session killed on a hang (-p's scan forks helpers that
+    would keep the pipes open past a kill of the command alone)."""
+    with subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, **env}, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"{argv[0]} hung")
+    return NsRun(argv[0], proc.pid, proc.returncode, out, err)
+
+
+def test_a_fifo_for_a_process_stat_is_not_waited_on(tmp_path: Path) -> None:
+    """A /proc copy is untrusted: ss hangs opening a FIFO at PID/stat; pyss reads no name from it, as
+    ss reads none from an empty stat file."""
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "tcp").write_text(PROC_TCP_LISTENER)
+    (tmp_path / "4242" / "fd").mkdir(parents=True)
+    (tmp_path / "4242" / "fd" / "3").symlink_to("socket:[777777]")
+    stat = tmp_path / "4242" / "stat"
+    stat.write_bytes(b"")
+    expected = run_bounded(["ss", "-tanp"], {"PROC_ROOT": str(tmp_path)})
+    assert b'users:(("",pid=4242,fd=3))' in expected.stdout
+    stat.unlink()
+    os.mkfifo(stat)
+    actual = run_bounded([str(PYSS), "-tanp"], {"PROC_ROOT": str(tmp_path)})
+    assert not has_traceback(actual.stderr), actual.stderr.decode()
+    assert_same_output(expected, actual)

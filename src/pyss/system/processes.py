@@ -61,12 +61,21 @@ def parse_comm(stat: bytes) -> str:
 
 
 def read_head(path: str, size: int) -> bytes | None:
-    """The first ``size`` bytes of a small /proc file, or None when it cannot be read (a process gone)."""
+    """The first ``size`` bytes of a small /proc file, or None when it cannot be read (a process gone).
+
+    O_NONBLOCK: under $PROC_ROOT the file may be anything, and a FIFO there must not hang the listing
+    (ss waits on it forever); a FIFO reads as empty, which names no process, as an empty stat file does.
+    """
     try:
-        with open(path, "rb") as file:
-            return file.read(size)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        return os.read(fd, size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def may_fork_helpers() -> bool:
