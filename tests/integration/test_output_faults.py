@@ -69,3 +69,26 @@ def test_the_exporter_with_stdout_closed_or_full(zoo_ns: harness.ZooNamespace, a
     assert (closed.returncode, closed.stderr) == (0, b"")
     full = run_with_stdout(zoo_ns, ">/dev/full", exporter, args)  # before: an OSError traceback from click
     assert (full.returncode, full.stderr.decode()) == (1, f"pyss-exporter: {FULL_MESSAGE}")
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+# (as whom, reference, pyss tool, arguments): runs that write to stderr along the way.
+STDERR_CASES = [
+    ([], "ss", "pyss", ["-tan", "sport", "=", ":99999"]),  # pyss warns that no socket has such a port
+    ([], "ss", "pyss", ["-S"]),  # pyss says the kernel cannot list SCTP, where sctp_diag is missing
+    ([], "ss", "pyss", ["-k"]),  # a bad option
+    ([], "netstat", "pynetstat", ["-Q"]),
+    (NOBODY, "netstat", "pynetstat", ["-tanp"]),  # both say that not every process could be identified
+    (NOBODY, "ss", "pyss", ["-tan", "fwmark", "=", "0x1"]),  # pyss says marks are hidden from nobody
+]
+
+
+@pytest.mark.parametrize(("user", "reference", "candidate", "args"), STDERR_CASES,
+                         ids=[f"{'nobody ' if user else ''}{pyss} {' '.join(args)}" for user, _, pyss, args in STDERR_CASES])
+def test_stderr_full_changes_neither_the_output_nor_the_status(
+        zoo_ns: harness.ZooNamespace, user: list[str], reference: str, candidate: str, args: list[str]) -> None:
+    """A message that cannot be written (stderr on a full disk) is lost, as ss's and netstat's are: the
+    listing and the exit status stay what they are. (A failed warning once ended the listing, exit 1.)"""
+    expected = zoo_ns.run_in_ns(["sh", "-c", 'exec "$@" 2>/dev/full', "sh", *user, reference, *args])
+    found = zoo_ns.run_in_ns(["sh", "-c", 'exec "$@" 2>/dev/full', "sh", *user, tool_path(candidate), *args])
+    assert (found.returncode, found.text) == (expected.returncode, expected.text)

@@ -62,6 +62,30 @@ class _Output(io.RawIOBase):
             raise OutputError(error) from None
 
 
+class _Diagnostics(io.RawIOBase):
+    """fd 2, unbuffered as Python's own stderr is: a message that cannot be written (stderr on a full
+    disk, an I/O error) is dropped, as ss and netstat drop theirs, so that a warning's failure neither
+    ends a listing nor changes its exit status."""
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 2
+
+    def isatty(self) -> bool:
+        return os.isatty(2)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(2, view):]
+        except OSError:
+            pass
+        return len(data)
+
+
 def _occupy(fd: int, flags: int) -> None:
     """Put /dev/null on a standard descriptor the caller left closed, so that no file pyss opens
     later (a netlink socket, a /proc file) lands on it and gets written to as if it were the output."""
@@ -87,10 +111,15 @@ def open_output() -> None:
     _occupy(2, os.O_WRONLY)
     if sys.stdin is None:
         sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
-    if sys.stderr is None:
-        sys.stderr = open(2, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+    if sys.stderr is None or sys.stderr is sys.__stderr__:
+        # (a caller's own stream, as for stdout below, keeps its ways)
+        encoding = sys.stderr.encoding if sys.stderr is not None else "utf-8"
+        utf8 = encoding.lower().replace("-", "") == "utf8"
+        sys.stderr = io.TextIOWrapper(_Diagnostics(), encoding=encoding, write_through=True,
+                                      # a bad word is echoed as the bytes typed, as ss does
+                                      errors="surrogateescape" if utf8 else "backslashreplace")
     elif isinstance(sys.stderr, io.TextIOWrapper) and sys.stderr.encoding.lower().replace("-", "") == "utf8":
-        sys.stderr.reconfigure(errors="surrogateescape")  # a bad word is echoed as the bytes typed, as ss does
+        sys.stderr.reconfigure(errors="surrogateescape")
     if sys.stdout is not None and sys.stdout is not sys.__stdout__:
         # A caller's own stream (main() run in-process, a test capturing output): its errors are its own.
         if isinstance(sys.stdout, io.TextIOWrapper):
