@@ -40,7 +40,7 @@ Fields = dict[str, object]
 
 def inet_fields(record: InetSocket) -> Fields:
     return {
-        "netid": netid(record), "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "netid": netid(record), "state": _state(record.state), "recv_q": record.rqueue, "send_q": record.wqueue,
         "family": "inet" if record.family == AF_INET else "inet6",
         "local_address": inet_ntop(record.family, record.src), "local_port": record.sport,
         "peer_address": inet_ntop(record.family, record.dst), "peer_port": record.dport,
@@ -52,7 +52,7 @@ def inet_fields(record: InetSocket) -> Fields:
 
 def unix_fields(record: UnixSocket) -> Fields:
     return {
-        "netid": netid(record), "state": STATE_NAMES[record.state], "recv_q": record.rqueue, "send_q": record.wqueue,
+        "netid": netid(record), "state": _state(record.state), "recv_q": record.rqueue, "send_q": record.wqueue,
         "family": "unix", "name": record.name, "inode": record.inode, "peer_inode": record.peer,
         "cookie": record.cookie,
     }
@@ -199,7 +199,7 @@ class JsonLinesSink:
 
         more = more_columns(columns)
         count = len(columns.states)
-        rows = zip(repeat(INET_NETIDS.get(columns.protocol, "???"), count), map(STATE_NAMES.__getitem__, columns.states),
+        rows = zip(repeat(INET_NETIDS.get(columns.protocol, "???"), count), map(_state, columns.states),
                    columns.rqueues, columns.wqueues, repeat("inet" if family == AF_INET else "inet6", count),
                    map(address, columns.srcs), columns.sports, map(address, columns.dsts), columns.dports,
                    repeat("null", count), more.uids, more.inodes, more.cookies, more.timers, more.retrans,
@@ -255,7 +255,7 @@ def _inet_line_function() -> Callable[[InetSocket], str]:
          cookie, expires, rqueue, wqueue, uid, inode, protocol, _attrs) = record
         interface = _json_text(interface_name(ifindex)) if ifindex else "null"
         return _INET_LINE % (
-            INET_NETIDS.get(protocol, "???"), STATE_NAMES[state], rqueue, wqueue, family_names[family],
+            INET_NETIDS.get(protocol, "???"), _state(state), rqueue, wqueue, family_names[family],
             addresses.get(src) or address(family, src), sport, addresses.get(dst) or address(family, dst), dport,
             interface, uid, inode, cookie, timer, retrans, expires)
 

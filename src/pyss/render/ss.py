@@ -78,7 +78,6 @@ def _state_name(state: int) -> str:
 
 
 _V6_ANY = bytes(16)
-_STATE_LENGTHS = bytes(len(name) for name in STATE_NAMES).ljust(256, b"\0")
 # A kernel state byte -> its name, for a batch's states read as bytes; and the names' lengths.
 _STATE_TEXTS = [*STATE_NAMES, *(STATE_NAMES[0],) * (256 - len(STATE_NAMES))]
 _STATE_TEXT_LENGTHS = bytes(map(len, _STATE_TEXTS))
@@ -242,7 +241,7 @@ class RowBuilder:
         address_text = self._address_text
         # protocol -> (port -> text function, its cache): the cache is read inline, the function only on a miss.
         by_protocol = {protocol: self._port_function(protocol) for protocol in INET_NETIDS}
-        state_names = STATE_NAMES
+        state_names = _STATE_TEXTS  # 256 long: a replayed dump file may hold any state byte
         netids = INET_NETIDS
         details = self.details
         show_netid, show_state = self.show_netid, self.show_state
@@ -298,8 +297,8 @@ class RowBuilder:
         known = [queue_lengths, queue_lengths, address_lengths, None, address_lengths, None,
                  None if self.users is not None else bytes(count)]
         if self.show_state:
-            columns.insert(0, list(map(STATE_NAMES.__getitem__, batch.states)))
-            known.insert(0, bytes(batch.states).translate(_STATE_LENGTHS))
+            columns.insert(0, list(map(_STATE_TEXTS.__getitem__, batch.states)))
+            known.insert(0, bytes(batch.states).translate(_STATE_TEXT_LENGTHS))
         if self.show_netid:
             netid = INET_NETIDS[batch.protocol]
             columns.insert(0, [netid] * count)
