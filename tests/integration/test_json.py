@@ -249,6 +249,16 @@ def test_json_lines_carries_the_same_objects(zoo_ns: ZooNamespace) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("-s", "--json"), "-s/--summary has no JSON form"),
     (("--json", "--json-lines"), "cannot be combined"),
+    # -E follows one namespace in ss's rows, -D saves the kernel's raw dump, -s counts one namespace: each
+    # once ran with these options silently ignored (table rows where JSON was asked for).
+    (("-E", "--json-lines"), "-E/--events cannot be combined with --json-lines"),
+    (("-E", "--json"), "-E/--events cannot be combined with --json"),
+    (("-E", "--count-by", "state"), "-E/--events cannot be combined with --count-by"),
+    (("-E", "--all-netns"), "-E/--events cannot be combined with --all-netns"),
+    (("-D", "-", "--json"), "-D/--diag cannot be combined with --json"),
+    (("-D", "-", "--count-by", "state"), "-D/--diag cannot be combined with --count-by"),
+    (("-D", "-", "--all-netns"), "-D/--diag cannot be combined with --all-netns"),
+    (("-s", "--all-netns"), "-s/--summary cannot be combined with --all-netns"),
 ])
 def test_bad_combinations_are_refused(zoo_ns: ZooNamespace, args: tuple[str, ...], message: str) -> None:
     run = zoo_ns.pyss(*args)

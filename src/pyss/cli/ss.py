@@ -323,7 +323,18 @@ def _top(text: str) -> int:
     return top
 
 
+# What -E (ss's rows of this namespace's destroyed sockets, as they come), -D (the kernel's raw TCP dump)
+# and -s (this namespace's counters) cannot honour: refused rather than silently left out.
+_SINGLE_FORM = {"events": ("-E/--events", ("json", "json-lines", "count-by", "all-netns")),
+                "diag": ("-D/--diag", ("json", "json-lines", "count-by", "all-netns")),
+                "summary": ("-s/--summary", ("all-netns",))}
+
+
 def _check_json(flags: dict[str, object]) -> None:
+    for flag, (name, others) in _SINGLE_FORM.items():
+        for other in others:
+            if flags.get(flag) and flags.get(other):
+                raise Fatal(f"{name} cannot be combined with --{other}", EXIT_USAGE)
     if flags.get("json") and flags.get("json-lines"):
         raise Fatal("--json and --json-lines cannot be combined: choose one", EXIT_USAGE)
     if flags.get("summary") and (flags.get("json") or flags.get("json-lines")):
