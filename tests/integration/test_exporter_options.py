@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pyss.system.netns import Namespace
+from pyss.system.netns import Namespace, inside
 from tests.integration.exporter import EXPORTER, delete_namespace, make_namespace
 from tests.integration.harness import TOOL_ENV, ZooNamespace
 from tests.integration.test_exporter_prometheus import ss_counts
@@ -110,3 +112,44 @@ def test_a_process_name_that_is_not_utf8_is_a_valid_label(exporter_ns: Namespace
     exported = {dict(labels)["process"]: value for labels, value in samples["pyss_process_sockets"].items()
                 if dict(labels)["state"] == "LISTEN"}
     assert exported.get('\\xff\\xfe"q\\ \n') == 1, exported
+
+
+def listener_key(local: str) -> tuple[str, str]:
+    """(address, port) labels of an `ss -ltn` Local Address:Port ("*" is the IPv6 wildcard ss shows
+    for a dual-stack listener; a link-local address carries its %interface)."""
+    address, _, port = local.rpartition(":")
+    address = address.split("%")[0].strip("[]")
+    return ("::" if address == "*" else address), port
+
+
+def test_listener_series_as_ss_shows_them(exporter_ns: Namespace, zoo_ns: ZooNamespace, tmp_path: Path) -> None:
+    status = os.stat(f"/run/netns/{zoo_ns.name}")
+    with inside(Namespace(zoo_ns.name, status.st_dev, status.st_ino, f"/run/netns/{zoo_ns.name}")):
+        backlogged = socket.create_server(("127.0.0.1", 0), backlog=4)  # two connections left unaccepted
+        clients = [socket.create_connection(backlogged.getsockname()) for _ in range(2)]
+    try:
+        samples = exposition(exporter_ns, tmp_path, "--netns", zoo_ns.name)
+        listing = zoo_ns.ss("-ltnH").text
+        connections = zoo_ns.ss("-tnH", "state", "established").text
+    finally:
+        for sock in (backlogged, *clients):
+            sock.close()
+    assert " 2 " in listing  # the unaccepted connections are in a queue
+    queues: Counter[tuple[str, str]] = Counter()
+    limits: Counter[tuple[str, str]] = Counter()
+    for fields in map(str.split, listing.splitlines()):
+        queues[listener_key(fields[3])] += int(fields[1])
+        limits[listener_key(fields[3])] += int(fields[2])
+    def exported(name: str) -> dict[tuple[str, str], int]:
+        return {(labels["address"], labels["port"]): int(value)
+                for labels, value in ((dict(key), value) for key, value in samples[name].items())}
+    assert exported("pyss_listen_queue_length") == dict(queues)
+    assert exported("pyss_listen_queue_limit") == dict(limits)
+    ports = {port for _, port in queues}
+    established: Counter[str] = Counter()
+    for fields in map(str.split, connections.splitlines()):
+        port = fields[2].rpartition(":")[2]
+        if port in ports:
+            established[port] += 1
+    got = {dict(key)["port"]: int(value) for key, value in samples["pyss_listen_port_established"].items()}
+    assert {port: count for port, count in got.items() if count} == dict(established)
