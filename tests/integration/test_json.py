@@ -259,6 +259,8 @@ def test_json_lines_carries_the_same_objects(zoo_ns: ZooNamespace) -> None:
     (("-D", "-", "--count-by", "state"), "-D/--diag cannot be combined with --count-by"),
     (("-D", "-", "--all-netns"), "-D/--diag cannot be combined with --all-netns"),
     (("-s", "--all-netns"), "-s/--summary cannot be combined with --all-netns"),
+    # a count closed nothing: -K was left out without a word
+    (("-K", "--force", "--count-by", "state"), "-K lists what it closes in ss's table"),
 ])
 def test_bad_combinations_are_refused(zoo_ns: ZooNamespace, args: tuple[str, ...], message: str) -> None:
     run = zoo_ns.pyss(*args)

@@ -246,9 +246,9 @@ def run(argv: list[str]) -> int:
             return 0
     if "diag" in flags:
         return _record_tcp_dump(str(flags["diag"]), selection, details, words)
-    if flags.get("kill") and (flags.get("all-netns") or flags.get("json") or flags.get("json-lines")):
+    if flags.get("kill") and any(flags.get(view) for view in ("all-netns", "json", "json-lines", "count-by")):
         raise Fatal("-K lists what it closes in ss's table, in one namespace: leave out --all-netns, --json, "
-                    "--json-lines", EXIT_USAGE)
+                    "--json-lines, --count-by", EXIT_USAGE)
     if flags.get("kill") and not flags.get("events") and not (words or filter_file or flags.get("force")):
         raise Fatal("-K without a filter would close every socket listed: give a filter (e.g. dst 10.1.2.3) "
                     "or add --force", EXIT_USAGE)
