@@ -39,6 +39,23 @@ def test_a_huge_filter_file_is_refused(zoo_ns: ZooNamespace, tmp_path: Path) -> 
     assert stderr_lines(found) == [f"pyss: filter file {huge} is longer than 1048576 bytes"]
 
 
+def test_a_long_filter_with_a_mistake_is_quoted_around_it(zoo_ns: ZooNamespace, tmp_path: Path) -> None:
+    """A generated filter (thousands of alternatives) with one bad address: ss names the bad word, and
+    pyss quotes the filter around the column it points at, not all of it (it quoted ~200 kB in one line)."""
+    path = tmp_path / "blocklist"
+    alternatives = [f"dst 10.{n // 256}.{n % 256}.1" for n in range(10_000)]
+    alternatives[5_000] = "dst 10.300.0.1"
+    path.write_text(" or\n".join(alternatives) + "\n")  # one a line: ss reads lines of up to 1021 characters
+    expected = zoo_ns.ss("-tan", "-F", str(path))
+    found = zoo_ns.pyss("-tan", "-F", str(path))
+    assert found.returncode == expected.returncode == 1
+    assert_one_clean_line(found)
+    line = stderr_lines(found)[0]
+    column = " or ".join(alternatives).index("10.300.0.1") + 1  # the file's lines are read as one text
+    assert line.startswith(f'pyss: bad filter at column {column}: "...') and "dst 10.300.0.1 or" in line, line
+    assert len(line) < 400, line
+
+
 def test_a_nul_byte_in_a_filter_file_is_a_filter_error(zoo_ns: ZooNamespace, tmp_path: Path) -> None:
     # ss reads the line up to the NUL and drops the rest silently; pyss refuses the line instead.
     path = tmp_path / "nul"

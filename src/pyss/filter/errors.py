@@ -29,7 +29,22 @@ class FilterError(ValueError):
 
     def __str__(self) -> str:
         # one line whatever the words hold (a -F file's control characters, an argv word with a newline)
-        return f'bad filter at column {self.column}: "{printable(self.text)}": {printable(self.message)}'
+        quoted = printable(excerpt(self.text, self.column))
+        return f'bad filter at column {self.column}: "{quoted}": {printable(self.message)}'
+
+
+# A long expression (a generated -F file of thousands of alternatives) is quoted only this many
+# characters either side of the column pointed at, so that the one line stays one a person can read.
+QUOTED_AROUND = 60
+
+
+def excerpt(text: str, column: int) -> str:
+    """text, or the part of it around the 1-based ``column`` with "..." where it is cut."""
+    if len(text) <= 2 * QUOTED_AROUND:
+        return text
+    start = max(column - 1 - QUOTED_AROUND, 0)
+    end = column - 1 + QUOTED_AROUND
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
 _ESCAPES = {0: "\\0", 9: "\\t", 10: "\\n", 13: "\\r"} | {

@@ -107,3 +107,16 @@ def test_marks(word: str, mark: int, mask: int) -> None:
 def test_bad_marks(word: str) -> None:
     with pytest.raises(ValueProblem):
         parse_mark(word)
+
+
+def test_a_long_filter_is_quoted_around_the_column_only() -> None:
+    from pyss.filter.errors import QUOTED_AROUND, FilterError
+
+    short = "dst 10.300.0.1"
+    assert str(FilterError("bad", short, 5)) == f'bad filter at column 5: "{short}": bad'
+    text = " or ".join(f"dst 10.0.{n}.1" for n in range(100))
+    middle = text.index("10.0.50.1") + 1
+    quoted = str(FilterError("bad", text, middle)).split('"')[1]
+    assert quoted == "..." + text[middle - 1 - QUOTED_AROUND:middle - 1 + QUOTED_AROUND] + "..."
+    assert str(FilterError("bad", text, 1)).split('"')[1] == text[:QUOTED_AROUND] + "..."
+    assert str(FilterError("bad", text, len(text) + 1)).split('"')[1] == "..." + text[-QUOTED_AROUND:]
