@@ -119,3 +119,21 @@ def test_bytes_that_are_not_utf8_in_argv_unix_patterns_as_in_ss(zoo_ns: ZooNames
     assert not has_traceback(found.stderr)
     if expected.returncode == 0:
         assert_same_rows(expected, found, normalise=True, ordered=False)
+
+
+@pytest.mark.parametrize(("length", "newline"), [(1021, True), (1022, True), (1022, False), (1023, False),
+                                                 (1010, True)])
+def test_a_filter_file_line_is_as_long_as_ss_reads(zoo_ns: ZooNamespace, tmp_path: Path, length: int,
+                                                   newline: bool) -> None:
+    """ss reads a -F file through a 1024-byte buffer and refuses a line that fills 1023 bytes, its
+    newline counted, with "Too long line in filter" (exit 255): 1022 characters and a newline are
+    refused, 1022 at the end of the file are not. Bytes count, not characters: the 1010-character
+    line holds six 3-byte characters, 1022 bytes, 1023 with its newline."""
+    word = "dst 127.0.0.1" if length != 1010 else "src /tmp/" + "\u20ac" * 6
+    line = word + " " * (length - len(word))
+    path = tmp_path / "long"
+    path.write_text(line + ("\n" if newline else ""), encoding="utf-8")
+    expected = zoo_ns.ss("-tan", "-F", str(path))
+    found = zoo_ns.pyss("-tan", "-F", str(path))
+    assert found.returncode == expected.returncode, (expected.stderr, found.stderr)
+    assert found.stdout == expected.stdout

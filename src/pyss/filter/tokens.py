@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Final
 
-# ss reads filter files with a 1024-byte line buffer.
+# ss reads filter files with a 1024-byte line buffer (fgets) and refuses a line that fills 1023 bytes of
+# it, its newline counted: a filter file line is at most this many bytes, with its newline if it has one.
 MAX_FILE_LINE: Final = 1022
 
 # Every operator word, mapped to its canonical spelling.
@@ -84,10 +85,11 @@ def file_lines(text: str) -> list[str]:
         line = text[text.rfind("\n", 0, text.index("\0")) + 1:].split("\n", 1)[0]
         raise FilterError("a filter file line holds a NUL byte", line[:60],
                           line.index("\0") + 1, EXIT_SYNTAX)
-    for line in text.split("\n"):
-        if len(line) > MAX_FILE_LINE:
-            raise FilterError("a filter file line is longer than 1022 characters", line[:40] + "...", 1023,
-                              EXIT_SYNTAX)
+    parts = text.split("\n")
+    for number, line in enumerate(parts, 1):
+        if len(line.encode("utf-8", "surrogateescape")) + (number < len(parts)) > MAX_FILE_LINE:
+            raise FilterError("a filter file line is longer than ss reads (1022 bytes with its newline)",
+                              line[:40] + "...", 1023, EXIT_SYNTAX)
         if line.startswith(("#", "0")):
             continue
         lines.append(line)
