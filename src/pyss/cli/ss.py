@@ -630,8 +630,8 @@ def _follow_events(query: Query, header: bool) -> int:
                 writer.add(row(record))
             writer.render()
             sys.stdout.flush()
-    except KeyboardInterrupt:
-        return 0
+    except KeyboardInterrupt:  # as ss -E ends: killed by SIGINT (see command)
+        return EXIT_INTERRUPTED
     except OSError as error:
         raise Fatal(f"cannot follow socket events: {error.strerror or error}") from None
     return 0
