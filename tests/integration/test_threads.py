@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -71,3 +73,22 @@ def test_threads_name_every_thread(threaded_holder: ZooNamespace) -> None:
     listing = threaded_holder.pyss("-T", "-tnl", "sport", "=", ":46001").text
     assert listing.count("pyss-worker-") == 2, listing
     assert "tid=" in listing
+
+
+def _ss_threads(line: str) -> list[dict[str, object]]:
+    """The holders of one ss -T row, in ss's order, as --json names them."""
+    return [{"name": name, "pid": int(pid), "tid": int(tid), "fd": int(fd)}
+            for name, pid, tid, fd in re.findall(r'\("([^"]*)",pid=(\d+),tid=(\d+),fd=(\d+)\)', line)]
+
+
+@pytest.mark.parametrize("format", ["--json", "--json-lines"])
+def test_json_names_each_thread_as_ss_does(threaded_holder: ZooNamespace, format: str) -> None:
+    """--json with -T carries each holding thread's tid, as ss -T's users:(...) names it (it once listed the
+    processes alone, silently less than was asked)."""
+    rows = {}
+    for line in threaded_holder.ss("-T", "-tuln", "sport", "=", ":46001", "or", "sport", "=", ":46002").text.splitlines()[1:]:
+        rows[int(line.split()[4].rsplit(":", 1)[1])] = _ss_threads(line)
+    text = threaded_holder.pyss("-T", "-tuln", format, "sport", "=", ":46001", "or", "sport", "=", ":46002").text
+    objects = json.loads(text) if format == "--json" else [json.loads(line) for line in text.splitlines()]
+    assert {obj["local_port"]: obj["processes"] for obj in objects} == rows
+    assert sum(len(holders) for holders in rows.values()) >= 6  # both sockets, the process and its two workers

@@ -104,13 +104,17 @@ def json_extra(details: Details) \
 
     if not details.processes:
         return detail_fields(details, None, cgroup_path), _nothing
+    if details.threads:  # each thread that holds a socket, as ss -T names them
+        from pyss.system.processes import ThreadLookup
+
+        return detail_fields(details, ThreadLookup().holders, cgroup_path), _nothing
     from pyss.api.listing import Holders
 
     scan = Holders(caller_share=False)  # starts the /proc scan now, so it overlaps the dump
 
-    def holders(inode: int) -> list[tuple[str, int, int]]:
+    def holders(inode: int) -> list[tuple[str, int, int, int | None]]:
         # The scan finds holders oldest first; ss prints them newest first, and so does JSON.
-        return [(found.name, found.pid, found.fd) for found in reversed(scan(inode))]
+        return [(found.name, found.pid, found.fd, None) for found in reversed(scan(inode))]
 
     return detail_fields(details, holders, cgroup_path), scan.close
 

@@ -15,7 +15,7 @@ is added beside the raw one under a name carrying its unit.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pyss.netlink.constants import (
     AF_INET6,
@@ -78,7 +78,8 @@ from pyss.records import InetSocket, NetlinkSocket, PacketSocket, SocketRecord, 
 from pyss.render.details import FANOUT_TYPES, TIMER_NAMES
 
 Fields = dict[str, object]
-Holders = Callable[[int], "list[tuple[str, int, int]]"]  # socket inode -> [(command, pid, fd), ...], ss's order
+# socket inode -> [(command, pid, fd, tid), ...] in ss's order; tid None unless the threads were asked for (-T)
+Holders = Callable[[int], "Sequence[tuple[str, int, int, int | None]]"]
 CgroupNamer = Callable[[int], str]
 
 _U32_MAX = (1 << 32) - 1
@@ -128,7 +129,8 @@ def _processes(holders: Holders | None) -> Callable[[SocketRecord, dict[int, byt
     def add(record: SocketRecord, attrs: dict[int, bytes], fields: Fields) -> None:
         del attrs
         found = holders(record.inode) if holders is not None and record.inode else []
-        fields["processes"] = [{"name": name, "pid": pid, "fd": fd} for name, pid, fd in found]
+        fields["processes"] = [{"name": name, "pid": pid, "fd": fd} if tid is None
+                               else {"name": name, "pid": pid, "tid": tid, "fd": fd} for name, pid, fd, tid in found]
 
     return add
 

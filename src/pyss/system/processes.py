@@ -910,14 +910,19 @@ class ThreadLookup:
         self._links: dict[str, list[tuple[str, str, str, str]]] | None = None
 
     def __call__(self, inode: int) -> str | None:
-        if self._links is None:
-            self._links = _scan_thread_links()
-        if not inode:
-            return None
-        holders = self._links.get(f"socket:[{inode}]")
+        holders = self._holders(inode)
         if not holders:
             return None
         return ",".join([f'("{comm}",pid={pid},tid={tid},fd={fd})' for comm, pid, tid, fd in reversed(holders)])
+
+    def holders(self, inode: int) -> list[tuple[str, int, int, int]]:
+        """(command, pid, fd, tid) of each thread holding the socket, in the order ss prints them."""
+        return [(comm, int(pid), int(fd), int(tid)) for comm, pid, tid, fd in reversed(self._holders(inode))]
+
+    def _holders(self, inode: int) -> list[tuple[str, str, str, str]]:
+        if self._links is None:
+            self._links = _scan_thread_links()
+        return self._links.get(f"socket:[{inode}]", []) if inode else []
 
 
 def _scan_thread_links() -> dict[str, list[tuple[str, str, str, str]]]:

@@ -29,7 +29,9 @@ from pyss.render.jsonl import FIELDS, JsonWriter, json_lines
 
 ALL = Details(numeric=True, options=True, extended=1, memory=True, info=True, tos=True, cgroup=True, bpf=True,
               processes=True)
-HOLDERS = {8287: [("python", 5649, 4)]}
+HOLDERS: dict[int, list[tuple[str, int, int, int | None]]] = {8287: [("python", 5649, 4, None)]}
+THREAD_HOLDERS: dict[int, list[tuple[str, int, int, int | None]]] = {
+    8287: [("worker", 5649, 4, 5651), ("python", 5649, 4, 5649)]}
 
 
 def fields(record: SocketRecord, details: Details = ALL) -> dict[str, Any]:
@@ -48,6 +50,14 @@ def test_every_flag_adds_its_key_to_every_kind() -> None:
 def test_processes_are_listed_as_objects() -> None:
     assert fields(TCP_ESTAB_KEEPALIVE)["processes"] == [{"name": "python", "pid": 5649, "fd": 4}]
     assert fields(TCP_ESTAB_RECEIVER)["processes"] == []
+
+
+def test_threads_are_listed_with_their_tids() -> None:
+    values = FIELDS[type(TCP_ESTAB_KEEPALIVE)](TCP_ESTAB_KEEPALIVE)
+    detail_fields(ALL._replace(threads=True), lambda inode: THREAD_HOLDERS.get(inode, []), unreachable)(
+        TCP_ESTAB_KEEPALIVE, values)
+    assert values["processes"] == [{"name": "worker", "pid": 5649, "tid": 5651, "fd": 4},
+                                   {"name": "python", "pid": 5649, "tid": 5649, "fd": 4}]
 
 
 def test_timer_as_ss_shows_it() -> None:
