@@ -351,3 +351,21 @@ def test_raw_sockets_of_another_namespace_as_ss_lists_them(zoo_ns: ZooNamespace)
     """Without raw_diag the RAW table comes from /proc: it must be the namespace's, not the caller's."""
     counted = sum(pyss.count("raw", by="state", netns=zoo_ns.name).values())
     assert counted == len(ss_rows(zoo_ns, "-w", "-a")) > 0
+
+
+def test_a_filter_string_escapes_a_space_as_ss_s_command_line_does(tmp_path: Path) -> None:
+    """`ss -x 'src /a\\ b'` and pyss's command line read a backslash-escaped space as part of the word; the
+    API's filter string once cut it there (and raised FilterError for "/a\\")."""
+    path = str(tmp_path / "pyss api esc.sock")
+    escaped = path.replace(" ", "\\ ")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen()
+        # (a kind is ss's -A, which reads a bare path as an inet address: unix: names the family)
+        listed = subprocess.run(["ss", "-A", "unix_stream", "-lH", f"src unix:{escaped}"], capture_output=True,
+                                text=True, check=True)
+        assert len(listed.stdout.splitlines()) == 1 and f" {path} " in listed.stdout, listed.stdout
+        for text in (f"src unix:{escaped}", f"state listening\nsrc unix:{escaped}", f"  src\tunix:{escaped}  "):
+            found = list(pyss.sockets("unix_stream", text))
+            assert [entry.laddr for entry in found] == [path], text
+        assert list(pyss.sockets("unix_stream", state="listening", filter=f"src unix:{escaped}")) == found

@@ -219,7 +219,9 @@ def shortcut_words(filter: str | None, state: str | Sequence[str] | None = None,
                 field in ("sport", "dport") and isinstance(value, int) and not isinstance(value, bool))):
             kinds = "an int or a string" if field in ("sport", "dport") else "a string"
             raise TypeError(f"{field} must be {kinds}, not {type(value).__name__}")
-    words = filter.split() if filter else []
+    from pyss.filter.tokens import split_words
+
+    words = split_words(filter) if filter else []
     used = leading_states(words)[1]
     leading = [word for name in names for word in ("state", _escaped(name))] + words[:used]
     expression: list[str] = []
@@ -242,9 +244,11 @@ def compile_api_filter(text: str, kind_tables: int) -> CompiledFilter:
     """Compile an API filter string exactly as ss's command line compiles the same words; raises FilterError.
 
     The string is split into words at white space, as a shell splits an
-    unquoted command line.
+    unquoted command line (a backslash escapes a space: :func:`~pyss.filter.tokens.split_words`).
     """
-    return compile_request_filter(text.split(), kind_tables)
+    from pyss.filter.tokens import split_words
+
+    return compile_request_filter(split_words(text), kind_tables)
 
 
 # --- detail flags -> what each table's request asks the kernel to add ---------------------------

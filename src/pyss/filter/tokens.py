@@ -73,6 +73,16 @@ def _split(source: str, offset: int) -> list[Token]:
     return tokens
 
 
+_LINE_BREAKS: Final = str.maketrans("\n\r\f\v", "    ")
+
+
+def split_words(text: str) -> list[str]:
+    """A filter given as one string cut into words as a shell cuts an unquoted command line for ss: at
+    spaces, tabs and line breaks, except where a backslash escapes one (``src /run/my\\ app.sock``);
+    each word as typed, its escapes kept for :func:`tokenize`."""
+    return [token.raw for token in _split(text.translate(_LINE_BREAKS), 0)]
+
+
 def file_lines(text: str) -> list[str]:
     """The lines of a ``-F`` file that ss reads as filter text.
 

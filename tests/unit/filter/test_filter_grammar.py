@@ -8,7 +8,7 @@ from tests.unit.filter.fake_resolver import FakeResolver
 from pyss.filter import FilterError, compile_filter
 from pyss.filter.ast import And, Autobound, Cond, Node, Not, Or, format_expression
 from pyss.filter.compiled import CompiledFilter
-from pyss.filter.tokens import file_lines, tokenize
+from pyss.filter.tokens import file_lines, split_words, tokenize
 
 
 def compile_words(*words: str, **options: object) -> CompiledFilter:
@@ -172,3 +172,14 @@ def test_words_and_file_text_together() -> None:
                               resolver=FakeResolver())
     assert compiled.states == 1 << 10
     assert str(compiled) == "state listening sport > :1 or dport = :2"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("src /a\\ b.sock", ["src", "/a\\ b.sock"]),  # an escaped space stays in its word, escaped
+    ("  state\tlistening\nsport = :22 ", ["state", "listening", "sport", "=", ":22"]),
+    ("src a\\\tb", ["src", "a\\\tb"]),
+    ("dev = eth0\u00a0x", ["dev", "=", "eth0\u00a0x"]),  # no-break space is no separator for ss's lexer either
+    ("", []),
+])
+def test_a_filter_string_is_cut_into_words_as_a_shell_cuts_them(text: str, words: list[str]) -> None:
+    assert split_words(text) == words
