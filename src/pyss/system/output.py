@@ -33,7 +33,29 @@ class OutputError(Exception):
         self.errno = error.errno
 
 
-class _Output(io.RawIOBase):
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write all of ``data`` to ``fd`` (os.write may take only part of it); an error is raised as it comes."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class _Descriptor(io.RawIOBase):
+    """A writable raw stream on one standard descriptor (``FD``)."""
+
+    FD = 1
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.FD
+
+    def isatty(self) -> bool:
+        return os.isatty(self.FD)
+
+
+class _Output(_Descriptor):
     """fd 1 for a BufferedWriter; after the first failure it drops what is written, so that
     Python's exit-time flush cannot fail a second time with a traceback of its own."""
 
@@ -41,20 +63,11 @@ class _Output(io.RawIOBase):
         super().__init__()
         self.failed = False
 
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return 1
-
-    def isatty(self) -> bool:
-        return os.isatty(1)
-
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         if self.failed:
             return len(data)
         try:
-            return os.write(1, data)
+            return os.write(self.FD, data)
         except OSError as error:
             if error.errno == errno.EINTR:
                 return 0
@@ -62,25 +75,16 @@ class _Output(io.RawIOBase):
             raise OutputError(error) from None
 
 
-class _Diagnostics(io.RawIOBase):
+class _Diagnostics(_Descriptor):
     """fd 2, unbuffered as Python's own stderr is: a message that cannot be written (stderr on a full
     disk, an I/O error) is dropped, as ss and netstat drop theirs, so that a warning's failure neither
     ends a listing nor changes its exit status."""
 
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return 2
-
-    def isatty(self) -> bool:
-        return os.isatty(2)
+    FD = 2
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[os.write(2, view):]
+        try:  # noqa: SIM105 - contextlib is not imported on a listing's path
+            write_all(self.FD, data)
         except OSError:
             pass
         return len(data)
@@ -173,9 +177,7 @@ def replace_file(path: str, data: bytes) -> None:
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.rename(partial, path)

@@ -28,6 +28,7 @@ from itertools import compress, repeat
 from operator import itemgetter
 
 from pyss.lite_typing import TYPE_CHECKING, NamedTuple
+from pyss.system.output import write_all
 
 if TYPE_CHECKING:
     from typing import Any, NoReturn, TypeVar
@@ -737,12 +738,6 @@ def _widen(write_end: int) -> bool:
         return False
 
 
-def _write_all(write_end: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(write_end, view) :]
-
-
 def _child(plan: list[Share], collect: Callable[[Share], Scan | Texts | SocketHolders], tokens: int,
            pipes: list[tuple[int, int]], stream: bool) -> NoReturn:  # pragma: no cover
     """A scanning child (of the last pipe): scan chunks while there are any, send them back (``stream``:
@@ -762,7 +757,7 @@ def _child(plan: list[Share], collect: Callable[[Share], Scan | Texts | SocketHo
             _read_into = _read_here
 
         def send(parts: list[tuple[int, Any]]) -> None:
-            _write_all(write_end, _frame(parts))
+            write_all(write_end, _frame(parts))
             parts.clear()
 
         parts = _scan_chunks(plan, collect, tokens, send if stream else None)
