@@ -24,39 +24,15 @@ from collections import namedtuple
 from itertools import repeat
 
 from bare_dump import ends_dump, request
+from pyss.system.processes import _ALL_FDS as _ALL
+from pyss.system.processes import Share as Chunk
+from pyss.system.processes import plan_shares
 
-_CHUNKS = 48  # as many as pyss hands out to two scanners
-_ALL = 1 << 31  # a chunk's end beyond every fd number
+_CHUNKS = 48  # as many as pyss hands out to two scanners (planned as pyss plans them: plan_shares)
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
-Chunk = list[tuple[str, int, int]]  # (pid, first fd, end fd) of each process it reads
 Addr = namedtuple("Addr", ["ip", "port"])  # psutil's shapes
 Sconn = namedtuple("Sconn", ["fd", "family", "type", "laddr", "raddr", "status", "pid"])
-
-
-def plan(chunks: int = _CHUNKS) -> list[Chunk]:
-    """Every process's fds cut into ``chunks`` runs of about equal counts (Linux 6.2+ gives a fd
-    directory's count as its size; before, each process counts one)."""
-    pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    counts = []
-    for pid in pids:
-        try:
-            counts.append(os.stat(f"/proc/{pid}/fd").st_size or 1)
-        except OSError:
-            counts.append(0)
-    per_chunk = -(-sum(counts) // chunks) or 1
-    planned: list[Chunk] = [[]]
-    room = per_chunk
-    for pid, count in zip(pids, counts, strict=True):
-        first = 0
-        while count - first > room and len(planned) < chunks:
-            planned[-1].append((pid, first, first + room))
-            first += room
-            planned.append([])
-            room = per_chunk
-        planned[-1].append((pid, first, _ALL))
-        room -= count - first
-    return planned
 
 
 def read_links(chunk: Chunk) -> int:
@@ -137,7 +113,7 @@ def floor_with_answer() -> list[tuple[object, ...]]:
 
 def _scanned() -> tuple[int, int]:
     """:func:`floor`'s work: the fds read (by both processes), and this process's pid."""
-    planned = plan()
+    planned = plan_shares(_CHUNKS)
     counted, counted_in = os.pipe()
     tokens, tokens_in = os.pipe()
     os.write(tokens_in, bytes(range(len(planned))))
